@@ -1,0 +1,1 @@
+"""Front ends over the core: the command line now, the Discord bot beside it."""

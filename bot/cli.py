@@ -1,0 +1,220 @@
+"""The ``newsdesk`` command: a thin front end over :class:`prompts.desk.Desk`.
+
+Every failure a user can cause (bad config, missing corpus, empty question...) is one line on
+stderr and exit code 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A one-line error for the user; exit code 2."""
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2022-02-04") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
+    parser.add_argument("--config", type=Path, help="YAML config file (env NEWSDESK_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index the corpus (incremental)")
+    p.add_argument("--corpus", type=Path, help="folder of articles (default: config or bundled)")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--jsonl", action="store_true", help="questions on stdin, one JSON answer per line")
+    p.add_argument("--mode", choices=["llm", "extractive", "auto"], help="answer mode")
+    p.add_argument("--since", type=_date, help="only articles published on or after this date")
+    p.add_argument("--until", type=_date, help="only articles published on or before this date")
+    p.add_argument("--outlet", help="only articles from this outlet")
+
+    p = sub.add_parser("search", help="show the ranked passages for a query")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=None, help="how many passages")
+    p.add_argument("--json", action="store_true")
+
+    sub.add_parser("bot", help="run the Discord bot")
+    p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
+    p.add_argument("--app-id", required=True, type=int, help="the application's id")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    import os
+
+    from config import load_settings
+
+    path = args.config or (Path(os.environ["NEWSDESK_CONFIG"]) if os.environ.get("NEWSDESK_CONFIG") else None)
+    return load_settings(path)
+
+
+def _open_desk(args: argparse.Namespace, settings: Any) -> Any:
+    from bot.progress import progress_bar
+    from prompts.desk import Desk
+
+    with progress_bar(quiet=getattr(args, "json", False) or getattr(args, "jsonl", False)) as progress:
+        return Desk.open(settings, args.data_dir, progress=progress)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from bot.progress import progress_bar
+    from prompts.desk import Desk
+
+    settings = _settings(args)
+    with progress_bar() as progress:
+        desk = Desk.open(settings, args.data_dir, build=False, progress=progress)
+        try:
+            report = desk.reindex(args.corpus, rebuild=args.rebuild, progress=progress)
+        finally:
+            desk.close()
+    for problem in report.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(f"indexed: {report.summary()}")
+    return 0
+
+
+def render_answer(answer: Any) -> str:
+    lines = [answer.text]
+    if answer.notice:
+        lines.append(f"({answer.notice})")
+    if answer.citations:
+        lines.append("")
+        lines.append(f"Sources ({answer.coverage.describe()}):")
+    groups: dict[str, list[Any]] = {}
+    for c in answer.citations:
+        groups.setdefault(c.doc_id, []).append(c)
+    for cites in groups.values():
+        c = cites[0]
+        when = c.published.isoformat() if c.published else "undated"
+        marks = "".join(f"[{x.n}]" for x in cites)
+        lines.append(f'{marks} {c.outlet or "Unknown outlet"}, "{c.title}" ({when})')
+        if c.url:
+            lines.append(f"    {c.url}")
+    return "\n".join(lines)
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from prompts.desk import check_question
+
+    settings = _settings(args)
+    if not args.jsonl:
+        if args.question is None:
+            raise UsageError("give a question, e.g. newsdesk ask \"When did Xi visit Moscow?\"")
+        check_question(args.question, settings.answer.max_question_chars)
+    desk = _open_desk(args, settings)
+    options = {"mode": args.mode, "since": args.since, "until": args.until, "outlet": args.outlet}
+    try:
+        if args.jsonl:
+            return _ask_lines(desk, options)
+        answer = asyncio.run(desk.ask(args.question, **options))
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render_answer(answer))
+        return 0
+    finally:
+        desk.close()
+
+
+def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
+    from prompts.desk import QuestionError
+
+    async def run() -> None:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                answer = await desk.ask(line.strip(), **options)
+                out = answer.to_json()
+            except QuestionError as exc:
+                out = {"question": line.strip()[:200], "error": str(exc)}
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+
+    asyncio.run(run())
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    desk = _open_desk(args, _settings(args))
+    try:
+        hits = desk.search(args.query, k=args.k)
+    finally:
+        desk.close()
+    if args.json:
+        rows = [{"rank": i, "score": round(h.score, 5), "dense": h.dense_score,
+                 "keyword_rank": h.keyword_rank, "doc_id": h.passage.doc_id,
+                 "title": h.passage.title, "start": h.passage.start, "end": h.passage.end,
+                 "also_in": list(h.also_in), "text": h.passage.text} for i, h in enumerate(hits, 1)]
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for i, h in enumerate(hits, 1):
+        dense = f"{h.dense_score:.3f}" if h.dense_score is not None else "-"
+        print(f"{i:>2}. {h.score:.4f} (dense {dense}, keyword #{h.keyword_rank or '-'}) "
+              f"{h.passage.doc_id} [{h.passage.start}:{h.passage.end}]")
+        print(f"    {' '.join(h.passage.text.split())[:200]}")
+    return 0
+
+
+def _cmd_bot(args: argparse.Namespace) -> int:
+    from bot.discord.runner import run
+    from prompts.desk import Desk
+
+    settings = _settings(args)
+    return int(run(settings, lambda: Desk.open(settings, args.data_dir)))
+
+
+def _cmd_invite(args: argparse.Namespace) -> int:
+    from bot.discord.invite import invite_url
+
+    print(invite_url(args.app_id))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "index": _cmd_index, "ask": _cmd_ask, "search": _cmd_search,
+    "bot": _cmd_bot, "invite-url": _cmd_invite,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    from config import ConfigError
+    from prompts.desk import CorpusError, QuestionError, ReindexBusy
+    from retrieval.minilm import EmbedderError
+    from retrieval.store import StoreError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ConfigError, CorpusError, QuestionError, ReindexBusy, StoreError,
+            EmbedderError) as exc:
+        print(f"newsdesk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("newsdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""The one typed settings tree: ``default.yaml`` merged with the user's file, validated.
+
+Secrets are never read from YAML: a section names the environment variable that holds its
+secret, and :meth:`Settings.secret` reads it when a client is built.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULTS_FILE = Path(__file__).with_name("default.yaml")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message says what to change."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CorpusSettings(_Section):
+    path: Path | None = Field(None, description="Folder of articles; null = bundled sample corpus.")
+    manifest: str = Field("manifest.yaml", description="Metadata file inside the corpus folder.")
+
+
+class EmbeddingSettings(_Section):
+    provider: Literal["minilm", "openai"] = Field("minilm", description="Embedding backend.")
+    batch_size: int = Field(4, ge=1, le=256, description="Passages embedded per batch.")
+    threads: int = Field(2, ge=1, le=64, description="onnxruntime intra-op threads.")
+    model: str = Field("text-embedding-3-small", description="Model name for provider openai.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint for provider openai.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Env var holding the embeddings key.")
+
+
+class SplittingSettings(_Section):
+    max_tokens: int = Field(200, ge=32, le=250, description="Word pieces per passage (model max 256).")
+    overlap_sentences: int = Field(1, ge=0, le=3, description="Sentences repeated between passages.")
+
+
+class StoreSettings(_Section):
+    backend: Literal["qdrant"] = Field("qdrant", description="Vector store backend.")
+    url: str | None = Field(None, description="Qdrant server URL; null = embedded local mode.")
+    api_key_env: str = Field("QDRANT_API_KEY", description="Env var holding a Qdrant API key.")
+    collection: str = Field("newsdesk", min_length=1, description="Collection name.")
+
+
+class SearchSettings(_Section):
+    top_k: int = Field(6, ge=1, le=50, description="Passages returned after fusion and dedup.")
+    candidates: int = Field(40, ge=1, le=500, description="Candidates taken from each retriever.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    duplicate_overlap: float = Field(
+        0.5, gt=0, le=1, description="Shared-sentence share above which passages are duplicates."
+    )
+
+
+class AnswerSettings(_Section):
+    mode: Literal["extractive", "llm", "auto"] = Field("extractive", description="Answer mode.")
+    max_sentences: int = Field(4, ge=1, le=12, description="Sentences in an extractive answer.")
+    min_relevance: float = Field(
+        0.25, ge=0, le=1, description="Evidence below this similarity does not answer."
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+
+
+class LLMSettings(_Section):
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL; null = OpenAI.")
+    model: str = Field("gpt-4o-mini", description="Chat model name.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Env var holding the API key.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(600, ge=16, description="Completion token limit.")
+    timeout_s: float = Field(30.0, gt=0, description="Per-request timeout, seconds.")
+    retry_budget_s: float = Field(60.0, gt=0, description="Total time for retries, seconds.")
+    max_attempts: int = Field(5, ge=1, le=20, description="Attempts before falling back.")
+    backoff_initial_s: float = Field(
+        0.5, gt=0, description="First retry waits up to this long (exponential, full jitter)."
+    )
+    backoff_max_s: float = Field(8.0, gt=0, description="Longest wait between two attempts.")
+
+
+class DiscordSettings(_Section):
+    token_env: str = Field("DISCORD_TOKEN", description="Env var holding the bot token.")
+    api_base_url: str | None = Field(None, description="REST base override (proxy or test).")
+    gateway_url: str | None = Field(None, description="Gateway URL override (proxy or test).")
+    guild_ids: list[int] = Field(default_factory=list, description="Guilds to serve; [] = all.")
+    channel_ids: list[int] = Field(default_factory=list, description="Channels; [] = all.")
+    mentions: bool = Field(True, description="Answer mentions (needs message content intent).")
+    admin_role_ids: list[int] = Field(default_factory=list, description="Roles that may admin.")
+    shards: int | Literal["auto"] | None = Field(None, description="Shard count; null = one.")
+    cooldown_s: float = Field(5.0, ge=0, description="Per-user seconds between questions.")
+    guild_concurrency: int = Field(2, ge=1, description="Answers computed at once per guild.")
+    database: Path | None = Field(None, description="SQLite file; null = in the data dir.")
+    history_turns: int = Field(3, ge=0, le=20, description="Earlier turns sent with a follow-up.")
+    progress_interval_s: float = Field(
+        1.0, ge=0, description="Least seconds between /reindex progress edits."
+    )
+
+
+class Settings(_Section):
+    data_dir: Path | None = Field(None, description="Index and state folder; null = user data dir.")
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)  # type: ignore[arg-type]
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)  # type: ignore[arg-type]
+    splitting: SplittingSettings = Field(default_factory=SplittingSettings)  # type: ignore[arg-type]
+    store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
+    search: SearchSettings = Field(default_factory=SearchSettings)  # type: ignore[arg-type]
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
+    llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)  # type: ignore[arg-type]
+
+    @staticmethod
+    def secret(env_name: str) -> str | None:
+        """The secret held by environment variable ``env_name``, or None when unset or empty."""
+        value = os.environ.get(env_name, "").strip()
+        return value or None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _explain(error: ValidationError, source: Path) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{where}' (check the spelling against config/default.yaml)"
+    return f"{source}: '{where}': {first['msg']} (got {first.get('input')!r})"
+
+
+def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Load ``default.yaml``, merge the user's file over it, apply keyword overrides, validate."""
+    data = _read_yaml(DEFAULTS_FILE)
+    source = DEFAULTS_FILE
+    if path is not None:
+        source = Path(path)
+        data = _merge(data, _read_yaml(source))
+    data = _merge(data, {key: value for key, value in overrides.items() if value is not None})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, source)) from None

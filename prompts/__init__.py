@@ -1,0 +1,1 @@
+"""Passages in, grounded answers out: citations, answerers, templates, models, summaries."""

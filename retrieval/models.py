@@ -1,0 +1,52 @@
+"""The evidence the retrieval layer hands up: articles, passages and search hits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One cleaned article. ``text`` is what passage offsets and quotes refer to."""
+
+    doc_id: str
+    title: str
+    text: str
+    outlet: str | None = None
+    published: date | None = None
+    url: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A span of an article's cleaned text, ``text == article.text[start:end]``."""
+
+    key: str
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    outlet: str | None = None
+    published: date | None = None
+    url: str | None = None
+    sentences: tuple[tuple[int, int], ...] = ()
+    """Sentence spans relative to ``text``."""
+
+    def sentence_texts(self) -> list[str]:
+        spans = self.sentences or ((0, len(self.text)),)
+        return [self.text[s:e] for s, e in spans]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A passage as ranked by hybrid search; ``also_in`` lists doc ids of collapsed duplicates."""
+
+    passage: Passage
+    score: float
+    dense_score: float | None = None
+    keyword_rank: int | None = None
+    dense_rank: int | None = None
+    also_in: tuple[str, ...] = field(default_factory=tuple)

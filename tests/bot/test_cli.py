@@ -1,0 +1,95 @@
+"""The newsdesk command: output formats, JSON lines, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture
+def cli_data_dir(seed_data_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the seed index (the session's Desk holds the original's store open)."""
+    target = tmp_path / "cli-data"
+    shutil.copytree(seed_data_dir, target)
+    return target
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_prints_answer_then_numbered_sources(capsys: pytest.CaptureFixture[str], cli_data_dir: Path) -> None:
+    code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "ask", "When did Xi last visit Russia?")
+    assert code == 0
+    assert "2019" in out.splitlines()[0]
+    assert re.search(r'^\[1\](\[\d\])* El Comercio \(via Global Happenings, AFP copy\), "Russia and China mark', out, re.M)
+    assert "(2023-03-17)" in out
+
+
+def test_ask_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str], cli_data_dir: Path) -> None:
+    code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "ask", "Who is the head of Rosneft?", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) >= {"question", "answer", "grounded", "mode", "citations", "coverage", "timings_ms"}
+    assert data["mode"] == "extractive" and data["grounded"] is True
+    assert set(data["citations"][0]) == {"n", "doc_id", "title", "outlet", "published", "url", "quote"}
+    assert set(data["coverage"]) == {"articles", "from", "to"}
+
+
+def test_jsonl_answers_each_line(capsys: pytest.CaptureFixture[str], cli_data_dir: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Who is the head of Rosneft?\n\nWhat is the capital of Australia?\n"))
+    code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "ask", "--jsonl")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["grounded"] for r in rows] == [True, False]
+
+
+def test_search_lists_ranked_passages(capsys: pytest.CaptureFixture[str], cli_data_dir: Path) -> None:
+    code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "search", "gas agreements", "--k", "3", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [r["rank"] for r in rows] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "message"),
+    [
+        (["ask", ""], None, "question is empty"),
+        (["ask", "x" * 20_000], None, "20,000 characters"),
+        (["ask", "hello"], "colour: blue\n", "unknown key 'colour'"),
+        (["ask", "hello"], "search:\n  top_k: many\n", "'search.top_k'"),
+        (["ask", "hello"], "search: [unclosed\n", "not valid YAML"),
+        (["index", "--corpus", "/does/not/exist"], None, "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], config: str | None, message: str
+) -> None:
+    data = tmp_path / "data"
+    prefix = ["--data-dir", str(data)]
+    if config is not None:
+        (tmp_path / "c.yaml").write_text(config, encoding="utf-8")
+        prefix += ["--config", str(tmp_path / "c.yaml")]
+    code, out, err = run(capsys, *prefix, *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("newsdesk: error:") and message in err
+    assert not data.exists()
+
+
+def test_fresh_process_answers_from_an_existing_index(cli_data_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--data-dir", str(cli_data_dir), "ask", "Who is the head of Rosneft?"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Sechin" in done.stdout and done.stderr == ""

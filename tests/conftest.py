@@ -1,0 +1,3 @@
+"""Shared fixtures: the offline core; loopback fakes live in tests/fakes/."""
+
+pytest_plugins = ["tests.core_fixtures"]

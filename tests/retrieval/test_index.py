@@ -1,0 +1,115 @@
+"""Incremental reindex: unchanged articles are not re-embedded; interrupted runs lose nothing."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from prompts.desk import Desk
+from retrieval import index
+from retrieval.catalog import current_generation
+from retrieval.index import ReindexBusy
+
+
+def test_incremental_reindex_embeds_only_what_changed(
+    tmp_path: Path, settings: Settings, corpus_copy: Path
+) -> None:
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    first = desk.reindex(corpus_copy)
+    assert (first.added, first.embedded) == (5, first.passages)
+
+    again = desk.reindex(corpus_copy)
+    assert (again.unchanged, again.embedded, again.added, again.changed) == (5, 0, 0, 0)
+
+    path = corpus_copy / "004_b7190532bde7290f.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nPutin later added a closing remark.\n",
+                    encoding="utf-8")
+    (corpus_copy / "003_8ede539651f993fa.txt").unlink()
+    changed = desk.reindex(corpus_copy)
+    assert (changed.changed, changed.removed, changed.unchanged) == (1, 1, 3)
+    assert 0 < changed.embedded <= 5
+    assert "003_8ede539651f993fa" not in desk.catalog.articles
+    assert all(h.passage.doc_id != "003_8ede539651f993fa" for h in desk.search("Katrina Yu Al Jazeera", k=20))
+    assert "closing remark" in desk.ask_offline("What closing remark did Putin add?").text
+    desk.close()
+
+
+def test_a_run_killed_half_way_leaves_the_last_good_index(
+    tmp_path: Path, settings: Settings, corpus_copy: Path
+) -> None:
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    desk.reindex(corpus_copy)
+    good = current_generation(desk.index_root)
+    (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met again in Beijing today. " * 40,
+                                         encoding="utf-8")
+
+    def die(folder: Path, nodes: list) -> None:  # after vectors and docstore were written
+        raise KeyboardInterrupt("killed")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(index, "_write_bm25", die)
+        with pytest.raises(KeyboardInterrupt):
+            desk.reindex(corpus_copy)
+    assert current_generation(desk.index_root) == good
+    assert desk.ask_offline("Who is the head of Rosneft?").grounded
+    desk.close()
+
+    reopened = Desk.open(settings, tmp_path / "data")
+    report = reopened.reindex(corpus_copy)
+    assert report.added == 1
+    assert not list(reopened.index_root.glob("building-*"))
+    assert len(list(reopened.index_root.glob("gen-*"))) == 1
+    reopened.close()
+
+
+def _held(started: threading.Event, release: threading.Event):  # type: ignore[no-untyped-def]
+    original = index._write_bm25
+
+    def write(folder: Path, nodes: list) -> None:
+        started.set()
+        release.wait(10)
+        original(folder, nodes)
+
+    return write
+
+
+def test_a_second_reindex_at_once_is_refused(
+    tmp_path: Path, settings: Settings, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    started, release = threading.Event(), threading.Event()
+    monkeypatch.setattr(index, "_write_bm25", _held(started, release))
+    worker = threading.Thread(target=desk.reindex, args=(corpus_copy,))
+    worker.start()
+    try:
+        assert started.wait(30)
+        with pytest.raises(ReindexBusy):
+            desk.reindex(corpus_copy)
+    finally:
+        release.set()
+        worker.join()
+    desk.close()
+
+
+def test_questions_are_answered_during_a_reindex(
+    tmp_path: Path, settings: Settings, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    desk.reindex(corpus_copy)
+    (corpus_copy / "004_b7190532bde7290f.txt").write_text("Changed\n\n" + "Entirely new text here. " * 30,
+                                                         encoding="utf-8")
+    started, release = threading.Event(), threading.Event()
+    monkeypatch.setattr(index, "_write_bm25", _held(started, release))
+    worker = threading.Thread(target=desk.reindex, args=(corpus_copy,))
+    worker.start()
+    try:
+        assert started.wait(30)
+        assert "Shulginov" in desk.ask_offline("Who was in Russia's six-person delegation?").text
+    finally:
+        release.set()
+        worker.join()
+    assert "Shulginov" not in desk.ask_offline("Who was in Russia's six-person delegation?").text
+    desk.close()

@@ -1,0 +1,78 @@
+"""Hybrid search over the seeds: fused ranks, date filters, wire copy collapsed."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from config import Settings
+from corpus import SAMPLE_CORPUS
+from prompts.desk import Desk
+from retrieval.models import Passage, SearchHit
+from retrieval.search import collapse_duplicates
+
+
+def test_keyword_and_dense_both_contribute(seed_desk: Desk) -> None:
+    hits = seed_desk.search("Igor Sechin Rosneft gas agreements")
+    assert hits[0].passage.doc_id in {"002_34079f22cab0dbd2", "004_b7190532bde7290f"}
+    assert any(h.keyword_rank for h in hits) and any(h.dense_rank for h in hits)
+
+
+def test_passages_quote_their_article_exactly(seed_desk: Desk) -> None:
+    from retrieval.sources import read_folder
+
+    texts = {a.doc_id: a.text for a in read_folder(SAMPLE_CORPUS)[0]}
+    for hit in seed_desk.search("Putin Xi meeting", k=10):
+        p = hit.passage
+        assert texts[p.doc_id][p.start : p.end] == p.text
+
+
+def test_date_range_filters_results(seed_desk: Desk) -> None:
+    hits = seed_desk.search("meeting between Putin and Xi", k=10, since=date(2023, 1, 1))
+    assert hits and {h.passage.doc_id for h in hits} == {"001_f0604eb540a79818"}
+    old = seed_desk.search("meeting between Putin and Xi", k=10, until=date(2021, 12, 31))
+    assert {h.passage.doc_id for h in old} == {"003_8ede539651f993fa"}
+
+
+def test_outlet_filter(seed_desk: Desk) -> None:
+    hits = seed_desk.search("Olympics", k=10, outlet="south china morning post")
+    assert hits and all(h.passage.outlet == "South China Morning Post" for h in hits)
+
+
+def test_latest_questions_prefer_newer_coverage(seed_desk: Desk) -> None:
+    assert seed_desk.search("latest meeting between Putin and Xi")[0].passage.published == date(2023, 3, 17)
+
+
+def _hit(key: str, doc: str, text: str, score: float) -> SearchHit:
+    sentences = []
+    pos = 0
+    for part in text.split(". "):
+        start = text.index(part, pos)
+        sentences.append((start, start + len(part)))
+        pos = start + len(part)
+    return SearchHit(Passage(key, doc, "t", text, 0, len(text), sentences=tuple(sentences)), score)
+
+
+def test_wire_copy_in_two_outlets_is_collapsed_into_one_hit() -> None:
+    wire = "Talks began in Beijing. Both sides praised the ties. Gas deals were signed"
+    hits = [_hit("a", "outlet-a", wire, 0.9), _hit("b", "outlet-b", wire.replace("Beijing", "Beijing,"), 0.8),
+            _hit("c", "outlet-c", "Something else entirely. Another topic here", 0.7)]
+    collapsed = collapse_duplicates(hits, 0.5)
+    assert [h.passage.key for h in collapsed] == ["a", "c"]
+    assert collapsed[0].also_in == ("outlet-b",)
+
+
+def test_syndicated_copy_is_collapsed_end_to_end(tmp_path: Path, settings: Settings) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    story = ("Ministers agree flood plan\n\nThe ministers agreed a flood defence plan on Monday. "
+             "The plan costs two billion euros over ten years. Work starts in the spring. "
+             "Critics said the plan came too late for towns flooded last winter.")
+    (corpus / "wire-a.txt").write_text(story, encoding="utf-8")
+    (corpus / "wire-b.txt").write_text(story + "\n\nCopyright another outlet.", encoding="utf-8")
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    desk.reindex(corpus)
+    hits = desk.search("flood defence plan cost")
+    assert len({h.passage.doc_id for h in hits}) == 1
+    assert hits[0].also_in
+    desk.close()
