@@ -121,7 +121,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not args.jsonl:
         if args.question is None:
-            raise UsageError("give a question, e.g. newsdesk ask \"When did Xi visit Moscow?\"")
+            raise UsageError('give a question, e.g. newsdesk ask "When did Xi visit Moscow?"')
         check_question(args.question, settings.answer.max_question_chars)
     desk = _open_desk(args, settings)
     options = {"mode": args.mode, "since": args.since, "until": args.until, "outlet": args.outlet}
@@ -160,16 +160,29 @@ def _cmd_search(args: argparse.Namespace) -> int:
     finally:
         desk.close()
     if args.json:
-        rows = [{"rank": i, "score": round(h.score, 5), "dense": h.dense_score,
-                 "keyword_rank": h.keyword_rank, "doc_id": h.passage.doc_id,
-                 "title": h.passage.title, "start": h.passage.start, "end": h.passage.end,
-                 "also_in": list(h.also_in), "text": h.passage.text} for i, h in enumerate(hits, 1)]
+        rows = [
+            {
+                "rank": i,
+                "score": round(h.score, 5),
+                "dense": h.dense_score,
+                "keyword_rank": h.keyword_rank,
+                "doc_id": h.passage.doc_id,
+                "title": h.passage.title,
+                "start": h.passage.start,
+                "end": h.passage.end,
+                "also_in": list(h.also_in),
+                "text": h.passage.text,
+            }
+            for i, h in enumerate(hits, 1)
+        ]
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     for i, h in enumerate(hits, 1):
         dense = f"{h.dense_score:.3f}" if h.dense_score is not None else "-"
-        print(f"{i:>2}. {h.score:.4f} (dense {dense}, keyword #{h.keyword_rank or '-'}) "
-              f"{h.passage.doc_id} [{h.passage.start}:{h.passage.end}]")
+        print(
+            f"{i:>2}. {h.score:.4f} (dense {dense}, keyword #{h.keyword_rank or '-'}) "
+            f"{h.passage.doc_id} [{h.passage.start}:{h.passage.end}]"
+        )
         print(f"    {' '.join(h.passage.text.split())[:200]}")
     return 0
 
@@ -190,15 +203,19 @@ def _cmd_invite(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "index": _cmd_index, "ask": _cmd_ask, "search": _cmd_search,
-    "bot": _cmd_bot, "invite-url": _cmd_invite,
+    "index": _cmd_index,
+    "ask": _cmd_ask,
+    "search": _cmd_search,
+    "bot": _cmd_bot,
+    "invite-url": _cmd_invite,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     from config import ConfigError
     from prompts.desk import CorpusError, QuestionError, ReindexBusy
@@ -207,8 +224,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, CorpusError, QuestionError, ReindexBusy, StoreError,
-            EmbedderError) as exc:
+    except (
+        UsageError,
+        ConfigError,
+        CorpusError,
+        QuestionError,
+        ReindexBusy,
+        StoreError,
+        EmbedderError,
+    ) as exc:
         print(f"newsdesk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -22,11 +22,22 @@ def progress_bar(quiet: bool = False) -> Iterator[Callable[[int, int, str], None
                 return
             if "bar" not in state:  # drawn lazily, so a run that fails early prints one line
                 from rich.console import Console
-                from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                           TimeElapsedColumn)
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeElapsedColumn,
+                )
 
-                bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                               TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True)
+                bar = Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=Console(file=sys.stderr),
+                    transient=True,
+                )
                 stack.enter_context(bar)
                 state["bar"], state["task"] = bar, bar.add_task(label, total=total)
             state["bar"].update(state["task"], completed=done, total=total, description=label)

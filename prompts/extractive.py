@@ -98,8 +98,9 @@ def _pick(candidates: list[_Candidate], limit: int) -> list[_Candidate]:
 
 def refusal(question: str, notice: str | None = None) -> Answer:
     """The plain "the coverage doesn't say" answer."""
-    return Answer(question=question, text=CANNOT_ANSWER, citations=(), grounded=False,
-                  mode="extractive", notice=notice)
+    return Answer(
+        question=question, text=CANNOT_ANSWER, citations=(), grounded=False, mode="extractive", notice=notice
+    )
 
 
 def answer_extractively(
@@ -121,13 +122,28 @@ def answer_extractively(
     parts: list[str] = []
     for n, cand in enumerate(picked, 1):
         passage = cand.hit.passage
-        citations.append(Citation(
-            n=n, doc_id=passage.doc_id, title=passage.title, quote=cand.text,
-            start=passage.start + cand.start, end=passage.start + cand.end,
-            outlet=passage.outlet, published=passage.published, url=passage.url,
-            passage_key=passage.key, also_in=cand.hit.also_in,
-        ))
+        citations.append(
+            Citation(
+                n=n,
+                doc_id=passage.doc_id,
+                title=passage.title,
+                quote=cand.text,
+                start=passage.start + cand.start,
+                end=passage.start + cand.end,
+                outlet=passage.outlet,
+                published=passage.published,
+                url=passage.url,
+                passage_key=passage.key,
+                also_in=cand.hit.also_in,
+            )
+        )
         parts.append(f"{cand.text} [{n}]")
     cited = tuple(citations)
-    return Answer(question=question, text=" ".join(parts), citations=cited, grounded=True,
-                  mode="extractive", coverage=coverage_of(cited))
+    return Answer(
+        question=question,
+        text=" ".join(parts),
+        citations=cited,
+        grounded=True,
+        mode="extractive",
+        coverage=coverage_of(cited),
+    )

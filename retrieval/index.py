@@ -60,8 +60,11 @@ class ReindexReport:
 
 def settings_key(settings: Settings) -> str:
     """What makes two indexes incompatible: embedder and splitting (store URL too)."""
-    parts = (settings.embedding.model_dump_json(), settings.splitting.model_dump_json(),
-             settings.store.model_dump_json())
+    parts = (
+        settings.embedding.model_dump_json(),
+        settings.splitting.model_dump_json(),
+        settings.store.model_dump_json(),
+    )
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
@@ -136,11 +139,19 @@ class IndexBuilder:
             current = current_generation(self.root)
             previous = Catalog.read(current) if current else None
             key = settings_key(self.settings)
-            if not rebuild and _unchanged(articles, previous, key):
-                assert previous is not None
+            if not rebuild and previous is not None and _unchanged(articles, previous, key):
                 n = len(previous.articles)
-                return ReindexReport(0, 0, 0, n, len(problems), previous.passages, 0,
-                                     time.perf_counter() - started, tuple(problems))
+                return ReindexReport(
+                    0,
+                    0,
+                    0,
+                    n,
+                    len(problems),
+                    previous.passages,
+                    0,
+                    time.perf_counter() - started,
+                    tuple(problems),
+                )
             if previous is not None and previous.settings_key != key:
                 rebuild = True  # embedder or splitting changed: old vectors are useless
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -171,8 +182,11 @@ class IndexBuilder:
             if rebuild and client.collection_exists(cfg.collection):
                 client.delete_collection(cfg.collection)
             docstore_path = folder / "docstore.json"
-            docstore = (SimpleDocumentStore.from_persist_path(str(docstore_path))
-                        if docstore_path.exists() and not rebuild else SimpleDocumentStore())
+            docstore = (
+                SimpleDocumentStore.from_persist_path(str(docstore_path))
+                if docstore_path.exists() and not rebuild
+                else SimpleDocumentStore()
+            )
             counter = _Counter(progress)
             parser = PassageParser(
                 max_tokens=self.settings.splitting.max_tokens,
@@ -217,7 +231,7 @@ class IndexBuilder:
 def _token_counter(embed_model: Any) -> Callable[[str], int]:
     encoder = getattr(embed_model, "encoder", None)
     if encoder is not None:
-        return encoder.count_tokens  # type: ignore[no-any-return]
+        return encoder.count_tokens
     from llama_index.core.utils import get_tokenizer
 
     tokenizer = get_tokenizer()
@@ -229,7 +243,7 @@ def _set_batch_callback(embed_model: Any, callback: Callable[[int], None] | None
         embed_model.on_batch(callback)
 
 
-def _Planned(counter: _Counter) -> Any:  # noqa: N802 - a factory standing in for a class
+def _Planned(counter: _Counter) -> Any:
     from llama_index.core.schema import TransformComponent
 
     class Planned(TransformComponent):
@@ -263,7 +277,9 @@ def _write_bm25(folder: Path, nodes: list[Any]) -> None:
     if not nodes:
         return
     retriever = BM25Retriever.from_defaults(
-        nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english",
+        nodes=nodes,
+        stemmer=Stemmer.Stemmer("english"),
+        language="english",
         similarity_top_k=min(10, len(nodes)),
     )
     retriever.persist(str(folder), show_progress=False)
@@ -275,9 +291,14 @@ def _catalog(articles: list[Article], documents: list[Any], nodes: list[Any], se
         counts[node.ref_doc_id] = counts.get(node.ref_doc_id, 0) + 1
     entries = {
         a.doc_id: CatalogEntry(
-            doc_id=a.doc_id, title=a.title, outlet=a.outlet,
-            published=a.published.isoformat() if a.published else None, url=a.url,
-            hash=d.hash, passages=counts.get(a.doc_id, 0), source=a.source,
+            doc_id=a.doc_id,
+            title=a.title,
+            outlet=a.outlet,
+            published=a.published.isoformat() if a.published else None,
+            url=a.url,
+            hash=d.hash,
+            passages=counts.get(a.doc_id, 0),
+            source=a.source,
         )
         for a, d in zip(articles, documents, strict=True)
     }
@@ -290,15 +311,22 @@ def _catalog(articles: list[Article], documents: list[Any], nodes: list[Any], se
     )
 
 
-def _compare(previous: Catalog | None, catalog: Catalog, problems: list[SourceProblem],
-             embedded: int, started: float) -> ReindexReport:
+def _compare(
+    previous: Catalog | None, catalog: Catalog, problems: list[SourceProblem], embedded: int, started: float
+) -> ReindexReport:
     old = previous.articles if previous else {}
     new = catalog.articles
     added = sum(1 for d in new if d not in old)
     changed = sum(1 for d in new if d in old and old[d].hash != new[d].hash)
     removed = sum(1 for d in old if d not in new)
     return ReindexReport(
-        added=added, changed=changed, removed=removed, unchanged=len(new) - added - changed,
-        failed=len(problems), passages=catalog.passages, embedded=embedded,
-        seconds=time.perf_counter() - started, problems=tuple(problems),
+        added=added,
+        changed=changed,
+        removed=removed,
+        unchanged=len(new) - added - changed,
+        failed=len(problems),
+        passages=catalog.passages,
+        embedded=embedded,
+        seconds=time.perf_counter() - started,
+        problems=tuple(problems),
     )

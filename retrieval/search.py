@@ -8,7 +8,6 @@ outlets is collapsed so the top results do not say the same sentence twice.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -94,8 +93,9 @@ class _Keyword:
 class HybridSearcher:
     """Searches one index generation; safe to share between threads for reading."""
 
-    def __init__(self, generation: Path, store: StoreSettings, search: SearchSettings,
-                 encoder: QueryEncoder) -> None:
+    def __init__(
+        self, generation: Path, store: StoreSettings, search: SearchSettings, encoder: QueryEncoder
+    ) -> None:
         self.generation = generation
         self.settings = search
         self.encoder = encoder
@@ -129,8 +129,13 @@ class HybridSearcher:
         fused = self._fuse(dense, keyword, filters, query)
         return collapse_duplicates(fused, self.settings.duplicate_overlap)[:k]
 
-    def _fuse(self, dense: Sequence[tuple[Passage, float]], keyword: Sequence[tuple[Passage, float]],
-              filters: Filters, query: str) -> list[SearchHit]:
+    def _fuse(
+        self,
+        dense: Sequence[tuple[Passage, float]],
+        keyword: Sequence[tuple[Passage, float]],
+        filters: Filters,
+        query: str,
+    ) -> list[SearchHit]:
         rrf = self.settings.rrf_k
         hits: dict[str, SearchHit] = {}
         for rank, (passage, score) in enumerate(dense, 1):
@@ -154,8 +159,9 @@ def _prefer_recent(hits: list[SearchHit]) -> list[SearchHit]:
         return hits
     position = {d: i / (len(dated) - 1) for i, d in enumerate(dated)}
     return [
-        replace(h, score=h.score * (1 + 0.5 * position.get(h.passage.published, 0.0)))  # type: ignore[arg-type]
-        if h.passage.published else h
+        replace(h, score=h.score * (1 + 0.5 * position.get(h.passage.published, 0.0)))
+        if h.passage.published
+        else h
         for h in hits
     ]
 
@@ -178,5 +184,3 @@ def collapse_duplicates(hits: list[SearchHit], threshold: float) -> list[SearchH
         if hit.passage.doc_id != original.passage.doc_id and hit.passage.doc_id not in original.also_in:
             kept[dup_of] = replace(original, also_in=(*original.also_in, hit.passage.doc_id))
     return kept
-
-

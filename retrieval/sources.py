@@ -131,7 +131,7 @@ def _split_front_matter(text: str) -> tuple[Metadata, str]:
 def _from_html(html: str) -> tuple[Metadata, str]:
     import trafilatura  # heavy import, only when a corpus holds HTML
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    doc: Any = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
     if doc is None or not getattr(doc, "text", None):
         raise ValueError("no article text could be extracted from the HTML")
     meta = Metadata(
@@ -140,7 +140,7 @@ def _from_html(html: str) -> tuple[Metadata, str]:
         published=parse_date(doc.date),
         url=doc.url or None,
     )
-    body = doc.text
+    body = str(doc.text)
     if meta.title and not body.lstrip().startswith(meta.title):
         body = f"{meta.title}\n\n{body}"
     return meta, body
@@ -180,7 +180,9 @@ def read_article(path: Path, doc_id: str, known: Metadata) -> Article:
     )
 
 
-def read_folder(root: Path, manifest_name: str = "manifest.yaml") -> tuple[list[Article], list[SourceProblem]]:
+def read_folder(
+    root: Path, manifest_name: str = "manifest.yaml"
+) -> tuple[list[Article], list[SourceProblem]]:
     """Every usable article under ``root``, and the files skipped with their reasons."""
     if not root.is_dir():
         raise CorpusError(f"corpus folder {root} does not exist or is not a folder")

@@ -106,8 +106,8 @@ class DenseSearcher:
                     models.FieldCondition(
                         key="published",
                         range=models.DatetimeRange(
-                            gte=since.isoformat() if since else None,
-                            lte=until.isoformat() if until else None,
+                            gte=since,
+                            lte=until,
                         ),
                     )
                 ]

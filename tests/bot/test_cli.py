@@ -29,16 +29,22 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_ask_prints_answer_then_numbered_sources(capsys: pytest.CaptureFixture[str], cli_data_dir: Path) -> None:
+def test_ask_prints_answer_then_numbered_sources(
+    capsys: pytest.CaptureFixture[str], cli_data_dir: Path
+) -> None:
     code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "ask", "When did Xi last visit Russia?")
     assert code == 0
     assert "2019" in out.splitlines()[0]
-    assert re.search(r'^\[1\](\[\d\])* El Comercio \(via Global Happenings, AFP copy\), "Russia and China mark', out, re.M)
+    assert re.search(
+        r'^\[1\](\[\d\])* El Comercio \(via Global Happenings, AFP copy\), "Russia and China mark', out, re.M
+    )
     assert "(2023-03-17)" in out
 
 
 def test_ask_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str], cli_data_dir: Path) -> None:
-    code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "ask", "Who is the head of Rosneft?", "--json")
+    code, out, _ = run(
+        capsys, "--data-dir", str(cli_data_dir), "ask", "Who is the head of Rosneft?", "--json"
+    )
     data = json.loads(out)
     assert code == 0
     assert set(data) >= {"question", "answer", "grounded", "mode", "citations", "coverage", "timings_ms"}
@@ -47,16 +53,21 @@ def test_ask_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str], c
     assert set(data["coverage"]) == {"articles", "from", "to"}
 
 
-def test_jsonl_answers_each_line(capsys: pytest.CaptureFixture[str], cli_data_dir: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO("Who is the head of Rosneft?\n\nWhat is the capital of Australia?\n"))
+def test_jsonl_answers_each_line(
+    capsys: pytest.CaptureFixture[str], cli_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("Who is the head of Rosneft?\n\nWhat is the capital of Australia?\n")
+    )
     code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "ask", "--jsonl")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["grounded"] for r in rows] == [True, False]
 
 
 def test_search_lists_ranked_passages(capsys: pytest.CaptureFixture[str], cli_data_dir: Path) -> None:
-    code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "search", "gas agreements", "--k", "3", "--json")
+    code, out, _ = run(
+        capsys, "--data-dir", str(cli_data_dir), "search", "gas agreements", "--k", "3", "--json"
+    )
     rows = json.loads(out)
     assert code == 0 and [r["rank"] for r in rows] == [1, 2, 3]
 
@@ -87,9 +98,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 
 
 def test_fresh_process_answers_from_an_existing_index(cli_data_dir: Path) -> None:
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "bot", "--data-dir", str(cli_data_dir), "ask", "Who is the head of Rosneft?"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "Sechin" in done.stdout and done.stderr == ""

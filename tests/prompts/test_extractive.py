@@ -13,7 +13,9 @@ from prompts.citations import CANNOT_ANSWER
 from prompts.desk import Desk, Turn, standalone_question
 from retrieval.sources import read_folder
 
-QUESTIONS = yaml.safe_load((Path(__file__).parents[1] / "data" / "seed_questions.yaml").read_text(encoding="utf-8"))
+QUESTIONS = yaml.safe_load(
+    (Path(__file__).parents[1] / "data" / "seed_questions.yaml").read_text(encoding="utf-8")
+)
 ANSWERABLE = [q for q in QUESTIONS if q["docs"]]
 UNANSWERABLE = [q for q in QUESTIONS if not q["docs"]]
 ARTICLES = {a.doc_id: a for a in read_folder(SAMPLE_CORPUS)[0]}
@@ -29,8 +31,11 @@ def test_answerable_questions_cite_an_article_that_answers(seed_desk: Desk) -> N
     for item in ANSWERABLE:
         answer = seed_desk.ask_offline(item["q"])
         cited = {c.doc_id for c in answer.citations}
-        ok = answer.grounded and cited & set(item["docs"]) and all(
-            e.lower() in answer.text.lower() for e in item["expect"])
+        ok = (
+            answer.grounded
+            and cited & set(item["docs"])
+            and all(e.lower() in answer.text.lower() for e in item["expect"])
+        )
         hits += bool(ok)
         if not ok:
             misses.append(item["q"])
@@ -63,7 +68,9 @@ def test_wire_copy_is_not_quoted_twice(seed_desk: Desk) -> None:
 
 
 def test_answer_states_its_coverage_window(seed_desk: Desk) -> None:
-    answer = seed_desk.ask_offline("Why are Russian officials banned from international sporting competitions?")
+    answer = seed_desk.ask_offline(
+        "Why are Russian officials banned from international sporting competitions?"
+    )
     assert answer.coverage.articles >= 1 and answer.coverage.start is not None
     assert answer.to_json()["coverage"]["from"] == answer.coverage.start.isoformat()
 

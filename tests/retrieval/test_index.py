@@ -25,8 +25,9 @@ def test_incremental_reindex_embeds_only_what_changed(
     assert (again.unchanged, again.embedded, again.added, again.changed) == (5, 0, 0, 0)
 
     path = corpus_copy / "004_b7190532bde7290f.txt"
-    path.write_text(path.read_text(encoding="utf-8") + "\nPutin later added a closing remark.\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nPutin later added a closing remark.\n", encoding="utf-8"
+    )
     (corpus_copy / "003_8ede539651f993fa.txt").unlink()
     changed = desk.reindex(corpus_copy)
     assert (changed.changed, changed.removed, changed.unchanged) == (1, 1, 3)
@@ -43,8 +44,9 @@ def test_a_run_killed_half_way_leaves_the_last_good_index(
     desk = Desk.open(settings, tmp_path / "data", build=False)
     desk.reindex(corpus_copy)
     good = current_generation(desk.index_root)
-    (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met again in Beijing today. " * 40,
-                                         encoding="utf-8")
+    (corpus_copy / "new.txt").write_text(
+        "Fresh talks\n\n" + "Delegates met again in Beijing today. " * 40, encoding="utf-8"
+    )
 
     def die(folder: Path, nodes: list) -> None:  # after vectors and docstore were written
         raise KeyboardInterrupt("killed")
@@ -99,8 +101,9 @@ def test_questions_are_answered_during_a_reindex(
 ) -> None:
     desk = Desk.open(settings, tmp_path / "data", build=False)
     desk.reindex(corpus_copy)
-    (corpus_copy / "004_b7190532bde7290f.txt").write_text("Changed\n\n" + "Entirely new text here. " * 30,
-                                                         encoding="utf-8")
+    (corpus_copy / "004_b7190532bde7290f.txt").write_text(
+        "Changed\n\n" + "Entirely new text here. " * 30, encoding="utf-8"
+    )
     started, release = threading.Event(), threading.Event()
     monkeypatch.setattr(index, "_write_bm25", _held(started, release))
     worker = threading.Thread(target=desk.reindex, args=(corpus_copy,))

@@ -19,8 +19,12 @@ def test_vectors_are_unit_length_and_384_wide(encoder: MiniLMEncoder) -> None:
 
 def test_related_texts_are_closer_than_unrelated(encoder: MiniLMEncoder) -> None:
     q = encoder.embed_query("When did the Chinese leader visit Russia?")
-    near, far = encoder.encode(["Xi Jinping travelled to Moscow for talks with Putin.",
-                                "The recipe needs two cups of flour and an egg."])
+    near, far = encoder.encode(
+        [
+            "Xi Jinping travelled to Moscow for talks with Putin.",
+            "The recipe needs two cups of flour and an egg.",
+        ]
+    )
     assert float(q @ near) > float(q @ far) + 0.3
 
 

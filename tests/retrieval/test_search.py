@@ -55,8 +55,11 @@ def _hit(key: str, doc: str, text: str, score: float) -> SearchHit:
 
 def test_wire_copy_in_two_outlets_is_collapsed_into_one_hit() -> None:
     wire = "Talks began in Beijing. Both sides praised the ties. Gas deals were signed"
-    hits = [_hit("a", "outlet-a", wire, 0.9), _hit("b", "outlet-b", wire.replace("Beijing", "Beijing,"), 0.8),
-            _hit("c", "outlet-c", "Something else entirely. Another topic here", 0.7)]
+    hits = [
+        _hit("a", "outlet-a", wire, 0.9),
+        _hit("b", "outlet-b", wire.replace("Beijing", "Beijing,"), 0.8),
+        _hit("c", "outlet-c", "Something else entirely. Another topic here", 0.7),
+    ]
     collapsed = collapse_duplicates(hits, 0.5)
     assert [h.passage.key for h in collapsed] == ["a", "c"]
     assert collapsed[0].also_in == ("outlet-b",)
@@ -65,9 +68,11 @@ def test_wire_copy_in_two_outlets_is_collapsed_into_one_hit() -> None:
 def test_syndicated_copy_is_collapsed_end_to_end(tmp_path: Path, settings: Settings) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    story = ("Ministers agree flood plan\n\nThe ministers agreed a flood defence plan on Monday. "
-             "The plan costs two billion euros over ten years. Work starts in the spring. "
-             "Critics said the plan came too late for towns flooded last winter.")
+    story = (
+        "Ministers agree flood plan\n\nThe ministers agreed a flood defence plan on Monday. "
+        "The plan costs two billion euros over ten years. Work starts in the spring. "
+        "Critics said the plan came too late for towns flooded last winter."
+    )
     (corpus / "wire-a.txt").write_text(story, encoding="utf-8")
     (corpus / "wire-b.txt").write_text(story + "\n\nCopyright another outlet.", encoding="utf-8")
     desk = Desk.open(settings, tmp_path / "data", build=False)

@@ -29,10 +29,16 @@ def test_markdown_front_matter_supplies_metadata(tmp_path: Path) -> None:
     (tmp_path / "local").mkdir()
     (tmp_path / "local" / "council.md").write_text(
         "---\ntitle: Council agrees budget\noutlet: Town Crier\npublished: 2024-05-01\n"
-        "url: https://example.org/budget\n---\nCouncil agrees budget\n\n" + BODY, encoding="utf-8")
+        "url: https://example.org/budget\n---\nCouncil agrees budget\n\n" + BODY,
+        encoding="utf-8",
+    )
     (article,), _ = read_folder(tmp_path)
     assert article.doc_id == "local/council"
-    assert (article.title, article.outlet, article.published) == ("Council agrees budget", "Town Crier", date(2024, 5, 1))
+    assert (article.title, article.outlet, article.published) == (
+        "Council agrees budget",
+        "Town Crier",
+        date(2024, 5, 1),
+    )
     assert article.url == "https://example.org/budget"
     assert not article.text.startswith("---")
 
@@ -44,7 +50,9 @@ def test_html_is_extracted_with_trafilatura(tmp_path: Path) -> None:
         '<meta property="article:published_time" content="2024-05-01T10:00:00Z"></head>'
         "<body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
         f"<article><h1>Council agrees budget</h1><p>{BODY}</p><p>{BODY}</p></article>"
-        "<footer>Copyright Town Crier</footer></body></html>", encoding="utf-8")
+        "<footer>Copyright Town Crier</footer></body></html>",
+        encoding="utf-8",
+    )
     (article,), problems = read_folder(tmp_path)
     assert problems == []
     assert article.title == "Council agrees budget"

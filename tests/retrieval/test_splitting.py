@@ -17,14 +17,19 @@ def test_every_passage_fits_the_embedder_and_matches_its_offsets(encoder: MiniLM
             text = article.text[start:end]
             assert encoder.count_tokens(text) <= 200 + 60  # one long sentence may overflow
             assert all(text[a:b].strip() == text[a:b] and text[a:b] for a, b in sentences)
-        covered = {s for start, _, sentences in passages for s in [(start + a, start + b) for a, b in sentences]}
+        covered = {
+            s for start, _, sentences in passages for s in [(start + a, start + b) for a, b in sentences]
+        }
         assert covered == set(sentence_spans(article.text))
 
 
 def test_sentences_never_span_paragraphs() -> None:
     text = "First paragraph has no full stop\n\nSecond one does. And a third sentence."
     assert [text[a:b] for a, b in sentence_spans(text)] == [
-        "First paragraph has no full stop", "Second one does.", "And a third sentence."]
+        "First paragraph has no full stop",
+        "Second one does.",
+        "And a third sentence.",
+    ]
 
 
 def test_abbreviations_do_not_end_sentences() -> None:
