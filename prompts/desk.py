@@ -37,10 +37,13 @@ from retrieval.models import SearchHit
 from retrieval.search import Filters, HybridSearcher
 from retrieval.sources import CorpusError, read_folder
 
-__all__ = ["CoverageStats", "CorpusError", "Desk", "QuestionError", "ReindexBusy", "Turn"]
+__all__ = ["CorpusError", "CoverageStats", "Desk", "QuestionError", "ReindexBusy", "Turn"]
 
 _ENTITY = re.compile(r"\b(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*|\d{4})\b")
 _FOLLOW_UP = re.compile(r"\b(he|she|they|them|it|its|his|her|their|that|this|those|there|then)\b", re.I)
+
+
+_QUESTION_WORDS = frozenset("What When Who How Why Where Which Did Does Do Is Are Was Were Will Has".split())
 
 
 class QuestionError(ValueError):
@@ -92,7 +95,7 @@ def standalone_question(question: str, history: Sequence[Turn]) -> str:
         return question
     previous = history[-1].question
     own = {m.lower() for m in _ENTITY.findall(question)}
-    carried = [m for m in _ENTITY.findall(previous) if m.lower() not in own and m not in {"What", "When", "Who", "How", "Why", "Where", "Which", "Did", "Does", "Is", "Are"}]
+    carried = [m for m in _ENTITY.findall(previous) if m.lower() not in own and m not in _QUESTION_WORDS]
     return f"{question} ({' '.join(dict.fromkeys(carried))})" if carried else question
 
 
@@ -145,7 +148,8 @@ class Desk:
     def searcher(self) -> HybridSearcher:
         if self._searcher is None:
             self._load()
-        assert self._searcher is not None
+        if self._searcher is None:
+            raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
         return self._searcher
 
     @property

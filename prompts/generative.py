@@ -1,0 +1,337 @@
+"""Answers written by a chat model from the retrieved passages, their citations checked.
+
+The flow: no evidence, no model call (the "cannot answer" phrase); otherwise the passages go
+into the answer prompt under keys P1..Pn, the model's reply is verified
+(:mod:`prompts.verification`), and the answer lists only the sources that survive. When the
+model cannot be reached within the retry budget, refuses the request, or says nothing that the
+passages support, the offline extractive answer is returned with a notice saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+from config.settings import Settings
+from prompts.chat_model import ChatModel, ModelError
+from prompts.citations import CANNOT_ANSWER, Answer, coverage_of
+from prompts.extractive import key_terms, named_terms
+from prompts.templates import ChatMessage, Prompts, load_prompts
+from prompts.verification import SentenceEmbedder, Verified, renumber_draft, verify_answer
+from retrieval.models import SearchHit
+
+log = logging.getLogger(__name__)
+
+MODEL_UNAVAILABLE = "The language model was unavailable ({reason}), so this is the offline answer."
+UNVERIFIED = (
+    "The language model's answer could not be checked against the coverage, "
+    "so this is the offline answer."
+)
+REMOVED = (
+    "{n} sentence(s) of the model's answer were left out because the sources they cited "
+    "don't support them."
+)
+#: Earlier turns shown to the follow-up rewriter, and the characters kept of each answer.
+HISTORY_TURNS = 3
+HISTORY_ANSWER_CHARS = 500
+
+
+class ChatLike(Protocol):
+    """What the answerers need of a chat model (:class:`prompts.chat_model.ChatModel`)."""
+
+    async def complete(self, messages: Sequence[ChatMessage]) -> str: ...
+
+    def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]: ...
+
+
+class TurnLike(Protocol):
+    @property
+    def question(self) -> str: ...
+
+    @property
+    def answer(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDraft:
+    """The answer so far while the model writes it: unverified, keys numbered provisionally."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOptions:
+    """Settings the answerers use; build from ``settings.answer``."""
+
+    min_relevance: float = 0.42
+    max_sentences: int = 4
+
+
+def has_evidence(question: str, hits: Sequence[SearchHit], min_relevance: float) -> bool:
+    """The same gate as the offline answerer: a close enough passage that names the
+    question's names."""
+    best = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
+    if not hits or best < min_relevance or not key_terms(question):
+        return False
+    evidence = set().union(*(key_terms(h.passage.text) for h in hits))
+    return not named_terms(question) - evidence
+
+
+def local_today() -> date:
+    """Today in the machine's time zone (what "today" means to the person asking)."""
+    return datetime.now(UTC).astimezone().date()
+
+
+def key_passages(hits: Sequence[SearchHit]) -> dict[str, SearchHit]:
+    """The hits under the keys the prompt shows: P1, P2, ... in ranking order."""
+    return {f"P{i}": hit for i, hit in enumerate(hits, start=1)}
+
+
+def _data(text: str) -> str:
+    """Text from articles or users, unable to open or close the prompt's tags."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
+def format_passages(keyed: Mapping[str, SearchHit]) -> str:
+    """The passages block of the answer prompt: one delimited passage per key, with its date."""
+    blocks = []
+    for key, hit in keyed.items():
+        p = hit.passage
+        published = p.published.isoformat() if p.published else "unknown"
+        attrs = {"key": key, "published": published, "outlet": p.outlet or "unknown"}
+        attrs["title"] = p.title
+        head = " ".join(f'{k}="{_data(v).replace(chr(34), chr(39))}"' for k, v in attrs.items())
+        blocks.append(f"<passage {head}>\n{_data(p.text)}\n</passage>")
+    return "\n\n".join(blocks)
+
+
+def answer_messages(
+    prompts: Prompts, question: str, keyed: Mapping[str, SearchHit], today: date, max_sentences: int
+) -> list[ChatMessage]:
+    return prompts.answer.render(
+        today=today.isoformat(),
+        question=_data(question),
+        passages=format_passages(keyed),
+        cannot_answer=CANNOT_ANSWER,
+        max_sentences=max_sentences,
+    )
+
+
+def cannot_answer(question: str) -> Answer:
+    return Answer(question=question, text=CANNOT_ANSWER, citations=(), grounded=False, mode="llm")
+
+
+def _fallback(fallback: Callable[[], Answer], notice: str) -> Answer:
+    return dataclasses.replace(fallback(), notice=notice)
+
+
+def _assemble(
+    question: str, checked: Verified, fallback: Callable[[], Answer], timings: dict[str, float]
+) -> Answer:
+    """The model's verified answer, the plain refusal, or the offline answer when nothing held."""
+    if checked.cannot_answer:
+        answer = cannot_answer(question)
+    elif not checked.citations:
+        log.info("no sentence of the model's answer verified; %d removed", len(checked.removed))
+        answer = _fallback(fallback, UNVERIFIED)
+    else:
+        removed = len(checked.removed)
+        answer = Answer(
+            question=question,
+            text=checked.text,
+            citations=checked.citations,
+            grounded=True,
+            mode="llm",
+            coverage=coverage_of(checked.citations),
+            notice=REMOVED.format(n=removed) if removed else None,
+        )
+    answer.timings_ms.update(timings)
+    return answer
+
+
+async def _verify(
+    question: str,
+    reply: str,
+    keyed: Mapping[str, SearchHit],
+    embedder: SentenceEmbedder,
+    fallback: Callable[[], Answer],
+    timings: dict[str, float],
+) -> Answer:
+    started = time.perf_counter()
+    checked = await asyncio.to_thread(verify_answer, reply, keyed, embedder)
+    timings["verify"] = (time.perf_counter() - started) * 1000
+    if checked.unknown_keys:
+        log.info("model cited keys that match no passage: %s", ", ".join(checked.unknown_keys))
+    return _assemble(question, checked, fallback, timings)
+
+
+async def answer_with_model(
+    question: str,
+    hits: Sequence[SearchHit],
+    chat: ChatLike,
+    embedder: SentenceEmbedder,
+    today: date,
+    fallback: Callable[[], Answer],
+    *,
+    prompts: Prompts,
+    options: AnswerOptions | None = None,
+) -> Answer:
+    """The model's answer from ``hits``, verified; ``fallback()`` gives the offline answer."""
+    options = options or AnswerOptions()
+    if not has_evidence(question, hits, options.min_relevance):
+        return cannot_answer(question)
+    keyed = key_passages(hits)
+    messages = answer_messages(prompts, question, keyed, today, options.max_sentences)
+    started = time.perf_counter()
+    try:
+        reply = await chat.complete(messages)
+    except ModelError as exc:
+        log.warning("model answer failed: %s", exc)
+        return _fallback(fallback, MODEL_UNAVAILABLE.format(reason=exc))
+    timings = {"model": (time.perf_counter() - started) * 1000}
+    return await _verify(question, reply, keyed, embedder, fallback, timings)
+
+
+async def stream_answer_with_model(
+    question: str,
+    hits: Sequence[SearchHit],
+    chat: ChatLike,
+    embedder: SentenceEmbedder,
+    today: date,
+    fallback: Callable[[], Answer],
+    *,
+    prompts: Prompts,
+    options: AnswerOptions | None = None,
+) -> AsyncIterator[AnswerDraft | Answer]:
+    """Drafts of the answer as the model writes it, then the verified :class:`Answer` (last).
+
+    Drafts are for display only (show the final answer in their place); if the model fails
+    mid-answer, the last item is the offline answer with a notice.
+    """
+    options = options or AnswerOptions()
+    if not has_evidence(question, hits, options.min_relevance):
+        yield cannot_answer(question)
+        return
+    keyed = key_passages(hits)
+    messages = answer_messages(prompts, question, keyed, today, options.max_sentences)
+    started = time.perf_counter()
+    parts: list[str] = []
+    try:
+        async for piece in chat.stream(messages):
+            parts.append(piece)
+            yield AnswerDraft(renumber_draft("".join(parts), keyed))
+    except ModelError as exc:
+        log.warning("model answer failed: %s", exc)
+        yield _fallback(fallback, MODEL_UNAVAILABLE.format(reason=exc))
+        return
+    timings = {"model": (time.perf_counter() - started) * 1000}
+    yield await _verify(question, "".join(parts), keyed, embedder, fallback, timings)
+
+
+def format_history(history: Sequence[TurnLike]) -> str:
+    lines = []
+    for turn in history[-HISTORY_TURNS:]:
+        answer = " ".join(turn.answer.split())[:HISTORY_ANSWER_CHARS]
+        lines.append(f"User: {_data(turn.question)}\nAssistant: {_data(answer)}")
+    return "\n".join(lines)
+
+
+def _clean_rewrite(reply: str, question: str, max_chars: int) -> str:
+    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+    if not lines:
+        return question
+    text = lines[0].removeprefix("Standalone question:").strip().strip("\"'“”")
+    return text if 0 < len(text) <= max_chars else question
+
+
+async def rewrite_followup(
+    question: str,
+    history: Sequence[TurnLike],
+    chat: ChatLike,
+    *,
+    prompts: Prompts,
+    max_chars: int = 2000,
+) -> str:
+    """``question`` rewritten to stand alone, using the conversation so far. With no history
+    there is no model call; if the model fails, the question is returned as it was."""
+    if not history:
+        return question
+    messages = prompts.followup.render(history=format_history(history), question=_data(question))
+    try:
+        reply = await chat.complete(messages)
+    except ModelError as exc:
+        log.warning("follow-up rewrite failed, searching with the question as asked: %s", exc)
+        return question
+    return _clean_rewrite(reply, question, max_chars)
+
+
+@dataclass
+class ModelAnswerer:
+    """What the model path needs, built once from settings and kept by the desk."""
+
+    chat: ChatModel
+    prompts: Prompts
+    embedder: SentenceEmbedder
+    options: AnswerOptions
+    max_question_chars: int = 2000
+    today: Callable[[], date] = field(default=lambda: local_today())
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: SentenceEmbedder) -> ModelAnswerer:
+        """Raises :class:`prompts.chat_model.ModelConfigError` when no model is configured and
+        :class:`prompts.templates.TemplateError` when a template file is broken."""
+        answer = settings.answer
+        return cls(
+            chat=ChatModel.from_settings(settings.llm),
+            prompts=load_prompts(),
+            embedder=embedder,
+            options=AnswerOptions(answer.min_relevance, answer.max_sentences),
+            max_question_chars=answer.max_question_chars,
+        )
+
+    async def standalone(self, question: str, history: Sequence[TurnLike]) -> str:
+        return await rewrite_followup(
+            question, history, self.chat, prompts=self.prompts, max_chars=self.max_question_chars
+        )
+
+    async def answer(
+        self, question: str, hits: Sequence[SearchHit], fallback: Callable[[], Answer]
+    ) -> Answer:
+        return await answer_with_model(
+            question, hits, self.chat, self.embedder, self.today(), fallback,
+            prompts=self.prompts, options=self.options,
+        )
+
+    def stream(
+        self, question: str, hits: Sequence[SearchHit], fallback: Callable[[], Answer]
+    ) -> AsyncIterator[AnswerDraft | Answer]:
+        return stream_answer_with_model(
+            question, hits, self.chat, self.embedder, self.today(), fallback,
+            prompts=self.prompts, options=self.options,
+        )
+
+    async def close(self) -> None:
+        await self.chat.close()
+
+
+__all__ = [
+    "MODEL_UNAVAILABLE",
+    "REMOVED",
+    "UNVERIFIED",
+    "AnswerDraft",
+    "AnswerOptions",
+    "ChatLike",
+    "ModelAnswerer",
+    "answer_with_model",
+    "format_passages",
+    "has_evidence",
+    "key_passages",
+    "rewrite_followup",
+    "stream_answer_with_model",
+]

@@ -1,0 +1,396 @@
+"""Checks a model's answer against the passages it was shown; citations are checked, not trusted.
+
+The model cites prompt keys (``[P3]``, ``[P1][P2]``, ``[P1, P2]``). Here:
+
+1. keys that match no passage are dropped, and so are bare numbers like ``[4]``;
+2. each sentence is checked against each passage it cites: its content words must mostly occur
+   in the passage, every number in it must occur there, and it must be close in meaning
+   (MiniLM cosine) to one of the passage's sentences (thresholds below). A cited passage that
+   fails is dropped from that sentence; a sentence left with no supporting passage is removed.
+   A sentence with no citation is checked against every passage and cites the one that
+   supports it best, or is removed;
+3. sentences in passages that read as instructions to a model ("ignore previous
+   instructions ...") never count as support, so an injected article cannot vouch for itself;
+4. the surviving keys are renumbered ``[1]..[n]`` in order of first use, and each source gets a
+   verbatim quote: the passage sentence that best supports the sentences citing it.
+
+The rule for grounding: every sentence left in the answer is supported by each source it cites.
+If sentences were removed the answer says so (see :mod:`prompts.generative`); if nothing is
+left, the caller falls back to the offline answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from prompts.citations import CANNOT_ANSWER, Citation
+from retrieval.models import SearchHit
+from retrieval.splitting import sentence_spans
+
+#: A sentence is supported when its content words occur in the passage (share of them) and it
+#: is close in meaning to a passage sentence; strong evidence of one kind relaxes the other.
+#: Calibrated with MiniLM on the seed corpus in tests/prompts/test_verification.py.
+LEXICAL_MIN = 0.5
+COSINE_MIN = 0.6
+LEXICAL_STRONG = 0.9
+COSINE_FLOOR = 0.45
+COSINE_STRONG = 0.8
+LEXICAL_FLOOR = 0.3
+
+_KEY = r"p(?:assage)?\s*\d+"
+KEY_MARKER = re.compile(rf"[\[【]\s*({_KEY}(?:\s*(?:,|;|&|and)\s*{_KEY})*)\s*[\]】]", re.I)
+_NUMERIC_MARKER = re.compile(r"\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
+_MARKERS_AFTER_STOP = re.compile(
+    rf"([.!?][\"'”’)]*)((?:\s*(?:{KEY_MARKER.pattern}|{_NUMERIC_MARKER.pattern}))+)", re.I
+)
+_WORD = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?")
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,60}\b(?:previous|prior|above|earlier|all|"
+    r"your)\b[^.]{0,40}\b(?:instructions?|rules|prompts?|directions)\b"
+    r"|\byou are now\b|\bsystem prompt\b|\bnew instructions?\b",
+    re.I,
+)
+_STOPWORDS = frozenset(
+    """a an the and or but if then than so of in on at to for from by with without about into
+    over after before under between during through against as is are was were be been being
+    has have had do does did will would shall should can could may might must not no nor it
+    its it's this that these those there here their they them he him his she her we our us you
+    your i me my who whom whose which what when where why how also just only very more most
+    such own same other any all both each few some said says say according reported report
+    reports according""".split()
+)
+
+
+class BatchEmbedder(Protocol):
+    """A llama-index ``BaseEmbedding`` (e.g. ``retrieval.embedding.MiniLMEmbedding``)."""
+
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[list[float]]: ...
+
+
+class SentenceEncoder(Protocol):
+    """A bare encoder (e.g. ``retrieval.minilm.MiniLMEncoder``): no llama-index on the path."""
+
+    def encode(self, texts: list[str]) -> Any: ...
+
+
+#: The thresholds below are calibrated for all-MiniLM-L6-v2; pass that model in either form.
+SentenceEmbedder = BatchEmbedder | SentenceEncoder
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One sentence of the model's answer with the keys it cited, in order."""
+
+    paragraph: int
+    text: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """The checked answer: ``text`` carries ``[n]`` markers resolving to ``citations``."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    removed: tuple[str, ...] = ()
+    unknown_keys: tuple[str, ...] = ()
+    cannot_answer: bool = False
+    kept: int = 0
+
+
+@dataclass(slots=True)
+class _Evidence:
+    """The sentences of one passage that may support claims, with their vectors."""
+
+    hit: SearchHit
+    spans: list[tuple[int, int]]
+    words: list[set[str]]
+    all_words: set[str]
+    numbers: set[str]
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+
+def normalise_key(raw: str) -> str:
+    """``p 3`` / ``Passage 3`` -> ``P3``."""
+    return "P" + re.sub(r"\D", "", raw)
+
+
+def parse_keys(text: str) -> list[str]:
+    """Every passage key cited in ``text``, in order, repeats included."""
+    keys: list[str] = []
+    for marker in KEY_MARKER.finditer(text):
+        keys.extend(normalise_key(k) for k in re.findall(_KEY, marker.group(1), re.I))
+    return keys
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without key or numeric citation markers, spacing tidied."""
+    text = _NUMERIC_MARKER.sub("", KEY_MARKER.sub("", text))
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def is_cannot_answer(text: str) -> bool:
+    """Whether ``text`` is the fixed "cannot answer" phrase (case and punctuation aside)."""
+
+    def squash(s: str) -> str:
+        return re.sub(r"[\W_]+", " ", s.replace("’", "'")).strip().lower()
+
+    return squash(strip_markers(text)) == squash(CANNOT_ANSWER)
+
+
+def split_claims(reply: str) -> list[Claim]:
+    """The sentences of a reply with their cited keys; markers after a full stop count for the
+    sentence before it."""
+    moved = _MARKERS_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", reply)
+    claims: list[Claim] = []
+    for number, paragraph in enumerate(p for p in re.split(r"\n\s*\n?", moved) if p.strip()):
+        paragraph = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", paragraph)
+        for start, end in sentence_spans(paragraph):
+            sentence = paragraph[start:end]
+            body = strip_markers(sentence)
+            if re.search(r"\w", body):
+                claims.append(Claim(number, body, tuple(parse_keys(sentence))))
+    return claims
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased, lightly stemmed words that carry meaning (no stopwords)."""
+    words = set()
+    for word in _WORD.findall(text.lower().replace("’", "'")):
+        word = word.split("'")[0]
+        if word in _STOPWORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        words.add(_stem(word))
+    return words
+
+
+def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return word[:6]
+
+
+def numbers_in(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def _evidence(hit: SearchHit) -> _Evidence:
+    text = hit.passage.text
+    spans = list(hit.passage.sentences) or sentence_spans(text)
+    spans = [s for s in spans if not _INSTRUCTION.search(text[s[0] : s[1]])]
+    words = [content_words(text[a:b]) for a, b in spans]
+    allowed = "".join(text[a:b] + "\n" for a, b in spans)
+    return _Evidence(hit, spans, words, set().union(*words), numbers_in(allowed))
+
+
+def _embed(texts: list[str], embedder: SentenceEmbedder) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, 1), dtype=np.float32)
+    if hasattr(embedder, "encode"):
+        raw = embedder.encode(texts)
+    else:
+        raw = embedder.get_text_embedding_batch(texts)
+    matrix = np.asarray(raw, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    """How well a passage supports a claim; ``sentence`` indexes the best passage sentence."""
+
+    supported: bool
+    score: float
+    sentence: int
+    lexical: float
+    cosine: float
+
+
+def judge(lexical: float, cosine: float) -> bool:
+    """The support rule, on the claim's word share found in the passage and the best cosine."""
+    return (
+        (lexical >= LEXICAL_MIN and cosine >= COSINE_MIN)
+        or (lexical >= LEXICAL_STRONG and cosine >= COSINE_FLOOR)
+        or (cosine >= COSINE_STRONG and lexical >= LEXICAL_FLOOR)
+    )
+
+
+def support(words: set[str], numbers: set[str], vector: np.ndarray, ev: _Evidence) -> Support:
+    """Whether the claim (its words, numbers and vector) is supported by passage ``ev``."""
+    if not ev.spans or not words:
+        return Support(False, 0.0, 0, 0.0, 0.0)
+    cosines = ev.vectors @ vector
+    overlaps = np.array([len(words & w) / len(words) for w in ev.words])
+    best = int(np.argmax(0.5 * cosines + 0.5 * overlaps))
+    lexical = len(words & ev.all_words) / len(words)
+    cosine = float(cosines.max())
+    ok = numbers <= ev.numbers and judge(lexical, cosine)
+    return Support(ok, float(0.5 * cosines[best] + 0.5 * overlaps[best]), best, lexical, cosine)
+
+
+def verify_answer(
+    reply: str, passages: Mapping[str, SearchHit], embedder: SentenceEmbedder
+) -> Verified:
+    """Check ``reply`` against ``passages`` (prompt key -> hit); see the module docstring."""
+    if is_cannot_answer(reply):
+        return Verified(CANNOT_ANSWER, (), cannot_answer=True)
+    claims = split_claims(reply)
+    unknown = tuple(dict.fromkeys(k for c in claims for k in c.keys if k not in passages))
+    evidence = {key: _evidence(hit) for key, hit in passages.items()}
+    vectors = _embed_all(claims, evidence, embedder)
+    kept: list[tuple[Claim, tuple[str, ...]]] = []
+    removed: list[str] = []
+    quotes: dict[str, Support] = {}
+    for claim, vector in zip(claims, vectors, strict=True):
+        if is_cannot_answer(claim.text):
+            kept.append((claim, ()))
+            continue
+        keys = _supporting_keys(claim, vector, evidence, quotes)
+        if keys:
+            kept.append((claim, keys))
+        else:
+            removed.append(claim.text)
+    order = list(dict.fromkeys(k for _, keys in kept for k in keys))
+    if not order:
+        return Verified("", (), tuple(removed), unknown, cannot_answer=not removed and bool(kept))
+    numbers = {key: n for n, key in enumerate(order, start=1)}
+    citations = tuple(_citation(numbers[k], evidence[k], quotes[k]) for k in order)
+    text = render(kept, numbers)
+    return Verified(text, citations, tuple(removed), unknown, kept=len(kept))
+
+
+def _embed_all(
+    claims: Sequence[Claim], evidence: Mapping[str, _Evidence], embedder: SentenceEmbedder
+) -> np.ndarray:
+    """Claim vectors (returned) and, stored on the evidence, the vectors of the passage
+    sentences that share a word with a claim that may use them (the rest stay zero: without a
+    shared word a sentence can neither win the quote nor change a verdict). One batch."""
+    words = [content_words(c.text) for c in claims]
+    users: dict[str, set[str]] = {key: set() for key in evidence}
+    for claim, claim_words in zip(claims, words, strict=True):
+        cited = [k for k in claim.keys if k in evidence]
+        for key in cited or evidence:
+            users[key] |= claim_words
+    texts = [c.text for c in claims]
+    live: list[tuple[_Evidence, int]] = []
+    for key, ev in evidence.items():
+        for j, (a, b) in enumerate(ev.spans):
+            if ev.words[j] & users[key]:
+                live.append((ev, j))
+                texts.append(ev.hit.passage.text[a:b])
+    matrix = _embed(texts, embedder)
+    for ev in evidence.values():
+        ev.vectors = np.zeros((len(ev.spans), matrix.shape[1]), dtype=np.float32)
+    for row, (ev, j) in enumerate(live, start=len(claims)):
+        ev.vectors[j] = matrix[row]
+    return matrix[: len(claims)]
+
+
+def _supporting_keys(
+    claim: Claim, vector: np.ndarray, evidence: Mapping[str, _Evidence], quotes: dict[str, Support]
+) -> tuple[str, ...]:
+    """The cited keys whose passages support ``claim`` (for an uncited claim, the best one)."""
+    cited = [k for k in dict.fromkeys(claim.keys) if k in evidence]
+    candidates = cited or list(evidence)
+    words, numbers = content_words(claim.text), numbers_in(claim.text)
+    verdicts = {k: support(words, numbers, vector, evidence[k]) for k in candidates}
+    keys = [k for k in candidates if verdicts[k].supported]
+    if not cited and keys:
+        keys = [max(keys, key=lambda k: verdicts[k].score)]
+    for key in keys:
+        if key not in quotes or verdicts[key].score > quotes[key].score:
+            quotes[key] = verdicts[key]
+    return tuple(keys)
+
+
+def _citation(n: int, ev: _Evidence, best: Support) -> Citation:
+    passage = ev.hit.passage
+    start, end = ev.spans[best.sentence]
+    return Citation(
+        n=n,
+        doc_id=passage.doc_id,
+        title=passage.title,
+        quote=passage.text[start:end],
+        start=passage.start + start,
+        end=passage.start + end,
+        outlet=passage.outlet,
+        published=passage.published,
+        url=passage.url,
+        passage_key=passage.key,
+        also_in=ev.hit.also_in,
+    )
+
+
+def cite(sentence: str, numbers: Sequence[int]) -> str:
+    """``sentence`` with ``[n]`` markers placed before its final punctuation."""
+    if not numbers:
+        return sentence
+    markers = "".join(f"[{n}]" for n in numbers)
+    match = re.search(r"[.!?][\"'”’)]*$", sentence)
+    if match is None:
+        return f"{sentence} {markers}"
+    return f"{sentence[: match.start()].rstrip()} {markers}{sentence[match.start():]}"
+
+
+def render(kept: Sequence[tuple[Claim, tuple[str, ...]]], numbers: Mapping[str, int]) -> str:
+    """The kept sentences with renumbered markers, paragraphs as the model wrote them."""
+    paragraphs: dict[int, list[str]] = {}
+    for claim, keys in kept:
+        paragraphs.setdefault(claim.paragraph, []).append(
+            cite(claim.text, [numbers[k] for k in keys])
+        )
+    return "\n\n".join(" ".join(sentences) for sentences in paragraphs.values())
+
+
+def renumber_draft(text: str, valid_keys: Sequence[str] | Mapping[str, object]) -> str:
+    """A partial answer for display while it streams: known keys numbered by first use,
+    unknown keys and bare numbers hidden, an unfinished marker at the end cut off."""
+    text = re.sub(r"[\[【][^\]】]*$", "", text)
+    numbers: dict[str, int] = {}
+
+    def replace(marker: re.Match[str]) -> str:
+        out = []
+        for key in (normalise_key(k) for k in re.findall(_KEY, marker.group(1), re.I)):
+            if key in valid_keys:
+                out.append(f"[{numbers.setdefault(key, len(numbers) + 1)}]")
+        return "".join(out)
+
+    return KEY_MARKER.sub(replace, _NUMERIC_MARKER.sub("", text))
+
+
+__all__ = [
+    "COSINE_FLOOR",
+    "COSINE_MIN",
+    "COSINE_STRONG",
+    "KEY_MARKER",
+    "LEXICAL_FLOOR",
+    "LEXICAL_MIN",
+    "LEXICAL_STRONG",
+    "BatchEmbedder",
+    "Claim",
+    "SentenceEmbedder",
+    "SentenceEncoder",
+    "Support",
+    "Verified",
+    "cite",
+    "content_words",
+    "is_cannot_answer",
+    "judge",
+    "normalise_key",
+    "parse_keys",
+    "render",
+    "renumber_draft",
+    "split_claims",
+    "strip_markers",
+    "support",
+    "verify_answer",
+]

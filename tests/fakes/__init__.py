@@ -1,0 +1,1 @@
+"""Loopback fakes of the services newsdesk talks to (LLM API, Discord, websites)."""

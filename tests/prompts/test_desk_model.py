@@ -1,0 +1,105 @@
+"""The desk in model mode over the seed index, the scripted server answering.
+
+Also checks, on every fourth seed question, that every answer's citations verify in model
+mode and offline; ``bench/llm_citations.py`` measures the whole set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config import Settings
+from config.settings import LLMSettings
+from corpus import SAMPLE_CORPUS
+from prompts.citations import CANNOT_ANSWER, Answer
+from prompts.desk import Desk, Turn
+from prompts.generative import AnswerDraft
+from retrieval.sources import read_folder
+from tests.fakes.llm_server import Fail, FakeLLMServer, Reply
+from tests.fakes.scripted_model import ScriptedModel
+from tests.prompts.citation_check import citations_verify
+
+QUESTIONS = yaml.safe_load(
+    (Path(__file__).parents[1] / "data" / "seed_questions.yaml").read_text(encoding="utf-8")
+)
+ARTICLES = {a.doc_id: a for a in read_folder(SAMPLE_CORPUS)[0]}
+
+
+@pytest.fixture
+async def model_desk(
+    seed_data_dir: Path, settings: Settings, llm_settings: LLMSettings
+) -> AsyncIterator[Desk]:
+    answer = settings.answer.model_copy(update={"mode": "auto"})
+    desk = Desk.open(
+        settings.model_copy(update={"llm": llm_settings, "answer": answer}),
+        seed_data_dir,
+        build=False,
+    )
+    yield desk
+    if (answerer := getattr(desk, "_answerer", None)) is not None:
+        await answerer.close()
+    desk.close()
+
+
+async def test_auto_mode_answers_from_the_model_when_a_base_url_is_set(
+    model_desk: Desk, llm_server: FakeLLMServer
+):
+    llm_server.script = ScriptedModel()
+    answer = await model_desk.ask("Which court issued an arrest warrant for Putin?")
+    assert answer.mode == "llm" and answer.grounded
+    assert "International Criminal Court" in answer.text
+    assert citations_verify(answer, ARTICLES)
+
+
+async def test_an_unanswerable_question_makes_no_model_request(
+    model_desk: Desk, llm_server: FakeLLMServer
+):
+    answer = await model_desk.ask("How do I bake sourdough bread?")
+    assert answer.text == CANNOT_ANSWER
+    assert llm_server.requests == []
+
+
+async def test_a_follow_up_is_rewritten_before_retrieval_and_answers_the_question_asked(
+    model_desk: Desk, llm_server: FakeLLMServer
+):
+    llm_server.queue(Reply("Why was the arrest warrant against Putin issued?"))
+    llm_server.script = ScriptedModel()
+    history = [Turn("Which court issued an arrest warrant for Putin?", "The ICC [1].")]
+    answer = await model_desk.ask("Why was it issued?", history)
+    assert answer.question == "Why was it issued?"
+    assert "deportation of children" in answer.text
+    assert "Which court issued" in llm_server.chat_requests[0].prompt
+
+
+async def test_an_unreachable_model_gives_the_offline_answer_with_a_notice(
+    model_desk: Desk, llm_server: FakeLLMServer
+):
+    llm_server.queue(Fail(503), Fail(503), Fail(503))
+    answer = await model_desk.ask("Which court issued an arrest warrant for Putin?")
+    assert answer.mode == "extractive" and answer.grounded
+    assert answer.notice is not None and "unavailable" in answer.notice
+
+
+async def test_ask_stream_yields_drafts_then_the_answer(model_desk: Desk, llm_server: FakeLLMServer):
+    llm_server.script = ScriptedModel()
+    items = [i async for i in model_desk.ask_stream("Which court issued an arrest warrant for Putin?")]
+    assert all(isinstance(i, AnswerDraft) for i in items[:-1]) and len(items) > 2
+    assert isinstance(items[-1], Answer) and items[-1].mode == "llm"
+
+
+async def test_seed_questions_answers_cite_only_what_verifies_in_model_and_offline_mode(
+    model_desk: Desk, llm_server: FakeLLMServer
+):
+    model = ScriptedModel()
+    llm_server.script = model
+    sample = [q for q in QUESTIONS if q["docs"]][::4]
+    answers = [await model_desk.ask(item["q"], mode="llm") for item in sample]
+    model_answers = [a for a in answers if a.mode == "llm" and a.citations]
+    offline = [model_desk.ask_offline(item["q"]) for item in sample]
+    assert len(model_answers) >= 0.75 * len(sample)
+    assert all(citations_verify(a, ARTICLES) for a in model_answers)
+    assert all(citations_verify(a, ARTICLES) for a in offline if a.citations)
