@@ -18,6 +18,7 @@ atomically when it is complete.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -189,7 +190,8 @@ class Desk:
         resolved = self.resolve_mode(mode)
         if resolved == "llm":
             return await self._ask_model(question, history, since, until, outlet)
-        return self.ask_offline(question, history, since, until, outlet)
+        # off the event loop: a Discord bot keeps acknowledging others while this one searches
+        return await asyncio.to_thread(self.ask_offline, question, history, since, until, outlet)
 
     def resolve_mode(self, mode: str | None) -> str:
         mode = mode or self.settings.answer.mode

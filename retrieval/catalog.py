@@ -11,6 +11,8 @@ from typing import Any
 
 CATALOG_FILE = "catalog.json"
 CURRENT_FILE = "CURRENT"
+#: Passage vectors of a generation, rows in the BM25 corpus order (float32, .npy).
+DENSE_FILE = "dense.npy"
 
 
 @dataclass(frozen=True, slots=True)

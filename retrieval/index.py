@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
-from retrieval.catalog import CURRENT_FILE, Catalog, CatalogEntry, current_generation, write_atomically
+from retrieval.catalog import (
+    CURRENT_FILE,
+    DENSE_FILE,
+    Catalog,
+    CatalogEntry,
+    current_generation,
+    write_atomically,
+)
 from retrieval.models import Article
 from retrieval.sources import SourceProblem
 
@@ -211,6 +218,7 @@ class IndexBuilder:
             docstore.persist(str(docstore_path))
             nodes = _all_nodes(client, cfg.collection)
             _write_bm25(folder / "bm25", nodes)
+            _write_dense(folder / DENSE_FILE, nodes)
             catalog = _catalog(articles, documents, nodes, self.settings)
             catalog.write(folder)
             return catalog, counter.done
@@ -260,10 +268,14 @@ def _all_nodes(client: Any, collection: str) -> list[Any]:
     nodes: list[Any] = []
     offset = None
     while True:
-        points, offset = client.scroll(collection, limit=1024, offset=offset, with_payload=True)
+        points, offset = client.scroll(
+            collection, limit=1024, offset=offset, with_payload=True, with_vectors=True
+        )
         for point in points:
             node = metadata_dict_to_node(point.payload)
             node.id_ = str(point.id)
+            vector = point.vector
+            node.embedding = next(iter(vector.values())) if isinstance(vector, dict) else vector
             nodes.append(node)
         if offset is None:
             return sorted(nodes, key=lambda n: (n.ref_doc_id or "", n.start_char_idx or 0))
@@ -272,6 +284,8 @@ def _all_nodes(client: Any, collection: str) -> list[Any]:
 def _write_bm25(folder: Path, nodes: list[Any]) -> None:
     import Stemmer
     from llama_index.retrievers.bm25 import BM25Retriever
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
 
     shutil.rmtree(folder, ignore_errors=True)
     if not nodes:
@@ -283,6 +297,15 @@ def _write_bm25(folder: Path, nodes: list[Any]) -> None:
         similarity_top_k=min(10, len(nodes)),
     )
     retriever.persist(str(folder), show_progress=False)
+
+
+def _write_dense(path: Path, nodes: list[Any]) -> None:
+    """The passage vectors in BM25 corpus order, for the local exact search (see store.py)."""
+    import numpy as np
+
+    matrix = np.asarray([n.embedding for n in nodes], dtype=np.float32).reshape(len(nodes), -1)
+    with path.open("wb") as fh:
+        np.save(fh, matrix)
 
 
 def _catalog(articles: list[Article], documents: list[Any], nodes: list[Any], settings: Settings) -> Catalog:

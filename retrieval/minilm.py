@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ class MiniLMEncoder:
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token name
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         """Word pieces in ``text`` without special tokens (what the 256 limit counts)."""
@@ -98,12 +100,14 @@ class MiniLMEncoder:
 
     def embed_query(self, query: str) -> np.ndarray:
         """The vector of one query, from a small LRU cache when asked recently."""
-        vector = self._queries.get(query)
-        if vector is None:
-            vector = self.encode([query])[0]
+        with self._queries_lock:
+            vector = self._queries.get(query)
+            if vector is not None:
+                self._queries.move_to_end(query)
+                return vector
+        vector = self.encode([query])[0]
+        with self._queries_lock:
             self._queries[query] = vector
             if len(self._queries) > 512:
                 self._queries.popitem(last=False)
-        else:
-            self._queries.move_to_end(query)
         return vector

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from config.settings import SearchSettings, StoreSettings
-from retrieval.catalog import Catalog
+from retrieval.catalog import DENSE_FILE, Catalog
 from retrieval.models import Passage, SearchHit
 from retrieval.store import DenseSearcher, passage_from_payload
 
@@ -58,7 +58,7 @@ def sentence_key(text: str) -> str:
 
 
 class _Keyword:
-    """The persisted BM25 index and its corpus rows (one per passage)."""
+    """The persisted BM25 index and its corpus rows: one per passage, the passage table."""
 
     def __init__(self, folder: Path) -> None:
         import bm25s
@@ -90,6 +90,30 @@ class _Keyword:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
+class _ExactDense:
+    """Exact cosine search over a generation's passage vectors (rows in passage-table order).
+
+    With embedded (local) Qdrant this is what Qdrant itself does, brute force, but without
+    importing qdrant-client on every start (0.6-1.3 s here) or its per-point overhead; with a
+    Qdrant server the server is queried instead.
+    """
+
+    def __init__(self, path: Path, table: _Keyword) -> None:
+        self.matrix = np.load(path, mmap_mode="r")
+        self.table = table
+
+    def search(self, vector: np.ndarray, limit: int, mask: np.ndarray | None) -> list[tuple[Passage, float]]:
+        if not len(self.matrix):
+            return []
+        scores = np.asarray(self.matrix @ vector, dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask > 0, scores, -np.inf)
+        limit = min(limit, len(scores))
+        top = np.argpartition(-scores, limit - 1)[:limit]
+        top = top[np.argsort(-scores[top])]
+        return [(self.table.passage(int(i)), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+
 class HybridSearcher:
     """Searches one index generation; safe to share between threads for reading."""
 
@@ -101,10 +125,28 @@ class HybridSearcher:
         self.encoder = encoder
         self.catalog = Catalog.read(generation)
         self._keyword = _Keyword(generation / "bm25") if (generation / "bm25").is_dir() else None
-        self._dense = DenseSearcher(store, generation / "qdrant")
+        self._exact: _ExactDense | None = None
+        self._dense: DenseSearcher | None = None
+        if not store.url and self._keyword is not None and (generation / DENSE_FILE).is_file():
+            self._exact = _ExactDense(generation / DENSE_FILE, self._keyword)
+        elif self._keyword is not None or store.url:
+            self._dense = DenseSearcher(store, generation / "qdrant")
 
     def close(self) -> None:
-        self._dense.close()
+        if self._dense is not None:
+            self._dense.close()
+
+    def _dense_search(
+        self, vector: np.ndarray, limit: int, filters: Filters, mask: np.ndarray | None
+    ) -> list[tuple[Passage, float]]:
+        if self._exact is not None:
+            return self._exact.search(vector, limit, mask)
+        if self._dense is None:
+            return []
+        return [
+            (passage_from_payload(h.key, h.payload), h.score)
+            for h in self._dense.search(vector, limit, filters.since, filters.until)
+        ]
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters.active or self._keyword is None:
@@ -118,13 +160,10 @@ class HybridSearcher:
         k = k or self.settings.top_k
         pool = self.settings.candidates
         vector = self.encoder.embed_query(query)
-        dense = [
-            (passage_from_payload(h.key, h.payload), h.score)
-            for h in self._dense.search(vector, pool, filters.since, filters.until)
-        ]
+        mask = self._mask(filters)
+        dense = self._dense_search(vector, pool, filters, mask)
         keyword: list[tuple[Passage, float]] = []
         if self._keyword is not None:
-            mask = self._mask(filters)
             keyword = [(self._keyword.passage(i), s) for i, s in self._keyword.search(query, pool, mask)]
         fused = self._fuse(dense, keyword, filters, query)
         return collapse_duplicates(fused, self.settings.duplicate_overlap)[:k]

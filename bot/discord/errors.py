@@ -1,0 +1,136 @@
+"""The one error path for the bot: every failure becomes one short, ephemeral reply.
+
+Our own refusals (cooldown, busy guild, not enabled here, not an admin, a reindex already
+running) and the core's user-facing errors map to friendly text; anything else is logged with
+its traceback, counted for /status, and answered with a generic apology. Each interaction is
+answered exactly once: a pending public "thinking…" message is removed so the error can be
+shown to the asker alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+
+import discord
+from discord import app_commands
+
+from config.settings import ConfigError
+from prompts.desk import QuestionError, ReindexBusy
+
+log = logging.getLogger(__name__)
+
+GENERIC = "Sorry, something went wrong on my side. The maintainers can see it in the logs."
+
+
+class Refusal(app_commands.AppCommandError):
+    """A polite refusal whose message is shown to the user as it is."""
+
+
+class NotEnabledHere(Refusal):
+    def __init__(self) -> None:
+        super().__init__("I'm not enabled in this channel. Ask a server admin where I answer.")
+
+
+class NotAdmin(app_commands.CheckFailure, Refusal):
+    def __init__(self) -> None:
+        super().__init__("You need the Manage Server permission (or a bot admin role) for this.")
+
+
+class OnCooldown(Refusal):
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"Please wait {retry_after:.0f} s before asking again.")
+
+
+class GuildBusy(Refusal):
+    def __init__(self) -> None:
+        super().__init__(
+            "I'm answering several questions in this server right now; try again in a moment."
+        )
+
+
+class ReindexRunning(Refusal):
+    def __init__(self, since: float) -> None:
+        minutes = max(0, int((time.monotonic() - since) // 60))
+        super().__init__(
+            f"A reindex is already running (started {minutes} min ago). "
+            "I'll keep answering from the current index; try /reindex again when it finishes."
+        )
+
+
+class BadOption(Refusal):
+    """An option value the bot cannot use, e.g. a malformed date."""
+
+
+class ErrorLog:
+    """Timestamps of unexpected errors, for the 'errors in the last hour' line of /status."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque(maxlen=10_000)
+
+    def note(self) -> None:
+        self._times.append(time.monotonic())
+
+    def last_hour(self) -> int:
+        cutoff = time.monotonic() - 3600
+        return sum(1 for t in self._times if t >= cutoff)
+
+
+def user_message(error: BaseException) -> str | None:
+    """The reply for an expected error, or None when the error is a bug to log."""
+    if isinstance(error, Refusal):
+        return str(error)
+    if isinstance(error, app_commands.MissingPermissions | app_commands.BotMissingPermissions):
+        return str(error)
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Please wait {error.retry_after:.0f} s before trying again."
+    if isinstance(error, QuestionError | ConfigError):
+        return str(error)
+    if isinstance(error, ReindexBusy):
+        return "A reindex is already running; try again when it finishes."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here."
+    return None
+
+
+def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
+    """The user-facing text for ``error``; unexpected ones are logged and counted."""
+    if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
+        error = getattr(error, "original", None) or error.__cause__ or error
+    text = user_message(error)
+    if text is None:
+        log.error("unexpected error in %s", where, exc_info=error)
+        if errors is not None:
+            errors.note()
+        text = GENERIC
+    return text
+
+
+def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:
+    """Remember how an interaction was deferred, so an error reply stays private."""
+    interaction.extras["public_thinking"] = not ephemeral
+
+
+async def reply_once(interaction: discord.Interaction, text: str) -> None:
+    """Answer ``interaction`` ephemerally with ``text``, whatever state it is in."""
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        if interaction.extras.pop("public_thinking", False):
+            # The first followup would replace the public "thinking…" message; drop it instead.
+            await interaction.delete_original_response()
+        await interaction.followup.send(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver an error reply to interaction %s", interaction.id)
+
+
+async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError):
+    """The tree's error handler: installed once in ``setup_hook``."""
+    command = interaction.command.qualified_name if interaction.command else "interaction"
+    errors = getattr(interaction.client, "errors", None)
+    await reply_once(interaction, explain(error, errors, f"/{command}"))

@@ -1,0 +1,100 @@
+"""Short texts for /sources, /status and /reindex, from whatever the core reports.
+
+The core's report objects are read by attribute name, so a field it does not have is simply
+left out rather than breaking the command.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from typing import Any
+
+
+def _get(obj: Any, *names: str) -> Any:
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC") if value.tzinfo else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return str(value)
+
+
+def coverage_lines(stats: Any) -> list[str]:
+    """What the coverage holds: articles, outlets, date range, last reindex."""
+    lines = []
+    articles = _get(stats, "articles", "documents", "doc_count")
+    if articles is not None:
+        lines.append(f"**Articles:** {articles}")
+    passages = _get(stats, "passages", "passage_count")
+    if passages is not None:
+        lines.append(f"**Passages:** {passages}")
+    outlets = _get(stats, "outlets")
+    if outlets is not None:
+        names = list(outlets) if not isinstance(outlets, int) else []
+        shown = ", ".join(str(n) for n in names[:15]) + (" …" if len(names) > 15 else "")
+        listed = f" ({shown})" if shown else ""
+        lines.append(f"**Outlets:** {len(names) if names else outlets}{listed}")
+    start, end = _get(stats, "start", "first", "earliest"), _get(stats, "end", "last", "latest")
+    if start or end:
+        lines.append(f"**Dates:** {_day(start) if start else '?'} to {_day(end) if end else '?'}")
+    indexed = _get(stats, "last_reindex", "indexed_at", "updated_at", "built_at")
+    lines.append(f"**Last reindex:** {_day(indexed) if indexed else 'unknown'}")
+    return lines
+
+
+def status_lines(stats: Any, *, mode: str, model: str, started: float, errors: int) -> list[str]:
+    """Index size, answer mode, model reachability, uptime and recent errors."""
+    articles = _get(stats, "articles", "documents", "doc_count")
+    passages = _get(stats, "passages", "passage_count")
+    size = " / ".join(
+        f"{value} {label}" for value, label in ((articles, "articles"), (passages, "passages"))
+        if value is not None
+    )
+    return [
+        f"**Index:** {size or 'unknown'}",
+        f"**Answer mode:** {mode}",
+        f"**Model reachable:** {model}",
+        f"**Uptime:** {uptime(time.monotonic() - started)}",
+        f"**Errors in the last hour:** {errors}",
+    ]
+
+
+def uptime(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s"
+
+
+def progress_text(done: int, total: int, label: str) -> str:
+    if total:
+        return f"Reindexing… {done}/{total} ({100 * done // total} %) {label}".rstrip()
+    return f"Reindexing… {label}".rstrip()
+
+
+def report_text(report: Any, seconds: float) -> str:
+    """Reindex outcome: added / changed / removed / failed counts."""
+    summary = getattr(report, "summary", None)
+    if callable(summary):
+        return f"Reindex finished: {summary()}."
+    counts = []
+    for name in ("added", "changed", "removed", "failed"):
+        value = _get(report, name)
+        if isinstance(value, list | tuple | set | frozenset | dict):
+            value = len(value)
+        counts.append(f"{value if value is not None else 0} {name}")
+    return f"Reindex finished in {seconds:.1f} s: " + ", ".join(counts) + "."

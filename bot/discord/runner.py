@@ -1,0 +1,80 @@
+"""``newsdesk bot``: run the Discord bot until stopped; token problems are one line, exit 2."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import discord
+
+from bot.discord.app import create_bot
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+REJECTED = ("Discord rejected the token in {env}: reset it on the developer portal "
+            "(Bot → Reset Token) and set it again")
+
+
+def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
+    """Open the desk, then serve Discord until interrupted; returns the process exit code."""
+    token = Settings.secret(settings.discord.token_env)
+    if token is None:
+        return _fail(
+            f"no bot token: set the {settings.discord.token_env} environment variable "
+            "(see docs/discord-setup.md)", EXIT_CONFIG,
+        )
+    if not logging.getLogger().handlers:
+        discord.utils.setup_logging(level=logging.INFO)
+    desk = desk_factory()
+    try:
+        return asyncio.run(serve(settings, desk, token))
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        close = getattr(desk, "close", None)
+        if close is not None:
+            close()
+
+
+async def serve(settings: Settings, desk: Any, token: str, **client_options: Any) -> int:
+    """Run the bot over ``desk`` until it is closed; the async core of :func:`run`."""
+    bot = create_bot(desk, settings, **client_options)
+    _close_on_sigterm(bot)
+    env = settings.discord.token_env
+    try:
+        async with bot:
+            await bot.start(token)
+    except discord.LoginFailure:
+        return _fail(REJECTED.format(env=env), EXIT_CONFIG)
+    except discord.ConnectionClosed as exc:
+        if exc.code != 4004:  # 4004: the gateway rejected the token
+            raise
+        return _fail(REJECTED.format(env=env), EXIT_CONFIG)
+    except discord.PrivilegedIntentsRequired:
+        return _fail("enable the Message Content intent for the bot on the developer portal "
+                     "(Bot → Privileged Gateway Intents), or set discord.mentions: false",
+                     EXIT_CONFIG)
+    except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
+        return _fail(f"cannot reach Discord: {exc}", EXIT_FAILED)
+    return EXIT_OK
+
+
+def _close_on_sigterm(bot: Any) -> None:
+    """systemd stops services with SIGTERM: log out cleanly instead of dying mid-answer."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+        pass
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"newsdesk bot: {message}", file=sys.stderr)
+    return code

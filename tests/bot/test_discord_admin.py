@@ -1,0 +1,131 @@
+"""/reindex and /status: admin only (checked by Discord and again by the bot), one at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+
+import pytest
+
+from retrieval.index import ReindexReport
+from tests.fakes.discord_commands import CommandNotPermitted
+from tests.fakes.discord_fixtures import bot_settings, copied_seed_desk, start_bot
+
+
+class GatedDesk:
+    """The seed desk, whose (real) reindex waits for the test to open a gate."""
+
+    def __init__(self, desk) -> None:
+        self._desk = desk
+        self.gate = threading.Event()
+        self.started = threading.Event()
+        self.calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self._desk, name)
+
+    def reindex(self, progress=None, **options) -> ReindexReport:
+        self.calls += 1
+        self.started.set()
+        if not self.gate.wait(10):
+            raise TimeoutError("the test never opened the gate")
+        return self._desk.reindex(progress=progress, **options)
+
+
+@pytest.fixture(scope="module")
+def own_desk(seed_data_dir, settings, tmp_path_factory):
+    """A Desk of its own, so reindexing leaves the shared one alone."""
+    desk = copied_seed_desk(seed_data_dir, settings, tmp_path_factory.mktemp("reindex") / "data")
+    yield desk
+    desk.close()
+
+
+@pytest.fixture
+def discord_desk(own_desk):
+    return GatedDesk(own_desk)
+
+
+def contents(ix) -> list[str]:
+    return [ix.callbacks[0]["data"]["content"], *(e["content"] for e in ix.edits)]
+
+
+async def test_reindex_as_admin_shows_progress_then_the_report(discord_scenario):
+    s = discord_scenario
+    s.bot.desk.gate.set()
+    ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
+
+    await s.fake.wait_for(lambda: ix.edits and "finished" in ix.edits[-1]["content"])
+    assert ix.callbacks[0]["data"]["flags"] == 64  # ephemeral
+    assert re.fullmatch(r"Reindex finished: 0 added, 0 changed, 0 removed, 5 unchanged, "
+                        r"0 failed; 23 passages \(0 embedded\) in \d+\.\d s\.", contents(ix)[-1])
+    assert "Reindexing… read 5 articles from " in "\n".join(contents(ix)[1:-1])
+
+
+async def test_reindex_is_hidden_from_members_by_default(discord_scenario):
+    s = discord_scenario
+    with pytest.raises(CommandNotPermitted):
+        await s.fake.invoke_slash(s.member, s.channel, "reindex")
+    synced = s.fake.commands.global_commands["reindex"]
+    assert str(synced["default_member_permissions"]) == str(1 << 5)  # Manage Server
+
+
+async def test_reindex_refused_by_the_bot_when_the_server_overrides_the_default(discord_scenario):
+    s = discord_scenario
+    ix = await s.fake.invoke_slash(s.member, s.channel, "reindex",
+                                   enforce_default_permissions=False)
+    ack = await s.fake.wait_for_ack(ix)
+    assert ack["type"] == 4 and ack["data"]["flags"] == 64
+    assert "Manage Server" in ack["data"]["content"]
+    assert s.bot.desk.calls == 0
+
+
+async def test_admin_role_from_config_may_reindex(fake_discord, discord_desk, tmp_path):
+    s = fake_discord
+    role = s.world.add_role(s.guild, "newsdesk-admins")
+    s.guild.members[s.member.id].role_ids.append(role.id)
+    settings = bot_settings(s.fake, tmp_path, admin_role_ids=[role.id])
+    s.bot, s.task = await start_bot(s.fake, discord_desk, settings)
+    discord_desk.gate.set()
+    ix = await s.fake.invoke_slash(s.member, s.channel, "reindex",
+                                   enforce_default_permissions=False)
+    await s.fake.wait_for(lambda: ix.edits and "finished" in ix.edits[-1]["content"])
+
+
+async def test_second_reindex_while_one_runs_gets_a_clear_reply(discord_scenario):
+    s = discord_scenario
+    first = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
+    await asyncio.to_thread(s.bot.desk.started.wait, 10)
+    second = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
+    ack = await s.fake.wait_for_ack(second)
+    assert ack["data"]["flags"] == 64
+    assert ack["data"]["content"].startswith("A reindex is already running")
+
+    # Questions are still answered while the reindex runs.
+    ask = await s.fake.invoke_slash(s.member, s.channel, "ask", question="Who met in Moscow?")
+    await s.fake.wait_for_messages_with_buttons(ask)
+
+    s.bot.desk.gate.set()
+    await s.fake.wait_for(lambda: first.edits and "finished" in first.edits[-1]["content"])
+    assert s.bot.desk.calls == 1
+
+
+async def test_status_reports_index_mode_uptime_and_errors(discord_scenario):
+    s = discord_scenario
+    ix = await s.fake.invoke_slash(s.admin, s.channel, "status")
+    [message] = await s.fake.wait_for(lambda: ix.messages)
+    text = message["embeds"][0]["description"]
+    assert "**Index:** 5 articles / 23 passages" in text
+    assert "**Answer mode:** offline (extractive)" in text
+    assert "**Model reachable:** n/a" in text
+    assert "**Errors in the last hour:** 0" in text
+    assert message["flags"] & 64
+
+
+async def test_sources_lists_the_coverage(discord_scenario):
+    s = discord_scenario
+    ix = await s.fake.invoke_slash(s.member, s.channel, "sources")
+    text = (await s.fake.wait_for_ack(ix))["data"]["embeds"][0]["description"]
+    assert "**Articles:** 5" in text
+    assert "**Dates:** 2021-12-15 to 2023-03-17" in text
+    assert "South China Morning Post" in text

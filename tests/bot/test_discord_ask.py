@@ -1,0 +1,87 @@
+"""/ask, mentions and thread follow-ups, end to end over the fake Discord on the seed corpus."""
+
+from __future__ import annotations
+
+from tests.fakes.discord_server import FakeDiscord
+
+QUESTION = "What did Putin and Xi agree?"
+
+
+def sources_field(message: dict) -> str:
+    fields = [f for e in message["embeds"] for f in e.get("fields", [])]
+    return "\n".join(f["value"] for f in fields if f["name"].startswith("Sources"))
+
+
+async def test_ask_defers_then_answers_with_cited_sources(discord_scenario):
+    s = discord_scenario
+    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=QUESTION)
+
+    assert await s.fake.wait_for_ack(ix) == {"type": 5}
+    [answer] = await s.fake.wait_for_messages_with_buttons(ix)
+    embed = answer["embeds"][0]
+    assert embed["title"] == QUESTION
+    assert "[1]" in embed["description"]
+    assert '[1] Al Jazeera — "Russia and China hail ties amid tensions with West" (2021-12-15)' \
+        in sources_field(answer)
+    assert answer["allowed_mentions"] == {"parse": []}
+    assert answer in s.channel.messages  # public, not ephemeral
+
+
+async def test_mention_gets_a_reply_that_pings_nobody(discord_scenario):
+    s = discord_scenario
+    await s.fake.send_message(s.member, s.channel, f"<@{s.world.bot_user.id}> {QUESTION}")
+
+    def reply():
+        return [m for m in s.channel.messages if m["author"]["id"] == str(s.world.bot_user.id)]
+
+    [answer] = await s.fake.wait_for(reply)
+    assert answer["message_reference"]["channel_id"] == s.channel.id
+    assert answer["allowed_mentions"] == {"parse": [], "replied_user": False}
+    assert "[1]" in answer["embeds"][0]["description"]
+    assert s.fake.events["typing"] == [s.channel.id]
+
+
+async def test_message_without_mention_is_ignored(discord_scenario):
+    s = discord_scenario
+    await s.fake.send_message(s.member, s.channel, QUESTION)
+    await s.fake.send_message(s.member, s.channel, f"<@{s.world.bot_user.id}>")  # a marker
+    await s.fake.wait_for(lambda: len(s.channel.messages) == 3)
+    hint = s.channel.messages[-1]["content"]
+    assert hint == "Ask me a question about the news coverage."
+
+
+async def ask_in(fake: FakeDiscord, s, channel, question: str):
+    ix = await fake.invoke_slash(s.member, channel, "ask", question=question)
+    return (await fake.wait_for_messages_with_buttons(ix))[-1]
+
+
+async def test_follow_up_in_a_thread_carries_the_conversation(discord_scenario, monkeypatch):
+    s = discord_scenario
+    seen = []
+    real_ask = s.bot.desk.ask
+
+    async def spy(question, history=(), **filters):
+        seen.append([t.question for t in history])
+        return await real_ask(question, history=history, **filters)
+
+    monkeypatch.setattr(s.bot.desk, "ask", spy)
+    await ask_in(s.fake, s, s.thread, QUESTION)
+    await ask_in(s.fake, s, s.thread, "When did they meet?")
+    await ask_in(s.fake, s, s.channel, "When did they meet?")  # outside the thread: fresh
+    assert seen == [[], [QUESTION], []]
+
+
+async def test_reply_to_an_answer_is_a_follow_up(discord_scenario, monkeypatch):
+    s = discord_scenario
+    answer = await ask_in(s.fake, s, s.channel, QUESTION)
+    seen = []
+    real_ask = s.bot.desk.ask
+
+    async def spy(question, history=(), **filters):
+        seen.append((question, [t.question for t in history]))
+        return await real_ask(question, history=history, **filters)
+
+    monkeypatch.setattr(s.bot.desk, "ask", spy)
+    await s.fake.send_message(s.member, s.channel, "Where did they meet?", reply_to=answer)
+    await s.fake.wait_for(lambda: seen and len(s.channel.messages) >= 3)
+    assert seen == [("Where did they meet?", [QUESTION])]

@@ -1,0 +1,112 @@
+"""Answers as embeds within Discord's limits; long answers split at boundaries."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import discord
+import pytest
+
+from bot.discord.invite import PERMISSIONS, invite_url
+from bot.discord.rendering import (
+    DESCRIPTION_LIMIT,
+    EMBEDS_PER_MESSAGE,
+    FIELD_LIMIT,
+    FIELDS_PER_EMBED,
+    MESSAGE_LIMIT,
+    render_answer,
+    source_line,
+    split_text,
+)
+from prompts.citations import Answer, Citation, Coverage
+
+
+def citation(n: int, url: str | None = None, title: str = "Leaders meet") -> Citation:
+    return Citation(n, f"doc{n}", title, "quote", 0, 5, outlet="Wire", published=date(2022, 2, 2),
+                    url=url)
+
+
+def long_answer(words: int = 3000, sources: int = 30) -> Answer:
+    sentences, count, i = [], 0, 0
+    while count < words:
+        i += 1
+        marker = f"[{i % sources + 1}]"
+        sentence = f"Sentence {i} says the leaders met again in the capital today. {marker}"
+        sentences.append(sentence)
+        count += len(sentence.split())
+    paragraphs = [" ".join(sentences[j : j + 7]) for j in range(0, len(sentences), 7)]
+    cites = tuple(citation(n, f"https://news.example/{n}/" + "x" * 60)
+                  for n in range(1, sources + 1))
+    return Answer("What happened?", "\n\n".join(paragraphs), cites, True, "extractive",
+                  Coverage(sources, date(2022, 1, 1), date(2022, 3, 1)))
+
+
+def check_limits(messages: list[list[discord.Embed]]) -> None:
+    for embeds in messages:
+        assert len(embeds) <= EMBEDS_PER_MESSAGE
+        assert sum(len(e) for e in embeds) <= MESSAGE_LIMIT
+        for embed in embeds:
+            assert len(embed.description or "") <= DESCRIPTION_LIMIT
+            assert len(embed.fields) <= FIELDS_PER_EMBED
+            assert all(len(f.value) <= FIELD_LIMIT for f in embed.fields)
+
+
+def test_a_3000_word_answer_splits_at_boundaries_within_limits():
+    answer = long_answer()
+    messages = render_answer(answer)
+    check_limits(messages)
+    assert len(messages) > 1
+    texts = [e.description for m in messages for e in m if e.description]
+    assert "\n\n".join(texts).split() == answer.text.split()  # nothing lost or added
+    for text in texts:  # every chunk ends a sentence, with its marker kept
+        assert re.search(r"\[\d+\]$", text), text[-40:]
+
+
+def test_sources_are_never_cut_mid_link():
+    messages = render_answer(long_answer())
+    values = [f.value for m in messages for e in m for f in e.fields]
+    lines = [line for value in values for line in value.split("\n")]
+    assert len(lines) == 30
+    assert [int(re.match(r"\[(\d+)\]", line)[1]) for line in lines] == list(range(1, 31))
+    for line in lines:
+        assert re.fullmatch(r'\[\d+\] \[Wire — "Leaders meet"\]\(<https://news\.example/\d+/x{60}>\)'
+                            r" \(2022-02-02\)", line)
+
+
+def test_source_line_formats_and_falls_back_without_url():
+    assert source_line(citation(3)) == '[3] Wire — "Leaders meet" (2022-02-02)'
+    assert source_line(citation(2, "https://a.example/b")) == \
+        '[2] [Wire — "Leaders meet"](<https://a.example/b>) (2022-02-02)'
+    odd = source_line(citation(1, "https://a.example/b", title="[Live] *Big* news"))
+    assert odd == r'[1] [Wire — "(Live) \*Big\* news"](<https://a.example/b>) (2022-02-02)'
+
+
+def test_an_overlong_headline_is_shortened_not_the_link():
+    line = source_line(citation(1, "https://a.example/" + "y" * 200, title="word " * 400))
+    assert len(line) <= FIELD_LIMIT and line.endswith("y" * 200 + ">) (2022-02-02)")
+
+
+@pytest.mark.parametrize("limit", [50, 200, 2000])
+def test_split_text_never_exceeds_the_limit(limit):
+    text = "Short one. " * 50 + "\n\n" + "x" * 500 + "\n\n" + "Last sentence here!"
+    chunks = split_text(text, limit)
+    assert all(0 < len(c) <= limit for c in chunks)
+    assert "".join(chunks).replace(" ", "").replace("\n", "") == \
+        text.replace(" ", "").replace("\n", "")
+
+
+def test_a_cannot_answer_reply_has_no_sources():
+    answer = Answer("Who won?", "The coverage doesn't say.", (), False, "extractive")
+    [[embed]] = render_answer(answer)
+    assert embed.description == "The coverage doesn't say." and not embed.fields
+
+
+def test_invite_url_has_exact_scopes_and_least_permissions():
+    url = invite_url(123456789012345678)
+    assert url == ("https://discord.com/oauth2/authorize?client_id=123456789012345678"
+                   f"&scope=bot+applications.commands&permissions={PERMISSIONS.value}")
+    assert PERMISSIONS.value == 274877991936
+    assert not PERMISSIONS.administrator and not PERMISSIONS.mention_everyone
+    with pytest.raises(ValueError, match="application id"):
+        invite_url("my-bot")

@@ -1,0 +1,114 @@
+"""Discord's wire-level trouble: rate limits, a dropped gateway, rejected tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.discord.runner import run, serve
+from tests.fakes.discord_fixtures import bot_settings, start_bot
+
+QUESTION = "What did Putin and Xi agree?"
+
+
+async def test_a_429_from_discord_is_waited_out_and_the_answer_arrives(discord_scenario):
+    s = discord_scenario
+    s.fake.rate_limit("POST", r"/webhooks/\d+/[^/]+", times=1, retry_after=0.05)
+    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=QUESTION)
+
+    await s.fake.wait_for_messages_with_buttons(ix)
+    statuses = [r.status for r in s.fake.requests if r.path.startswith("/webhooks/")]
+    assert statuses == [429, 200]
+
+
+async def test_bot_resumes_after_the_gateway_drops_and_misses_nothing(discord_scenario):
+    s = discord_scenario
+    await s.fake.drop_gateway(code=4000)
+    # Sent while the bot may be disconnected: Discord replays it after RESUME.
+    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=QUESTION)
+
+    await s.fake.wait_for(lambda: s.fake.events["resumes"])
+    await s.fake.wait_for_messages_with_buttons(ix)
+    ops = [frame["op"] for frame in s.fake.gateway_received]
+    assert ops.count(2) == 1 and ops.count(6) == 1  # one IDENTIFY, then a RESUME
+    [session] = s.fake.gateway.sessions.values()
+    resume = next(f for f in s.fake.gateway_received if f["op"] == 6)
+    assert resume["d"]["session_id"] == session.session_id
+
+
+async def test_a_rejected_token_is_one_line_and_exit_2(fake_discord, discord_desk, tmp_path, capsys):
+    settings = bot_settings(fake_discord.fake, tmp_path)
+    code = await serve(settings, discord_desk, "not-the-token", guild_ready_timeout=0.05)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == ("newsdesk bot: Discord rejected the token in DISCORD_TOKEN: reset it on the "
+                   "developer portal (Bot → Reset Token) and set it again\n")
+
+
+async def test_a_token_refused_by_the_gateway_is_one_line_and_exit_2(
+        fake_discord, discord_desk, tmp_path, capsys):
+    fake_discord.world.gateway_token = "rotated"
+    settings = bot_settings(fake_discord.fake, tmp_path)
+    code = await serve(settings, discord_desk, fake_discord.world.token, guild_ready_timeout=0.05)
+    assert code == 2
+    assert capsys.readouterr().err.startswith("newsdesk bot: Discord rejected the token")
+
+
+def test_a_missing_token_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
+    from config.settings import load_settings
+
+    monkeypatch.delenv("NEWSDESK_TEST_TOKEN", raising=False)
+    settings = load_settings(data_dir=str(tmp_path), discord={"token_env": "NEWSDESK_TEST_TOKEN"})
+    opened = []
+    assert run(settings, lambda: opened.append(1)) == 2
+    assert capsys.readouterr().err == (
+        "newsdesk bot: no bot token: set the NEWSDESK_TEST_TOKEN environment variable "
+        "(see docs/discord-setup.md)\n")
+    assert opened == []  # fails before loading the index
+
+
+async def test_identify_asks_for_message_content_only_when_mentions_are_on(discord_scenario):
+    [identify] = [f for f in discord_scenario.fake.gateway_received if f["op"] == 2]
+    intents = identify["d"]["intents"]
+    assert intents == (1 << 0) | (1 << 9) | (1 << 15)  # guilds, guild messages, message content
+
+
+@pytest.mark.parametrize("discord_settings_overrides", [{"mentions": False}])
+async def test_without_mentions_no_privileged_intent_is_requested(discord_scenario):
+    [identify] = [f for f in discord_scenario.fake.gateway_received if f["op"] == 2]
+    assert identify["d"]["intents"] == 1 << 0
+
+
+async def test_sharded_bot_connects_every_shard(fake_discord, discord_desk, tmp_path, monkeypatch):
+    from bot.discord.app import ShardedNewsdeskBot
+    async def no_identify_spacing(self, shard_id, *, initial=False):
+        pass  # discord.py waits 5 s between shards' IDENTIFYs, as Discord's limit requires
+
+    monkeypatch.setattr(ShardedNewsdeskBot, "before_identify_hook", no_identify_spacing)
+    s = fake_discord
+    settings = bot_settings(s.fake, tmp_path, shards="auto")
+    s.fake.recommended_shards = 2
+    s.bot, s.task = await start_bot(s.fake, discord_desk, settings)
+    assert [r.path for r in s.fake.requests][:3] == [
+        "/users/@me", "/oauth2/applications/@me", f"/applications/{s.world.app_id}/commands"]
+    assert any(r.path == "/gateway/bot" for r in s.fake.requests)
+    shards = sorted(tuple(f["d"]["shard"]) for f in s.fake.gateway_received if f["op"] == 2)
+    assert shards == [(0, 2), (1, 2)]
+    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=QUESTION)
+    await s.fake.wait_for_messages_with_buttons(ix)
+
+
+async def test_commands_sync_to_listed_guilds(fake_discord, discord_desk, tmp_path):
+    s = fake_discord
+    settings = bot_settings(s.fake, tmp_path, guild_ids=[s.guild.id])
+    s.bot, s.task = await start_bot(s.fake, discord_desk, settings)
+    assert set(s.fake.commands.guild_commands[s.guild.id]) == {
+        "ask", "sources", "summary", "timeline", "reindex", "status"}
+    assert s.fake.commands.global_commands == {}
+
+
+async def test_the_fake_refuses_an_acknowledgement_after_the_deadline(discord_scenario):
+    s = discord_scenario
+    s.fake.ack_deadline = 0.0  # every acknowledgement is now "late"
+    ix = await s.fake.invoke_slash(s.member, s.channel, "sources")
+    [late] = await s.fake.wait_for_request("POST", rf"/interactions/{ix.id}/[^/]+/callback")
+    assert late.status == 404 and ix.callbacks == []
