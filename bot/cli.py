@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, help="how many passages")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("refresh", help="fetch the configured sources and update the index (for cron)")
+    p.add_argument("--source", help="refresh only this source (by name); the others keep their articles")
+
     sub.add_parser("bot", help="run the Discord bot")
     p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
     p.add_argument("--app-id", required=True, type=int, help="the application's id")
@@ -93,6 +96,30 @@ def _cmd_index(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     print(f"indexed: {report.summary()}")
     return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    """Exit 0 when every refreshed source worked, 1 when one failed (cron mails the output)."""
+    from prompts.desk import Desk
+    from retrieval.collecting import read_statuses, status_lines
+
+    settings = _settings(args)
+    if not settings.sources:
+        raise UsageError("no sources are configured; add a 'sources:' list to the config (docs/sources.md)")
+    desk = Desk.open(settings, args.data_dir, build=False)
+    try:
+        report = desk.reindex(source=args.source)
+        statuses = read_statuses(desk.data_dir)
+        lines = status_lines(desk.data_dir, settings)
+    finally:
+        desk.close()
+    for problem in report.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print("\n".join(lines))
+    print(f"indexed: {report.summary()}")
+    refreshed = [args.source] if args.source else [s.name for s in settings.sources if s.enabled]
+    failed = [n for n in refreshed if n in statuses and not statuses[n].ok]
+    return 1 if failed else 0
 
 
 def render_answer(answer: Any) -> str:
@@ -206,6 +233,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "index": _cmd_index,
     "ask": _cmd_ask,
     "search": _cmd_search,
+    "refresh": _cmd_refresh,
     "bot": _cmd_bot,
     "invite-url": _cmd_invite,
 }
@@ -219,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     from config import ConfigError
     from prompts.desk import CorpusError, QuestionError, ReindexBusy
+    from prompts.templates import TemplateError
     from retrieval.minilm import EmbedderError
     from retrieval.store import StoreError
 
@@ -232,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ReindexBusy,
         StoreError,
         EmbedderError,
+        TemplateError,
     ) as exc:
         print(f"newsdesk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

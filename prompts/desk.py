@@ -5,8 +5,9 @@ CONTRACT (stable; front ends and the model-answer code rely on it):
     desk = Desk.open(settings, data_dir=None)        # loads (or builds) the index
     answer = await desk.ask(question, history=(), mode=None, since=None, until=None, outlet=None)
     answer = desk.ask_offline(question, history=(), since=None, until=None, outlet=None)
+    async for item in desk.ask_stream(question, ...):  # drafts (model mode), then the Answer
     hits = desk.search(query, k=None, since=None, until=None, outlet=None)  # list[SearchHit]
-    report = desk.reindex(corpus=None, rebuild=False, progress=None)  # blocking; run in a thread
+    report = desk.reindex(corpus=None, rebuild=False, progress=None, source=None)  # blocking; thread
     stats = desk.stats()                                # CoverageStats
     desk.close()
 
@@ -118,6 +119,10 @@ class Desk:
         """Open the index under ``data_dir``, building it from the corpus first if there is none."""
         desk = cls(settings, data_dir or settings.data_dir or default_data_dir(),
                    MiniLMEncoder(threads=settings.embedding.threads))
+        if desk.resolve_mode(None) == "llm":
+            from prompts.templates import load_prompts
+
+            load_prompts()  # a broken template fails at start-up, not on the first question
         has_index = current_generation(desk.index_root) is not None
         if not has_index and build:
             desk.reindex(progress=progress)
@@ -278,12 +283,23 @@ class Desk:
         return SAMPLE_CORPUS
 
     def reindex(self, corpus: Path | None = None, rebuild: bool = False,
-                progress: Progress | None = None) -> ReindexReport:
+                progress: Progress | None = None, source: str | None = None) -> ReindexReport:
         """Re-read the corpus and update the index; blocking (run it in a thread)."""
-        folder = self.corpus_path(corpus)
-        articles, problems = read_folder(folder, self.settings.corpus.manifest)
+        # HOOK(issue 5): configured sources (folders, URL lists, feeds); ``source`` refreshes one.
+        if self.settings.sources and corpus is None:
+            from retrieval.collecting import collect
+
+            collected = collect(self.settings, self.data_dir, only=source)
+            articles, problems, where = collected.articles, collected.problems, "the configured sources"
+        elif source is not None:
+            raise CorpusError("no sources are configured; add a 'sources:' list to the config")
+        else:
+            folder = self.corpus_path(corpus)
+            articles, problems = read_folder(folder, self.settings.corpus.manifest)
+            where = str(folder)
+        # END HOOK(issue 5)
         if progress:
-            progress(0, 0, f"read {len(articles)} articles from {folder}")
+            progress(0, 0, f"read {len(articles)} articles from {where}")
         builder = IndexBuilder(self.settings, self.index_root, self._indexing_embedder())
         report = builder.run(articles, problems, rebuild=rebuild, progress=progress)
         if self._searcher is not None or current_generation(self.index_root) is not None:
