@@ -1,0 +1,101 @@
+"""Scheduled refreshes inside a long-running process (the bot): an asyncio task.
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(refresh_loop(desk, settings, stop))
+    ...
+    stop.set(); await task
+
+Each tick refreshes the sources whose ``refresh_minutes`` have passed since their last attempt
+(a failed source is retried at the same interval). The blocking reindex runs in a thread, so
+questions are answered meanwhile from the last good index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from config.settings import Settings
+from retrieval.collecting import SourceStatus, read_statuses
+from retrieval.index import ReindexBusy, ReindexReport
+
+log = logging.getLogger(__name__)
+
+#: on_refresh(source name or None for all, the report or the error it raised)
+RefreshCallback = Callable[[str | None, ReindexReport | BaseException], None]
+
+
+class Reindexing(Protocol):
+    """What the loop needs of ``prompts.desk.Desk``."""
+
+    data_dir: Path
+
+    def reindex(
+        self,
+        corpus: Path | None = None,
+        rebuild: bool = False,
+        progress: None = None,
+        source: str | None = None,
+    ) -> ReindexReport: ...
+
+
+def due_sources(settings: Settings, statuses: Mapping[str, SourceStatus], now: datetime) -> list[str]:
+    """Names of the enabled sources not attempted within their ``refresh_minutes``."""
+    due = []
+    for source in settings.sources:
+        if not source.enabled:
+            continue
+        status = statuses.get(source.name)
+        last = datetime.fromisoformat(status.last_attempt) if status and status.last_attempt else None
+        if last is None or now - last >= timedelta(minutes=source.refresh_minutes):
+            due.append(source.name)
+    return due
+
+
+async def refresh_due(
+    desk: Reindexing, settings: Settings, on_refresh: RefreshCallback | None = None
+) -> list[str | None]:
+    """Refresh what is due now: everything in one run when every source is due, else one run
+    per due source. Returns what was refreshed (None meaning all)."""
+    due = due_sources(settings, read_statuses(desk.data_dir), datetime.now(UTC))
+    enabled = [s for s in settings.sources if s.enabled]
+    runs: list[str | None] = [None] if due and len(due) == len(enabled) else list(due)
+    done: list[str | None] = []
+    for name in runs:
+        try:
+            result = await asyncio.to_thread(desk.reindex, source=name)
+            log.info("refreshed %s: %s", name or "all sources", result.summary())
+            report: ReindexReport | BaseException = result
+        except ReindexBusy:
+            log.info("a reindex is running; the refresh of %s waits for the next tick", name or "all")
+            break
+        except Exception as exc:  # the loop must outlive any one failed refresh
+            log.exception("refresh of %s failed", name or "all sources")
+            report = exc
+        done.append(name)
+        if on_refresh is not None:
+            on_refresh(name, report)
+    return done
+
+
+async def refresh_loop(
+    desk: Reindexing,
+    settings: Settings,
+    stop: asyncio.Event,
+    tick_s: float = 60.0,
+    on_refresh: RefreshCallback | None = None,
+) -> None:
+    """Refresh due sources every ``tick_s`` seconds until ``stop`` is set."""
+    if not settings.sources:
+        log.info("no sources configured; scheduled refresh is off")
+        return
+    while not stop.is_set():
+        await refresh_due(desk, settings, on_refresh)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=tick_s)
+        except TimeoutError:
+            continue

@@ -1,0 +1,99 @@
+"""An article from a fetched page: trafilatura finds the body and the metadata around it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from retrieval.cleaning import clean_text
+from retrieval.sources import parse_date
+from retrieval.web.urls import pick_canonical
+
+log = logging.getLogger(__name__)
+
+#: Fewer words than this after cleaning is not an article (an error page, a paywall stub...).
+MIN_WORDS = 25
+_WORD = re.compile(r"\w+")
+
+
+class ExtractionError(ValueError):
+    """A page with no usable article in it."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebArticle:
+    """What a page says about itself; ``text`` is cleaned and starts with the headline."""
+
+    url: str
+    title: str
+    text: str
+    author: str | None = None
+    site_name: str | None = None
+    published: date | None = None
+    updated: date | None = None
+
+
+def _decode(body: bytes | str) -> str:
+    if isinstance(body, str):
+        return body
+    from trafilatura.utils import decode_file
+
+    return str(decode_file(body))
+
+
+def _updated(html: str, published: date | None) -> date | None:
+    """The page's last-modified date when it says one later than its publication date."""
+    from htmldate import find_date
+
+    try:
+        found = parse_date(find_date(html, original_date=False, extensive_search=False))
+    except (ValueError, TypeError):  # htmldate gives up on odd markup with these
+        return None
+    return found if found and (published is None or found > published) else None
+
+
+def _headline_near_top(text: str, title: str) -> bool:
+    """Whether the body states the headline itself (clean_text then drops what is above it)."""
+    wanted = _norm(title)
+    return any(_norm(line) == wanted for line in text.splitlines()[:25])
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def extract_article(body: bytes | str, url: str) -> WebArticle:
+    """The article in the page at ``url``; raises :class:`ExtractionError` when there is none."""
+    import trafilatura
+
+    html = _decode(body)
+    doc: Any = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        date_extraction_params={"original_date": True, "extensive_search": True},
+    )
+    if doc is None or not getattr(doc, "text", None):
+        raise ExtractionError("no article text could be extracted from the page")
+    title = " ".join(str(doc.title or "").split()) or None
+    body_text = str(doc.text)
+    if title and not _headline_near_top(body_text, title):
+        body_text = f"{title}\n\n{body_text}"
+    text = clean_text(body_text, title)
+    if len(text.split()) < MIN_WORDS:
+        raise ExtractionError(f"the page has fewer than {MIN_WORDS} words of article text")
+    published = parse_date(doc.date)
+    return WebArticle(
+        url=pick_canonical(url, doc.url),
+        title=title or text.split("\n", 1)[0][:200],
+        text=text,
+        author=doc.author or None,
+        site_name=doc.sitename or None,
+        published=published,
+        updated=_updated(html, published),
+    )

@@ -1,0 +1,130 @@
+"""The last good copy of every page of a source, kept in the data dir between refreshes.
+
+A refresh that cannot fetch a page (or a whole source) uses these copies, so a failure never
+removes what is indexed; the validators make the next request for an unchanged page a 304.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from retrieval.catalog import write_atomically
+from retrieval.fetching import Validators
+from retrieval.models import Article
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def article_to_json(article: Article) -> dict[str, Any]:
+    data = asdict(article)
+    data["published"] = article.published.isoformat() if article.published else None
+    return data
+
+
+def article_from_json(data: dict[str, Any]) -> Article:
+    published = data.get("published")
+    return Article(**{**data, "published": date.fromisoformat(published) if published else None})
+
+
+@dataclass(frozen=True, slots=True)
+class PageRecord:
+    """One page's article as last fetched.
+
+    ``fetched_at`` is when this version of the text was first fetched (a 304 or an identical
+    copy does not move it), ``checked_at`` the last time the page was asked for, and
+    ``updated`` the article's own last-modified date when it states one.
+    """
+
+    url: str
+    article: Article
+    fetched_at: str
+    checked_at: str
+    validators: Validators = field(default_factory=Validators)
+    updated: date | None = None
+    from_summary: bool = False
+
+    def checked(self) -> PageRecord:
+        return replace(self, checked_at=now_iso())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "article": article_to_json(self.article),
+            "fetched_at": self.fetched_at,
+            "checked_at": self.checked_at,
+            "etag": self.validators.etag,
+            "last_modified": self.validators.last_modified,
+            "updated": self.updated.isoformat() if self.updated else None,
+            "from_summary": self.from_summary,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PageRecord:
+        updated = data.get("updated")
+        return cls(
+            url=data["url"],
+            article=article_from_json(data["article"]),
+            fetched_at=data["fetched_at"],
+            checked_at=data.get("checked_at", data["fetched_at"]),
+            validators=Validators(data.get("etag"), data.get("last_modified")),
+            updated=date.fromisoformat(updated) if updated else None,
+            from_summary=bool(data.get("from_summary")),
+        )
+
+
+@dataclass(slots=True)
+class SourceCache:
+    """Everything kept for one source: its pages by requested URL, and the feed's validators."""
+
+    pages: dict[str, PageRecord] = field(default_factory=dict)
+    feed: Validators = field(default_factory=Validators)
+    folder: list[Article] = field(default_factory=list)
+
+    @property
+    def articles(self) -> list[Article]:
+        return self.folder + [r.article for r in self.pages.values()]
+
+    @staticmethod
+    def path(root: Path, name: str) -> Path:
+        return root / f"cache-{name}.json"
+
+    @classmethod
+    def load(cls, root: Path, name: str) -> SourceCache:
+        """The cache of source ``name``; empty when there is none or it cannot be read."""
+        path = cls.path(root, name)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != CACHE_VERSION:
+                return cls()
+            return cls(
+                pages={p["url"]: PageRecord.from_json(p) for p in data.get("pages", [])},
+                feed=Validators(data.get("feed_etag"), data.get("feed_last_modified")),
+                folder=[article_from_json(a) for a in data.get("folder", [])],
+            )
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable source cache %s: %s", path, exc)
+            return cls()
+
+    def save(self, root: Path, name: str) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        data = {
+            "version": CACHE_VERSION,
+            "feed_etag": self.feed.etag,
+            "feed_last_modified": self.feed.last_modified,
+            "pages": [r.to_json() for r in self.pages.values()],
+            "folder": [article_to_json(a) for a in self.folder],
+        }
+        write_atomically(self.path(root, name), json.dumps(data, ensure_ascii=False, indent=1))

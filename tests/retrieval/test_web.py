@@ -1,0 +1,171 @@
+"""Canonical URLs, extraction from the served pages, feeds, and grouping into stories."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from config.settings import FetchSettings
+from corpus import SAMPLE_CORPUS
+from retrieval.fetching import Fetcher
+from retrieval.models import Article
+from retrieval.sources import read_folder
+from retrieval.web import ExtractionError, FeedError, canonical_url, doc_id_for, extract_article, parse_feed
+from retrieval.web.stories import SUMMARY_MARK, group_stories, jaccard, signature, similarity
+from retrieval.web.urls import pick_canonical
+from tests.fakes.news_pages import GONE_PATH, GONE_SUMMARY
+from tests.fakes.news_site import NewsSite
+from tests.fakes.news_stories import (
+    ALL_STORIES,
+    BRIDGE_CORRECTED,
+    BUDGET,
+    EDITION_1,
+    PORT_STRIKE,
+    WIRE_COURIER,
+    WIRE_HARBOR,
+    Story,
+)
+
+_WORD = re.compile(r"\w+")
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://News.Example.COM/a/b.html?utm_source=rss&utm_medium=feed", "https://news.example.com/a/b.html"),
+    ("http://news.example:80/a?fbclid=IwAR0&id=7#comments", "http://news.example/a?id=7"),
+    ("https://news.example:443/a?gclid=1&b=2&a=1&mc_cid=9", "https://news.example/a?a=1&b=2"),
+    ("https://news.example:8443/a?page=2&ocid=x", "https://news.example:8443/a?page=2"),
+    ("https://news.example", "https://news.example/"),
+])
+def test_canonical_url_strips_tracking_and_normalises(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_a_page_cannot_claim_another_sites_canonical_url() -> None:
+    fetched = "https://blog.example/copied-story"
+    assert pick_canonical(fetched, "https://news.example/original?utm_source=x") == fetched
+    assert pick_canonical("https://www.news.example/a?x=1", "https://news.example/a?utm_source=y") == (
+        "https://news.example/a"
+    )
+
+
+def test_doc_ids_are_stable_readable_and_distinct() -> None:
+    a = doc_id_for("https://news.example/2026/11/story.html")
+    assert a == doc_id_for("https://news.example/2026/11/story.html")
+    assert a.startswith("web/news.example/2026/11/story.html~")
+    assert a != doc_id_for("https://news.example/2026/11/story.html?page=2")
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def body_scores(extracted: str, story: Story) -> tuple[float, float]:
+    """(recall, precision) of the story's paragraphs among the extracted lines (headline aside)."""
+    truth = {_words(p) for p in story.paragraphs}
+    got = [_words(line) for line in extracted.split("\n\n")[1:] if line.strip()]
+    recall = sum(1 for p in truth if p in got) / len(truth)
+    precision = sum(1 for line in got if line in truth) / max(len(got), 1)
+    return recall, precision
+
+
+async def _extract(site: NewsSite, cfg: FetchSettings, story: Story) -> tuple[str, object]:
+    async with Fetcher(cfg) as fetcher:
+        got = await fetcher.fetch(site.url(story.path), internal=True)
+    return got.url, extract_article(got.body, got.url)
+
+
+def _story_id(story: Story) -> str:
+    return f"{story.path.rsplit('/', 1)[1]}-{len(story.paragraphs)}"
+
+
+@pytest.mark.parametrize("story", ALL_STORIES, ids=_story_id)
+async def test_extraction_recovers_headline_date_and_body_without_furniture(
+    news_site: NewsSite, fast_fetch: FetchSettings, story: Story
+) -> None:
+    news_site.publish(2 if story is BRIDGE_CORRECTED or story.path.endswith("ferry-contract.html") else 1)
+    _, web = await _extract(news_site, fast_fetch, story)
+    assert web.title == story.headline
+    assert web.published == story.published
+    assert web.site_name == story.outlet
+    assert web.url == news_site.url(story.path)  # canonical link, tracking parameters gone
+    assert web.text.split("\n\n")[0] == story.headline
+    assert body_scores(web.text, story) == (1.0, 1.0)
+
+
+async def test_the_articles_own_updated_date_is_kept(news_site: NewsSite, fast_fetch: FetchSettings) -> None:
+    news_site.publish(2)
+    _, web = await _extract(news_site, fast_fetch, BRIDGE_CORRECTED)
+    assert web.updated == date(2026, 11, 22)
+    _, unchanged = await _extract(news_site, fast_fetch, PORT_STRIKE)
+    assert unchanged.updated is None
+
+
+def test_garbage_html_is_not_an_article() -> None:
+    with pytest.raises(ExtractionError):
+        extract_article(b"<html><<div>>\x00\xff<<<p %%% </scr" + bytes(range(256)), "https://x.example/")
+
+
+async def test_rss_entries_carry_links_dates_and_summaries(
+    news_site: NewsSite, fast_fetch: FetchSettings
+) -> None:
+    async with Fetcher(fast_fetch) as fetcher:
+        got = await fetcher.fetch(news_site.url("/harbor/rss.xml"), internal=True, want="feed")
+    title, entries = parse_feed(got.body, got.url)
+    assert title == "Harbor Times: latest news"
+    assert [canonical_url(e.link) for e in entries][-1] == news_site.url(GONE_PATH)
+    assert entries[0].published == PORT_STRIKE.published
+    assert entries[-1].summary == GONE_SUMMARY
+
+
+async def test_atom_entries_are_read(news_site: NewsSite, fast_fetch: FetchSettings) -> None:
+    news_site.publish(2)
+    async with Fetcher(fast_fetch) as fetcher:
+        got = await fetcher.fetch(news_site.url("/courier/atom.xml"), internal=True, want="feed")
+    title, entries = parse_feed(got.body, got.url, limit=2)
+    assert title == "Valley Courier"
+    assert [e.link for e in entries] == [news_site.url("/go/rhine"), news_site.url(EDITION_1[5].path)]
+
+
+@pytest.mark.parametrize("body", [
+    b"<html><body><h1>Service unavailable</h1></body></html>",
+    b"",
+    b"/etc/passwd",  # feedparser would open a local file named by a bytes argument
+    b"<rss><channel><title>cut off",
+])
+def test_what_is_not_a_feed_raises(body: bytes) -> None:
+    with pytest.raises(FeedError):
+        parse_feed(body, "https://news.example/feed.xml")
+
+
+def _article(story: Story, doc_id: str, source: str = "web") -> Article:
+    text = "\n\n".join((story.headline, *story.paragraphs))
+    return Article(doc_id, story.headline, text, story.outlet, story.published, None, source)
+
+
+#: Measured on the served pages and the bundled sample coverage (see docs/sources.md).
+THRESHOLD = FetchSettings().story_threshold
+
+
+def test_the_same_wire_story_on_two_outlets_is_one_story() -> None:
+    harbor, courier = _article(WIRE_HARBOR, "h"), _article(WIRE_COURIER, "c")
+    assert jaccard(harbor.text, courier.text) > THRESHOLD + 0.15
+    stories = group_stories([harbor, courier, _article(BUDGET, "b"), _article(PORT_STRIKE, "p")], THRESHOLD)
+    # Same day: the longer copy (the Courier's adds a paragraph) represents the story.
+    assert stories.story_of == {"h": "c", "c": "c", "b": "b", "p": "p"}
+    assert stories.groups() == {"c": ["c", "h"]}
+
+
+def test_a_full_article_represents_its_story_before_a_feed_summary() -> None:
+    summary = _article(WIRE_HARBOR, "a-summary", f"rss {SUMMARY_MARK}")
+    full = _article(WIRE_COURIER, "z-full")
+    assert group_stories([summary, full], THRESHOLD).representative("a-summary") == "z-full"
+
+
+def test_different_stories_on_one_topic_stay_apart() -> None:
+    articles, _ = read_folder(SAMPLE_CORPUS)
+    signatures = [signature(a.text) for a in articles]
+    highest = max(similarity(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1:])
+    assert highest < THRESHOLD / 3
+    assert len(set(group_stories(articles, THRESHOLD).story_of.values())) == len(articles)
