@@ -130,13 +130,18 @@ async def test_commands_outside_enabled_channels_are_refused(discord_scenario):
     assert ack["data"]["flags"] == 64 and "not enabled in this channel" in ack["data"]["content"]
 
 
-async def test_summary_says_not_available_yet(discord_scenario):
+async def test_summary_and_timeline_show_dated_cited_stories(discord_scenario):
     s = discord_scenario
     for command in ("summary", "timeline"):
-        ix = await s.fake.invoke_slash(s.member, s.channel, command, topic="Putin and Xi")
-        ack = await s.fake.wait_for_ack(ix)
-        assert ack["data"]["flags"] == 64
-        assert ack["data"]["content"].startswith("Summaries aren't available yet")
+        ix = await s.fake.invoke_slash(s.member, s.channel, command, topic="Putin and Xi meetings")
+        assert await s.fake.wait_for_ack(ix) == {"type": 5}
+        final = await s.fake.wait_for_final_message(ix)
+        embed = final["embeds"][0]
+        text = embed["description"]
+        assert "[1]" in text
+        assert text.index("2021") < text.index("2022") < text.index("2023")
+        sources = " ".join(f["value"] for e in final["embeds"] for f in e.get("fields", []))
+        assert "Al Jazeera" in sources and "El Comercio" in sources
 
 
 async def test_ack_and_answer_latency_on_the_seed_corpus(discord_scenario):

@@ -29,26 +29,30 @@ class CoverageCog(NewsdeskCog):
     @app_commands.describe(
         topic="What to summarise", article="One article's title or id, to summarise just it",
         since="From this date (YYYY-MM-DD)", until="Up to this date (YYYY-MM-DD)",
+        outlet="Only articles from this outlet",
     )
     @app_commands.guild_only()
     async def summary(
         self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 500],
         article: str | None = None, since: str | None = None, until: str | None = None,
+        outlet: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         window = date_window(since, until)
-        await self._summarise(interaction, topic=topic, article=article, **window)
+        await self._summarise(interaction, topic=topic, article=article, outlet=outlet, **window)
 
     @app_commands.command(name="timeline", description="A dated timeline of a topic's coverage.")
     @app_commands.describe(
         topic="What to follow", since="From this date (YYYY-MM-DD)",
-        until="Up to this date (YYYY-MM-DD)",
+        until="Up to this date (YYYY-MM-DD)", outlet="Only articles from this outlet",
     )
     @app_commands.guild_only()
     async def timeline(
         self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 500],
         since: str | None = None, until: str | None = None,
+        outlet: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
-        await self._summarise(interaction, topic=topic, timeline=True, **date_window(since, until))
+        window = date_window(since, until)
+        await self._summarise(interaction, topic=topic, timeline=True, outlet=outlet, **window)
 
     async def _summarise(self, interaction: discord.Interaction, **request: Any) -> None:
         summarize = getattr(self.bot.desk, "summarize", None)
@@ -60,6 +64,8 @@ class CoverageCog(NewsdeskCog):
             await interaction.response.defer(thinking=True)
             mark_deferred(interaction, ephemeral=False)
             result = await summarize(**{k: v for k, v in request.items() if v is not None})
+            if hasattr(result, "as_answer"):  # Summary and Timeline render as cited answers
+                result = result.as_answer()
             messages = (
                 render_answer(result) if isinstance(result, Answer)
                 else [[notice_embed(str(result), title=request["topic"][:256])]]
