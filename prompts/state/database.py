@@ -1,0 +1,112 @@
+"""One connection to SQLite or PostgreSQL behind the same four calls, safe across threads.
+
+Statements are written once with ``?`` placeholders (converted to ``%s`` for psycopg2) and the
+few type names that differ are ``{serial}``, ``{bigint}`` and ``{real}`` (see :meth:`ddl`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from config.settings import StoreSettings
+
+Dialect = Literal["sqlite", "postgres"]
+_TYPES: dict[str, dict[str, str]] = {
+    "sqlite": {"serial": "INTEGER PRIMARY KEY", "bigint": "INTEGER", "real": "REAL"},
+    "postgres": {"serial": "BIGSERIAL PRIMARY KEY", "bigint": "BIGINT", "real": "DOUBLE PRECISION"},
+}
+
+
+class Transaction:
+    """Statements run inside one transaction (see :meth:`Database.transaction`)."""
+
+    def __init__(self, db: Database, cursor: Any) -> None:
+        self._db = db
+        self._cur = cursor
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self._cur.execute(self._db.placeholders(sql), tuple(params))
+        return self._cur
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self.run(sql, params).fetchone()
+        return tuple(row) if row is not None else None
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.run(sql, params).fetchall()]
+
+
+class Database:
+    """A DB-API connection, its dialect and a lock (sqlite3 and psycopg2 both allow threads,
+    but one transaction at a time per connection)."""
+
+    def __init__(self, dialect: Dialect, connect: Any) -> None:
+        self.dialect: Dialect = dialect
+        self._connect = connect
+        self._conn = connect()
+        self._lock = threading.RLock()
+
+    def placeholders(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgres" else sql
+
+    def ddl(self, sql: str) -> str:
+        """``sql`` with ``{serial}``, ``{bigint}`` and ``{real}`` in this dialect."""
+        return sql.format(**_TYPES[self.dialect])
+
+    def _live(self) -> Any:
+        if self.dialect == "postgres" and self._conn.closed:  # the server dropped us: reconnect
+            self._conn = self._connect()
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            conn = self._live()
+            cur = conn.cursor()
+            try:
+                if self.dialect == "sqlite":
+                    cur.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+                yield Transaction(self, cur)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cur.close()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        with self.transaction() as tx:
+            return tx.one(sql, params)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.transaction() as tx:
+            return tx.rows(sql, params)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _sqlite(path: Path | str) -> Any:
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+    conn.execute("PRAGMA foreign_keys = ON")
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")  # readers in other bot processes don't block writers
+    return conn
+
+
+def open_database(store: StoreSettings, sqlite_path: Path | str) -> Database:
+    """The state database: ``sqlite_path``, or the index's PostgreSQL on backend postgres."""
+    if store.backend == "postgres":
+        from retrieval.pgstore import connect
+
+        return Database("postgres", lambda: connect(store))
+    return Database("sqlite", lambda: _sqlite(sqlite_path))

