@@ -58,6 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("refresh", help="fetch the configured sources and update the index (for cron)")
     p.add_argument("--source", help="refresh only this source (by name); the others keep their articles")
 
+    # HOOK(issue 6): summaries and timelines
+    p = sub.add_parser("summary", help="summarise a topic's coverage (or one article), cited")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--topic", help="what to summarise, e.g. 'Putin and Xi meetings'")
+    which.add_argument("--article", help="one article's id or headline")
+    _window_options(p)
+    p.add_argument("--mode", choices=["llm", "extractive", "auto"], help="summary mode")
+    p = sub.add_parser("timeline", help="a dated, cited timeline of a topic's coverage")
+    p.add_argument("--topic", required=True, help="what to follow")
+    _window_options(p)
+    # END HOOK(issue 6)
+
+    # HOOK(issue 7): copy an index to another store without re-embedding
+    p = sub.add_parser("migrate", help="copy the index, vectors included, to PostgreSQL (no re-embedding)")
+    p.add_argument("--to", required=True, choices=["postgres"], help="the target store backend")
+    # END HOOK(issue 7)
+
     sub.add_parser("bot", help="run the Discord bot")
     p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
     p.add_argument("--app-id", required=True, type=int, help="the application's id")
@@ -136,7 +153,8 @@ def render_answer(answer: Any) -> str:
         c = cites[0]
         when = c.published.isoformat() if c.published else "undated"
         marks = "".join(f"[{x.n}]" for x in cites)
-        lines.append(f'{marks} {c.outlet or "Unknown outlet"}, "{c.title}" ({when})')
+        more = f" +{len(c.also_in)} outlet{'s' if len(c.also_in) > 1 else ''}" if c.also_in else ""
+        lines.append(f'{marks} {c.outlet or "Unknown outlet"}, "{c.title}" ({when}){more}')
         if c.url:
             lines.append(f"    {c.url}")
     return "\n".join(lines)
@@ -222,6 +240,54 @@ def _cmd_bot(args: argparse.Namespace) -> int:
     return int(run(settings, lambda: Desk.open(settings, args.data_dir)))
 
 
+# HOOK(issue 6): summaries and timelines
+def _window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", type=_date, help="only articles published on or after this date")
+    p.add_argument("--until", type=_date, help="only articles published on or before this date")
+    p.add_argument("--outlet", help="only articles from this outlet")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    if args.article and (args.since or args.until or args.outlet):
+        raise UsageError("--since, --until and --outlet apply to --topic, not --article")
+    return _summarise(args, topic=args.topic, article=args.article, mode=args.mode)
+
+
+def _cmd_timeline(args: argparse.Namespace) -> int:
+    return _summarise(args, topic=args.topic, timeline=True)
+
+
+def _summarise(args: argparse.Namespace, **request: Any) -> int:
+    desk = _open_desk(args, _settings(args))
+    window = {"since": args.since, "until": args.until, "outlet": args.outlet}
+    try:
+        result = asyncio.run(desk.summarize(**request, **{k: v for k, v in window.items() if v}))
+    finally:
+        desk.close()
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        answer = result.as_answer()
+        print(f"{answer.question}\n\n{render_answer(answer)}")
+    return 0
+# END HOOK(issue 6)
+
+
+# HOOK(issue 7): newsdesk migrate --to postgres
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from prompts.desk import default_data_dir
+    from retrieval.pgindex import migrate_to_postgres
+
+    settings = _settings(args)
+    data_dir = args.data_dir or settings.data_dir or default_data_dir()
+    name, passages = migrate_to_postgres(settings, Path(data_dir) / "index")
+    print(f"migrated: {passages} passages with their vectors to PostgreSQL as {name} "
+          "(nothing re-embedded); set store.backend: postgres to search it")
+    return 0
+# END HOOK(issue 7)
+
+
 def _cmd_invite(args: argparse.Namespace) -> int:
     from bot.discord.invite import invite_url
 
@@ -236,6 +302,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "refresh": _cmd_refresh,
     "bot": _cmd_bot,
     "invite-url": _cmd_invite,
+    "migrate": _cmd_migrate,  # HOOK(issue 7)
+    "summary": _cmd_summary,  # HOOK(issue 6)
+    "timeline": _cmd_timeline,  # HOOK(issue 6)
 }
 
 

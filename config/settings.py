@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULTS_FILE = Path(__file__).with_name("default.yaml")
 
@@ -43,11 +43,25 @@ class SplittingSettings(_Section):
     overlap_sentences: int = Field(1, ge=0, le=3, description="Sentences repeated between passages.")
 
 
+# HOOK(issue 7): the postgres backend (PostgreSQL + pgvector) beside Qdrant.
 class StoreSettings(_Section):
-    backend: Literal["qdrant"] = Field("qdrant", description="Vector store backend.")
+    backend: Literal["qdrant", "postgres"] = Field("qdrant", description="Vector store backend.")
     url: str | None = Field(None, description="Qdrant server URL; null = embedded local mode.")
     api_key_env: str = Field("QDRANT_API_KEY", description="Env var holding a Qdrant API key.")
     collection: str = Field("newsdesk", min_length=1, description="Collection name.")
+    postgres_dsn_env: str = Field(
+        "NEWSDESK_POSTGRES_DSN", description="Env var holding the PostgreSQL DSN (backend postgres)."
+    )
+    table: str = Field(
+        "newsdesk", pattern=r"^[a-z][a-z0-9_]{0,23}$", description="Table name prefix (backend postgres)."
+    )
+    hnsw_m: int = Field(16, ge=4, le=100, description="pgvector HNSW links per node.")
+    hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="pgvector HNSW build list size.")
+    hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector HNSW search list size.")
+    poll_s: float = Field(
+        2.0, ge=0, description="Seconds between checks for an index another process built."
+    )
+# END HOOK(issue 7)
 
 
 class SearchSettings(_Section):
@@ -101,6 +115,72 @@ class DiscordSettings(_Section):
     )
 
 
+_SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def _check_http_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"'{url}' is not an http(s) URL")
+    return url.strip()
+
+
+class SourceSettings(_Section):
+    """One place coverage comes from: a folder, a list of article URLs, or an RSS/Atom feed."""
+
+    name: str = Field(..., pattern=_SOURCE_NAME, description="Unique name, used by /reindex source:NAME.")
+    kind: Literal["folder", "urls", "feed"] = Field(..., description="folder | urls | feed.")
+    path: Path | None = Field(None, description="Folder of articles (kind folder).")
+    urls: list[str] = Field(default_factory=list, description="Article URLs (kind urls).")
+    url: str | None = Field(None, description="RSS or Atom feed URL (kind feed).")
+    outlet: str | None = Field(None, description="Outlet name; null = the site's own name.")
+    refresh_minutes: int = Field(60, ge=1, le=10080, description="Minutes between scheduled refreshes.")
+    enabled: bool = Field(True, description="Disabled sources are not read; their articles leave the index.")
+    internal: bool = Field(False, description="Allow loopback and private addresses (trusted hosts only).")
+    max_entries: int = Field(50, ge=1, le=1000, description="Feed entries read per refresh (kind feed).")
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_are_http(cls, urls: list[str]) -> list[str]:
+        return [_check_http_url(u) for u in urls]
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, url: str | None) -> str | None:
+        return None if url is None else _check_http_url(url)
+
+    @model_validator(mode="after")
+    def _fields_match_kind(self) -> SourceSettings:
+        needed = {"folder": ("path", self.path), "urls": ("urls", self.urls), "feed": ("url", self.url)}
+        key, value = needed[self.kind]
+        if not value:
+            raise ValueError(f"source '{self.name}' of kind {self.kind} needs '{key}'")
+        for other, (other_key, other_value) in needed.items():
+            if other != self.kind and other_value:
+                raise ValueError(f"source '{self.name}' of kind {self.kind} cannot have '{other_key}'")
+        return self
+
+
+class FetchSettings(_Section):
+    timeout_s: float = Field(15.0, gt=0, description="Whole-request time limit, seconds.")
+    max_bytes: int = Field(3_000_000, ge=1024, description="Responses larger than this are skipped.")
+    user_agent: str = Field(
+        "newsdesk/0.1 (news citation bot; put a contact URL here)",
+        min_length=1, description="User-Agent sent with every request.",
+    )
+    per_host: int = Field(2, ge=1, le=32, description="Requests at once to one host.")
+    max_connections: int = Field(16, ge=1, le=256, description="Requests at once in all.")
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed (each re-checked).")
+    attempts: int = Field(3, ge=1, le=10, description="Tries on timeouts, connection errors, 429, 5xx.")
+    backoff_initial_s: float = Field(0.5, gt=0, description="First retry waits about this long.")
+    backoff_max_s: float = Field(10.0, gt=0, description="Longest wait between two tries.")
+    story_threshold: float = Field(
+        0.5, gt=0, le=1, description="Shingle similarity above which articles are one story."
+    )
+
+
 class Settings(_Section):
     data_dir: Path | None = Field(None, description="Index and state folder; null = user data dir.")
     corpus: CorpusSettings = Field(default_factory=CorpusSettings)  # type: ignore[arg-type]
@@ -111,6 +191,20 @@ class Settings(_Section):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     discord: DiscordSettings = Field(default_factory=DiscordSettings)  # type: ignore[arg-type]
+    sources: list[SourceSettings] = Field(
+        default_factory=list, description="Where coverage comes from; [] = the corpus.path folder only."
+    )
+    fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
+
+    @field_validator("sources")
+    @classmethod
+    def _names_unique(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name.lower() in seen:
+                raise ValueError(f"two sources are named '{source.name}'; names must be unique")
+            seen.add(source.name.lower())
+        return sources
 
     @staticmethod
     def secret(env_name: str) -> str | None:

@@ -20,6 +20,7 @@ atomically when it is complete.
 from __future__ import annotations
 
 import asyncio
+import logging  # HOOK(issue 7)
 import re
 import threading
 import time
@@ -123,6 +124,9 @@ class Desk:
             from prompts.templates import load_prompts
 
             load_prompts()  # a broken template fails at start-up, not on the first question
+        # HOOK(issue 7): start from the index other processes published (postgres)
+        desk._follow_shared_index(force=True)
+        # END HOOK(issue 7)
         has_index = current_generation(desk.index_root) is not None
         if not has_index and build:
             desk.reindex(progress=progress)
@@ -140,10 +144,35 @@ class Desk:
             return
         searcher = HybridSearcher(generation, self.settings.store, self.settings.search,
                                   self._query_encoder())
+        if self.settings.sources:  # syndicated copies grouped into stories by the last collection
+            from retrieval.collecting import read_stories
+
+            searcher.stories = read_stories(self.data_dir).story_of
         with self._swap:
             old, self._searcher = self._searcher, searcher
         if old is not None:
             old.close()
+
+    # HOOK(issue 7): several processes share one index; each follows the one last published.
+    def _follow_shared_index(self, force: bool = False) -> None:
+        """Switch to the newest generation (``index/CURRENT``, on postgres the database's) when
+        another process built one; checked at most every ``store.poll_s`` seconds."""
+        now = time.monotonic()
+        if not force and now - getattr(self, "_polled_at", -1e9) < self.settings.store.poll_s:
+            return
+        self._polled_at = now
+        if self.settings.store.backend == "postgres":
+            from retrieval.pgindex import sync_generation
+            from retrieval.store import StoreError
+
+            try:
+                sync_generation(self.settings, self.index_root)
+            except StoreError as exc:  # keep answering from the index we have
+                logging.getLogger(__name__).warning("cannot check for a newer index: %s", exc)
+        generation = current_generation(self.index_root)
+        if self._searcher is not None and generation not in (None, self._searcher.generation):
+            self._load()
+    # END HOOK(issue 7)
 
     def _query_encoder(self) -> Any:
         if self.settings.embedding.provider == "minilm":
@@ -152,6 +181,9 @@ class Desk:
 
     @property
     def searcher(self) -> HybridSearcher:
+        # HOOK(issue 7): pick up an index another process built, without a restart
+        self._follow_shared_index()
+        # END HOOK(issue 7)
         if self._searcher is None:
             self._load()
         if self._searcher is None:
@@ -176,7 +208,12 @@ class Desk:
         started = time.perf_counter()
         question = self.check_question(question)
         query = standalone_question(question, history)
-        hits = self.searcher.search(query, None, Filters(since, until, outlet))
+        # HOOK(issue 6): dates in the question narrow the search; "latest" keeps the newest story
+        frame, asked = self._timeframe(query, since, until), question
+        question, query = self._untimed(question), self._untimed(query)
+        filters = Filters(frame.since, frame.until, outlet)
+        hits = self._timed_hits(frame, self.searcher.search(query, None, filters))
+        # END HOOK(issue 6)
         searched = time.perf_counter()
         answer = answer_extractively(
             question, hits, min_relevance=self.settings.answer.min_relevance,
@@ -186,7 +223,9 @@ class Desk:
         answer.timings_ms.update({"retrieval": (searched - started) * 1000,
                                   "answer": (done - searched) * 1000,
                                   "total": (done - started) * 1000})
-        return answer
+        # HOOK(issue 6): say when the question's window is empty or the evidence is old
+        return self._dated(_asked(answer, asked), frame)
+        # END HOOK(issue 6)
 
     async def ask(self, question: str, history: Sequence[Turn] = (), mode: str | None = None,
                   since: date | None = None, until: date | None = None,
@@ -264,6 +303,70 @@ class Desk:
                                            max_sentences=cfg.max_sentences)
     # END HOOK(issue 3)
 
+    # HOOK(issue 6): summaries, timelines, and dates in questions (prompts.summaries,
+    # prompts.timelines, prompts.timeframes; imported when first used).
+    def today(self) -> date:
+        """Today, for "latest", "last year" and old-evidence notices (tests replace it)."""
+        from prompts.generative import local_today
+
+        return local_today()
+
+    def _timeframe(self, question: str, since: date | None, until: date | None) -> Any:
+        from prompts.timeframes import resolve_time
+
+        return resolve_time(question, self.today()).within(since, until)
+
+    def _untimed(self, text: str) -> str:
+        from prompts.timeframes import strip_time
+
+        return strip_time(text)
+
+    def _timed_hits(self, frame: Any, hits: list[SearchHit]) -> list[SearchHit]:
+        from prompts.timeframes import focus_recent
+
+        if not frame.prefer_recent:
+            return hits
+        return focus_recent(hits, self.settings.search.top_k, self.settings.answer.min_relevance)
+
+    def _dated(self, answer: Answer, frame: Any) -> Answer:
+        from prompts.timeframes import empty_window_notice, join_notices, stale_notice
+
+        notices = [answer.notice]
+        if not answer.citations and frame.phrase:
+            stats = self.stats()
+            notices.append(empty_window_notice(frame, stats.start, stats.end))
+        if frame.prefer_recent:
+            notices.append(stale_notice(answer.coverage.end, self.today()))
+        notice = join_notices(*notices)
+        return answer if notice == answer.notice else _noticed(answer, notice or "")
+
+    async def summarize(self, topic: str | None = None, *, article: str | None = None,
+                        since: date | None = None, until: date | None = None,
+                        outlet: str | None = None, timeline: bool = False,
+                        mode: str | None = None) -> Any:
+        """A cited :class:`prompts.summaries.Summary` of ``topic`` (or of one ``article``, by id or
+        headline), or with ``timeline=True`` a :class:`prompts.timelines.Timeline`. Both have
+        ``to_json()``, ``render_text()`` and ``as_answer()``."""
+        import asyncio
+
+        from prompts.summaries import summarize_article, summarize_topic
+
+        if article:
+            return await asyncio.to_thread(summarize_article, self, article)
+        if not topic:
+            raise QuestionError("give a topic to summarise, or an article")
+        if timeline:
+            return await self.timeline(topic, since, until, outlet)
+        return await summarize_topic(self, topic, since, until, outlet, mode)
+
+    async def timeline(self, topic: str, since: date | None = None, until: date | None = None,
+                       outlet: str | None = None) -> Any:
+        """A :class:`prompts.timelines.Timeline`: the topic's stories as dated, cited events."""
+        from prompts.timelines import timeline
+
+        return await timeline(self, topic, since, until, outlet)
+    # END HOOK(issue 6)
+
     # -- writing ---------------------------------------------------------------------------
 
     def _indexing_embedder(self) -> Any:
@@ -300,6 +403,9 @@ class Desk:
         # END HOOK(issue 5)
         if progress:
             progress(0, 0, f"read {len(articles)} articles from {where}")
+        # HOOK(issue 7): build on what another process may have published meanwhile
+        self._follow_shared_index(force=True)
+        # END HOOK(issue 7)
         builder = IndexBuilder(self.settings, self.index_root, self._indexing_embedder())
         report = builder.run(articles, problems, rebuild=rebuild, progress=progress)
         if self._searcher is not None or current_generation(self.index_root) is not None:

@@ -13,6 +13,8 @@ CATALOG_FILE = "catalog.json"
 CURRENT_FILE = "CURRENT"
 #: Passage vectors of a generation, rows in the BM25 corpus order (float32, .npy).
 DENSE_FILE = "dense.npy"
+#: Keyword index over whole articles (title and text), one row per article.
+ARTICLE_BM25 = "bm25_articles"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from typing import Any
 
 from config.settings import Settings
 from retrieval.catalog import (
+    ARTICLE_BM25,
     CURRENT_FILE,
     DENSE_FILE,
     Catalog,
@@ -70,10 +71,15 @@ def settings_key(settings: Settings) -> str:
     parts = (
         settings.embedding.model_dump_json(),
         settings.splitting.model_dump_json(),
-        settings.store.model_dump_json(),
+        # HOOK(issue 7): query-time and postgres table settings don't make vectors stale
+        settings.store.model_dump_json(include={"backend", "url", "api_key_env", "collection"}),
+        # END HOOK(issue 7)
     )
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
+
+#: What a complete generation holds besides the vector store (a missing one is rebuilt).
+ARTIFACTS = ("bm25", DENSE_FILE, ARTICLE_BM25, "docstore.json")
 
 _THREAD_LOCK = threading.Lock()
 
@@ -146,7 +152,12 @@ class IndexBuilder:
             current = current_generation(self.root)
             previous = Catalog.read(current) if current else None
             key = settings_key(self.settings)
-            if not rebuild and previous is not None and _unchanged(articles, previous, key):
+            complete = current is not None and all((current / name).exists() for name in ARTIFACTS)
+            # HOOK(issue 7): a postgres generation keeps its passages and docstore in the database
+            if self.settings.store.backend == "postgres":
+                complete = current is not None and (current / "pg.json").is_file()
+            # END HOOK(issue 7)
+            if not rebuild and complete and previous is not None and _unchanged(articles, previous, key):
                 n = len(previous.articles)
                 return ReindexReport(
                     0,
@@ -184,6 +195,12 @@ class IndexBuilder:
         from retrieval.store import open_client, vector_store
 
         cfg = self.settings.store
+        # HOOK(issue 7): the postgres backend fills and publishes a new table instead
+        if cfg.backend == "postgres":
+            from retrieval.pgindex import ingest
+
+            return ingest(self, folder, articles, rebuild, progress)
+        # END HOOK(issue 7)
         client = open_client(cfg, folder / "qdrant")
         try:
             if rebuild and client.collection_exists(cfg.collection):
@@ -219,6 +236,7 @@ class IndexBuilder:
             nodes = _all_nodes(client, cfg.collection)
             _write_bm25(folder / "bm25", nodes)
             _write_dense(folder / DENSE_FILE, nodes)
+            _write_bm25(folder / ARTICLE_BM25, documents)
             catalog = _catalog(articles, documents, nodes, self.settings)
             catalog.write(folder)
             return catalog, counter.done

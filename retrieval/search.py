@@ -9,7 +9,7 @@ outlets is collapsed so the top results do not say the same sentence twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from config.settings import SearchSettings, StoreSettings
-from retrieval.catalog import DENSE_FILE, Catalog
+from retrieval.catalog import ARTICLE_BM25, DENSE_FILE, Catalog
 from retrieval.models import Passage, SearchHit
 from retrieval.store import DenseSearcher, passage_from_payload
 
@@ -70,6 +70,8 @@ class _Keyword:
         self.rows: list[dict[str, Any]] = list(self.index.corpus)
         self.index.corpus = None  # retrieve() then returns row numbers, not rows
         self.passages: list[Passage | None] = [None] * len(self.rows)
+        self._columns: dict[str, list[Any]] = {}
+        self._doc_rows: dict[str, list[int]] | None = None
 
     def passage(self, i: int) -> Passage:
         cached = self.passages[i]
@@ -78,6 +80,35 @@ class _Keyword:
             cached = passage_from_payload(row["node_id"], row)
             self.passages[i] = cached
         return cached
+
+    def column(self, name: str) -> list[Any]:
+        """One metadata field of every row (llama-index stores metadata flat in each row)."""
+        cached = self._columns.get(name)
+        if cached is None:
+            cached = self._columns[name] = [row.get(name) for row in self.rows]
+        return cached
+
+    def mask(self, filters: Filters) -> np.ndarray:
+        """1.0 for rows the filters admit, else 0.0 (vectorised over the date and outlet columns)."""
+        keep = np.ones(len(self.rows), dtype=bool)
+        if filters.since or filters.until:
+            dates = np.array([d or "" for d in self.column("published")])
+            keep &= dates != ""
+            if filters.since:
+                keep &= dates >= filters.since.isoformat()
+            if filters.until:
+                keep &= dates <= filters.until.isoformat()
+        if filters.outlet:
+            wanted = filters.outlet.lower()
+            keep &= np.array([wanted in (o or "").lower() for o in self.column("outlet")])
+        return keep.astype(np.float32)
+
+    def rows_of(self, doc_id: str) -> list[int]:
+        if self._doc_rows is None:
+            self._doc_rows = {}
+            for i, doc in enumerate(self.column("article_id")):
+                self._doc_rows.setdefault(doc or self.rows[i].get("ref_doc_id", ""), []).append(i)
+        return self._doc_rows.get(doc_id, [])
 
     def search(self, query: str, limit: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
         tokens = self._bm25s.tokenize(query, stopwords="en", stemmer=self.stemmer, show_progress=False)
@@ -101,13 +132,17 @@ class _ExactDense:
     def __init__(self, path: Path, table: _Keyword) -> None:
         self.matrix = np.load(path, mmap_mode="r")
         self.table = table
+        self.last_scores: np.ndarray | None = None
+
+    def scores(self, vector: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        scores = np.asarray(self.matrix @ vector, dtype=np.float32)
+        return np.where(mask > 0, scores, -np.inf) if mask is not None else scores
 
     def search(self, vector: np.ndarray, limit: int, mask: np.ndarray | None) -> list[tuple[Passage, float]]:
         if not len(self.matrix):
             return []
-        scores = np.asarray(self.matrix @ vector, dtype=np.float32)
-        if mask is not None:
-            scores = np.where(mask > 0, scores, -np.inf)
+        scores = self.scores(vector, mask)
+        self.last_scores = scores
         limit = min(limit, len(scores))
         top = np.argpartition(-scores, limit - 1)[:limit]
         top = top[np.argsort(-scores[top])]
@@ -124,17 +159,33 @@ class HybridSearcher:
         self.settings = search
         self.encoder = encoder
         self.catalog = Catalog.read(generation)
+        #: doc id -> story id for syndicated copies (set by the Desk from the last collection)
+        self.stories: Mapping[str, str] = {}
         self._keyword = _Keyword(generation / "bm25") if (generation / "bm25").is_dir() else None
+        articles = generation / ARTICLE_BM25
+        self._articles = _Keyword(articles) if articles.is_dir() else None
         self._exact: _ExactDense | None = None
         self._dense: DenseSearcher | None = None
         if not store.url and self._keyword is not None and (generation / DENSE_FILE).is_file():
             self._exact = _ExactDense(generation / DENSE_FILE, self._keyword)
         elif self._keyword is not None or store.url:
             self._dense = DenseSearcher(store, generation / "qdrant")
+        # HOOK(issue 7): backend postgres searches the generation's table (pgvector + full text)
+        self._pg: Any = None
+        if store.backend == "postgres":
+            from retrieval.pgstore import open_pg_searcher
+
+            self._keyword, self._exact, self._dense = None, None, None
+            self._pg = open_pg_searcher(generation, store)
+        # END HOOK(issue 7)
 
     def close(self) -> None:
         if self._dense is not None:
             self._dense.close()
+        # HOOK(issue 7)
+        if self._pg is not None:
+            self._pg.close()
+        # END HOOK(issue 7)
 
     def _dense_search(
         self, vector: np.ndarray, limit: int, filters: Filters, mask: np.ndarray | None
@@ -151,8 +202,29 @@ class HybridSearcher:
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters.active or self._keyword is None:
             return None
-        kw = self._keyword
-        return np.array([filters.admits(kw.passage(i)) for i in range(len(kw.rows))], dtype=np.float32)
+        return self._keyword.mask(filters)
+
+    def _article_ranks(self, query: str, filters: Filters) -> dict[str, int]:
+        """Rank of each article whose whole text best matches the query's keywords."""
+        if self._articles is None:
+            return {}
+        mask = self._articles.mask(filters) if filters.active else None
+        found = self._articles.search(query, self.settings.candidates, mask)
+        return {self._articles.rows[i]["node_id"]: rank for rank, (i, _s) in enumerate(found, 1)}
+
+    def _best_passages(self, docs: list[str]) -> list[tuple[Passage, float | None]]:
+        """Each article's best passage by dense score (or its first, without local vectors)."""
+        if self._keyword is None:
+            return []
+        scores = self._exact.last_scores if self._exact is not None else None
+        best: list[tuple[Passage, float | None]] = []
+        for doc in docs:
+            rows = self._keyword.rows_of(doc)
+            if not rows:
+                continue
+            row = max(rows, key=lambda i: scores[i]) if scores is not None else rows[0]
+            best.append((self._keyword.passage(row), float(scores[row]) if scores is not None else None))
+        return best
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
         """The ``k`` best passages for ``query``, fused, filtered and de-duplicated."""
@@ -160,13 +232,23 @@ class HybridSearcher:
         k = k or self.settings.top_k
         pool = self.settings.candidates
         vector = self.encoder.embed_query(query)
+        # HOOK(issue 7): on postgres both sides run in the database, filtered there
+        if self._pg is not None:
+            dense_pg = self._pg.dense(vector, pool, filters.since, filters.until, filters.outlet)
+            keyword_pg = self._pg.keyword(query, pool, filters.since, filters.until, filters.outlet)
+            fused_pg = self._fuse(dense_pg, keyword_pg, filters, query, {}, ())
+            return collapse_duplicates(fused_pg, self.settings.duplicate_overlap)[:k]
+        # END HOOK(issue 7)
         mask = self._mask(filters)
         dense = self._dense_search(vector, pool, filters, mask)
         keyword: list[tuple[Passage, float]] = []
         if self._keyword is not None:
             keyword = [(self._keyword.passage(i), s) for i, s in self._keyword.search(query, pool, mask)]
-        fused = self._fuse(dense, keyword, filters, query)
-        return collapse_duplicates(fused, self.settings.duplicate_overlap)[:k]
+        articles = self._article_ranks(query, filters)
+        seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
+        extra = self._best_passages([d for d in articles if d not in seen])
+        fused = self._fuse(dense, keyword, filters, query, articles, extra)
+        return collapse_duplicates(fused, self.settings.duplicate_overlap, self.stories)[:k]
 
     def _fuse(
         self,
@@ -174,9 +256,14 @@ class HybridSearcher:
         keyword: Sequence[tuple[Passage, float]],
         filters: Filters,
         query: str,
+        articles: dict[str, int],
+        extra: Sequence[tuple[Passage, float | None]],
     ) -> list[SearchHit]:
+        """Reciprocal-rank fusion of dense and keyword passage ranks and the article's keyword rank."""
         rrf = self.settings.rrf_k
         hits: dict[str, SearchHit] = {}
+        for passage, score in extra:
+            hits[passage.key] = SearchHit(passage, 0.0, dense_score=score)
         for rank, (passage, score) in enumerate(dense, 1):
             hits[passage.key] = SearchHit(passage, 1 / (rrf + rank), dense_score=score, dense_rank=rank)
         for rank, (passage, _score) in enumerate(keyword, 1):
@@ -185,6 +272,10 @@ class HybridSearcher:
                 hits[passage.key] = SearchHit(passage, 1 / (rrf + rank), keyword_rank=rank)
             else:
                 hits[passage.key] = replace(prior, score=prior.score + 1 / (rrf + rank), keyword_rank=rank)
+        for key, hit in hits.items():
+            article_rank = articles.get(hit.passage.doc_id)
+            if article_rank is not None:
+                hits[key] = replace(hit, score=hit.score + 1 / (rrf + article_rank))
         ranked = [h for h in hits.values() if filters.admits(h.passage)]
         if _RECENT.search(query):
             ranked = _prefer_recent(ranked)
@@ -205,17 +296,27 @@ def _prefer_recent(hits: list[SearchHit]) -> list[SearchHit]:
     ]
 
 
-def collapse_duplicates(hits: list[SearchHit], threshold: float) -> list[SearchHit]:
-    """Drop hits whose sentences mostly appear in a better hit; record where they also ran."""
+def collapse_duplicates(
+    hits: list[SearchHit], threshold: float, story_of: Mapping[str, str] | None = None
+) -> list[SearchHit]:
+    """Drop hits whose sentences mostly appear in a better hit, or whose article belongs to
+    the same story (syndicated copy) as a better hit's; record where they also ran."""
+    story_of = story_of or {}
     kept: list[SearchHit] = []
     seen: list[set[str]] = []
+    stories: dict[str, int] = {}
     for hit in hits:
         keys = {sentence_key(s) for s in hit.passage.sentence_texts()} - {""}
-        dup_of = next(
-            (i for i, prior in enumerate(seen) if keys and len(keys & prior) / len(keys) >= threshold),
-            None,
-        )
+        story = story_of.get(hit.passage.doc_id)
+        dup_of = stories.get(story) if story is not None else None
         if dup_of is None:
+            dup_of = next(
+                (i for i, prior in enumerate(seen) if keys and len(keys & prior) / len(keys) >= threshold),
+                None,
+            )
+        if dup_of is None:
+            if story is not None:
+                stories[story] = len(kept)
             kept.append(hit)
             seen.append(keys)
             continue

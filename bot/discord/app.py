@@ -20,7 +20,7 @@ from discord.ext import commands
 from bot.discord.errors import ErrorLog, on_tree_error
 from bot.discord.feedback import FeedbackView
 from bot.discord.limits import Limits
-from bot.discord.store import AnswerLog
+from bot.discord.store import AnswerLog, open_state
 from config.settings import DiscordSettings, Settings
 from prompts.citations import Answer
 from prompts.desk import Turn, default_data_dir
@@ -84,6 +84,11 @@ class _Newsdesk:
             await self.add_cog(cog)  # type: ignore[attr-defined]
         self.add_view(FeedbackView(self.answers))  # type: ignore[attr-defined]
         await self.sync_commands()
+        if self.settings.sources:  # keep feeds and URL lists current while the bot runs
+            from retrieval.scheduling import refresh_loop
+
+            self._refresh_stop = asyncio.Event()
+            self._refresh = asyncio.create_task(refresh_loop(self.desk, self.settings, self._refresh_stop))
 
     async def sync_commands(self) -> None:
         """Sync to the listed guilds (instant) or globally (may take an hour to show)."""
@@ -112,6 +117,11 @@ class _Newsdesk:
         await asyncio.to_thread(self.answers.record, answer, message_ids=message_ids, **where)
 
     async def close(self) -> None:
+        refresh = getattr(self, "_refresh", None)
+        if refresh is not None:
+            self._refresh_stop.set()
+            refresh.cancel()
+            await asyncio.gather(refresh, return_exceptions=True)
         await super().close()  # type: ignore[misc]
         self.answers.close()
 
@@ -141,5 +151,5 @@ def create_bot(desk: Any, settings: Settings, **client_options: Any) -> commands
             options["shard_count"] = int(shards)
     options.update(client_options)
     bot = cls(**options)
-    bot._init_newsdesk(desk, settings, AnswerLog(database_path(settings, desk)))  # type: ignore[attr-defined]
+    bot._init_newsdesk(desk, settings, open_state(settings, database_path(settings, desk)))  # type: ignore[attr-defined]
     return bot

@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 
 from config.settings import ConfigError
-from prompts.desk import QuestionError, ReindexBusy
+from prompts.desk import CorpusError, QuestionError, ReindexBusy
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def user_message(error: BaseException) -> str | None:
         return "This command only works in a server."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Please wait {error.retry_after:.0f} s before trying again."
-    if isinstance(error, QuestionError | ConfigError):
+    if isinstance(error, QuestionError | ConfigError | CorpusError):
         return str(error)
     if isinstance(error, ReindexBusy):
         return "A reindex is already running; try again when it finishes."

@@ -98,3 +98,12 @@ def report_text(report: Any, seconds: float) -> str:
             value = len(value)
         counts.append(f"{value if value is not None else 0} {name}")
     return f"Reindex finished in {seconds:.1f} s: " + ", ".join(counts) + "."
+
+
+def source_lines(desk: Any, settings: Any) -> list[str]:
+    """One line per configured source: last success, last error, article counts."""
+    if not getattr(settings, "sources", None):
+        return []
+    from retrieval.collecting import status_lines as per_source
+
+    return ["**Sources:**", *per_source(desk.data_dir, settings)]

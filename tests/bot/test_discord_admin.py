@@ -60,6 +60,8 @@ async def test_reindex_as_admin_shows_progress_then_the_report(discord_scenario)
     assert re.fullmatch(r"Reindex finished: 0 added, 0 changed, 0 removed, 5 unchanged, "
                         r"0 failed; 23 passages \(0 embedded\) in \d+\.\d s\.", contents(ix)[-1])
     assert "Reindexing… read 5 articles from " in "\n".join(contents(ix)[1:-1])
+    (job,) = s.bot.answers.jobs()
+    assert job.status == "done" and "5 unchanged" in (job.summary or "")
 
 
 async def test_reindex_is_hidden_from_members_by_default(discord_scenario):
@@ -129,3 +131,13 @@ async def test_sources_lists_the_coverage(discord_scenario):
     assert "**Articles:** 5" in text
     assert "**Dates:** 2021-12-15 to 2023-03-17" in text
     assert "South China Morning Post" in text
+
+
+async def test_reindex_of_one_source_reaches_the_core_and_errors_answer_privately(discord_scenario):
+    s = discord_scenario
+    s.bot.desk.gate.set()
+    ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex", source="feeds")
+    await s.fake.wait_for(lambda: ix.edits or ix.followups)
+    said = " ".join(contents(ix)) + " ".join(f.get("content") or "" for f in ix.followups)
+    assert "no sources are configured" in said
+    assert ix.callbacks[0]["data"]["flags"] == 64

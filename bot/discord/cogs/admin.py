@@ -18,7 +18,7 @@ from discord import app_commands
 
 from bot.discord.cogs import NewsdeskCog
 from bot.discord.errors import NotAdmin, ReindexRunning
-from bot.discord.panels import progress_text, report_text, status_lines
+from bot.discord.panels import progress_text, report_text, source_lines, status_lines
 from bot.discord.rendering import notice_embed
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,13 @@ class AdminCog(NewsdeskCog):
         self._reindex_started: float | None = None
 
     @app_commands.command(name="reindex", description="Re-read the configured news sources.")
+    @app_commands.describe(source="Only this configured source (default: all of them)")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     @app_commands.check(is_admin)
-    async def reindex(self, interaction: discord.Interaction) -> None:
+    async def reindex(
+        self, interaction: discord.Interaction, source: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
         if self._reindex_started is not None:
             raise ReindexRunning(self._reindex_started)
         self._reindex_started = started = time.monotonic()
@@ -82,7 +85,14 @@ class AdminCog(NewsdeskCog):
             relay = ProgressRelay(asyncio.get_running_loop(), interval)
             edits = asyncio.create_task(relay.relay(self._editor(interaction)))
             try:
-                report = await asyncio.to_thread(self.bot.desk.reindex, progress=relay)
+                only = {"source": source} if source else {}
+                job = await asyncio.to_thread(self.bot.answers.job_started, "reindex", source)
+                try:
+                    report = await asyncio.to_thread(self.bot.desk.reindex, progress=relay, **only)
+                except BaseException as error:
+                    await asyncio.to_thread(self.bot.answers.job_finished, job, "failed", str(error))
+                    raise
+                await asyncio.to_thread(self.bot.answers.job_finished, job, "done", report.summary())
             finally:
                 edits.cancel()
             await interaction.edit_original_response(
@@ -108,7 +118,7 @@ class AdminCog(NewsdeskCog):
         lines = status_lines(
             stats, mode=self._answer_mode(stats), model=await self._model_reachable(),
             started=self.bot.started, errors=self.bot.errors.last_hour(),
-        )
+        ) + await asyncio.to_thread(source_lines, self.bot.desk, self.bot.settings)
         await interaction.followup.send(embed=notice_embed("\n".join(lines), title="Status"))
 
     def _answer_mode(self, stats: Any) -> str:

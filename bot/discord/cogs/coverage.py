@@ -10,7 +10,7 @@ from discord import app_commands
 
 from bot.discord.cogs import NewsdeskCog, date_window
 from bot.discord.errors import mark_deferred
-from bot.discord.panels import coverage_lines
+from bot.discord.panels import coverage_lines, source_lines
 from bot.discord.rendering import notice_embed, render_answer
 from prompts.citations import Answer
 
@@ -22,7 +22,10 @@ class CoverageCog(NewsdeskCog):
     @app_commands.guild_only()
     async def sources(self, interaction: discord.Interaction) -> None:
         stats = await asyncio.to_thread(self.bot.desk.stats)
-        embed = notice_embed("\n".join(coverage_lines(stats)), title="Coverage")
+        lines = coverage_lines(stats) + await asyncio.to_thread(
+            source_lines, self.bot.desk, self.bot.settings
+        )
+        embed = notice_embed("\n".join(lines), title="Coverage")
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="summary", description="Summarise the coverage of a topic.")
