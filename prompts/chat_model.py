@@ -164,9 +164,7 @@ class ChatModel:
             timeout=llm.timeout_s,
             max_retries=0,
         )
-        policy = RetryPolicy(
-            llm.max_attempts, llm.retry_budget_s, llm.backoff_initial_s, llm.backoff_max_s
-        )
+        policy = RetryPolicy(llm.max_attempts, llm.retry_budget_s, llm.backoff_initial_s, llm.backoff_max_s)
         return cls(
             client,
             model=llm.model,
@@ -193,9 +191,7 @@ class ChatModel:
                 async for piece in rest:
                     yield piece
             except (openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
-                raise ModelUnavailable(
-                    f"the model stopped in mid-answer ({self._describe(exc)})"
-                ) from None
+                raise ModelUnavailable(f"the model stopped in mid-answer ({self._describe(exc)})") from None
         finally:
             await rest.aclose()
 
@@ -210,9 +206,7 @@ class ChatModel:
 
     async def _complete_once(self, messages: Sequence[ChatMessage], timeout_s: float) -> str:
         try:
-            reply: Any = await self._client.chat.completions.create(
-                **self._params(messages, timeout_s)
-            )
+            reply: Any = await self._client.chat.completions.create(**self._params(messages, timeout_s))
         except ValueError as exc:  # JSONDecodeError: a body that is not the JSON promised
             raise _MalformedReply(f"malformed JSON in the reply: {exc}") from None
         choices = getattr(reply, "choices", None)
@@ -285,8 +279,7 @@ class ChatModel:
         if is_transient(exc):
             attempts = stats.get("attempt_number", 1)
             return ModelUnavailable(
-                f"the model server did not answer after {attempts} attempt(s) in "
-                f"{elapsed:.1f}s ({reason})"
+                f"the model server did not answer after {attempts} attempt(s) in {elapsed:.1f}s ({reason})"
             )
         if isinstance(exc, openai.APIStatusError):
             return ModelRequestError(self._refusal(exc, reason), exc.status_code)

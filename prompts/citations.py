@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -97,6 +97,16 @@ class Answer:
         return data
 
 
+def with_notice(answer: Answer, notice: str) -> Answer:
+    """``answer`` carrying ``notice`` (what the reader should know about how it was made)."""
+    return replace(answer, notice=notice)
+
+
+def answered_as(answer: Answer, question: str) -> Answer:
+    """``answer`` as the answer to what the user asked, not to the rewritten follow-up."""
+    return answer if answer.question == question else replace(answer, question=question)
+
+
 def coverage_of(citations: tuple[Citation, ...] | list[Citation]) -> Coverage:
     """The coverage window of the articles behind ``citations``."""
     docs = {c.doc_id: c.published for c in citations}
@@ -104,4 +114,4 @@ def coverage_of(citations: tuple[Citation, ...] | list[Citation]) -> Coverage:
     return Coverage(len(docs), dates[0] if dates else None, dates[-1] if dates else None)
 
 
-__all__ = ["CANNOT_ANSWER", "Answer", "Citation", "Coverage", "coverage_of"]
+__all__ = ["CANNOT_ANSWER", "Answer", "Citation", "Coverage", "answered_as", "coverage_of", "with_notice"]

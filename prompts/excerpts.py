@@ -52,9 +52,16 @@ class Excerpt:
     def citation(self, n: int) -> Citation:
         passage = self.hit.passage
         return Citation(
-            n=n, doc_id=passage.doc_id, title=passage.title, quote=self.text,
-            start=passage.start + self.start, end=passage.start + self.end, outlet=passage.outlet,
-            published=passage.published, url=passage.url, passage_key=passage.key,
+            n=n,
+            doc_id=passage.doc_id,
+            title=passage.title,
+            quote=self.text,
+            start=passage.start + self.start,
+            end=passage.start + self.end,
+            outlet=passage.outlet,
+            published=passage.published,
+            url=passage.url,
+            passage_key=passage.key,
             also_in=self.hit.also_in,
         )
 

@@ -30,12 +30,10 @@ log = logging.getLogger(__name__)
 
 MODEL_UNAVAILABLE = "The language model was unavailable ({reason}), so this is the offline answer."
 UNVERIFIED = (
-    "The language model's answer could not be checked against the coverage, "
-    "so this is the offline answer."
+    "The language model's answer could not be checked against the coverage, so this is the offline answer."
 )
 REMOVED = (
-    "{n} sentence(s) of the model's answer were left out because the sources they cited "
-    "don't support them."
+    "{n} sentence(s) of the model's answer were left out because the sources they cited don't support them."
 )
 #: Earlier turns shown to the follow-up rewriter, and the characters kept of each answer.
 HISTORY_TURNS = 3
@@ -304,16 +302,28 @@ class ModelAnswerer:
         self, question: str, hits: Sequence[SearchHit], fallback: Callable[[], Answer]
     ) -> Answer:
         return await answer_with_model(
-            question, hits, self.chat, self.embedder, self.today(), fallback,
-            prompts=self.prompts, options=self.options,
+            question,
+            hits,
+            self.chat,
+            self.embedder,
+            self.today(),
+            fallback,
+            prompts=self.prompts,
+            options=self.options,
         )
 
     def stream(
         self, question: str, hits: Sequence[SearchHit], fallback: Callable[[], Answer]
     ) -> AsyncIterator[AnswerDraft | Answer]:
         return stream_answer_with_model(
-            question, hits, self.chat, self.embedder, self.today(), fallback,
-            prompts=self.prompts, options=self.options,
+            question,
+            hits,
+            self.chat,
+            self.embedder,
+            self.today(),
+            fallback,
+            prompts=self.prompts,
+            options=self.options,
         )
 
     async def close(self) -> None:

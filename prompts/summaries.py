@@ -48,12 +48,17 @@ class ArticleRef:
     url: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"doc_id": self.doc_id, "title": self.title, "outlet": self.outlet,
-                "published": self.published.isoformat() if self.published else None, "url": self.url}
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "outlet": self.outlet,
+            "published": self.published.isoformat() if self.published else None,
+            "url": self.url,
+        }
 
 
 def describe_when(start: date | None, end: date | None) -> str:
-    """"15 Dec 2021", "2–3 Feb 2022", "28 Feb – 3 Mar 2022", or "undated"."""
+    """ "15 Dec 2021", "2–3 Feb 2022", "28 Feb – 3 Mar 2022", or "undated"."""
     if start is None or end is None:
         return "undated"
     if start == end:
@@ -91,7 +96,9 @@ class Story:
         return {
             "from": self.start.isoformat() if self.start else None,
             "to": self.end.isoformat() if self.end else None,
-            "label": self.label, "text": self.text, "outlets": list(self.outlets),
+            "label": self.label,
+            "text": self.text,
+            "outlets": list(self.outlets),
             "citations": [c.n for c in self.citations],
             "articles": [a.to_json() for a in self.articles],
         }
@@ -131,10 +138,16 @@ class Summary:
     def to_json(self) -> dict[str, Any]:
         f = self.filters
         data: dict[str, Any] = {
-            "topic": self.topic, "mode": self.mode, "grounded": self.grounded, "summary": self.text,
+            "topic": self.topic,
+            "mode": self.mode,
+            "grounded": self.grounded,
+            "summary": self.text,
             "coverage": self.coverage.to_json(),
-            "filters": {"since": f.since.isoformat() if f.since else None,
-                        "until": f.until.isoformat() if f.until else None, "outlet": f.outlet},
+            "filters": {
+                "since": f.since.isoformat() if f.since else None,
+                "until": f.until.isoformat() if f.until else None,
+                "outlet": f.outlet,
+            },
             "stories": [s.to_json() for s in self.stories],
             "outlet_notes": [n.to_json() for n in self.outlet_notes],
             "citations": [c.to_json() for c in self.citations],
@@ -155,17 +168,28 @@ class Summary:
 
     def as_answer(self) -> Answer:
         """The summary as an :class:`Answer`, for front ends that render answers."""
-        return Answer(question=f"Summary: {self.topic}", text=self.render_text(),
-                      citations=self.citations, grounded=self.grounded, mode=self.mode,
-                      coverage=self.coverage, timings_ms=self.timings_ms, notice=self.notice)
+        return Answer(
+            question=f"Summary: {self.topic}",
+            text=self.render_text(),
+            citations=self.citations,
+            grounded=self.grounded,
+            mode=self.mode,
+            coverage=self.coverage,
+            timings_ms=self.timings_ms,
+            notice=self.notice,
+        )
 
     def __str__(self) -> str:
         return self.render_text()
 
 
 def article_refs(hits: Sequence[SearchHit]) -> tuple[ArticleRef, ...]:
-    refs = {h.passage.doc_id: ArticleRef(h.passage.doc_id, h.passage.title, h.passage.outlet,
-                                         h.passage.published, h.passage.url) for h in hits}
+    refs = {
+        h.passage.doc_id: ArticleRef(
+            h.passage.doc_id, h.passage.title, h.passage.outlet, h.passage.published, h.passage.url
+        )
+        for h in hits
+    }
     return tuple(sorted(refs.values(), key=lambda a: (a.published or date.max, a.doc_id)))
 
 
@@ -181,8 +205,9 @@ def names_in(hits: Sequence[SearchHit]) -> Counter[str]:
     return found
 
 
-def outlet_notes(stories: Sequence[Story], evidence: Sequence[Sequence[SearchHit]],
-                 topic: str) -> tuple[OutletNote, ...]:
+def outlet_notes(
+    stories: Sequence[Story], evidence: Sequence[Sequence[SearchHit]], topic: str
+) -> tuple[OutletNote, ...]:
     """Per story: the outlets that covered it and, when several did, names only one mentions."""
     all_outlets = {o for s in stories for o in s.outlets}
     topic_words = set(topic.lower().split())
@@ -197,8 +222,11 @@ def outlet_notes(stories: Sequence[Story], evidence: Sequence[Sequence[SearchHit
         only = []
         for outlet, mine in own.items():
             others = " ".join(h.passage.text for o, hs in own.items() if o != outlet for h in hs).lower()
-            names = [n for n, _ in names_in(mine).most_common()
-                     if not any(w in others or w in topic_words for w in n.lower().split())][:3]
+            names = [
+                n
+                for n, _ in names_in(mine).most_common()
+                if not any(w in others or w in topic_words for w in n.lower().split())
+            ][:3]
             if names:
                 only.append(f"only {outlet} mentions {', '.join(names)}")
         detail = f"; {'; '.join(only)}" if only else ""
@@ -207,12 +235,20 @@ def outlet_notes(stories: Sequence[Story], evidence: Sequence[Sequence[SearchHit
 
 
 def cannot_summarise(topic: str, filters: Filters, notice: str | None = None) -> Summary:
-    return Summary(topic=topic, text=CANNOT_ANSWER, citations=(), stories=(), mode="extractive",
-                   notice=notice, filters=filters)
+    return Summary(
+        topic=topic,
+        text=CANNOT_ANSWER,
+        citations=(),
+        stories=(),
+        mode="extractive",
+        notice=notice,
+        filters=filters,
+    )
 
 
-def extractive_summary(topic: str, stories: Sequence[StoryHits], options: SummaryOptions,
-                       filters: Filters | None = None) -> Summary:
+def extractive_summary(
+    topic: str, stories: Sequence[StoryHits], options: SummaryOptions, filters: Filters | None = None
+) -> Summary:
     """Each story's representative sentences; overall, each story's lead sentence, date order."""
     filters = filters or Filters()
     picker = Picker(key_terms(topic))
@@ -224,17 +260,32 @@ def extractive_summary(topic: str, stories: Sequence[StoryHits], options: Summar
         if not excerpts:
             continue
         text, cited = numbering.cite(reading_order(excerpts))
-        built.append(Story(story.start, story.end, story.lead.hits[0].passage.title, text, cited,
-                           article_refs(story.hits)))
+        built.append(
+            Story(
+                story.start,
+                story.end,
+                story.lead.hits[0].passage.title,
+                text,
+                cited,
+                article_refs(story.hits),
+            )
+        )
         leads.append(excerpts[0])
         evidence.append(story.hits)
     if not built:
         return cannot_summarise(topic, filters)
     overall, _ = numbering.cite(leads)
     citations = tuple(numbering.citations)
-    return Summary(topic=topic, text=overall, citations=citations, stories=tuple(built),
-                   mode="extractive", coverage=coverage_of(citations),
-                   outlet_notes=outlet_notes(built, evidence, topic), filters=filters)
+    return Summary(
+        topic=topic,
+        text=overall,
+        citations=citations,
+        stories=tuple(built),
+        mode="extractive",
+        coverage=coverage_of(citations),
+        outlet_notes=outlet_notes(built, evidence, topic),
+        filters=filters,
+    )
 
 
 def finish(summary: Summary, today: date, left_out: int, timings: dict[str, float]) -> Summary:
@@ -253,23 +304,33 @@ def topic_window(topic: str, filters: Filters, today: date) -> tuple[str, Filter
     return strip_time(topic), Filters(frame.since, frame.until, filters.outlet)
 
 
-def gather(desk: Desk, topic: str, filters: Filters,
-           options: SummaryOptions) -> tuple[list[StoryHits], int, dict[str, float]]:
+def gather(
+    desk: Desk, topic: str, filters: Filters, options: SummaryOptions
+) -> tuple[list[StoryHits], int, dict[str, float]]:
     """The topic's stories (the most relevant ``max_stories``), how many were left out, timings."""
     started = time.perf_counter()
     topic = desk.check_question(topic)
     hits = select_passages(desk.searcher, topic, filters, options)
     selected = time.perf_counter()
-    stories, left_out = main_stories(cluster_stories(hits, options),
-                                     options.max_stories)
+    stories, left_out = main_stories(cluster_stories(hits, options), options.max_stories)
     clustered = time.perf_counter()
-    return stories, left_out, {"select": (selected - started) * 1000,
-                               "cluster": (clustered - selected) * 1000}
+    return (
+        stories,
+        left_out,
+        {"select": (selected - started) * 1000, "cluster": (clustered - selected) * 1000},
+    )
 
 
-def summarize_offline(desk: Desk, topic: str, since: date | None = None, until: date | None = None,
-                      outlet: str | None = None, *, today: date | None = None,
-                      options: SummaryOptions | None = None) -> Summary:
+def summarize_offline(
+    desk: Desk,
+    topic: str,
+    since: date | None = None,
+    until: date | None = None,
+    outlet: str | None = None,
+    *,
+    today: date | None = None,
+    options: SummaryOptions | None = None,
+) -> Summary:
     """The extractive summary of ``topic``; blocking (run it in a thread from async code)."""
     started = time.perf_counter()
     options, today = options or SummaryOptions(), today or desk.today()
@@ -280,20 +341,29 @@ def summarize_offline(desk: Desk, topic: str, since: date | None = None, until: 
     return finish(summary, today, left_out, timings)
 
 
-async def summarize_topic(desk: Desk, topic: str, since: date | None = None,
-                          until: date | None = None, outlet: str | None = None,
-                          mode: str | None = None, *, today: date | None = None,
-                          options: SummaryOptions | None = None) -> Summary:
+async def summarize_topic(
+    desk: Desk,
+    topic: str,
+    since: date | None = None,
+    until: date | None = None,
+    outlet: str | None = None,
+    mode: str | None = None,
+    *,
+    today: date | None = None,
+    options: SummaryOptions | None = None,
+) -> Summary:
     """The summary of ``topic`` in the configured (or given) mode; see the module docstring."""
     import asyncio
 
     if desk.resolve_mode(mode) != "llm":
-        return await asyncio.to_thread(summarize_offline, desk, topic, since, until, outlet,
-                                       today=today, options=options)
+        return await asyncio.to_thread(
+            summarize_offline, desk, topic, since, until, outlet, today=today, options=options
+        )
     from prompts.summary_model import summarize_with_model
 
-    return await summarize_with_model(desk, topic, Filters(since, until, outlet),
-                                      today or desk.today(), options or SummaryOptions())
+    return await summarize_with_model(
+        desk, topic, Filters(since, until, outlet), today or desk.today(), options or SummaryOptions()
+    )
 
 
 def find_article(desk: Desk, ref: str) -> str | None:
@@ -323,8 +393,9 @@ def article_hits(desk: Desk, doc_id: str, options: SummaryOptions) -> list[Searc
     return sorted((h for h in hits if h.passage.doc_id == doc_id), key=lambda h: h.passage.start)
 
 
-def summarize_article(desk: Desk, article: str, *, today: date | None = None,
-                      options: SummaryOptions | None = None) -> Summary:
+def summarize_article(
+    desk: Desk, article: str, *, today: date | None = None, options: SummaryOptions | None = None
+) -> Summary:
     """A short extractive summary of one article, by id or headline; blocking."""
     started = time.perf_counter()
     options = options or SummaryOptions()
@@ -338,8 +409,14 @@ def summarize_article(desk: Desk, article: str, *, today: date | None = None,
     text, cited = Numbering().cite(excerpts)
     refs = article_refs(hits)
     story = Story(refs[0].published, refs[0].published, title, text, cited, refs)
-    summary = Summary(topic=title, text=text, citations=cited, stories=(story,), mode="extractive",
-                      coverage=coverage_of(cited))
+    summary = Summary(
+        topic=title,
+        text=text,
+        citations=cited,
+        stories=(story,),
+        mode="extractive",
+        coverage=coverage_of(cited),
+    )
     return finish(summary, today or desk.today(), 0, {"total": (time.perf_counter() - started) * 1000})
 
 

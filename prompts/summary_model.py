@@ -98,16 +98,22 @@ class ModelRun:
     async def story(self, keyed: Mapping[str, SearchHit], when: str) -> Part | None:
         """The verified summary of one story, or None when nothing of it holds."""
         messages = self.prompts.story.render(
-            today=self.today.isoformat(), topic=_data(self.topic), when=when,
-            passages=format_passages(keyed), cannot_answer=CANNOT_ANSWER,
+            today=self.today.isoformat(),
+            topic=_data(self.topic),
+            when=when,
+            passages=format_passages(keyed),
+            cannot_answer=CANNOT_ANSWER,
             max_sentences=self.options.sentences_per_story,
         )
         return await self._checked(messages, keyed)
 
     async def overall(self, block: str, keyed: Mapping[str, SearchHit], stories: int) -> Part | None:
         messages = self.prompts.overall.render(
-            today=self.today.isoformat(), topic=_data(self.topic), stories=block,
-            cannot_answer=CANNOT_ANSWER, max_sentences=min(2 * stories, 8),
+            today=self.today.isoformat(),
+            topic=_data(self.topic),
+            stories=block,
+            cannot_answer=CANNOT_ANSWER,
+            max_sentences=min(2 * stories, 8),
         )
         return await self._checked(messages, keyed)
 
@@ -142,8 +148,9 @@ def with_keys(part: Part, keyed: Mapping[str, SearchHit]) -> str:
     """``part``'s text citing prompt keys again (for the reduce prompt)."""
     key_of = {hit.passage.key: key for key, hit in keyed.items()}
     local = {c.n: key_of.get(c.passage_key) for c in part.citations}
-    return _MARKER.sub(lambda m: f"[{local[int(m.group(1))]}]" if local.get(int(m.group(1))) else "",
-                       part.text)
+    return _MARKER.sub(
+        lambda m: f"[{local[int(m.group(1))]}]" if local.get(int(m.group(1))) else "", part.text
+    )
 
 
 def merge(parts: Sequence[Part]) -> tuple[list[str], tuple[Citation, ...]]:
@@ -173,8 +180,9 @@ def _quoted(story: StoryHits, picker: Picker, limit: int) -> Part:
     return Part(text, cited)
 
 
-def _stories_block(stories: Sequence[StoryHits], parts: Sequence[Part],
-                   keyed: Sequence[Mapping[str, SearchHit]]) -> str:
+def _stories_block(
+    stories: Sequence[StoryHits], parts: Sequence[Part], keyed: Sequence[Mapping[str, SearchHit]]
+) -> str:
     blocks = []
     for n, (story, part, keys) in enumerate(zip(stories, parts, keyed, strict=True), start=1):
         outlets = ", ".join(dict.fromkeys(a.outlet or "unknown" for a in article_refs(story.hits)))
@@ -206,31 +214,54 @@ async def _map_reduce(run: ModelRun, stories: Sequence[StoryHits]) -> tuple[list
     return parts, overall, quoted
 
 
-def assemble(run: ModelRun, stories: Sequence[StoryHits], parts: list[Part], overall: Part | None,
-             quoted: int, filters: Filters) -> Summary:
+def assemble(
+    run: ModelRun,
+    stories: Sequence[StoryHits],
+    parts: list[Part],
+    overall: Part | None,
+    quoted: int,
+    filters: Filters,
+) -> Summary:
     texts, citations = merge([*parts, *([overall] if overall else [])])
     by_n = {c.n: c for c in citations}
     built = []
     for story, text in zip(stories, texts[: len(stories)], strict=True):
         cited = tuple(by_n[n] for n in dict.fromkeys(int(m) for m in _MARKER.findall(text)))
-        built.append(Story(story.start, story.end, story.lead.hits[0].passage.title, text, cited,
-                           article_refs(story.hits)))
+        built.append(
+            Story(
+                story.start,
+                story.end,
+                story.lead.hits[0].passage.title,
+                text,
+                cited,
+                article_refs(story.hits),
+            )
+        )
     removed = sum(p.removed for p in [*parts, *([overall] if overall else [])])
     noun = ("y", "is") if quoted == 1 else ("ies", "are")
     notice = join_notices(
         QUOTED.format(n=quoted, ies=noun[0], it="it" if quoted == 1 else "they", are=noun[1])
-        if quoted else None,
+        if quoted
+        else None,
         REMOVED.format(n=removed) if removed else None,
     )
     text = texts[-1] if overall else "\n\n".join(texts)
-    return Summary(topic=run.topic, text=text, citations=citations, stories=tuple(built), mode="llm",
-                   coverage=coverage_of(citations),
-                   outlet_notes=outlet_notes(built, [s.hits for s in stories], run.topic),
-                   notice=notice, filters=filters)
+    return Summary(
+        topic=run.topic,
+        text=text,
+        citations=citations,
+        stories=tuple(built),
+        mode="llm",
+        coverage=coverage_of(citations),
+        outlet_notes=outlet_notes(built, [s.hits for s in stories], run.topic),
+        notice=notice,
+        filters=filters,
+    )
 
 
-async def summarize_with_model(desk: Desk, topic: str, filters: Filters, today: date,
-                               options: SummaryOptions) -> Summary:
+async def summarize_with_model(
+    desk: Desk, topic: str, filters: Filters, today: date, options: SummaryOptions
+) -> Summary:
     """The model's verified summary of ``topic``; the offline one, with a notice, when there is
     no model or it cannot be reached."""
     started = time.perf_counter()
@@ -249,8 +280,10 @@ async def summarize_with_model(desk: Desk, topic: str, filters: Filters, today: 
             summary = assemble(run, stories, parts, overall, quoted, filters)
         except ModelError as exc:
             log.warning("model summary failed: %s", exc)
-            summary = replace(extractive_summary(query, stories, options, filters),
-                              notice=MODEL_UNAVAILABLE.format(reason=exc))
+            summary = replace(
+                extractive_summary(query, stories, options, filters),
+                notice=MODEL_UNAVAILABLE.format(reason=exc),
+            )
         timings["model"] = (time.perf_counter() - model_started) * 1000
     timings["total"] = (time.perf_counter() - started) * 1000
     return finish(replace(summary, topic=topic), today, left_out, timings)

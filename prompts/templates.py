@@ -126,9 +126,7 @@ def _check_variables(template: PromptTemplate, expected: frozenset[str] | None) 
     if expected is None:
         return
     if missing := sorted(expected - declared):
-        raise TemplateError(
-            f"{source}: missing variable(s) {missing}; the code fills in {sorted(expected)}"
-        )
+        raise TemplateError(f"{source}: missing variable(s) {missing}; the code fills in {sorted(expected)}")
     if unknown := sorted(declared - expected):
         raise TemplateError(
             f"{source}: unknown variable(s) {unknown}; the code fills in only {sorted(expected)}"

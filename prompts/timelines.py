@@ -46,7 +46,9 @@ class TimelineEvent:
         return {
             "from": self.start.isoformat() if self.start else None,
             "to": self.end.isoformat() if self.end else None,
-            "label": self.label, "text": self.text, "outlets": list(self.outlets),
+            "label": self.label,
+            "text": self.text,
+            "outlets": list(self.outlets),
             "citations": [c.n for c in self.citations],
             "articles": [a.to_json() for a in self.articles],
         }
@@ -76,17 +78,28 @@ class Timeline:
 
     def as_answer(self) -> Answer:
         """The timeline as an :class:`Answer`, for front ends that render answers."""
-        return Answer(question=f"Timeline: {self.topic}", text=self.render_text(),
-                      citations=self.citations, grounded=self.grounded, mode="extractive",
-                      coverage=self.coverage, timings_ms=self.timings_ms, notice=self.notice)
+        return Answer(
+            question=f"Timeline: {self.topic}",
+            text=self.render_text(),
+            citations=self.citations,
+            grounded=self.grounded,
+            mode="extractive",
+            coverage=self.coverage,
+            timings_ms=self.timings_ms,
+            notice=self.notice,
+        )
 
     def to_json(self) -> dict[str, Any]:
         f = self.filters
         data: dict[str, Any] = {
-            "topic": self.topic, "grounded": self.grounded,
+            "topic": self.topic,
+            "grounded": self.grounded,
             "coverage": self.coverage.to_json(),
-            "filters": {"since": f.since.isoformat() if f.since else None,
-                        "until": f.until.isoformat() if f.until else None, "outlet": f.outlet},
+            "filters": {
+                "since": f.since.isoformat() if f.since else None,
+                "until": f.until.isoformat() if f.until else None,
+                "outlet": f.outlet,
+            },
             "events": [e.to_json() for e in self.events],
             "citations": [c.to_json() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
@@ -99,9 +112,16 @@ class Timeline:
         return self.render_text()
 
 
-def build_timeline(desk: Desk, topic: str, since: date | None = None, until: date | None = None,
-                   outlet: str | None = None, *, today: date | None = None,
-                   options: SummaryOptions | None = None) -> Timeline:
+def build_timeline(
+    desk: Desk,
+    topic: str,
+    since: date | None = None,
+    until: date | None = None,
+    outlet: str | None = None,
+    *,
+    today: date | None = None,
+    options: SummaryOptions | None = None,
+) -> Timeline:
     """The timeline of ``topic``; blocking (run it in a thread from async code)."""
     started = time.perf_counter()
     options, today = options or SummaryOptions(), today or desk.today()
@@ -113,8 +133,16 @@ def build_timeline(desk: Desk, topic: str, since: date | None = None, until: dat
         lead = picker.pick(story.hits, 1)
         if lead:
             text, cited = numbering.cite(lead)
-            events.append(TimelineEvent(story.start, story.end, story.lead.hits[0].passage.title,
-                                        text, cited, article_refs(story.hits)))
+            events.append(
+                TimelineEvent(
+                    story.start,
+                    story.end,
+                    story.lead.hits[0].passage.title,
+                    text,
+                    cited,
+                    article_refs(story.hits),
+                )
+            )
     citations = tuple(numbering.citations)
     coverage = coverage_of(citations)
     noun = ("y", "is") if left_out == 1 else ("ies", "are")
@@ -126,14 +154,22 @@ def build_timeline(desk: Desk, topic: str, since: date | None = None, until: dat
     return Timeline(topic, tuple(events), citations, coverage, notice, filters, timings)
 
 
-async def timeline(desk: Desk, topic: str, since: date | None = None, until: date | None = None,
-                   outlet: str | None = None, *, today: date | None = None,
-                   options: SummaryOptions | None = None) -> Timeline:
+async def timeline(
+    desk: Desk,
+    topic: str,
+    since: date | None = None,
+    until: date | None = None,
+    outlet: str | None = None,
+    *,
+    today: date | None = None,
+    options: SummaryOptions | None = None,
+) -> Timeline:
     """:func:`build_timeline` off the event loop."""
     import asyncio
 
-    return await asyncio.to_thread(build_timeline, desk, topic, since, until, outlet,
-                                   today=today, options=options)
+    return await asyncio.to_thread(
+        build_timeline, desk, topic, since, until, outlet, today=today, options=options
+    )
 
 
 __all__ = ["Timeline", "TimelineEvent", "build_timeline", "timeline"]

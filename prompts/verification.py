@@ -237,9 +237,7 @@ def support(words: set[str], numbers: set[str], vector: np.ndarray, ev: _Evidenc
     return Support(ok, float(0.5 * cosines[best] + 0.5 * overlaps[best]), best, lexical, cosine)
 
 
-def verify_answer(
-    reply: str, passages: Mapping[str, SearchHit], embedder: SentenceEmbedder
-) -> Verified:
+def verify_answer(reply: str, passages: Mapping[str, SearchHit], embedder: SentenceEmbedder) -> Verified:
     """Check ``reply`` against ``passages`` (prompt key -> hit); see the module docstring."""
     if is_cannot_answer(reply):
         return Verified(CANNOT_ANSWER, (), cannot_answer=True)
@@ -338,16 +336,14 @@ def cite(sentence: str, numbers: Sequence[int]) -> str:
     match = re.search(r"[.!?][\"'”’)]*$", sentence)
     if match is None:
         return f"{sentence} {markers}"
-    return f"{sentence[: match.start()].rstrip()} {markers}{sentence[match.start():]}"
+    return f"{sentence[: match.start()].rstrip()} {markers}{sentence[match.start() :]}"
 
 
 def render(kept: Sequence[tuple[Claim, tuple[str, ...]]], numbers: Mapping[str, int]) -> str:
     """The kept sentences with renumbered markers, paragraphs as the model wrote them."""
     paragraphs: dict[int, list[str]] = {}
     for claim, keys in kept:
-        paragraphs.setdefault(claim.paragraph, []).append(
-            cite(claim.text, [numbers[k] for k in keys])
-        )
+        paragraphs.setdefault(claim.paragraph, []).append(cite(claim.text, [numbers[k] for k in keys]))
     return "\n\n".join(" ".join(sentences) for sentences in paragraphs.values())
 
 

@@ -10,6 +10,12 @@ from prompts.state.migrations import MIGRATIONS, migrate
 from prompts.state.store import ReindexJob, SourceStatus, StateStore, open_state
 
 __all__ = [
-    "MIGRATIONS", "Database", "ReindexJob", "SourceStatus", "StateStore", "migrate", "open_database",
+    "MIGRATIONS",
+    "Database",
+    "ReindexJob",
+    "SourceStatus",
+    "StateStore",
+    "migrate",
+    "open_database",
     "open_state",
 ]

@@ -38,8 +38,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-_VERSIONS = ("CREATE TABLE IF NOT EXISTS newsdesk_schema"
-             " (version INTEGER PRIMARY KEY, applied_at {real} NOT NULL)")
+_VERSIONS = (
+    "CREATE TABLE IF NOT EXISTS newsdesk_schema (version INTEGER PRIMARY KEY, applied_at {real} NOT NULL)"
+)
 
 
 def _serialise(tx: Transaction, dialect: str) -> None:

@@ -56,12 +56,30 @@ class StateStore:
 
     # -- answers, conversations, feedback (the AnswerLog interface) ------------------------
 
-    def record(self, answer: Answer, *, message_ids: list[int], conversation: str,
-               guild_id: int | None, channel_id: int | None, user_id: int | None) -> int:
+    def record(
+        self,
+        answer: Answer,
+        *,
+        message_ids: list[int],
+        conversation: str,
+        guild_id: int | None,
+        channel_id: int | None,
+        user_id: int | None,
+    ) -> int:
         """Store ``answer`` as posted in ``message_ids``; returns its answer id."""
         citations = json.dumps([c.to_json() for c in answer.citations], ensure_ascii=False)
-        row = (conversation, guild_id, channel_id, user_id, answer.question, answer.text,
-               citations, int(answer.grounded), answer.mode, time.time())
+        row = (
+            conversation,
+            guild_id,
+            channel_id,
+            user_id,
+            answer.question,
+            answer.text,
+            citations,
+            int(answer.grounded),
+            answer.mode,
+            time.time(),
+        )
         with self.db.transaction() as tx:
             found = tx.one(
                 "INSERT INTO answers (conversation, guild_id, channel_id, user_id, question, answer,"
@@ -70,21 +88,27 @@ class StateStore:
             )
             answer_id = int(found[0]) if found else 0
             for message_id in message_ids:
-                tx.run("INSERT INTO answer_messages (message_id, answer_id) VALUES (?, ?)"
-                       " ON CONFLICT (message_id) DO UPDATE SET answer_id = excluded.answer_id",
-                       (message_id, answer_id))
+                tx.run(
+                    "INSERT INTO answer_messages (message_id, answer_id) VALUES (?, ?)"
+                    " ON CONFLICT (message_id) DO UPDATE SET answer_id = excluded.answer_id",
+                    (message_id, answer_id),
+                )
         return answer_id
 
     def conversation_of(self, message_id: int) -> str | None:
         """The conversation a posted message belongs to, or None if the bot never posted it."""
-        row = self.db.one("SELECT conversation FROM answers JOIN answer_messages USING (answer_id)"
-                          " WHERE message_id = ?", (message_id,))
+        row = self.db.one(
+            "SELECT conversation FROM answers JOIN answer_messages USING (answer_id) WHERE message_id = ?",
+            (message_id,),
+        )
         return str(row[0]) if row else None
 
     def history(self, conversation: str, limit: int) -> list[tuple[str, str]]:
         """The last ``limit`` (question, answer) turns of ``conversation``, oldest first."""
-        rows = self.db.rows("SELECT question, answer FROM answers WHERE conversation = ?"
-                            " ORDER BY answer_id DESC LIMIT ?", (conversation, limit))
+        rows = self.db.rows(
+            "SELECT question, answer FROM answers WHERE conversation = ? ORDER BY answer_id DESC LIMIT ?",
+            (conversation, limit),
+        )
         return [(q, a) for q, a in reversed(rows)]
 
     def vote(self, message_id: int, user_id: int, vote: int) -> bool:
@@ -93,15 +117,20 @@ class StateStore:
             row = tx.one("SELECT answer_id FROM answer_messages WHERE message_id = ?", (message_id,))
             if row is None:
                 return False
-            tx.run("INSERT INTO votes (answer_id, user_id, vote, created_at) VALUES (?, ?, ?, ?)"
-                   " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote,"
-                   " created_at = excluded.created_at", (row[0], user_id, vote, time.time()))
+            tx.run(
+                "INSERT INTO votes (answer_id, user_id, vote, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote,"
+                " created_at = excluded.created_at",
+                (row[0], user_id, vote, time.time()),
+            )
         return True
 
     def feedback(self) -> list[dict[str, Any]]:
         """Every vote with its question, answer and citations (newest first), for review."""
-        rows = self.db.rows("SELECT v.vote, v.user_id, a.question, a.answer, a.citations FROM votes v"
-                            " JOIN answers a USING (answer_id) ORDER BY v.created_at DESC")
+        rows = self.db.rows(
+            "SELECT v.vote, v.user_id, a.question, a.answer, a.citations FROM votes v"
+            " JOIN answers a USING (answer_id) ORDER BY v.created_at DESC"
+        )
         keys = ("vote", "user_id", "question", "answer", "citations")
         return [dict(zip(keys, row, strict=True)) | {"citations": json.loads(row[4])} for row in rows]
 
@@ -110,14 +139,17 @@ class StateStore:
     def source_checked(self, source: str, ok: bool, articles: int, error: str | None = None) -> None:
         """Remember how the last read of ``source`` went."""
         with self.db.transaction() as tx:
-            tx.run("INSERT INTO source_status (source, checked_at, ok, articles, error) VALUES (?,?,?,?,?)"
-                   " ON CONFLICT (source) DO UPDATE SET checked_at = excluded.checked_at,"
-                   " ok = excluded.ok, articles = excluded.articles, error = excluded.error",
-                   (source, time.time(), int(ok), articles, error))
+            tx.run(
+                "INSERT INTO source_status (source, checked_at, ok, articles, error) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (source) DO UPDATE SET checked_at = excluded.checked_at,"
+                " ok = excluded.ok, articles = excluded.articles, error = excluded.error",
+                (source, time.time(), int(ok), articles, error),
+            )
 
     def source_statuses(self) -> list[SourceStatus]:
-        rows = self.db.rows("SELECT source, checked_at, ok, articles, error FROM source_status"
-                            " ORDER BY source")
+        rows = self.db.rows(
+            "SELECT source, checked_at, ok, articles, error FROM source_status ORDER BY source"
+        )
         return [SourceStatus(s, float(t), bool(ok), int(n), e) for s, t, ok, n, e in rows]
 
     # -- reindex jobs --------------------------------------------------------------------------
@@ -125,23 +157,34 @@ class StateStore:
     def job_started(self, kind: str = "reindex", source: str | None = None) -> int:
         """Record a reindex that starts now (in this process); returns its job id."""
         with self.db.transaction() as tx:
-            row = tx.one("INSERT INTO reindex_jobs (kind, source, holder, status, started_at)"
-                         " VALUES (?, ?, ?, 'running', ?) RETURNING job_id",
-                         (kind, source, _holder(), time.time()))
+            row = tx.one(
+                "INSERT INTO reindex_jobs (kind, source, holder, status, started_at)"
+                " VALUES (?, ?, ?, 'running', ?) RETURNING job_id",
+                (kind, source, _holder(), time.time()),
+            )
         return int(row[0]) if row else 0
 
     def job_finished(self, job_id: int, status: str, summary: str | None = None) -> None:
         """Close job ``job_id`` as ``done``, ``failed`` or ``busy``, with a one-line summary."""
         with self.db.transaction() as tx:
-            tx.run("UPDATE reindex_jobs SET status = ?, finished_at = ?, summary = ? WHERE job_id = ?",
-                   (status, time.time(), summary, job_id))
+            tx.run(
+                "UPDATE reindex_jobs SET status = ?, finished_at = ?, summary = ? WHERE job_id = ?",
+                (status, time.time(), summary, job_id),
+            )
 
     def jobs(self, limit: int = 20) -> list[ReindexJob]:
         """The latest reindex jobs of every process, newest first."""
-        rows = self.db.rows("SELECT job_id, kind, source, holder, status, started_at, finished_at, summary"
-                            " FROM reindex_jobs ORDER BY job_id DESC LIMIT ?", (limit,))
-        return [ReindexJob(int(r[0]), r[1], r[2], r[3], r[4], float(r[5]),
-                           None if r[6] is None else float(r[6]), r[7]) for r in rows]
+        rows = self.db.rows(
+            "SELECT job_id, kind, source, holder, status, started_at, finished_at, summary"
+            " FROM reindex_jobs ORDER BY job_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            ReindexJob(
+                int(r[0]), r[1], r[2], r[3], r[4], float(r[5]), None if r[6] is None else float(r[6]), r[7]
+            )
+            for r in rows
+        ]
 
     def close(self) -> None:
         self.db.close()

@@ -103,3 +103,14 @@ async def test_seed_questions_answers_cite_only_what_verifies_in_model_and_offli
     assert len(model_answers) >= 0.75 * len(sample)
     assert all(citations_verify(a, ARTICLES) for a in model_answers)
     assert all(citations_verify(a, ARTICLES) for a in offline if a.citations)
+
+
+async def test_model_mode_resolves_dates_in_the_question_as_offline_does(
+    model_desk: Desk, llm_server: FakeLLMServer
+):
+    llm_server.script = ScriptedModel()
+    await model_desk.ask("What did Putin and Xi discuss in 2023?")
+    (request,) = llm_server.chat_requests
+    prompt = request.prompt
+    assert "2023-03-17" in prompt
+    assert "2022-02-02" not in prompt and "2021-12-15" not in prompt
