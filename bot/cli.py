@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("refresh", help="fetch the configured sources and update the index (for cron)")
     p.add_argument("--source", help="refresh only this source (by name); the others keep their articles")
 
-    # HOOK(issue 6): summaries and timelines
+    # summaries and timelines
     p = sub.add_parser("summary", help="summarise a topic's coverage (or one article), cited")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--topic", help="what to summarise, e.g. 'Putin and Xi meetings'")
@@ -68,12 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("timeline", help="a dated, cited timeline of a topic's coverage")
     p.add_argument("--topic", required=True, help="what to follow")
     _window_options(p)
-    # END HOOK(issue 6)
 
-    # HOOK(issue 7): copy an index to another store without re-embedding
+    # copy an index to another store without re-embedding
     p = sub.add_parser("migrate", help="copy the index, vectors included, to PostgreSQL (no re-embedding)")
     p.add_argument("--to", required=True, choices=["postgres"], help="the target store backend")
-    # END HOOK(issue 7)
 
     sub.add_parser("bot", help="run the Discord bot")
     p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
@@ -240,7 +238,7 @@ def _cmd_bot(args: argparse.Namespace) -> int:
     return int(run(settings, lambda: Desk.open(settings, args.data_dir)))
 
 
-# HOOK(issue 6): summaries and timelines
+# summaries and timelines
 def _window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", type=_date, help="only articles published on or after this date")
     p.add_argument("--until", type=_date, help="only articles published on or before this date")
@@ -271,10 +269,9 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
         answer = result.as_answer()
         print(f"{answer.question}\n\n{render_answer(answer)}")
     return 0
-# END HOOK(issue 6)
 
 
-# HOOK(issue 7): newsdesk migrate --to postgres
+# newsdesk migrate --to postgres
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from prompts.desk import default_data_dir
     from retrieval.pgindex import migrate_to_postgres
@@ -282,10 +279,11 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     data_dir = args.data_dir or settings.data_dir or default_data_dir()
     name, passages = migrate_to_postgres(settings, Path(data_dir) / "index")
-    print(f"migrated: {passages} passages with their vectors to PostgreSQL as {name} "
-          "(nothing re-embedded); set store.backend: postgres to search it")
+    print(
+        f"migrated: {passages} passages with their vectors to PostgreSQL as {name} "
+        "(nothing re-embedded); set store.backend: postgres to search it"
+    )
     return 0
-# END HOOK(issue 7)
 
 
 def _cmd_invite(args: argparse.Namespace) -> int:
@@ -302,9 +300,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "refresh": _cmd_refresh,
     "bot": _cmd_bot,
     "invite-url": _cmd_invite,
-    "migrate": _cmd_migrate,  # HOOK(issue 7)
-    "summary": _cmd_summary,  # HOOK(issue 6)
-    "timeline": _cmd_timeline,  # HOOK(issue 6)
+    "migrate": _cmd_migrate,
+    "summary": _cmd_summary,
+    "timeline": _cmd_timeline,
 }
 
 

@@ -43,7 +43,7 @@ class SplittingSettings(_Section):
     overlap_sentences: int = Field(1, ge=0, le=3, description="Sentences repeated between passages.")
 
 
-# HOOK(issue 7): the postgres backend (PostgreSQL + pgvector) beside Qdrant.
+# the postgres backend (PostgreSQL + pgvector) beside Qdrant.
 class StoreSettings(_Section):
     backend: Literal["qdrant", "postgres"] = Field("qdrant", description="Vector store backend.")
     url: str | None = Field(None, description="Qdrant server URL; null = embedded local mode.")
@@ -58,10 +58,7 @@ class StoreSettings(_Section):
     hnsw_m: int = Field(16, ge=4, le=100, description="pgvector HNSW links per node.")
     hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="pgvector HNSW build list size.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector HNSW search list size.")
-    poll_s: float = Field(
-        2.0, ge=0, description="Seconds between checks for an index another process built."
-    )
-# END HOOK(issue 7)
+    poll_s: float = Field(2.0, ge=0, description="Seconds between checks for an index another process built.")
 
 
 class SearchSettings(_Section):
@@ -168,7 +165,8 @@ class FetchSettings(_Section):
     max_bytes: int = Field(3_000_000, ge=1024, description="Responses larger than this are skipped.")
     user_agent: str = Field(
         "newsdesk/0.1 (news citation bot; put a contact URL here)",
-        min_length=1, description="User-Agent sent with every request.",
+        min_length=1,
+        description="User-Agent sent with every request.",
     )
     per_host: int = Field(2, ge=1, le=32, description="Requests at once to one host.")
     max_connections: int = Field(16, ge=1, le=256, description="Requests at once in all.")

@@ -103,9 +103,8 @@ class Desk(ModelAnswering, Summarising):
             from prompts.templates import load_prompts
 
             load_prompts()  # a broken template fails at start-up, not on the first question
-        # HOOK(issue 7): start from the index other processes published (postgres)
+        # start from the index other processes published (postgres)
         desk._follow_shared_index(force=True)
-        # END HOOK(issue 7)
         has_index = current_generation(desk.index_root) is not None
         if not has_index and build:
             desk.reindex(progress=progress)
@@ -133,7 +132,7 @@ class Desk(ModelAnswering, Summarising):
         if old is not None:
             old.close()
 
-    # HOOK(issue 7): several processes share one index; each follows the one last published.
+    # several processes share one index; each follows the one last published.
     def _follow_shared_index(self, force: bool = False) -> None:
         """Switch to the newest generation (``index/CURRENT``, on postgres the database's) when
         another process built one; checked at most every ``store.poll_s`` seconds."""
@@ -153,8 +152,6 @@ class Desk(ModelAnswering, Summarising):
         if self._searcher is not None and generation not in (None, self._searcher.generation):
             self._load()
 
-    # END HOOK(issue 7)
-
     def _query_encoder(self) -> Any:
         if self.settings.embedding.provider == "minilm":
             return self.encoder
@@ -162,9 +159,8 @@ class Desk(ModelAnswering, Summarising):
 
     @property
     def searcher(self) -> HybridSearcher:
-        # HOOK(issue 7): pick up an index another process built, without a restart
+        # pick up an index another process built, without a restart
         self._follow_shared_index()
-        # END HOOK(issue 7)
         if self._searcher is None:
             self._load()
         if self._searcher is None:
@@ -201,12 +197,11 @@ class Desk(ModelAnswering, Summarising):
         started = time.perf_counter()
         question = self.check_question(question)
         query = standalone_question(question, history)
-        # HOOK(issue 6): dates in the question narrow the search; "latest" keeps the newest story
+        # dates in the question narrow the search; "latest" keeps the newest story
         frame, asked = self._timeframe(query, since, until), question
         question, query = self._untimed(question), self._untimed(query)
         filters = Filters(frame.since, frame.until, outlet)
         hits = self._timed_hits(frame, self.searcher.search(query, None, filters))
-        # END HOOK(issue 6)
         searched = time.perf_counter()
         answer = answer_extractively(
             question,
@@ -222,9 +217,8 @@ class Desk(ModelAnswering, Summarising):
                 "total": (done - started) * 1000,
             }
         )
-        # HOOK(issue 6): say when the question's window is empty or the evidence is old
+        # say when the question's window is empty or the evidence is old
         return self._dated(answered_as(answer, asked), frame)
-        # END HOOK(issue 6)
 
     async def ask(
         self,
@@ -275,7 +269,7 @@ class Desk(ModelAnswering, Summarising):
         source: str | None = None,
     ) -> ReindexReport:
         """Re-read the corpus and update the index; blocking (run it in a thread)."""
-        # HOOK(issue 5): configured sources (folders, URL lists, feeds); ``source`` refreshes one.
+        # configured sources (folders, URL lists, feeds); ``source`` refreshes one.
         if self.settings.sources and corpus is None:
             from retrieval.collecting import collect
 
@@ -287,12 +281,10 @@ class Desk(ModelAnswering, Summarising):
             folder = self.corpus_path(corpus)
             articles, problems = read_folder(folder, self.settings.corpus.manifest)
             where = str(folder)
-        # END HOOK(issue 5)
         if progress:
             progress(0, 0, f"read {len(articles)} articles from {where}")
-        # HOOK(issue 7): build on what another process may have published meanwhile
+        # build on what another process may have published meanwhile
         self._follow_shared_index(force=True)
-        # END HOOK(issue 7)
         builder = IndexBuilder(self.settings, self.index_root, self._indexing_embedder())
         report = builder.run(articles, problems, rebuild=rebuild, progress=progress)
         if self._searcher is not None or current_generation(self.index_root) is not None:

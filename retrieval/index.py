@@ -71,9 +71,8 @@ def settings_key(settings: Settings) -> str:
     parts = (
         settings.embedding.model_dump_json(),
         settings.splitting.model_dump_json(),
-        # HOOK(issue 7): query-time and postgres table settings don't make vectors stale
+        # query-time and postgres table settings don't make vectors stale
         settings.store.model_dump_json(include={"backend", "url", "api_key_env", "collection"}),
-        # END HOOK(issue 7)
     )
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -153,10 +152,9 @@ class IndexBuilder:
             previous = Catalog.read(current) if current else None
             key = settings_key(self.settings)
             complete = current is not None and all((current / name).exists() for name in ARTIFACTS)
-            # HOOK(issue 7): a postgres generation keeps its passages and docstore in the database
+            # a postgres generation keeps its passages and docstore in the database
             if self.settings.store.backend == "postgres":
                 complete = current is not None and (current / "pg.json").is_file()
-            # END HOOK(issue 7)
             if not rebuild and complete and previous is not None and _unchanged(articles, previous, key):
                 n = len(previous.articles)
                 return ReindexReport(
@@ -195,12 +193,11 @@ class IndexBuilder:
         from retrieval.store import open_client, vector_store
 
         cfg = self.settings.store
-        # HOOK(issue 7): the postgres backend fills and publishes a new table instead
+        # the postgres backend fills and publishes a new table instead
         if cfg.backend == "postgres":
             from retrieval.pgindex import ingest
 
             return ingest(self, folder, articles, rebuild, progress)
-        # END HOOK(issue 7)
         client = open_client(cfg, folder / "qdrant")
         try:
             if rebuild and client.collection_exists(cfg.collection):

@@ -52,12 +52,18 @@ def ensure_schema(conn: Any, cfg: StoreSettings) -> None:
     gens = identifier(generations_table(cfg))
     with conn.cursor() as cur:
         cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        cur.execute(sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, vector_table TEXT NOT NULL,"
-            " catalog TEXT NOT NULL, docstore TEXT NOT NULL, current BOOLEAN NOT NULL DEFAULT FALSE,"
-            " published_at TIMESTAMPTZ NOT NULL DEFAULT now())").format(gens))
-        cur.execute(sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (current) WHERE current").format(
-            identifier(f"{generations_table(cfg)}_one_current"), gens))
+        cur.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, vector_table TEXT NOT NULL,"
+                " catalog TEXT NOT NULL, docstore TEXT NOT NULL, current BOOLEAN NOT NULL DEFAULT FALSE,"
+                " published_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            ).format(gens)
+        )
+        cur.execute(
+            sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (current) WHERE current").format(
+                identifier(f"{generations_table(cfg)}_one_current"), gens
+            )
+        )
     conn.commit()
 
 
@@ -69,8 +75,11 @@ def current(conn: Any, cfg: StoreSettings, with_docstore: bool = False) -> tuple
     docstore = sql.SQL("docstore" if with_docstore else "''")
     try:
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("SELECT name, vector_table, catalog, {} FROM {} WHERE current").format(
-                docstore, identifier(generations_table(cfg))))
+            cur.execute(
+                sql.SQL("SELECT name, vector_table, catalog, {} FROM {} WHERE current").format(
+                    docstore, identifier(generations_table(cfg))
+                )
+            )
             row = cur.fetchone()
     except psycopg2.errors.UndefinedTable:
         conn.rollback()
@@ -100,12 +109,19 @@ def publish(conn: Any, cfg: StoreSettings, gen: Generation, docstore: str) -> No
     gens = identifier(generations_table(cfg))
     with conn.cursor() as cur:
         cur.execute(sql.SQL("UPDATE {} SET current = FALSE WHERE current").format(gens))
-        cur.execute(sql.SQL("INSERT INTO {} (name, vector_table, catalog, docstore, current)"
-                            " VALUES (%s, %s, %s, %s, TRUE)").format(gens),
-                    (gen.name, gen.table, gen.catalog, docstore))
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {} (name, vector_table, catalog, docstore, current)"
+                " VALUES (%s, %s, %s, %s, TRUE)"
+            ).format(gens),
+            (gen.name, gen.table, gen.catalog, docstore),
+        )
         # the previous generation stays a while: other processes may still be searching it
-        cur.execute(sql.SQL("SELECT vector_table FROM {} WHERE NOT current"
-                            " ORDER BY published_at DESC OFFSET 1").format(gens))
+        cur.execute(
+            sql.SQL(
+                "SELECT vector_table FROM {} WHERE NOT current ORDER BY published_at DESC OFFSET 1"
+            ).format(gens)
+        )
         stale = [r[0] for r in cur.fetchall()]
         cur.execute(sql.SQL("DELETE FROM {} WHERE vector_table = ANY(%s)").format(gens), (stale,))
     for table in stale:
@@ -118,11 +134,13 @@ def remove_unpublished(conn: Any, cfg: StoreSettings) -> None:
     from psycopg2 import sql
 
     with conn.cursor() as cur:
-        cur.execute(sql.SQL(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename ~ %s"
-            " AND tablename NOT IN (SELECT vector_table FROM {})").format(
-            identifier(generations_table(cfg))),
-            (f"^data_{cfg.table}_g[0-9]{{8}}t[0-9]+z$",))
+        cur.execute(
+            sql.SQL(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename ~ %s"
+                " AND tablename NOT IN (SELECT vector_table FROM {})"
+            ).format(identifier(generations_table(cfg))),
+            (f"^data_{cfg.table}_g[0-9]{{8}}t[0-9]+z$",),
+        )
         leftovers = [r[0] for r in cur.fetchall()]
     for table in leftovers:
         drop_table(conn, table)
@@ -143,8 +161,9 @@ def _table_name(cfg: StoreSettings, stamp: str) -> str:
     return f"{cfg.table}_g{stamp.lower()}"
 
 
-def ingest(builder: Any, folder: Path, articles: list[Article], rebuild: bool,
-           progress: index.Progress | None) -> tuple[Catalog, int]:
+def ingest(
+    builder: Any, folder: Path, articles: list[Article], rebuild: bool, progress: index.Progress | None
+) -> tuple[Catalog, int]:
     """``IndexBuilder._ingest`` for the postgres backend: a new table, published when whole."""
     settings: Settings = builder.settings
     cfg = settings.store
@@ -163,8 +182,15 @@ def ingest(builder: Any, folder: Path, articles: list[Article], rebuild: bool,
                 docstore_path.write_text(found[1], encoding="utf-8")
             table = PassageTable(cfg, _table_name(cfg, stamp), _embed_dim(builder.embed_model))
             try:
-                catalog, embedded = _fill(conn, table, builder, folder, articles,
-                                          found[0].table if found and not rebuild else None, progress)
+                catalog, embedded = _fill(
+                    conn,
+                    table,
+                    builder,
+                    folder,
+                    articles,
+                    found[0].table if found and not rebuild else None,
+                    progress,
+                )
                 gen = Generation(f"gen-{stamp}", table.name, catalog_json(catalog))
                 write_atomically(folder / PG_FILE, json.dumps({"table": table.name}))
                 publish(conn, cfg, gen, docstore_path.read_text(encoding="utf-8"))
@@ -181,8 +207,15 @@ def ingest(builder: Any, folder: Path, articles: list[Article], rebuild: bool,
             conn.close()
 
 
-def _fill(conn: Any, table: PassageTable, builder: Any, folder: Path, articles: list[Article],
-          source: str | None, progress: index.Progress | None) -> tuple[Catalog, int]:
+def _fill(
+    conn: Any,
+    table: PassageTable,
+    builder: Any,
+    folder: Path,
+    articles: list[Article],
+    source: str | None,
+    progress: index.Progress | None,
+) -> tuple[Catalog, int]:
     table.create()
     if source is not None:
         table.copy_from(conn, source)
@@ -201,8 +234,9 @@ class _Counted:
     ref_doc_id: str
 
 
-def run_pipeline(builder: Any, folder: Path, articles: list[Article], store: Any,
-                 progress: index.Progress | None) -> tuple[list[Any], int]:
+def run_pipeline(
+    builder: Any, folder: Path, articles: list[Article], store: Any, progress: index.Progress | None
+) -> tuple[list[Any], int]:
     """llama-index's ingestion pipeline into ``store``, as ``IndexBuilder._ingest`` runs it."""
     from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
     from llama_index.core.storage.docstore import SimpleDocumentStore
@@ -210,15 +244,23 @@ def run_pipeline(builder: Any, folder: Path, articles: list[Article], store: Any
     from retrieval.passages import PassageParser, article_document
 
     docstore_path = folder / "docstore.json"
-    docstore = (SimpleDocumentStore.from_persist_path(str(docstore_path))
-                if docstore_path.exists() else SimpleDocumentStore())
+    docstore = (
+        SimpleDocumentStore.from_persist_path(str(docstore_path))
+        if docstore_path.exists()
+        else SimpleDocumentStore()
+    )
     counter = index._Counter(progress)
-    parser = PassageParser(max_tokens=builder.settings.splitting.max_tokens,
-                           overlap=builder.settings.splitting.overlap_sentences,
-                           count_tokens=index._token_counter(builder.embed_model))
+    parser = PassageParser(
+        max_tokens=builder.settings.splitting.max_tokens,
+        overlap=builder.settings.splitting.overlap_sentences,
+        count_tokens=index._token_counter(builder.embed_model),
+    )
     pipeline = IngestionPipeline(
-        transformations=[parser, index._Planned(counter), builder.embed_model], docstore=docstore,
-        vector_store=store, docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE, disable_cache=True,
+        transformations=[parser, index._Planned(counter), builder.embed_model],
+        docstore=docstore,
+        vector_store=store,
+        docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE,
+        disable_cache=True,
     )
     documents = [article_document(a) for a in articles]
     index._set_batch_callback(builder.embed_model, counter.embedded)

@@ -32,9 +32,7 @@ PG_FILE = "pg.json"
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # websearch_to_tsquery ANDs every word; a question rarely has all its words in one passage,
 # so plain conjunctions become disjunctions (quoted phrases and -exclusions are kept), like BM25.
-_LOOSE_QUERY = (
-    "regexp_replace(websearch_to_tsquery('english', %(q)s)::text, ' & (?!!)', ' | ', 'g')::tsquery"
-)
+_LOOSE_QUERY = "regexp_replace(websearch_to_tsquery('english', %(q)s)::text, ' & (?!!)', ' | ', 'g')::tsquery"
 
 
 def dsn(cfg: StoreSettings) -> str:
@@ -97,9 +95,15 @@ class PassageTable:
         self._engine = create_engine(sync_url, pool_pre_ping=True)
         self._async_engine = create_async_engine(async_url)
         self.store = PGVectorStore(
-            table_name=table_name, embed_dim=embed_dim, hybrid_search=True,
-            text_search_config=TEXT_SEARCH_CONFIG, use_jsonb=True, hnsw_kwargs=None,
-            initialization_fail_on_error=True, engine=self._engine, async_engine=self._async_engine,
+            table_name=table_name,
+            embed_dim=embed_dim,
+            hybrid_search=True,
+            text_search_config=TEXT_SEARCH_CONFIG,
+            use_jsonb=True,
+            hnsw_kwargs=None,
+            initialization_fail_on_error=True,
+            engine=self._engine,
+            async_engine=self._async_engine,
         )
 
     def create(self) -> None:
@@ -112,9 +116,10 @@ class PassageTable:
 
         with conn.cursor() as cur:
             cur.execute(
-                sql.SQL("INSERT INTO {} (text, metadata_, node_id, embedding) "
-                        "SELECT text, metadata_, node_id, embedding FROM {} ORDER BY id").format(
-                    identifier(self.name), identifier(source)),
+                sql.SQL(
+                    "INSERT INTO {} (text, metadata_, node_id, embedding) "
+                    "SELECT text, metadata_, node_id, embedding FROM {} ORDER BY id"
+                ).format(identifier(self.name), identifier(source)),
             )
             return int(cur.rowcount)
 
@@ -125,15 +130,17 @@ class PassageTable:
         cfg = self.cfg
         with conn.cursor() as cur:
             cur.execute(
-                sql.SQL("CREATE INDEX {} ON {} USING hnsw (embedding vector_cosine_ops) "
-                        "WITH (m = %s, ef_construction = %s)").format(
-                    identifier(f"{self.name}_hnsw"), identifier(self.name)),
+                sql.SQL(
+                    "CREATE INDEX {} ON {} USING hnsw (embedding vector_cosine_ops) "
+                    "WITH (m = %s, ef_construction = %s)"
+                ).format(identifier(f"{self.name}_hnsw"), identifier(self.name)),
                 (cfg.hnsw_m, cfg.hnsw_ef_construction),
             )
             cur.execute(sql.SQL("ANALYZE {}").format(identifier(self.name)))
             cur.execute(
                 sql.SQL("SELECT metadata_->>'ref_doc_id', count(*) FROM {} GROUP BY 1").format(
-                    identifier(self.name))
+                    identifier(self.name)
+                )
             )
             return {str(doc): int(n) for doc, n in cur.fetchall()}
 
@@ -185,8 +192,9 @@ class PgSearcher:
         self.table = table
         identifier(table)
         try:
-            self._pool = ThreadedConnectionPool(1, max_connections, dsn(cfg), connect_timeout=10,
-                                                application_name="newsdesk")
+            self._pool = ThreadedConnectionPool(
+                1, max_connections, dsn(cfg), connect_timeout=10, application_name="newsdesk"
+            )
         except Exception as exc:  # psycopg2.OperationalError, without importing it at module level
             raise StoreError(f"cannot connect to PostgreSQL ({cfg.postgres_dsn_env}): {exc}") from exc
 
@@ -204,8 +212,9 @@ class PgSearcher:
             conn.rollback()  # read only: ends the transaction and its SET LOCALs
             self._pool.putconn(conn)
 
-    def dense(self, vector: np.ndarray, limit: int, since: Any = None, until: Any = None,
-              outlet: str | None = None) -> list[tuple[Passage, float]]:
+    def dense(
+        self, vector: np.ndarray, limit: int, since: Any = None, until: Any = None, outlet: str | None = None
+    ) -> list[tuple[Passage, float]]:
         from psycopg2 import sql
 
         where, params = _where(since, until, outlet)
@@ -215,8 +224,9 @@ class PgSearcher:
             "WHERE {where} ORDER BY embedding <=> %(v)s::vector LIMIT %(limit)s"
         ).format(table=identifier(self.table), where=where)
         with self._cursor() as cur:
-            cur.execute("SELECT set_config('hnsw.ef_search', %s, true)",
-                        (str(max(self.cfg.hnsw_ef_search, limit)),))
+            cur.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true)", (str(max(self.cfg.hnsw_ef_search, limit)),)
+            )
             if len(params) > 2:  # filtered: let HNSW keep scanning until enough rows pass
                 cur.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
             cur.execute(query, params)
@@ -224,8 +234,9 @@ class PgSearcher:
         hits = [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
         return sorted(hits, key=lambda h: -h[1])
 
-    def keyword(self, text: str, limit: int, since: Any = None, until: Any = None,
-                outlet: str | None = None) -> list[tuple[Passage, float]]:
+    def keyword(
+        self, text: str, limit: int, since: Any = None, until: Any = None, outlet: str | None = None
+    ) -> list[tuple[Passage, float]]:
         from psycopg2 import sql
 
         where, params = _where(since, until, outlet)

@@ -170,22 +170,19 @@ class HybridSearcher:
             self._exact = _ExactDense(generation / DENSE_FILE, self._keyword)
         elif self._keyword is not None or store.url:
             self._dense = DenseSearcher(store, generation / "qdrant")
-        # HOOK(issue 7): backend postgres searches the generation's table (pgvector + full text)
+        # backend postgres searches the generation's table (pgvector + full text)
         self._pg: Any = None
         if store.backend == "postgres":
             from retrieval.pgstore import open_pg_searcher
 
             self._keyword, self._exact, self._dense = None, None, None
             self._pg = open_pg_searcher(generation, store)
-        # END HOOK(issue 7)
 
     def close(self) -> None:
         if self._dense is not None:
             self._dense.close()
-        # HOOK(issue 7)
         if self._pg is not None:
             self._pg.close()
-        # END HOOK(issue 7)
 
     def _dense_search(
         self, vector: np.ndarray, limit: int, filters: Filters, mask: np.ndarray | None
@@ -232,13 +229,12 @@ class HybridSearcher:
         k = k or self.settings.top_k
         pool = self.settings.candidates
         vector = self.encoder.embed_query(query)
-        # HOOK(issue 7): on postgres both sides run in the database, filtered there
+        # on postgres both sides run in the database, filtered there
         if self._pg is not None:
             dense_pg = self._pg.dense(vector, pool, filters.since, filters.until, filters.outlet)
             keyword_pg = self._pg.keyword(query, pool, filters.since, filters.until, filters.outlet)
             fused_pg = self._fuse(dense_pg, keyword_pg, filters, query, {}, ())
             return collapse_duplicates(fused_pg, self.settings.duplicate_overlap)[:k]
-        # END HOOK(issue 7)
         mask = self._mask(filters)
         dense = self._dense_search(vector, pool, filters, mask)
         keyword: list[tuple[Passage, float]] = []

@@ -2,6 +2,5 @@
 
 pytest_plugins = ["tests.core_fixtures", "tests.fakes.llm_fixtures", "tests.fakes.discord_fixtures",
                   "tests.fakes.news_fixtures"]
-# HOOK(issue 7): embedded PostgreSQL + pgvector for the postgres backend and state tests
+# embedded PostgreSQL + pgvector for the postgres backend and state tests
 pytest_plugins.append("tests.fakes.postgres")
-# END HOOK(issue 7)

@@ -46,9 +46,7 @@ class OnCooldown(Refusal):
 
 class GuildBusy(Refusal):
     def __init__(self) -> None:
-        super().__init__(
-            "I'm answering several questions in this server right now; try again in a moment."
-        )
+        super().__init__("I'm answering several questions in this server right now; try again in a moment.")
 
 
 class ReindexRunning(Refusal):

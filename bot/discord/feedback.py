@@ -22,21 +22,19 @@ class FeedbackView(discord.ui.View):
         super().__init__(timeout=None)
         self.answers = answers
 
-    @discord.ui.button(label="Helpful", emoji="👍", style=discord.ButtonStyle.secondary,
-                       custom_id=UP_ID)
+    @discord.ui.button(label="Helpful", emoji="👍", style=discord.ButtonStyle.secondary, custom_id=UP_ID)
     async def helpful(self, interaction: discord.Interaction, _button: discord.ui.Button) -> None:
         await self._vote(interaction, +1)
 
-    @discord.ui.button(label="Not helpful", emoji="👎", style=discord.ButtonStyle.secondary,
-                       custom_id=DOWN_ID)
+    @discord.ui.button(
+        label="Not helpful", emoji="👎", style=discord.ButtonStyle.secondary, custom_id=DOWN_ID
+    )
     async def unhelpful(self, interaction: discord.Interaction, _button: discord.ui.Button):
         await self._vote(interaction, -1)
 
     async def _vote(self, interaction: discord.Interaction, vote: int) -> None:
         message_id = interaction.message.id if interaction.message else 0
-        stored = await asyncio.to_thread(
-            self.answers.vote, message_id, interaction.user.id, vote
-        )
+        stored = await asyncio.to_thread(self.answers.vote, message_id, interaction.user.id, vote)
         text = "Thanks, noted." if stored else "I no longer have that answer on record."
         await interaction.response.send_message(text, ephemeral=True)
 

@@ -57,7 +57,8 @@ def status_lines(stats: Any, *, mode: str, model: str, started: float, errors: i
     articles = _get(stats, "articles", "documents", "doc_count")
     passages = _get(stats, "passages", "passage_count")
     size = " / ".join(
-        f"{value} {label}" for value, label in ((articles, "articles"), (passages, "passages"))
+        f"{value} {label}"
+        for value, label in ((articles, "articles"), (passages, "passages"))
         if value is not None
     )
     return [

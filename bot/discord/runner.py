@@ -18,8 +18,10 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
-REJECTED = ("Discord rejected the token in {env}: reset it on the developer portal "
-            "(Bot → Reset Token) and set it again")
+REJECTED = (
+    "Discord rejected the token in {env}: reset it on the developer portal "
+    "(Bot → Reset Token) and set it again"
+)
 
 
 def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
@@ -28,7 +30,8 @@ def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
     if token is None:
         return _fail(
             f"no bot token: set the {settings.discord.token_env} environment variable "
-            "(see docs/discord-setup.md)", EXIT_CONFIG,
+            "(see docs/discord-setup.md)",
+            EXIT_CONFIG,
         )
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(level=logging.INFO)
@@ -58,9 +61,11 @@ async def serve(settings: Settings, desk: Any, token: str, **client_options: Any
             raise
         return _fail(REJECTED.format(env=env), EXIT_CONFIG)
     except discord.PrivilegedIntentsRequired:
-        return _fail("enable the Message Content intent for the bot on the developer portal "
-                     "(Bot → Privileged Gateway Intents), or set discord.mentions: false",
-                     EXIT_CONFIG)
+        return _fail(
+            "enable the Message Content intent for the bot on the developer portal "
+            "(Bot → Privileged Gateway Intents), or set discord.mentions: false",
+            EXIT_CONFIG,
+        )
     except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
         return _fail(f"cannot reach Discord: {exc}", EXIT_FAILED)
     return EXIT_OK

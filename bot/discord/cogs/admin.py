@@ -95,9 +95,7 @@ class AdminCog(NewsdeskCog):
                 await asyncio.to_thread(self.bot.answers.job_finished, job, "done", report.summary())
             finally:
                 edits.cancel()
-            await interaction.edit_original_response(
-                content=report_text(report, time.monotonic() - started)
-            )
+            await interaction.edit_original_response(content=report_text(report, time.monotonic() - started))
         finally:
             self._reindex_started = None
 
@@ -116,8 +114,11 @@ class AdminCog(NewsdeskCog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await asyncio.to_thread(self.bot.desk.stats)
         lines = status_lines(
-            stats, mode=self._answer_mode(stats), model=await self._model_reachable(),
-            started=self.bot.started, errors=self.bot.errors.last_hour(),
+            stats,
+            mode=self._answer_mode(stats),
+            model=await self._model_reachable(),
+            started=self.bot.started,
+            errors=self.bot.errors.last_hour(),
         ) + await asyncio.to_thread(source_lines, self.bot.desk, self.bot.settings)
         await interaction.followup.send(embed=notice_embed("\n".join(lines), title="Status"))
 
@@ -128,9 +129,7 @@ class AdminCog(NewsdeskCog):
         return names.get(mode, mode)
 
     async def _model_reachable(self) -> str:
-        check = getattr(self.bot.desk, "model_reachable", None) or getattr(
-            self.bot.desk, "check_model", None
-        )
+        check = getattr(self.bot.desk, "model_reachable", None) or getattr(self.bot.desk, "check_model", None)
         if check is None:
             return "n/a"
         try:

@@ -45,8 +45,11 @@ class AskCog(NewsdeskCog):
             answer = await self.bot.ask(question, conversation, outlet=outlet, **window)
             ids = await self._send_followups(interaction, answer)
         await self.bot.remember(
-            answer, ids, conversation=conversation or f"message:{ids[0]}",
-            guild_id=interaction.guild_id, channel_id=interaction.channel_id,
+            answer,
+            ids,
+            conversation=conversation or f"message:{ids[0]}",
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
             user_id=interaction.user.id,
         )
 
@@ -87,9 +90,12 @@ class AskCog(NewsdeskCog):
                 answer = await self.bot.ask(question, conversation)
             ids = await self._send_replies(message, answer)
         await self.bot.remember(
-            answer, ids, conversation=conversation or f"message:{ids[0]}",
+            answer,
+            ids,
+            conversation=conversation or f"message:{ids[0]}",
             guild_id=message.guild.id if message.guild else None,
-            channel_id=message.channel.id, user_id=message.author.id,
+            channel_id=message.channel.id,
+            user_id=message.author.id,
         )
 
     async def _send_replies(self, message: discord.Message, answer: Answer) -> list[int]:

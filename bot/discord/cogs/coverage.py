@@ -30,14 +30,20 @@ class CoverageCog(NewsdeskCog):
 
     @app_commands.command(name="summary", description="Summarise the coverage of a topic.")
     @app_commands.describe(
-        topic="What to summarise", article="One article's title or id, to summarise just it",
-        since="From this date (YYYY-MM-DD)", until="Up to this date (YYYY-MM-DD)",
+        topic="What to summarise",
+        article="One article's title or id, to summarise just it",
+        since="From this date (YYYY-MM-DD)",
+        until="Up to this date (YYYY-MM-DD)",
         outlet="Only articles from this outlet",
     )
     @app_commands.guild_only()
     async def summary(
-        self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 500],
-        article: str | None = None, since: str | None = None, until: str | None = None,
+        self,
+        interaction: discord.Interaction,
+        topic: app_commands.Range[str, 1, 500],
+        article: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
         outlet: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         window = date_window(since, until)
@@ -45,13 +51,18 @@ class CoverageCog(NewsdeskCog):
 
     @app_commands.command(name="timeline", description="A dated timeline of a topic's coverage.")
     @app_commands.describe(
-        topic="What to follow", since="From this date (YYYY-MM-DD)",
-        until="Up to this date (YYYY-MM-DD)", outlet="Only articles from this outlet",
+        topic="What to follow",
+        since="From this date (YYYY-MM-DD)",
+        until="Up to this date (YYYY-MM-DD)",
+        outlet="Only articles from this outlet",
     )
     @app_commands.guild_only()
     async def timeline(
-        self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 500],
-        since: str | None = None, until: str | None = None,
+        self,
+        interaction: discord.Interaction,
+        topic: app_commands.Range[str, 1, 500],
+        since: str | None = None,
+        until: str | None = None,
         outlet: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         window = date_window(since, until)
@@ -70,7 +81,8 @@ class CoverageCog(NewsdeskCog):
             if hasattr(result, "as_answer"):  # Summary and Timeline render as cited answers
                 result = result.as_answer()
             messages = (
-                render_answer(result) if isinstance(result, Answer)
+                render_answer(result)
+                if isinstance(result, Answer)
                 else [[notice_embed(str(result), title=request["topic"][:256])]]
             )
             for embeds in messages:
