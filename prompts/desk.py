@@ -84,6 +84,7 @@ class Desk(ModelAnswering, Summarising):
         self._searcher: HybridSearcher | None = None
         self._swap = threading.Lock()
         self._embed_model: Any = None
+        self._stats: tuple[Catalog, CoverageStats] | None = None
 
     @classmethod
     def open(
@@ -293,9 +294,12 @@ class Desk(ModelAnswering, Summarising):
 
     def stats(self) -> CoverageStats:
         catalog = self.catalog
+        cached = self._stats
+        if cached is not None and cached[0] is catalog:
+            return cached[1]
         dates = sorted(d for e in catalog.articles.values() if (d := e.published_date))
         outlets = sorted({e.outlet for e in catalog.articles.values() if e.outlet})
-        return CoverageStats(
+        stats = CoverageStats(
             articles=len(catalog.articles),
             passages=catalog.passages,
             outlets=tuple(outlets),
@@ -303,6 +307,8 @@ class Desk(ModelAnswering, Summarising):
             end=dates[-1] if dates else None,
             last_reindex=catalog.built,
         )
+        self._stats = (catalog, stats)  # a catalog never changes; a reindex brings a new one
+        return stats
 
     def close(self) -> None:
         with self._swap:

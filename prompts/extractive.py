@@ -42,10 +42,15 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def key_terms(text: str) -> set[str]:
-    """Stemmed content words of ``text``."""
+@lru_cache(maxsize=20_000)
+def _key_terms(text: str) -> frozenset[str]:
     words = [w.lower().strip("'-") for w in _TOKEN.findall(text)]
-    return set(_stemmer().stemWords([w for w in words if w and w not in _STOP]))
+    return frozenset(_stemmer().stemWords([w for w in words if w and w not in _STOP]))
+
+
+def key_terms(text: str) -> set[str]:
+    """Stemmed content words of ``text`` (cached: passages recur across questions)."""
+    return set(_key_terms(text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ class _Keyword:
         self.index.corpus = None  # retrieve() then returns row numbers, not rows
         self.passages: list[Passage | None] = [None] * len(self.rows)
         self._columns: dict[str, list[Any]] = {}
+        self._arrays: dict[str, np.ndarray] = {}
         self._doc_rows: dict[str, list[int]] | None = None
 
     def passage(self, i: int) -> Passage:
@@ -92,16 +93,28 @@ class _Keyword:
         """1.0 for rows the filters admit, else 0.0 (vectorised over the date and outlet columns)."""
         keep = np.ones(len(self.rows), dtype=bool)
         if filters.since or filters.until:
-            dates = np.array([d or "" for d in self.column("published")])
+            dates = self._array("published")
             keep &= dates != ""
             if filters.since:
                 keep &= dates >= filters.since.isoformat()
             if filters.until:
                 keep &= dates <= filters.until.isoformat()
         if filters.outlet:
+            outlets = self._array("outlet")
             wanted = filters.outlet.lower()
-            keep &= np.array([wanted in (o or "").lower() for o in self.column("outlet")])
+            admitted = [o for o in np.unique(outlets) if wanted in o]
+            keep &= np.isin(outlets, admitted)
         return keep.astype(np.float32)
+
+    def _array(self, name: str) -> np.ndarray:
+        """A metadata column as a numpy string array (lower-cased outlets), built once."""
+        cached = self._arrays.get(name)
+        if cached is None:
+            values = [str(v or "") for v in self.column(name)]
+            cached = self._arrays[name] = np.array(
+                [v.lower() for v in values] if name == "outlet" else values
+            )
+        return cached
 
     def rows_of(self, doc_id: str) -> list[int]:
         if self._doc_rows is None:
@@ -116,7 +129,7 @@ class _Keyword:
             return []
         limit = min(limit, len(self.rows))
         docs, scores = self.index.retrieve(
-            tokens, k=limit, show_progress=False, weight_mask=mask, n_threads=1
+            tokens, k=limit, show_progress=False, weight_mask=mask, n_threads=0
         )
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
@@ -126,23 +139,28 @@ class _ExactDense:
 
     With embedded (local) Qdrant this is what Qdrant itself does, brute force, but without
     importing qdrant-client on every start (0.6-1.3 s here) or its per-point overhead; with a
-    Qdrant server the server is queried instead.
+    Qdrant server the server is queried instead. 35,579 passages scan in 1.8 ms here with
+    single-threaded BLAS (see retrieval/__init__.py).
     """
 
     def __init__(self, path: Path, table: _Keyword) -> None:
-        self.matrix = np.load(path, mmap_mode="r")
+        self.matrix = np.load(path)  # in memory: a scan of a memory map is ~2x slower
         self.table = table
-        self.last_scores: np.ndarray | None = None
+        self._vector: np.ndarray | None = None
 
-    def scores(self, vector: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        scores = np.asarray(self.matrix @ vector, dtype=np.float32)
-        return np.where(mask > 0, scores, -np.inf) if mask is not None else scores
+    def score_rows(self, rows: list[int]) -> np.ndarray:
+        """Scores of the given rows for the last query."""
+        if self._vector is None:
+            return np.zeros(len(rows), dtype=np.float32)
+        return np.asarray(self.matrix[rows] @ self._vector, dtype=np.float32)
 
     def search(self, vector: np.ndarray, limit: int, mask: np.ndarray | None) -> list[tuple[Passage, float]]:
         if not len(self.matrix):
             return []
-        scores = self.scores(vector, mask)
-        self.last_scores = scores
+        self._vector = vector
+        scores = np.asarray(self.matrix @ vector, dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask > 0, scores, -np.inf)
         limit = min(limit, len(scores))
         top = np.argpartition(-scores, limit - 1)[:limit]
         top = top[np.argsort(-scores[top])]
@@ -213,14 +231,17 @@ class HybridSearcher:
         """Each article's best passage by dense score (or its first, without local vectors)."""
         if self._keyword is None:
             return []
-        scores = self._exact.last_scores if self._exact is not None else None
         best: list[tuple[Passage, float | None]] = []
         for doc in docs:
             rows = self._keyword.rows_of(doc)
             if not rows:
                 continue
-            row = max(rows, key=lambda i: scores[i]) if scores is not None else rows[0]
-            best.append((self._keyword.passage(row), float(scores[row]) if scores is not None else None))
+            if self._exact is None:
+                best.append((self._keyword.passage(rows[0]), None))
+                continue
+            scores = self._exact.score_rows(rows)
+            top = int(np.argmax(scores))
+            best.append((self._keyword.passage(rows[top]), float(scores[top])))
         return best
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
@@ -244,7 +265,7 @@ class HybridSearcher:
         seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
         extra = self._best_passages([d for d in articles if d not in seen])
         fused = self._fuse(dense, keyword, filters, query, articles, extra)
-        return collapse_duplicates(fused, self.settings.duplicate_overlap, self.stories)[:k]
+        return collapse_duplicates(fused, self.settings.duplicate_overlap, self.stories, k)
 
     def _fuse(
         self,
@@ -292,17 +313,35 @@ def _prefer_recent(hits: list[SearchHit]) -> list[SearchHit]:
     ]
 
 
+def _sentence_keys(passage: Passage) -> frozenset[str]:
+    cached = _KEYS.get(passage.key)
+    if cached is None:
+        cached = frozenset(sentence_key(s) for s in passage.sentence_texts()) - {""}
+        if len(_KEYS) > 50_000:
+            _KEYS.clear()
+        _KEYS[passage.key] = cached
+    return cached
+
+
+_KEYS: dict[str, frozenset[str]] = {}
+
+
 def collapse_duplicates(
-    hits: list[SearchHit], threshold: float, story_of: Mapping[str, str] | None = None
+    hits: list[SearchHit],
+    threshold: float,
+    story_of: Mapping[str, str] | None = None,
+    limit: int | None = None,
 ) -> list[SearchHit]:
     """Drop hits whose sentences mostly appear in a better hit, or whose article belongs to
     the same story (syndicated copy) as a better hit's; record where they also ran."""
     story_of = story_of or {}
     kept: list[SearchHit] = []
-    seen: list[set[str]] = []
+    seen: list[frozenset[str]] = []
     stories: dict[str, int] = {}
     for hit in hits:
-        keys = {sentence_key(s) for s in hit.passage.sentence_texts()} - {""}
+        if limit is not None and len(kept) >= limit:
+            break
+        keys = _sentence_keys(hit.passage)
         story = story_of.get(hit.passage.doc_id)
         dup_of = stories.get(story) if story is not None else None
         if dup_of is None:
