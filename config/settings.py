@@ -63,8 +63,11 @@ class StoreSettings(_Section):
 
 class SearchSettings(_Section):
     top_k: int = Field(6, ge=1, le=50, description="Passages returned after fusion and dedup.")
-    candidates: int = Field(40, ge=1, le=500, description="Candidates taken from each retriever.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    candidates: int = Field(60, ge=1, le=500, description="Candidates taken from each retriever.")
+    rrf_k: int = Field(30, ge=1, description="Reciprocal-rank-fusion constant.")
+    article_weight: float = Field(
+        1.5, ge=0, le=10, description="Weight of whole-article keyword rank in the fusion."
+    )
     duplicate_overlap: float = Field(
         0.5, gt=0, le=1, description="Shared-sentence share above which passages are duplicates."
     )

@@ -146,18 +146,14 @@ class _ExactDense:
     def __init__(self, path: Path, table: _Keyword) -> None:
         self.matrix = np.load(path)  # in memory: a scan of a memory map is ~2x slower
         self.table = table
-        self._vector: np.ndarray | None = None
 
-    def score_rows(self, rows: list[int]) -> np.ndarray:
-        """Scores of the given rows for the last query."""
-        if self._vector is None:
-            return np.zeros(len(rows), dtype=np.float32)
-        return np.asarray(self.matrix[rows] @ self._vector, dtype=np.float32)
+    def score_rows(self, rows: list[int], vector: np.ndarray) -> np.ndarray:
+        """Scores of the given rows for ``vector``."""
+        return np.asarray(self.matrix[rows] @ vector, dtype=np.float32)
 
     def search(self, vector: np.ndarray, limit: int, mask: np.ndarray | None) -> list[tuple[Passage, float]]:
         if not len(self.matrix):
             return []
-        self._vector = vector
         scores = np.asarray(self.matrix @ vector, dtype=np.float32)
         if mask is not None:
             scores = np.where(mask > 0, scores, -np.inf)
@@ -227,7 +223,7 @@ class HybridSearcher:
         found = self._articles.search(query, self.settings.candidates, mask)
         return {self._articles.rows[i]["node_id"]: rank for rank, (i, _s) in enumerate(found, 1)}
 
-    def _best_passages(self, docs: list[str]) -> list[tuple[Passage, float | None]]:
+    def _best_passages(self, docs: list[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
         """Each article's best passage by dense score (or its first, without local vectors)."""
         if self._keyword is None:
             return []
@@ -239,7 +235,7 @@ class HybridSearcher:
             if self._exact is None:
                 best.append((self._keyword.passage(rows[0]), None))
                 continue
-            scores = self._exact.score_rows(rows)
+            scores = self._exact.score_rows(rows, vector)
             top = int(np.argmax(scores))
             best.append((self._keyword.passage(rows[top]), float(scores[top])))
         return best
@@ -263,7 +259,7 @@ class HybridSearcher:
             keyword = [(self._keyword.passage(i), s) for i, s in self._keyword.search(query, pool, mask)]
         articles = self._article_ranks(query, filters)
         seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
-        extra = self._best_passages([d for d in articles if d not in seen])
+        extra = self._best_passages([d for d in articles if d not in seen], vector)
         fused = self._fuse(dense, keyword, filters, query, articles, extra)
         return collapse_duplicates(fused, self.settings.duplicate_overlap, self.stories, k)
 
@@ -292,7 +288,8 @@ class HybridSearcher:
         for key, hit in hits.items():
             article_rank = articles.get(hit.passage.doc_id)
             if article_rank is not None:
-                hits[key] = replace(hit, score=hit.score + 1 / (rrf + article_rank))
+                bonus = self.settings.article_weight / (rrf + article_rank)
+                hits[key] = replace(hit, score=hit.score + bonus)
         ranked = [h for h in hits.values() if filters.admits(h.passage)]
         if _RECENT.search(query):
             ranked = _prefer_recent(ranked)
