@@ -136,18 +136,13 @@ class Summary:
         return bool(self.citations)
 
     def to_json(self) -> dict[str, Any]:
-        f = self.filters
         data: dict[str, Any] = {
             "topic": self.topic,
             "mode": self.mode,
             "grounded": self.grounded,
             "summary": self.text,
             "coverage": self.coverage.to_json(),
-            "filters": {
-                "since": f.since.isoformat() if f.since else None,
-                "until": f.until.isoformat() if f.until else None,
-                "outlet": f.outlet,
-            },
+            "filters": self.filters.to_json(),
             "stories": [s.to_json() for s in self.stories],
             "outlet_notes": [n.to_json() for n in self.outlet_notes],
             "citations": [c.to_json() for c in self.citations],

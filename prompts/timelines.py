@@ -90,16 +90,11 @@ class Timeline:
         )
 
     def to_json(self) -> dict[str, Any]:
-        f = self.filters
         data: dict[str, Any] = {
             "topic": self.topic,
             "grounded": self.grounded,
             "coverage": self.coverage.to_json(),
-            "filters": {
-                "since": f.since.isoformat() if f.since else None,
-                "until": f.until.isoformat() if f.until else None,
-                "outlet": f.outlet,
-            },
+            "filters": self.filters.to_json(),
             "events": [e.to_json() for e in self.events],
             "citations": [c.to_json() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},

@@ -51,6 +51,13 @@ class Filters:
     def active(self) -> bool:
         return bool(self.since or self.until or self.outlet)
 
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "outlet": self.outlet,
+        }
+
 
 def sentence_key(text: str) -> str:
     """A sentence normalised for duplicate detection (case, punctuation and spacing folded)."""
