@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,8 +100,23 @@ def _sqlite(path: Path | str) -> Any:
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")  # readers in other bot processes don't block writers
+        _use_wal(conn)
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """WAL, so readers in other bot processes don't block writers. Switching the journal mode
+    needs a moment alone with the file and SQLite's busy timeout does not cover it, so processes
+    starting together retry (the mode is stored in the file: once one has set it, it is set)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def open_database(store: StoreSettings, sqlite_path: Path | str) -> Database:
