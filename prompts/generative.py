@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Protocol
 
 from config.settings import Settings
@@ -23,6 +23,7 @@ from prompts.chat_model import ChatModel, ModelError
 from prompts.citations import CANNOT_ANSWER, Answer, coverage_of
 from prompts.extractive import key_terms, named_terms
 from prompts.templates import ChatMessage, Prompts, load_prompts
+from prompts.timeframes import local_today
 from prompts.verification import SentenceEmbedder, Verified, renumber_draft, verify_answer
 from retrieval.models import SearchHit
 
@@ -79,11 +80,6 @@ def has_evidence(question: str, hits: Sequence[SearchHit], min_relevance: float)
         return False
     evidence = set().union(*(key_terms(h.passage.text) for h in hits))
     return not named_terms(question) - evidence
-
-
-def local_today() -> date:
-    """Today in the machine's time zone (what "today" means to the person asking)."""
-    return datetime.now(UTC).astimezone().date()
 
 
 def key_passages(hits: Sequence[SearchHit]) -> dict[str, SearchHit]:

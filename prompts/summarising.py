@@ -25,7 +25,7 @@ class Summarising:
 
     def today(self) -> date:
         """Today, for "latest", "last year" and old-evidence notices (tests replace it)."""
-        from prompts.generative import local_today
+        from prompts.timeframes import local_today
 
         return local_today()
 

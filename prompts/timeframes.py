@@ -13,7 +13,7 @@ import calendar
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from retrieval.models import SearchHit
@@ -234,3 +234,8 @@ __all__ = [
     "stale_notice",
     "strip_time",
 ]
+
+
+def local_today() -> date:
+    """Today in the machine's time zone (what "today" means to the person asking)."""
+    return datetime.now(UTC).astimezone().date()
