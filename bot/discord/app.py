@@ -88,7 +88,15 @@ class _Newsdesk:
             from retrieval.scheduling import refresh_loop
 
             self._refresh_stop = asyncio.Event()
-            self._refresh = asyncio.create_task(refresh_loop(self.desk, self.settings, self._refresh_stop))
+            self._refresh = asyncio.create_task(
+                refresh_loop(self.desk, self.settings, self._refresh_stop, on_refresh=self._refreshed)
+            )
+
+    def _refreshed(self, source: str | None, result: Any) -> None:
+        """After a scheduled refresh: the sources' status into the bot's database."""
+        from bot.discord.panels import record_source_statuses
+
+        record_source_statuses(self.answers, self.desk.data_dir)
 
     async def sync_commands(self) -> None:
         """Sync to the listed guilds (instant) or globally (may take an hour to show)."""

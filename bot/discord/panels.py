@@ -101,10 +101,32 @@ def report_text(report: Any, seconds: float) -> str:
     return f"Reindex finished in {seconds:.1f} s: " + ", ".join(counts) + "."
 
 
-def source_lines(desk: Any, settings: Any) -> list[str]:
-    """One line per configured source: last success, last error, article counts."""
+def record_source_statuses(state: Any, data_dir: Any) -> None:
+    """Copy the collector's last status of each source into the bot's database, so every bot
+    process sharing that database (PostgreSQL) shows the same /sources and /status."""
+    from retrieval.collecting import read_statuses
+
+    for status in read_statuses(data_dir).values():
+        state.source_checked(status.name, status.ok, status.articles, status.last_error)
+
+
+def source_lines(state: Any, settings: Any) -> list[str]:
+    """One line per configured source from the bot's database: state, articles, last check."""
     if not getattr(settings, "sources", None):
         return []
-    from retrieval.collecting import status_lines as per_source
-
-    return ["**Sources:**", *per_source(desk.data_dir, settings)]
+    known = {s.source: s for s in state.source_statuses()}
+    lines = ["**Sources:**"]
+    for source in settings.sources:
+        status = known.get(source.name)
+        if status is None:
+            line = f"{source.name} ({source.kind}): never refreshed"
+        else:
+            state_word = "ok" if status.ok else "FAILED"
+            line = (
+                f"{source.name} ({source.kind}): {state_word}, {status.articles} articles, "
+                f"checked {_day(status.checked_at)}"
+            )
+            if status.error:
+                line += f"; error: {status.error}"
+        lines.append(line if source.enabled else f"{line} (disabled)")
+    return lines

@@ -18,7 +18,13 @@ from discord import app_commands
 
 from bot.discord.cogs import NewsdeskCog
 from bot.discord.errors import NotAdmin, ReindexRunning
-from bot.discord.panels import progress_text, report_text, source_lines, status_lines
+from bot.discord.panels import (
+    progress_text,
+    record_source_statuses,
+    report_text,
+    source_lines,
+    status_lines,
+)
 from bot.discord.rendering import notice_embed
 
 log = logging.getLogger(__name__)
@@ -93,6 +99,8 @@ class AdminCog(NewsdeskCog):
                     await asyncio.to_thread(self.bot.answers.job_finished, job, "failed", str(error))
                     raise
                 await asyncio.to_thread(self.bot.answers.job_finished, job, "done", report.summary())
+                if self.bot.settings.sources:
+                    await asyncio.to_thread(record_source_statuses, self.bot.answers, self.bot.desk.data_dir)
             finally:
                 edits.cancel()
             await interaction.edit_original_response(content=report_text(report, time.monotonic() - started))
@@ -119,7 +127,7 @@ class AdminCog(NewsdeskCog):
             model=await self._model_reachable(),
             started=self.bot.started,
             errors=self.bot.errors.last_hour(),
-        ) + await asyncio.to_thread(source_lines, self.bot.desk, self.bot.settings)
+        ) + await asyncio.to_thread(source_lines, self.bot.answers, self.bot.settings)
         await interaction.followup.send(embed=notice_embed("\n".join(lines), title="Status"))
 
     def _answer_mode(self, stats: Any) -> str:

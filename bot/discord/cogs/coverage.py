@@ -23,7 +23,7 @@ class CoverageCog(NewsdeskCog):
     async def sources(self, interaction: discord.Interaction) -> None:
         stats = await asyncio.to_thread(self.bot.desk.stats)
         lines = coverage_lines(stats) + await asyncio.to_thread(
-            source_lines, self.bot.desk, self.bot.settings
+            source_lines, self.bot.answers, self.bot.settings
         )
         embed = notice_embed("\n".join(lines), title="Coverage")
         await interaction.response.send_message(embed=embed, ephemeral=True)
