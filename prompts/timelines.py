@@ -15,7 +15,7 @@ from prompts.citations import CANNOT_ANSWER, Answer, Citation, Coverage, coverag
 from prompts.excerpts import Numbering, Picker
 from prompts.extractive import key_terms
 from prompts.stories import SummaryOptions
-from prompts.summaries import LEFT_OUT, ArticleRef, article_refs, describe_when, gather, topic_window
+from prompts.summaries import LEFT_OUT, Story, article_refs, gather, topic_window
 from prompts.timeframes import join_notices, stale_notice
 from retrieval.search import Filters
 
@@ -23,35 +23,11 @@ if TYPE_CHECKING:
     from prompts.desk import Desk
 
 
-@dataclass(frozen=True, slots=True)
-class TimelineEvent:
-    """One dated event: the sentence that tells it, cited, and the articles that reported it."""
+class TimelineEvent(Story):
+    """One dated event: the sentence that tells it, cited, and the articles that reported it
+    (a story told by one sentence; same fields and JSON as :class:`prompts.summaries.Story`)."""
 
-    start: date | None
-    end: date | None
-    label: str
-    text: str
-    citations: tuple[Citation, ...]
-    articles: tuple[ArticleRef, ...]
-
-    @property
-    def when(self) -> str:
-        return describe_when(self.start, self.end)
-
-    @property
-    def outlets(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(a.outlet or "Unknown outlet" for a in self.articles))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "from": self.start.isoformat() if self.start else None,
-            "to": self.end.isoformat() if self.end else None,
-            "label": self.label,
-            "text": self.text,
-            "outlets": list(self.outlets),
-            "citations": [c.n for c in self.citations],
-            "articles": [a.to_json() for a in self.articles],
-        }
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
