@@ -138,7 +138,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def render_answer(answer: Any) -> str:
-    lines = [answer.text]
+    short = getattr(answer, "short", None)  # the direct answer first, then its support
+    lines = [short.render(), "", answer.text] if short else [answer.text]
     if answer.notice:
         lines.append(f"({answer.notice})")
     if answer.citations:

@@ -22,7 +22,7 @@ _DATE = re.compile(
     rf"\b(?:(?:on\s+)?{_WEEKDAY}(?:,?\s+\d{{1,2}}\s+{_MONTH}|,?\s+{_MONTH}\s+\d{{1,2}})?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+{_YEAR})?"
-    rf"|(?:(?:early|mid|late)[-\s])?{_MONTH}(?:\s+{_YEAR})?"
+    rf"|(?:(?:early|mid|late|last|next|this)[-\s])?{_MONTH}(?:\s+{_YEAR})?"
     rf"|(?:the\s+)?(?:spring|summer|autumn|fall|winter)\s+of\s+{_YEAR}"
     rf"|{_YEAR}-\d{{2}}-\d{{2}}|(?:in\s+)?{_YEAR}"
     r"|\d{1,2}(?::\d{2})?\s*(?:a\.m\.|p\.m\.|am|pm)"
@@ -48,7 +48,7 @@ _NAME = re.compile(
 )
 _REASON = re.compile(
     r"\b(?:because|due\s+to|owing\s+to|as\s+a\s+result|in\s+order\s+to|so\s+that|citing|amid|over|"
-    r"after|since|following|for\s+fear|to\s+protest|in\s+response|blamed|caused\s+by|reason)\b",
+    r"for\s+fear|to\s+protest|in\s+response|blamed|caused\s+by|reason)\b",
     re.I,
 )
 _PLACE_NOUNS = frozenset(
@@ -106,6 +106,7 @@ def kind_of(question: str) -> Kind:
             return "what"
         for token in following:
             noun = re.sub(r"[^a-z]", "", token.lower())
+            noun = noun[:-1] if noun.endswith("s") and noun[:-1] in _PLACE_NOUNS | _WHO_NOUNS else noun
             if noun in _PLACE_NOUNS:
                 return "where"
             if noun in _WHO_NOUNS:
@@ -157,11 +158,32 @@ def candidate_spans(sentence: str, kind: Kind) -> list[Span]:
     return []
 
 
-def new_spans(sentence: str, kind: Kind, question_words: set[str]) -> list[Span]:
-    """Candidate spans that say something the question does not already say."""
+_AHEAD = re.compile(r"\b(?:will|is|are|going\s+to|due|scheduled|expected)\b", re.I)
+_PAST_TIME = re.compile(r"^(?:last|yesterday|earlier)\b", re.I)
+_NEXT_TIME = re.compile(r"^(?:next|tomorrow|later)\b", re.I)
+
+
+def tense_of(question: str) -> str:
+    """ "ahead" for "when will/is ...", "past" for "when did/was ...", "" otherwise."""
+    m = re.search(r"\bwhen\s+(\w+)", question, re.I)
+    if not m:
+        return ""
+    verb = m.group(1).lower()
+    if verb in {"did", "was", "were", "had", "has", "have"}:
+        return "past"
+    return "ahead" if _AHEAD.match(verb) else ""
+
+
+def new_spans(sentence: str, kind: Kind, question_words: set[str], tense: str = "") -> list[Span]:
+    """Candidate spans that say something the question does not already say (for "when", in
+    the question's tense: "when will" is not answered by "last year")."""
     found = []
     for span in candidate_spans(sentence, kind):
-        words = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", span.text)}
+        if (tense == "ahead" and _PAST_TIME.match(span.text)) or (
+            tense == "past" and _NEXT_TIME.match(span.text)
+        ):
+            continue
+        words = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", span.text.replace(".", ""))}
         if kind == "why" or not words <= question_words:
             found.append(span)
     return found
@@ -169,7 +191,7 @@ def new_spans(sentence: str, kind: Kind, question_words: set[str]) -> list[Span]
 
 def question_words(question: str) -> set[str]:
     """The question's words, lower-cased (to tell new information from repetition)."""
-    return {w.lower() for w in re.findall(r"[A-Za-z0-9]+", question)}
+    return {w.lower() for w in re.findall(r"[A-Za-z0-9]+", question.replace(".", ""))}
 
 
 #: Words of a question naming a time: matched against article dates, not required in the text.
@@ -177,4 +199,13 @@ TIME_WORD = re.compile(
     rf"^(?:{_MONTH}|{_WEEKDAY}|{_YEAR}|today|yesterday|tomorrow|week|month|year|weekend)$", re.I
 )
 
-__all__ = ["TIME_WORD", "Kind", "Span", "candidate_spans", "kind_of", "new_spans", "question_words"]
+__all__ = [
+    "TIME_WORD",
+    "Kind",
+    "Span",
+    "candidate_spans",
+    "kind_of",
+    "new_spans",
+    "question_words",
+    "tense_of",
+]

@@ -31,7 +31,7 @@ from typing import Any
 
 from config.settings import Settings
 from prompts.citations import Answer, answered_as
-from prompts.extractive import answer_extractively
+from prompts.extractive import ANSWER_PASSAGES, answer_extractively
 from prompts.model_answering import ModelAnswering
 from prompts.questions import QuestionError, Turn, check_question, standalone_question
 from prompts.summarising import Summarising
@@ -202,7 +202,7 @@ class Desk(ModelAnswering, Summarising):
         frame, asked = self._timeframe(query, since, until), question
         question, query = self._untimed(question), self._untimed(query)
         filters = Filters(frame.since, frame.until, outlet)
-        hits = self._timed_hits(frame, self.searcher.search(query, None, filters))
+        hits = self._timed_hits(frame, self.searcher.search(query, ANSWER_PASSAGES, filters))
         searched = time.perf_counter()
         answer = answer_extractively(
             question,

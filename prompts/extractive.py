@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from prompts.citations import CANNOT_ANSWER, Answer, Citation, ShortAnswer, coverage_of
-from prompts.refusal import confident, missing_names, unanswered_parts
+from prompts.refusal import confidence, confident, missing_names, unanswered_parts
 from prompts.sentence_scoring import Candidate, read_question, score_sentences
 from prompts.short_answers import short_span
 from prompts.terms import key_terms, named_terms
 from retrieval.models import SearchHit
 
+#: The offline answerer reads this many passages (more than a model is shown: it costs little).
+ANSWER_PASSAGES = 8
 #: An offline answer quotes at most this many sentences, whatever the settings allow.
 MAX_SENTENCES = 3
 #: Supporting sentences scoring below this share of the lead are left out.
@@ -92,8 +94,9 @@ def answer_extractively(
     if not candidates:
         return refusal(question, confidence=0.0)
     lead = candidates[0]
-    if not confident(lead):
-        return refusal(question, confidence=lead.score)
+    sure = confidence(lead, best_dense)
+    if not confident(sure):
+        return refusal(question, confidence=sure)
     picked = _pick(candidates, min(max_sentences, MAX_SENTENCES))
     citations = tuple(_citation(n, cand) for n, cand in enumerate(picked, 1))
     span = short_span(read, lead)
@@ -110,8 +113,8 @@ def answer_extractively(
         coverage=coverage_of(citations),
         notice=_not_said(unanswered_parts(question, picked)),
         short=short,
-        confidence=lead.score,
+        confidence=sure,
     )
 
 
-__all__ = ["MAX_SENTENCES", "answer_extractively", "key_terms", "named_terms", "refusal"]
+__all__ = ["ANSWER_PASSAGES", "MAX_SENTENCES", "answer_extractively", "key_terms", "named_terms", "refusal"]

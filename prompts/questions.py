@@ -13,6 +13,12 @@ _FOLLOW_UP = re.compile(r"\b(he|she|they|them|it|its|his|her|their|that|this|tho
 _QUESTION_WORDS = frozenset("What When Who How Why Where Which Did Does Do Is Are Was Were Will Has".split())
 
 
+_PARTS = re.compile(
+    r",?\s+and\s+(?=(?:why|how|what|when|where|who|which|whether|is|are|was|were|did|does|do|has|have)\b)",
+    re.I,
+)
+
+
 class QuestionError(ValueError):
     """A question that cannot be asked as it is (empty, too long)."""
 
@@ -45,3 +51,9 @@ def standalone_question(question: str, history: Sequence[Turn]) -> str:
     own = {m.lower() for m in _ENTITY.findall(question)}
     carried = [m for m in _ENTITY.findall(previous) if m.lower() not in own and m not in _QUESTION_WORDS]
     return f"{question} ({' '.join(dict.fromkeys(carried))})" if carried else question
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks two things ("How large ..., and why ...?")."""
+    parts = [p.strip(" ?,") for p in _PARTS.split(question)]
+    return [p for p in parts if p] if len(parts) > 1 else [question.strip()]

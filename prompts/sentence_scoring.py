@@ -15,21 +15,23 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from prompts.answer_kinds import TIME_WORD, Kind, Span, kind_of, new_spans, question_words
+from prompts.answer_kinds import TIME_WORD, Kind, Span, kind_of, new_spans, question_words, tense_of
+from prompts.questions import question_parts
 from prompts.terms import key_terms
 from retrieval.models import SearchHit
 
 #: Weights of the parts of a sentence's score (tuned on the tuning half of RealTimeQA).
-WEIGHTS = {"words": 1.0, "context": 0.35, "dense": 0.3, "rank": 0.25}
+WEIGHTS = {"words": 1.0, "context": 0.35, "dense": 0.3, "rank": 0.15}
 #: The score's factor when a sentence has / lacks a span of the kind of answer asked for: a
 #: "when" question is not answered by a sentence without a date.
 KIND_FACTORS: dict[str, tuple[float, float]] = {
-    "when": (1.0, 0.6),
-    "number": (1.0, 0.6),
+    "when": (1.0, 0.4),
+    "number": (1.0, 0.4),
     "who": (1.0, 0.8),
     "where": (1.0, 0.8),
-    "why": (1.0, 0.9),
+    "why": (1.0, 0.7),
     "what": (1.0, 1.0),
 }
 #: A sentence opening with one of these leans on the sentence before it for its subject.
@@ -66,12 +68,31 @@ class Question:
     terms: frozenset[str]
     kind: Kind
     words: frozenset[str]
+    kinds: tuple[Kind, ...] = ()
+    """The kind of each part of a question that asks two things."""
+    tense: str = ""
+
+
+@lru_cache(maxsize=50_000)
+def folded_terms(text: str) -> frozenset[str]:
+    """Key terms with a country and its people made one ("Russia's" and "Russian": russ)."""
+    return frozenset(_fold(t) for t in key_terms(text))
+
+
+def _fold(term: str) -> str:
+    if term.endswith("ian") and len(term) > 5:
+        return term[:-3]
+    if term.endswith("ia") and len(term) > 4:
+        return term[:-2]
+    return term
 
 
 def read_question(question: str) -> Question:
-    return Question(
-        question, frozenset(key_terms(question)), kind_of(question), frozenset(question_words(question))
-    )
+    """``question`` read for answering; its words of time are left to the articles' dates."""
+    words = frozenset(question_words(question))
+    timeless = " ".join(w for w in question.split() if not TIME_WORD.match(w.strip("?,.;:!'\"")))
+    kinds = tuple(kind_of(p) for p in question_parts(question))
+    return Question(question, folded_terms(timeless), kind_of(question), words, kinds, tense_of(question))
 
 
 def _is_headline(hit: SearchHit, start: int, text: str) -> bool:
@@ -113,23 +134,29 @@ def _share(weights: dict[str, float], terms: frozenset[str] | set[str]) -> float
 def score_sentences(question: Question, hits: Sequence[SearchHit]) -> list[Candidate]:
     """Every candidate sentence of ``hits``, best answer first."""
     rows = _sentences(hits)
-    terms = [frozenset(key_terms(r[4])) for r in rows]
+    terms = [folded_terms(r[4]) for r in rows]
     weights = term_weights(question, terms)
     scored = []
     for (hit, rank, start, end, text, previous), own in zip(rows, terms, strict=True):
-        around = own | key_terms(previous) if previous else own
+        around = own | folded_terms(previous) if previous else own
         words = _share(weights, own)
         if previous and _LEANS.search(text):
             words = max(words, 0.8 * _share(weights, around))
         context = _share(weights, around)
-        spans = tuple(new_spans(text, question.kind, set(question.words)))
+        spans = tuple(new_spans(text, question.kind, set(question.words), question.tense))
+        factor = KIND_FACTORS[question.kind][0 if spans else 1]
+        if len(question.kinds) > 1:  # a two-part question: each part must be answered
+            found = [bool(new_spans(text, k, set(question.words))) for k in question.kinds]
+            factor = math.prod(
+                KIND_FACTORS[k][0 if f else 1] for k, f in zip(question.kinds, found, strict=True)
+            )
         parts = {
             "words": words,
             "context": context,
             "dense": hit.dense_score or 0.0,
             "rank": 1.0 / (1 + rank),
         }
-        score = sum(WEIGHTS[k] * v for k, v in parts.items()) * KIND_FACTORS[question.kind][0 if spans else 1]
+        score = sum(WEIGHTS[k] * v for k, v in parts.items()) * factor
         scored.append(Candidate(hit, rank, start, end, text, own, words, context, spans, score))
     return sorted(scored, key=lambda c: c.score, reverse=True)
 

@@ -44,7 +44,10 @@ def short_span(question: Question, lead: Candidate) -> Span | None:
     if question.kind in ("why", "what") or not spans or _ASKS_WHO_SOMEONE_IS.match(question.text):
         return None
     anchors = _anchors(question, lead.text)
-    best = min(spans, key=lambda s: (_distance(s, anchors), -len(s.text)))
+    if question.kind == "who":  # a person's full name before a lone word ("Russian")
+        best = min(spans, key=lambda s: (" " not in s.text, _distance(s, anchors)))
+    else:
+        best = min(spans, key=lambda s: (_distance(s, anchors), -len(s.text)))
     if question.kind == "who":
         best = _with_appositive(question, lead.text, best)
     text = best.text.strip()

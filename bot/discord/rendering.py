@@ -117,7 +117,10 @@ def _shortened(title: str) -> Iterable[str]:
 def answer_embeds(answer: Answer) -> list[discord.Embed]:
     """The embeds for ``answer``, in order; see :func:`pack_messages` to send them."""
     colour = COLOUR if answer.grounded else UNANSWERED_COLOUR
-    chunks = split_text(answer.text, DESCRIPTION_LIMIT)
+    text = answer.text
+    if answer.short is not None:  # the direct answer first, then the sentences that support it
+        text = f"**{discord.utils.escape_markdown(answer.short.render())}**\n\n{text}"
+    chunks = split_text(text, DESCRIPTION_LIMIT)
     embeds = [discord.Embed(description=chunk, colour=colour) for chunk in chunks]
     embeds[0].title = _clip(answer.question, TITLE_LIMIT)
     footer = _clip(footer_text(answer), FOOTER_LIMIT)

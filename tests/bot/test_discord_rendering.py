@@ -19,7 +19,7 @@ from bot.discord.rendering import (
     source_line,
     split_text,
 )
-from prompts.citations import Answer, Citation, Coverage
+from prompts.citations import Answer, Citation, Coverage, ShortAnswer
 
 
 def citation(n: int, url: str | None = None, title: str = "Leaders meet") -> Citation:
@@ -110,3 +110,10 @@ def test_invite_url_has_exact_scopes_and_least_permissions():
     assert not PERMISSIONS.administrator and not PERMISSIONS.mention_everyone
     with pytest.raises(ValueError, match="application id"):
         invite_url("my-bot")
+
+
+def test_the_short_answer_leads_the_embed():
+    answer = Answer("When?", "The first crossing is on 14 April. [1]", (citation(1),), True, "extractive",
+                    short=ShortAnswer("14 April", 1, 25, 33))
+    [[embed]] = render_answer(answer)
+    assert embed.description == "**14 April [1]**\n\nThe first crossing is on 14 April. [1]"

@@ -36,7 +36,7 @@ def hit(
     return SearchHit(passage, score, dense_score=score)
 
 
-def ask(question: str, *hits: SearchHit):  # noqa: ANN201
+def ask(question: str, *hits: SearchHit):
     return answer_extractively(question, list(hits), min_relevance=0.25, max_sentences=4)
 
 
