@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Kind = Literal["when", "number", "who", "where", "why", "what"]
@@ -147,6 +148,15 @@ def _names(sentence: str) -> list[Span]:
 
 def candidate_spans(sentence: str, kind: Kind) -> list[Span]:
     """Spans of ``sentence`` of the ``kind`` asked for (any names for "what")."""
+    return list(_candidate_spans(sentence, kind))
+
+
+@lru_cache(maxsize=50_000)  # sentences recur: passages are retrieved again and again
+def _candidate_spans(sentence: str, kind: Kind) -> tuple[Span, ...]:
+    return tuple(_find_spans(sentence, kind))
+
+
+def _find_spans(sentence: str, kind: Kind) -> list[Span]:
     if kind == "when":
         return _spans(_DATE, sentence)
     if kind == "number":
