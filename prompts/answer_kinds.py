@@ -169,6 +169,7 @@ def _find_spans(sentence: str, kind: Kind) -> list[Span]:
 
 
 _AHEAD = re.compile(r"\b(?:will|is|are|going\s+to|due|scheduled|expected)\b", re.I)
+_SAID = re.compile(r"\b(?:said|says|told\s+\w+|announced|added|reported)\s+(?:on\s+)?$", re.I)
 _PAST_TIME = re.compile(r"^(?:last|yesterday|earlier)\b", re.I)
 _NEXT_TIME = re.compile(r"^(?:next|tomorrow|later)\b", re.I)
 
@@ -193,6 +194,8 @@ def new_spans(sentence: str, kind: Kind, question_words: set[str], tense: str = 
             tense == "past" and _NEXT_TIME.match(span.text)
         ):
             continue
+        if kind == "when" and _SAID.search(sentence, 0, span.start):  # when it was said, not done
+            continue
         words = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", span.text.replace(".", ""))}
         if kind == "why" or not words <= question_words:
             found.append(span)
@@ -206,7 +209,9 @@ def question_words(question: str) -> set[str]:
 
 #: Words of a question naming a time: matched against article dates, not required in the text.
 TIME_WORD = re.compile(
-    rf"^(?:{_MONTH}|{_WEEKDAY}|{_YEAR}|today|yesterday|tomorrow|week|month|year|weekend)$", re.I
+    rf"^(?:{_MONTH}|{_WEEKDAY}|{_YEAR}|today|yesterday|tomorrow|week|month|year|weekend|latest|"
+    r"recent|recently|newest|current|currently|now|lately)$",
+    re.I,
 )
 
 __all__ = [
