@@ -106,6 +106,8 @@ def kind_of(question: str) -> Kind:
         if following and following[0].lower() in _AUXILIARIES:  # "what did ... say": no noun
             return "what"
         for token in following:
+            if token.lower() in _AUXILIARIES:  # the noun phrase ended: "what conditions can ..."
+                break
             noun = re.sub(r"[^a-z]", "", token.lower())
             noun = noun[:-1] if noun.endswith("s") and noun[:-1] in _PLACE_NOUNS | _WHO_NOUNS else noun
             if noun in _PLACE_NOUNS:

@@ -24,7 +24,7 @@ ANSWER_PASSAGES = 8
 #: An offline answer quotes at most this many sentences, whatever the settings allow.
 MAX_SENTENCES = 3
 #: Supporting sentences scoring below this share of the lead are left out.
-RELATIVE_CUTOFF = 0.75
+RELATIVE_CUTOFF = 0.6
 #: Two sentences sharing this share of their key terms say the same thing (wire copy).
 SAME_SENTENCE = 0.7
 
@@ -94,7 +94,7 @@ def answer_extractively(
     if not candidates:
         return refusal(question, confidence=0.0)
     lead = candidates[0]
-    sure = confidence(lead, best_dense)
+    sure = confidence(question, lead, best_dense, candidates)
     if not confident(sure):
         return refusal(question, confidence=sure)
     picked = _pick(candidates, min(max_sentences, MAX_SENTENCES))

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 
 from prompts.answer_kinds import TIME_WORD, kind_of, new_spans, question_words
 from prompts.questions import question_parts
-from prompts.sentence_scoring import Candidate
+from prompts.sentence_scoring import Candidate, read_question, term_weights
 from prompts.terms import key_terms, names_in
 from retrieval.models import SearchHit
 
 #: Least answer score of the best sentence for an answer rather than a refusal (calibrated).
-MIN_CONFIDENCE = 0.75
+MIN_CONFIDENCE = 0.84
 _QUESTION_OPENERS = frozenset(
     "What When Who Whom Whose How Why Where Which Did Does Do Is Are Was Were Will Has Have Had Can "
     "Could Should Would In On At After Before During Since For From".split()
@@ -76,11 +76,23 @@ def missing_names(question: str, hits: Sequence[SearchHit]) -> list[str]:
     return missing
 
 
-def confidence(lead: Candidate, best_dense: float) -> float:
+def confidence(
+    question: str, lead: Candidate, best_dense: float, candidates: Sequence[Candidate] = ()
+) -> float:
     """How sure the answer is: the share of the question's (weighted) words the lead sentence
     carries, plus the best passage's dense similarity. Of the measures tried on the tuning
-    half this one separated answerable from unanswerable questions best."""
-    return lead.words + best_dense
+    half this one separated answerable from unanswerable questions best. For a question that
+    asks two things, the better-answered part counts (the other is named as not answered)."""
+    words = lead.words
+    parts = question_parts(question)
+    if len(parts) > 1 and candidates:
+        pool = [c.terms for c in candidates]
+        for part in parts:
+            weights = term_weights(read_question(part), pool)
+            total = sum(weights.values())
+            if total:
+                words = max(words, sum(w for t, w in weights.items() if t in lead.terms) / total)
+    return words + best_dense
 
 
 def confident(score: float) -> bool:
@@ -100,7 +112,8 @@ def unanswered_parts(question: str, picked: Sequence[Candidate]) -> list[str]:
         own = others[i] - set().union(*(t for j, t in enumerate(others) if j != i))
         words = question_words(part)
         by_kind = kind != "what" and any(new_spans(c.text, kind, words) for c in picked)
-        by_words = bool(own) and any(len(own & c.terms) / len(own) >= 0.5 for c in picked)
+        # a part asking for a kind of answer (who, when, ...) needs that kind; others, their words
+        by_words = kind == "what" and bool(own) and any(len(own & c.terms) / len(own) >= 0.5 for c in picked)
         if not (by_kind or by_words):
             left.append(part)
     return left

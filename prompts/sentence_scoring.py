@@ -23,14 +23,14 @@ from prompts.terms import key_terms
 from retrieval.models import SearchHit
 
 #: Weights of the parts of a sentence's score (tuned on the tuning half of RealTimeQA).
-WEIGHTS = {"words": 1.0, "context": 0.35, "dense": 0.3, "rank": 0.15, "lead": 0.1}
+WEIGHTS = {"words": 1.0, "context": 0.0, "dense": 0.3, "rank": 0.25, "lead": 0.1}
 #: The score's factor when a sentence has / lacks a span of the kind of answer asked for: a
 #: "when" question is not answered by a sentence without a date.
 KIND_FACTORS: dict[str, tuple[float, float]] = {
     "when": (1.0, 0.4),
     "number": (1.0, 0.4),
-    "who": (1.0, 0.8),
-    "where": (1.0, 0.8),
+    "who": (1.0, 0.4),
+    "where": (1.0, 0.4),
     "why": (1.0, 0.7),
     "what": (1.0, 1.0),
 }
