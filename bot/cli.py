@@ -274,7 +274,7 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
 # newsdesk migrate --to postgres
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from prompts.desk import default_data_dir
-    from retrieval.pgindex import migrate_to_postgres
+    from retrieval.backends.postgres import migrate_to_postgres
 
     settings = _settings(args)
     data_dir = args.data_dir or settings.data_dir or default_data_dir()

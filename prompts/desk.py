@@ -20,14 +20,10 @@ atomically when it is complete.
 from __future__ import annotations
 
 import asyncio
-import logging
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 from config.settings import Settings
 from prompts.citations import Answer, answered_as
@@ -35,12 +31,11 @@ from prompts.extractive import answer_extractively
 from prompts.model_answering import ModelAnswering
 from prompts.questions import QuestionError, Turn, check_question, standalone_question
 from prompts.summarising import Summarising
-from retrieval.catalog import Catalog, current_generation
-from retrieval.index import IndexBuilder, Progress, ReindexBusy, ReindexReport
-from retrieval.minilm import MiniLMEncoder
+from retrieval.catalog import Catalog
+from retrieval.index import CoverageStats, NewsIndex, Progress, ReindexBusy, ReindexReport, default_data_dir
 from retrieval.models import SearchHit
 from retrieval.search import Filters, HybridSearcher
-from retrieval.sources import CorpusError, read_folder
+from retrieval.sources import CorpusError
 
 __all__ = [
     "CorpusError",
@@ -50,41 +45,29 @@ __all__ = [
     "ReindexBusy",
     "Turn",
     "check_question",
+    "default_data_dir",
     "standalone_question",
 ]
 
 
-def default_data_dir() -> Path:
-    import os
-
-    from platformdirs import user_data_dir
-
-    env = os.environ.get("NEWSDESK_DATA_DIR")
-    return Path(env) if env else Path(user_data_dir("newsdesk", appauthor=False))
-
-
-@dataclass(frozen=True, slots=True)
-class CoverageStats:
-    articles: int
-    passages: int
-    outlets: tuple[str, ...]
-    start: date | None
-    end: date | None
-    last_reindex: datetime | None
+def resolve_mode(settings: Settings, mode: str | None) -> str:
+    """The answer mode asked for (or configured): "auto" is the model when one is configured."""
+    mode = mode or settings.answer.mode
+    if mode == "auto":
+        llm = settings.llm
+        return "llm" if llm.base_url or Settings.secret(llm.api_key_env) else "extractive"
+    return mode
 
 
 class Desk(ModelAnswering, Summarising):
     """The index and answerers behind every front end; see the module docstring."""
 
-    def __init__(self, settings: Settings, data_dir: Path, encoder: MiniLMEncoder) -> None:
-        self.settings = settings
-        self.data_dir = data_dir
-        self.index_root = data_dir / "index"
-        self.encoder = encoder
-        self._searcher: HybridSearcher | None = None
-        self._swap = threading.Lock()
-        self._embed_model: Any = None
-        self._stats: tuple[Catalog, CoverageStats] | None = None
+    def __init__(self, index: NewsIndex) -> None:
+        self.index = index
+        self.settings = index.settings
+        self.data_dir = index.data_dir
+        self.index_root = index.index_root
+        self.encoder = index.encoder
 
     @classmethod
     def open(
@@ -95,78 +78,15 @@ class Desk(ModelAnswering, Summarising):
         progress: Progress | None = None,
     ) -> Desk:
         """Open the index under ``data_dir``, building it from the corpus first if there is none."""
-        desk = cls(
-            settings,
-            data_dir or settings.data_dir or default_data_dir(),
-            MiniLMEncoder(threads=settings.embedding.threads),
-        )
-        if desk.resolve_mode(None) == "llm":
+        if resolve_mode(settings, None) == "llm":
             from prompts.templates import load_prompts
 
             load_prompts()  # a broken template fails at start-up, not on the first question
-        # start from the index other processes published (postgres)
-        desk._follow_shared_index(force=True)
-        has_index = current_generation(desk.index_root) is not None
-        if not has_index and build:
-            desk.reindex(progress=progress)
-        if desk._searcher is None and (has_index or build):
-            desk._load()
-        return desk
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def _load(self) -> None:
-        generation = current_generation(self.index_root)
-        if generation is None:
-            raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
-        if self._searcher is not None and self._searcher.generation == generation:
-            return
-        searcher = HybridSearcher(
-            generation, self.settings.store, self.settings.search, self._query_encoder()
-        )
-        if self.settings.sources:  # syndicated copies grouped into stories by the last collection
-            from retrieval.collecting import read_stories
-
-            searcher.stories = read_stories(self.data_dir).story_of
-        with self._swap:
-            old, self._searcher = self._searcher, searcher
-        if old is not None:
-            old.close()
-
-    # several processes share one index; each follows the one last published.
-    def _follow_shared_index(self, force: bool = False) -> None:
-        """Switch to the newest generation (``index/CURRENT``, on postgres the database's) when
-        another process built one; checked at most every ``store.poll_s`` seconds."""
-        now = time.monotonic()
-        if not force and now - getattr(self, "_polled_at", -1e9) < self.settings.store.poll_s:
-            return
-        self._polled_at = now
-        if self.settings.store.backend == "postgres":
-            from retrieval.pgindex import sync_generation
-            from retrieval.store import StoreError
-
-            try:
-                sync_generation(self.settings, self.index_root)
-            except StoreError as exc:  # keep answering from the index we have
-                logging.getLogger(__name__).warning("cannot check for a newer index: %s", exc)
-        generation = current_generation(self.index_root)
-        if self._searcher is not None and generation not in (None, self._searcher.generation):
-            self._load()
-
-    def _query_encoder(self) -> Any:
-        if self.settings.embedding.provider == "minilm":
-            return self.encoder
-        return _EmbeddingQueries(self._indexing_embedder())
+        return cls(NewsIndex.open(settings, data_dir, build, progress))
 
     @property
     def searcher(self) -> HybridSearcher:
-        # pick up an index another process built, without a restart
-        self._follow_shared_index()
-        if self._searcher is None:
-            self._load()
-        if self._searcher is None:
-            raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
-        return self._searcher
+        return self.index.searcher
 
     @property
     def catalog(self) -> Catalog:
@@ -238,29 +158,9 @@ class Desk(ModelAnswering, Summarising):
         return await asyncio.to_thread(self.ask_offline, question, history, since, until, outlet)
 
     def resolve_mode(self, mode: str | None) -> str:
-        mode = mode or self.settings.answer.mode
-        if mode == "auto":
-            llm = self.settings.llm
-            return "llm" if llm.base_url or Settings.secret(llm.api_key_env) else "extractive"
-        return mode
+        return resolve_mode(self.settings, mode)
 
     # -- writing ---------------------------------------------------------------------------
-
-    def _indexing_embedder(self) -> Any:
-        if self._embed_model is None:
-            from retrieval.embedding import build_embedder
-
-            self._embed_model = build_embedder(self.settings.embedding, self.encoder)
-        return self._embed_model
-
-    def corpus_path(self, corpus: Path | None = None) -> Path:
-        if corpus is not None:
-            return corpus
-        if self.settings.corpus.path is not None:
-            return self.settings.corpus.path
-        from corpus import SAMPLE_CORPUS
-
-        return SAMPLE_CORPUS
 
     def reindex(
         self,
@@ -270,60 +170,10 @@ class Desk(ModelAnswering, Summarising):
         source: str | None = None,
     ) -> ReindexReport:
         """Re-read the corpus and update the index; blocking (run it in a thread)."""
-        # configured sources (folders, URL lists, feeds); ``source`` refreshes one.
-        if self.settings.sources and corpus is None:
-            from retrieval.collecting import collect
-
-            collected = collect(self.settings, self.data_dir, only=source)
-            articles, problems, where = collected.articles, collected.problems, "the configured sources"
-        elif source is not None:
-            raise CorpusError("no sources are configured; add a 'sources:' list to the config")
-        else:
-            folder = self.corpus_path(corpus)
-            articles, problems = read_folder(folder, self.settings.corpus.manifest)
-            where = str(folder)
-        if progress:
-            progress(0, 0, f"read {len(articles)} articles from {where}")
-        # build on what another process may have published meanwhile
-        self._follow_shared_index(force=True)
-        builder = IndexBuilder(self.settings, self.index_root, self._indexing_embedder())
-        report = builder.run(articles, problems, rebuild=rebuild, progress=progress)
-        if self._searcher is not None or current_generation(self.index_root) is not None:
-            self._load()
-        return report
+        return self.index.reindex(corpus, rebuild, progress, source)
 
     def stats(self) -> CoverageStats:
-        catalog = self.catalog
-        cached = self._stats
-        if cached is not None and cached[0] is catalog:
-            return cached[1]
-        dates = sorted(d for e in catalog.articles.values() if (d := e.published_date))
-        outlets = sorted({e.outlet for e in catalog.articles.values() if e.outlet})
-        stats = CoverageStats(
-            articles=len(catalog.articles),
-            passages=catalog.passages,
-            outlets=tuple(outlets),
-            start=dates[0] if dates else None,
-            end=dates[-1] if dates else None,
-            last_reindex=catalog.built,
-        )
-        self._stats = (catalog, stats)  # a catalog never changes; a reindex brings a new one
-        return stats
+        return self.index.stats()
 
     def close(self) -> None:
-        with self._swap:
-            searcher, self._searcher = self._searcher, None
-        if searcher is not None:
-            searcher.close()
-
-
-class _EmbeddingQueries:
-    """Query vectors from a llama-index embedder (for an API embedding provider)."""
-
-    def __init__(self, embed_model: Any) -> None:
-        self.embed_model = embed_model
-
-    def embed_query(self, query: str) -> Any:
-        import numpy as np
-
-        return np.asarray(self.embed_model.get_query_embedding(query), dtype=np.float32)
+        self.index.close()

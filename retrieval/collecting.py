@@ -25,7 +25,7 @@ from pathlib import Path
 from config.settings import Settings, SourceSettings
 from retrieval.catalog import write_atomically
 from retrieval.fetching import Fetcher
-from retrieval.index import ReindexBusy
+from retrieval.ingest import ReindexBusy
 from retrieval.models import Article
 from retrieval.sources import CorpusError, SourceProblem, read_folder
 from retrieval.web.harvest import Harvest, harvest_feed, harvest_urls

@@ -15,7 +15,7 @@ import pytest
 from config import Settings
 from corpus import SAMPLE_CORPUS
 from prompts.desk import Desk
-from retrieval import index
+from retrieval.backends import embedded, postgres
 from retrieval.catalog import current_generation
 from retrieval.index import ReindexBusy
 from tests.fakes.postgres import DSN_ENV
@@ -151,7 +151,8 @@ def test_a_run_killed_half_way_leaves_the_last_good_index(
     (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met again in Beijing today. " * 40,
                                          encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(index, "_catalog", _die)
+        mp.setattr(embedded, "build_catalog", _die)
+        mp.setattr(postgres, "build_catalog", _die)
         with pytest.raises(KeyboardInterrupt):
             desk.reindex(corpus_copy)
     assert current_generation(desk.index_root) == good
@@ -188,7 +189,7 @@ def test_another_process_sees_a_new_index_without_restarting(
 def test_the_database_lock_lets_one_machine_reindex_at_a_time(
     tmp_path: Path, settings: Settings, postgres_dsn: str
 ) -> None:
-    from retrieval.pgindex import reindex_lock
+    from retrieval.backends.postgres import reindex_lock
 
     pg = on_backend(settings, "postgres")
     corpus = tiny_corpus(tmp_path / "corpus", "The council met on Monday.")

@@ -84,6 +84,7 @@ def test_syndicated_copy_is_collapsed_end_to_end(tmp_path: Path, settings: Setti
 
 
 def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: Settings) -> None:
+    from retrieval.backends.embedded import EmbeddedSource
     from retrieval.catalog import current_generation
     from retrieval.minilm import MiniLMEncoder
     from retrieval.search import HybridSearcher
@@ -91,8 +92,9 @@ def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: 
 
     generation = current_generation(seed_data_dir / "index")
     assert generation is not None
-    searcher = HybridSearcher(generation, settings.store, settings.search, MiniLMEncoder())
-    assert searcher._exact is not None
+    source = EmbeddedSource(generation, settings)
+    searcher = HybridSearcher(generation, source, settings.search, MiniLMEncoder())
+    assert source.exact is not None
     target = generation.parent.parent / "qdrant-copy"
     import shutil
 
@@ -101,7 +103,7 @@ def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: 
     try:
         for query in ["gas agreements Rosneft", "Olympic boycott", "arrest warrant"]:
             vector = searcher.encoder.embed_query(query)
-            ours = [(p.key, round(s, 4)) for p, s in searcher._exact.search(vector, 10, None)]
+            ours = [(p.key, round(s, 4)) for p, s in source.exact.search(vector, 10, None)]
             theirs = [(h.key, round(h.score, 4)) for h in qdrant.search(vector, 10)]
             assert ours == theirs
     finally:
