@@ -76,17 +76,19 @@ class Newsdesk:
 
     def __init__(self, data_dir: Path, asked_on: dict[str, date | None] | None = None) -> None:
         from prompts.desk import Desk
+        from prompts.timeframes import local_today
 
-        self.desk = Desk.open(bench_settings(data_dir), data_dir, build=False)
-        self.depth = self.desk.settings.search.candidates
         self.asked_on = asked_on or {}
-        self._today = getattr(self.desk, "today", None)
+        self._day: date | None = None
+        # one clock for the whole desk: the day the question being answered was asked
+        self.desk = Desk.open(
+            bench_settings(data_dir), data_dir, build=False, today=lambda: self._day or local_today()
+        )
+        self.depth = self.desk.settings.search.candidates
 
     def _as_of(self, question: str) -> None:
         """Read "this week" in a question as of the day it was asked (the quiz's date)."""
-        day = self.asked_on.get(question)
-        if self._today is not None:
-            self.desk.today = (lambda: day) if day else self._today  # type: ignore[method-assign]
+        self._day = self.asked_on.get(question)
 
     def rank(self, question: str) -> list[str]:
         hits = self.desk.search(question, k=self.depth)

@@ -11,10 +11,12 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 EXIT_USAGE = 2
 
@@ -171,7 +173,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     try:
         if args.jsonl:
             return _ask_lines(desk, options)
-        answer = asyncio.run(desk.ask(args.question, **options))
+        answer = asyncio.run(_closing(desk, desk.ask(args.question, **options)))
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render_answer(answer))
         return 0
     finally:
@@ -192,7 +194,7 @@ def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
                 out = {"question": line.strip()[:200], "error": str(exc)}
             print(json.dumps(out, ensure_ascii=False), flush=True)
 
-    asyncio.run(run())
+    asyncio.run(_closing(desk, run()))
     return 0
 
 
@@ -252,6 +254,14 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return _summarise(args, topic=args.topic, article=args.article, mode=args.mode)
 
 
+async def _closing(desk: Any, work: Awaitable[_T]) -> _T:
+    """``work``'s result, the desk's model client closed in the same event loop."""
+    try:
+        return await work
+    finally:
+        await desk.aclose()
+
+
 def _cmd_timeline(args: argparse.Namespace) -> int:
     return _summarise(args, topic=args.topic, timeline=True)
 
@@ -260,7 +270,8 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
     desk = _open_desk(args, _settings(args))
     window = {"since": args.since, "until": args.until, "outlet": args.outlet}
     try:
-        result = asyncio.run(desk.summarize(**request, **{k: v for k, v in window.items() if v}))
+        asked = desk.summarize(**request, **{k: v for k, v in window.items() if v})
+        result = asyncio.run(_closing(desk, asked))
     finally:
         desk.close()
     if args.json:
