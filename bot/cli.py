@@ -16,13 +16,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+from config.errors import UserError, one_line
+
 _T = TypeVar("_T")
 
-EXIT_USAGE = 2
 
 
-class UsageError(Exception):
-    """A one-line error for the user; exit code 2."""
+class UsageError(UserError):
+    """A command line the CLI cannot use; exit code 2."""
 
 
 def _date(text: str) -> date:
@@ -323,26 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    from config import ConfigError
-    from prompts.desk import CorpusError, QuestionError, ReindexBusy
-    from prompts.templates import TemplateError
-    from retrieval.minilm import EmbedderError
-    from retrieval.store import StoreError
-
     try:
         return COMMANDS[args.command](args)
-    except (
-        UsageError,
-        ConfigError,
-        CorpusError,
-        QuestionError,
-        ReindexBusy,
-        StoreError,
-        EmbedderError,
-        TemplateError,
-    ) as exc:
-        print(f"newsdesk: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except UserError as exc:  # the core's and ours: one line, exit 2 (bad input) or 1 (failed run)
+        print(f"newsdesk: error: {one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)
         return 130

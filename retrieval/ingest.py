@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from config.errors import RunFailed
 from config.settings import Settings
 from retrieval.catalog import Catalog, CatalogEntry
 from retrieval.models import Article
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 
 
-class ReindexBusy(RuntimeError):
+class ReindexBusy(RunFailed, RuntimeError):
     """Another reindex of the same data directory (or database) is running."""
 
 
