@@ -110,11 +110,14 @@ class Searching:
         query = self.check_question(query)
         return self.searcher.search(query, k, Filters(since, until, outlet))
 
-    def framed(self, query: str, since: date | None, until: date | None, outlet: str | None) -> Framed:
-        """Dates in the question narrow the search ("in 2022"); "latest" keeps the newest story."""
+    def framed(
+        self, query: str, since: date | None, until: date | None, outlet: str | None, k: int | None = None
+    ) -> Framed:
+        """The ``k`` best passages (``search.top_k`` by default): dates in the question narrow
+        the search ("in 2022"); "latest" keeps the newest story."""
         frame = resolve_time(query, self.today()).within(since, until)
         query = strip_time(query)  # the window is a filter now, not words to match
-        hits = self.searcher.search(query, None, Filters(frame.since, frame.until, outlet))
+        hits = self.searcher.search(query, k, Filters(frame.since, frame.until, outlet))
         if frame.prefer_recent:
             hits = focus_recent(hits, self.settings.search.top_k, self.settings.answer.min_relevance)
         return Framed(query, frame, hits)
