@@ -175,6 +175,13 @@ def steps(smoke: Smoke, loop: Loop, site: NewsSite, fake: FakeDiscord) -> None:
 
     smoke.check("import from the wheel", installed)
 
+    def version() -> str:
+        out = smoke.run("--version").strip()
+        expect(re.fullmatch(r"newsdesk \d+\.\d+\S*", out) is not None, out)
+        return out
+
+    smoke.check("--version", version)
+
     def ask() -> str:
         out = smoke.run("ask", QUESTION)
         expect("Ushakov" in out and "[1]" in out, f"no cited answer:\n{out}")
@@ -213,6 +220,34 @@ def steps(smoke: Smoke, loop: Loop, site: NewsSite, fake: FakeDiscord) -> None:
         return out[:60] + "…"
 
     smoke.check("invite-url", invite)
+
+    def status() -> str:
+        out = smoke.run("status")
+        expect(out.startswith("articles: 5, passages: ") and "\nindex: gen-" in out, out)
+        data = json.loads(smoke.run("status", "--json"))
+        expect(data["articles"] == 5 and data["model"] == "not configured", str(data))
+        return out.splitlines()[0] + "; " + next(x for x in out.splitlines() if x.startswith("index:"))[:50]
+
+    smoke.check("status, status --json", status)
+
+    def piped() -> str:
+        proc = subprocess.Popen(  # noqa: S603
+            [str(smoke.newsdesk), "search", "Putin and Xi"],
+            cwd=smoke.work,
+            env=smoke.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        if proc.stdout is None or proc.stderr is None:
+            raise SmokeFailure("no pipes")
+        proc.stdout.close()  # the reader is gone before newsdesk writes, as with `| head`
+        err = proc.stderr.read().decode()
+        code = proc.wait(DEADLINE_S)
+        expect(code == 141 and "Traceback" not in err and "Exception ignored" not in err, f"{code}: {err}")
+        return "exit 141, stderr empty" if not err.strip() else f"exit 141, stderr: {err.strip()[:60]}"
+
+    smoke.check("search into a closed pipe", piped)
 
     def refresh() -> str:
         config = smoke.work / "sources.yaml"
