@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -17,8 +18,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The folders the wheel is made of (pyproject's [tool.setuptools.packages.find]).
-SOURCE_FOLDERS = ("bot", "retrieval", "prompts", "config", "corpus")
+
+
+def package_roots() -> tuple[str, ...]:
+    """The folders the wheel is made of, as pyproject's [tool.setuptools.packages.find] names them."""
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    return tuple(pattern.removesuffix("*") for pattern in find["include"])
+
+
+SOURCE_FOLDERS = package_roots()
 _SKIPPED = ("__pycache__", ".pyc", ".pyo")
 
 
@@ -65,6 +73,10 @@ def wheel(build: tuple[Path, str]) -> Path:
 def test_the_build_has_no_warning_about_our_metadata(build: tuple[Path, str]) -> None:
     warnings = [line for line in build[1].splitlines() if line.startswith("WARNING")]
     assert not warnings
+
+
+def test_the_packages_are_the_top_level_source_folders() -> None:
+    assert set(SOURCE_FOLDERS) == {"bot", "retrieval", "prompts", "config", "corpus"}
 
 
 def test_the_wheel_holds_every_module_and_data_file_of_the_source_folders(wheel: Path) -> None:
