@@ -59,7 +59,9 @@ class Smoke:
         self.newsdesk = newsdesk
         self.work = work
         self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("NEWSDESK_", "PYTHON", "VIRTUAL_ENV"))
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("NEWSDESK_", "PYTHON", "VIRTUAL_ENV", "OPENAI_", "DISCORD_"))
         }
         self.env.update({"NEWSDESK_DATA_DIR": str(work / "data"), "HOME": str(work / "home")})
         self.results: list[str] = []

@@ -15,6 +15,12 @@ from bot.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model configured here, whatever the developer's shell holds (status would probe it)."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+
 @pytest.fixture
 def data_dir(seed_data_dir: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
