@@ -21,7 +21,7 @@ from typing import Any
 
 from config.errors import RunFailed
 from config.settings import Settings
-from retrieval.catalog import Catalog, CatalogEntry
+from retrieval.catalog import Catalog, CatalogEntry, embedder_model
 from retrieval.models import Article
 from retrieval.sources import SourceProblem
 
@@ -68,7 +68,9 @@ class Ingested:
 def settings_key(settings: Settings) -> str:
     """What makes two indexes incompatible: embedder and splitting (store URL too)."""
     parts = (
-        settings.embedding.model_dump_json(),
+        # request tuning (timeouts, retries) doesn't change vectors; left out, so an index
+        # built before those settings existed keeps its key
+        settings.embedding.model_dump_json(exclude={"timeout_s", "retry_budget_s", "max_attempts"}),
         settings.splitting.model_dump_json(),
         # query-time and postgres table settings don't make vectors stale
         settings.store.model_dump_json(include={"backend", "url", "api_key_env", "collection"}),
@@ -211,9 +213,14 @@ def run_pipeline(
 
 
 def build_catalog(
-    articles: Sequence[Article], documents: Sequence[Any], passages: dict[str, int], settings: Settings
+    articles: Sequence[Article],
+    documents: Sequence[Any],
+    passages: dict[str, int],
+    settings: Settings,
+    dimension: int | None = None,
 ) -> Catalog:
-    """The generation's catalog: each article (``passages`` counts its passages by doc id)."""
+    """The generation's catalog: each article (``passages`` counts its passages by doc id) and
+    the embedder that made its vectors (``dimension``: their size, where the backend knows it)."""
     entries = {
         a.doc_id: CatalogEntry(
             doc_id=a.doc_id,
@@ -232,6 +239,8 @@ def build_catalog(
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         embedder=settings.embedding.provider,
         settings_key=settings_key(settings),
+        embedding_model=embedder_model(settings.embedding),
+        dimension=dimension,
         store_url=settings.store.url,
     )
 

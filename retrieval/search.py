@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from config.settings import SearchSettings
-from retrieval.catalog import Catalog
+from retrieval.catalog import Catalog, IndexMismatch
 from retrieval.models import Passage, SearchHit
 
 _WORDS = re.compile(r"\w+")
@@ -114,6 +114,11 @@ class HybridSearcher:
         k = k or self.settings.top_k
         pool = self.settings.candidates
         vector = self.encoder.embed_query(query)
+        if self.catalog.dimension is not None and len(vector) != self.catalog.dimension:
+            raise IndexMismatch(
+                f"the index holds {self.catalog.dimension}-dimension vectors but the embedder gives "
+                f"{len(vector)}; run 'newsdesk index --rebuild'"
+            )
         dense = self.source.dense(vector, pool, filters)
         keyword = self.source.keyword(query, pool, filters)
         articles = self.source.article_ranks(query, pool, filters)

@@ -74,7 +74,8 @@ class EmbeddedBackend:
         counts: dict[str, int] = {}
         for node in nodes:
             counts[node.ref_doc_id] = counts.get(node.ref_doc_id, 0) + 1
-        catalog = build_catalog(articles, documents, counts, self.settings)
+        dimension = len(nodes[0].embedding) if nodes and nodes[0].embedding is not None else None
+        catalog = build_catalog(articles, documents, counts, self.settings, dimension)
         catalog.write(folder)
         return Ingested(catalog, embedded)
 
