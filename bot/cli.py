@@ -10,17 +10,20 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-EXIT_USAGE = 2
+from config.errors import UserError, one_line
+
+_T = TypeVar("_T")
 
 
-class UsageError(Exception):
-    """A one-line error for the user; exit code 2."""
+class UsageError(UserError):
+    """A command line the CLI cannot use; exit code 2."""
 
 
 def _date(text: str) -> date:
@@ -35,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
     parser.add_argument("--config", type=Path, help="YAML config file (env NEWSDESK_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action="version", version=f"newsdesk {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="index the corpus (incremental)")
@@ -73,15 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="copy the index, vectors included, to PostgreSQL (no re-embedding)")
     p.add_argument("--to", required=True, choices=["postgres"], help="the target store backend")
 
+    p = sub.add_parser("status", help="what /status shows in Discord: coverage, index, store, model, sources")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+
     sub.add_parser("bot", help="run the Discord bot")
     p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
     p.add_argument("--app-id", required=True, type=int, help="the application's id")
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    import os
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version("newsdesk")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _settings(args: argparse.Namespace) -> Any:
     from config import load_settings
 
     path = args.config or (Path(os.environ["NEWSDESK_CONFIG"]) if os.environ.get("NEWSDESK_CONFIG") else None)
@@ -172,7 +186,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     try:
         if args.jsonl:
             return _ask_lines(desk, options)
-        answer = asyncio.run(desk.ask(args.question, **options))
+        answer = asyncio.run(_closing(desk, desk.ask(args.question, **options)))
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render_answer(answer))
         return 0
     finally:
@@ -193,7 +207,7 @@ def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
                 out = {"question": line.strip()[:200], "error": str(exc)}
             print(json.dumps(out, ensure_ascii=False), flush=True)
 
-    asyncio.run(run())
+    asyncio.run(_closing(desk, run()))
     return 0
 
 
@@ -253,6 +267,14 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return _summarise(args, topic=args.topic, article=args.article, mode=args.mode)
 
 
+async def _closing(desk: Any, work: Awaitable[_T]) -> _T:
+    """``work``'s result, the desk's model client closed in the same event loop."""
+    try:
+        return await work
+    finally:
+        await desk.aclose()
+
+
 def _cmd_timeline(args: argparse.Namespace) -> int:
     return _summarise(args, topic=args.topic, timeline=True)
 
@@ -261,7 +283,8 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
     desk = _open_desk(args, _settings(args))
     window = {"since": args.since, "until": args.until, "outlet": args.outlet}
     try:
-        result = asyncio.run(desk.summarize(**request, **{k: v for k, v in window.items() if v}))
+        asked = desk.summarize(**request, **{k: v for k, v in window.items() if v})
+        result = asyncio.run(_closing(desk, asked))
     finally:
         desk.close()
     if args.json:
@@ -275,7 +298,7 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
 # newsdesk migrate --to postgres
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from prompts.desk import default_data_dir
-    from retrieval.pgindex import migrate_to_postgres
+    from retrieval.backends.postgres import migrate_to_postgres
 
     settings = _settings(args)
     data_dir = args.data_dir or settings.data_dir or default_data_dir()
@@ -284,6 +307,20 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         f"migrated: {passages} passages with their vectors to PostgreSQL as {name} "
         "(nothing re-embedded); set store.backend: postgres to search it"
     )
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from prompts.desk import Desk
+    from prompts.status import desk_status
+
+    settings = _settings(args)
+    desk = Desk.open(settings, args.data_dir, build=False)  # status never builds an index
+    try:
+        status = desk_status(desk)
+    finally:
+        desk.close()
+    print(json.dumps(status.to_json(), ensure_ascii=False) if args.json else "\n".join(status.lines()))
     return 0
 
 
@@ -301,6 +338,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "refresh": _cmd_refresh,
     "bot": _cmd_bot,
     "invite-url": _cmd_invite,
+    "status": _cmd_status,
     "migrate": _cmd_migrate,
     "summary": _cmd_summary,
     "timeline": _cmd_timeline,
@@ -313,29 +351,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    from config import ConfigError
-    from prompts.desk import CorpusError, QuestionError, ReindexBusy
-    from prompts.templates import TemplateError
-    from retrieval.minilm import EmbedderError
-    from retrieval.store import StoreError
-
     try:
-        return COMMANDS[args.command](args)
-    except (
-        UsageError,
-        ConfigError,
-        CorpusError,
-        QuestionError,
-        ReindexBusy,
-        StoreError,
-        EmbedderError,
-        TemplateError,
-    ) as exc:
-        print(f"newsdesk: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
+    except UserError as exc:  # the core's and ours: one line, exit 2 (bad input) or 1 (failed run)
+        print(f"newsdesk: error: {one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_went_away() -> int:
+    """Output piped into ``head`` (or a pager quit early): stop quietly, as ``cat`` does.
+
+    Python would otherwise report the broken pipe again when it flushes stdout at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a command ended by a closed pipe
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from config.errors import UserError
+
 _ENTITY = re.compile(r"\b(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*|\d{4})\b")
 _FOLLOW_UP = re.compile(r"\b(he|she|they|them|it|its|his|her|their|that|this|those|there|then)\b", re.I)
 
@@ -19,7 +21,7 @@ _PARTS = re.compile(
 )
 
 
-class QuestionError(ValueError):
+class QuestionError(UserError, ValueError):
     """A question that cannot be asked as it is (empty, too long)."""
 
 

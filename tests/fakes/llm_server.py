@@ -105,6 +105,7 @@ class FakeLLMServer:
         self.script: Script | None = None
         self.errors: list[Exception] = []
         self._actions: deque[Action] = deque()
+        self._embedding_failures: deque[Fail] = deque()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -112,6 +113,14 @@ class FakeLLMServer:
     def queue(self, *actions: Action) -> None:
         """Take these actions, in order, for the next chat requests."""
         self._actions.extend(actions)
+
+    def fail_embeddings(self, *failures: Fail) -> None:
+        """Answer the next embeddings requests with these failures (then embed as usual)."""
+        self._embedding_failures.extend(failures)
+
+    @property
+    def embedding_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/embeddings")]
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
@@ -121,6 +130,7 @@ class FakeLLMServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -233,8 +243,17 @@ class FakeLLMServer:
         await response.write_eof()
         return response
 
+    async def _models(self, request: web.Request) -> web.Response:
+        self.requests.append(RecordedRequest(request.path, dict(request.headers), {}, time.monotonic()))
+        return web.json_response(
+            {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "fake"}]}
+        )
+
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await self._record(request)
+        if self._embedding_failures:
+            failure = self._embedding_failures.popleft()
+            return _error(failure.status, failure.message, failure.code, failure.headers)
         inputs = body.get("input", [])
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
         data = [
