@@ -16,6 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from config.redaction import redact, redact_logs
+
 EXIT_USAGE = 2
 
 
@@ -108,7 +110,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         finally:
             desk.close()
     for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {redact(str(problem))}", file=sys.stderr)
     print(f"indexed: {report.summary()}")
     return 0
 
@@ -117,6 +119,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     """Exit 0 when every refreshed source worked, 1 when one failed (cron mails the output)."""
     from prompts.desk import Desk
     from retrieval.collecting import read_statuses, status_lines
+    from retrieval.sources import EmptyCorpus
 
     settings = _settings(args)
     if not settings.sources:
@@ -126,11 +129,19 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         report = desk.reindex(source=args.source)
         statuses = read_statuses(desk.data_dir)
         lines = status_lines(desk.data_dir, settings)
+    except EmptyCorpus as exc:  # every source failed and none had articles before
+        for problem in exc.problems:
+            print(f"warning: {redact(str(problem))}", file=sys.stderr)
+        print(
+            "newsdesk: error: every source failed and none has articles yet; nothing was indexed",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         desk.close()
     for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    print("\n".join(lines))
+        print(f"warning: {redact(str(problem))}", file=sys.stderr)
+    print(redact("\n".join(lines)))
     print(f"indexed: {report.summary()}")
     refreshed = [args.source] if args.source else [s.name for s in settings.sources if s.enabled]
     failed = [n for n in refreshed if n in statuses and not statuses[n].ok]
@@ -140,7 +151,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 def render_answer(answer: Any) -> str:
     lines = [answer.text]
     if answer.notice:
-        lines.append(f"({answer.notice})")
+        lines.append(f"({redact(answer.notice)})")
     if answer.citations:
         lines.append("")
         lines.append(f"Sources ({answer.coverage.describe()}):")
@@ -312,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
+    redact_logs()
     from config import ConfigError
     from prompts.desk import CorpusError, QuestionError, ReindexBusy
     from prompts.templates import TemplateError
@@ -330,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         EmbedderError,
         TemplateError,
     ) as exc:
-        print(f"newsdesk: error: {exc}", file=sys.stderr)
+        print(f"newsdesk: error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)

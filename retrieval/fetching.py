@@ -27,6 +27,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from config.redaction import redact
 from config.settings import FetchSettings
 
 Want = Literal["html", "feed"]
@@ -59,9 +60,9 @@ class FetchError(Exception):
     """A URL that could not be fetched; ``reason`` is one line for statuses and problem lists."""
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: {reason}")
+        super().__init__(redact(f"{url}: {reason}"))
         self.url = url
-        self.reason = reason
+        self.reason = redact(reason)
 
 
 class TransientError(FetchError):

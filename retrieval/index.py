@@ -34,7 +34,7 @@ from retrieval.catalog import (
     write_atomically,
 )
 from retrieval.models import Article
-from retrieval.sources import SourceProblem
+from retrieval.sources import EmptyCorpus, SourceProblem
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,8 @@ class IndexBuilder:
         progress: Progress | None = None,
     ) -> ReindexReport:
         started = time.perf_counter()
+        if not articles:
+            raise EmptyCorpus(problems)
         with exclusive(self.root):
             self._remove_leftovers()
             current = current_generation(self.root)

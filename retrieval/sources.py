@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from config.redaction import redact
 from retrieval.cleaning import clean_text
 from retrieval.models import Article
 
@@ -38,6 +39,15 @@ class CorpusError(ValueError):
     """The corpus as a whole cannot be read (missing folder, broken manifest)."""
 
 
+class EmptyCorpus(CorpusError):
+    """Not one article could be read, so there is nothing to index; the last index is kept."""
+
+    def __init__(self, problems: list[SourceProblem] | tuple[SourceProblem, ...] = ()) -> None:
+        self.problems = tuple(problems)
+        first = f" (first problem: {self.problems[0]})" if self.problems else ""
+        super().__init__(f"no article could be read, so nothing was indexed{first}")
+
+
 @dataclass(frozen=True, slots=True)
 class SourceProblem:
     """A file skipped during reading, and why."""
@@ -46,7 +56,7 @@ class SourceProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"skipped {self.source}: {self.reason}"
+        return redact(f"skipped {self.source}: {self.reason}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from collections import deque
 import discord
 from discord import app_commands
 
+from config.redaction import redact
 from config.settings import ConfigError
 from prompts.desk import CorpusError, QuestionError, ReindexBusy
 
@@ -105,7 +106,7 @@ def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
         if errors is not None:
             errors.note()
         text = GENERIC
-    return text
+    return redact(text)
 
 
 def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:

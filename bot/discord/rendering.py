@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import discord
 
+from config.redaction import redact
 from prompts.citations import Answer, Citation
 
 CONTENT_LIMIT = 2000
@@ -132,7 +133,7 @@ def footer_text(answer: Answer) -> str:
     parts = [answer.coverage.describe()] if answer.coverage.articles else []
     parts.append("model answer" if answer.mode == "llm" else "quoted from the coverage")
     if answer.notice:
-        parts.append(answer.notice)
+        parts.append(redact(answer.notice))
     return " · ".join(parts)
 
 
