@@ -20,7 +20,7 @@ _PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
 )
 _PAIRS = re.compile(
-    r"(?i)\b(password|passwd|pwd|api[_-]?key|token|secret)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s,;&]+)"
+    r"(?i)(?<![\w/.-])(password|passwd|pwd|api[_-]?key|token|secret)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s,;&]+)"
 )
 
 _known: set[str] = set()

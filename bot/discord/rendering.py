@@ -82,6 +82,13 @@ def _pack(pieces: Iterable[str], joiner: str, limit: int, out: list[str], finer)
         out.append(current)
 
 
+def _linkable(url: str | None) -> bool:
+    """Only plain http(s) URLs become links (never javascript:, data:, file: or odd characters)."""
+    return bool(url) and str(url).lower().startswith(("http://", "https://")) and not any(
+        ch in str(url) for ch in " <>()"
+    )
+
+
 def source_line(citation: Citation, limit: int = FIELD_LIMIT) -> str:
     """``[n] Outlet — "Headline" (date)``, linked to the URL when known; never longer than limit."""
     outlet = _plain(citation.outlet or "Unknown outlet")
@@ -92,7 +99,7 @@ def source_line(citation: Citation, limit: int = FIELD_LIMIT) -> str:
         when += f" +{n} outlet{'s' if n > 1 else ''}"
     for headline in _shortened(title):
         label = f'{outlet} — "{headline}"'
-        if citation.url and not any(ch in citation.url for ch in " <>()"):
+        if _linkable(citation.url):
             line = f"[{citation.n}] [{label}](<{citation.url}>){when}"
             if len(line) <= limit:
                 return line

@@ -110,3 +110,10 @@ def test_invite_url_has_exact_scopes_and_least_permissions():
     assert not PERMISSIONS.administrator and not PERMISSIONS.mention_everyone
     with pytest.raises(ValueError, match="application id"):
         invite_url("my-bot")
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "ftp://x/y"])
+def test_only_http_urls_become_links(url: str) -> None:
+    line = source_line(citation(1, url=url))
+    assert url not in line and "](" not in line
+    assert source_line(citation(1, url="https://news.example/a")).startswith("[1] [Wire")

@@ -51,6 +51,7 @@ class NewsSite:
         self.huge_bytes_sent = 0
         self.delay_s = 0.0  # added to every article page, to observe concurrency
         self.down: dict[str, int] = {}  # path -> status to answer with instead
+        self.cut_feeds_at: int | None = None  # serve only this many bytes of each feed
         self.in_flight = 0
         self.max_in_flight = 0
         self._failures: Counter[str] = Counter()
@@ -131,6 +132,8 @@ class NewsSite:
     async def _rss(self, request: web.Request) -> web.StreamResponse:
         harbor = [s for s in self.stories() if s.path.startswith("/harbor/")]
         body = pages.rss_feed(harbor, self.base_url, self.edition)
+        if self.cut_feeds_at is not None:
+            body = body[: self.cut_feeds_at]
         return _conditional(request, body, "application/rss+xml", pages.edition_date(self.edition))
 
     async def _atom(self, request: web.Request) -> web.StreamResponse:

@@ -227,3 +227,15 @@ def re_escape(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+async def test_a_truncated_feed_is_a_failed_source_that_keeps_its_articles(
+    news_site: NewsSite, news_settings: Settings, tmp_path: Path
+) -> None:
+    before = await acollect(news_settings, tmp_path)
+    news_site.cut_feeds_at = 1200  # the document ends inside its second or third item
+    after = await acollect(news_settings, tmp_path)
+    status = after.statuses["harbor-rss"]
+    assert not status.ok and "not a valid RSS or Atom feed" in (status.last_error or "")
+    harbor = {a.doc_id for a in before.articles if "harbor" in a.doc_id}
+    assert harbor <= {a.doc_id for a in after.articles}

@@ -191,3 +191,33 @@ async def test_an_unknown_host_fails_without_retries(fast_fetch: FetchSettings) 
 def test_address_rules(ip: str, public: str | None, internal: str | None) -> None:
     assert address_problem(ip, internal=False) == public
     assert address_problem(ip, internal=True) == internal
+
+
+async def test_the_request_goes_to_the_address_that_was_checked(
+    news_site: NewsSite, fast_fetch: FetchSettings
+) -> None:
+    """DNS rebinding: a second lookup at connect time could answer differently, so there is
+    none: the name is resolved once, checked, and the connection goes to that address."""
+    lookups: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    port = news_site.base_url.rsplit(":", 1)[1]
+    path = EDITION_1[0].path
+    async with Fetcher(fast_fetch, resolve=resolve) as fetcher:
+        got = await fetcher.fetch(f"http://rebind.invalid:{port}{path}", internal=True)
+    assert got.status == 200 and lookups == ["rebind.invalid"]
+    assert news_site.hits(path)
+
+
+def test_pinned_urls_keep_the_host_for_the_header_and_tls() -> None:
+    from retrieval.fetching import pinned
+
+    assert pinned("https://news.example/a?b=1", "93.184.216.34") == (
+        "https://93.184.216.34/a?b=1", "news.example", {"sni_hostname": "news.example"}
+    )
+    assert pinned("http://news.example:8080/x", "2606:4700::1") == (
+        "http://[2606:4700::1]:8080/x", "news.example:8080", {}
+    )

@@ -169,3 +169,25 @@ def test_different_stories_on_one_topic_stay_apart() -> None:
     highest = max(similarity(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1:])
     assert highest < THRESHOLD / 3
     assert len(set(group_stories(articles, THRESHOLD).story_of.values())) == len(articles)
+
+
+def test_a_feed_cut_off_after_some_entries_is_not_a_feed() -> None:
+    whole = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>A</title><link>https://news.example/a</link></item>"
+        b"<item><title>B</title><link>https://news.example/b</link></item></channel></rss>"
+    )
+    assert len(parse_feed(whole, "https://news.example/feed.xml")[1]) == 2
+    with pytest.raises(FeedError, match="not a valid RSS or Atom feed"):
+        parse_feed(whole[: whole.index(b"<item><title>B")] + b"<item><tit", "https://news.example/feed.xml")
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd"])
+def test_entries_whose_link_is_not_http_are_dropped(link: str) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<item><title>Bad</title><link>{link}</link><description>{'word ' * 40}</description></item>"
+        "<item><title>Good</title><link>https://news.example/good</link></item></channel></rss>"
+    ).encode()
+    _, entries = parse_feed(body, "https://news.example/feed.xml")
+    assert [e.link for e in entries] == ["https://news.example/good"]
