@@ -251,7 +251,9 @@ class Fetcher:
         target, host_header, extensions = pinned(url, address)
         headers["Host"] = host_header
         parts = urlsplit(url)
-        auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or "")) if parts.username else None
+        auth = None
+        if parts.username:  # credentials in the URL, sent as httpx would have sent them
+            auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
         self.requests += 1
         async with self._client.stream(
             "GET", target, headers=headers, extensions=extensions, auth=auth

@@ -84,8 +84,10 @@ def _pack(pieces: Iterable[str], joiner: str, limit: int, out: list[str], finer)
 
 def _linkable(url: str | None) -> bool:
     """Only plain http(s) URLs become links (never javascript:, data:, file: or odd characters)."""
-    return bool(url) and str(url).lower().startswith(("http://", "https://")) and not any(
-        ch in str(url) for ch in " <>()"
+    return (
+        bool(url)
+        and str(url).lower().startswith(("http://", "https://"))
+        and not any(ch in str(url) for ch in " <>()")
     )
 
 

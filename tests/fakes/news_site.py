@@ -98,10 +98,14 @@ class NewsSite:
             response = await self._route(request)
         finally:
             self.in_flight -= 1
-        self.requests.append(Hit(
-            request.path, response.status, request.headers.get("User-Agent", ""),
-            "If-None-Match" in request.headers or "If-Modified-Since" in request.headers,
-        ))
+        self.requests.append(
+            Hit(
+                request.path,
+                response.status,
+                request.headers.get("User-Agent", ""),
+                "If-None-Match" in request.headers or "If-Modified-Since" in request.headers,
+            )
+        )
         return response
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
@@ -109,8 +113,10 @@ class NewsSite:
         if path in self.down:
             return web.Response(status=self.down[path], text="<h1>Unavailable</h1>", content_type="text/html")
         special = {
-            "/harbor/rss.xml": self._rss, "/courier/atom.xml": self._atom,
-            "/huge.html": self._huge, "/courier/slow.html": self._slow,
+            "/harbor/rss.xml": self._rss,
+            "/courier/atom.xml": self._atom,
+            "/huge.html": self._huge,
+            "/courier/slow.html": self._slow,
         }
         if path in special:
             return await special[path](request)

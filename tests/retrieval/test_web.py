@@ -31,13 +31,19 @@ from tests.fakes.news_stories import (
 _WORD = re.compile(r"\w+")
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://News.Example.COM/a/b.html?utm_source=rss&utm_medium=feed", "https://news.example.com/a/b.html"),
-    ("http://news.example:80/a?fbclid=IwAR0&id=7#comments", "http://news.example/a?id=7"),
-    ("https://news.example:443/a?gclid=1&b=2&a=1&mc_cid=9", "https://news.example/a?a=1&b=2"),
-    ("https://news.example:8443/a?page=2&ocid=x", "https://news.example:8443/a?page=2"),
-    ("https://news.example", "https://news.example/"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://News.Example.COM/a/b.html?utm_source=rss&utm_medium=feed",
+            "https://news.example.com/a/b.html",
+        ),
+        ("http://news.example:80/a?fbclid=IwAR0&id=7#comments", "http://news.example/a?id=7"),
+        ("https://news.example:443/a?gclid=1&b=2&a=1&mc_cid=9", "https://news.example/a?a=1&b=2"),
+        ("https://news.example:8443/a?page=2&ocid=x", "https://news.example:8443/a?page=2"),
+        ("https://news.example", "https://news.example/"),
+    ],
+)
 def test_canonical_url_strips_tracking_and_normalises(url: str, expected: str) -> None:
     assert canonical_url(url) == expected
 
@@ -128,12 +134,15 @@ async def test_atom_entries_are_read(news_site: NewsSite, fast_fetch: FetchSetti
     assert [e.link for e in entries] == [news_site.url("/go/rhine"), news_site.url(EDITION_1[5].path)]
 
 
-@pytest.mark.parametrize("body", [
-    b"<html><body><h1>Service unavailable</h1></body></html>",
-    b"",
-    b"/etc/passwd",  # feedparser would open a local file named by a bytes argument
-    b"<rss><channel><title>cut off",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body><h1>Service unavailable</h1></body></html>",
+        b"",
+        b"/etc/passwd",  # feedparser would open a local file named by a bytes argument
+        b"<rss><channel><title>cut off",
+    ],
+)
 def test_what_is_not_a_feed_raises(body: bytes) -> None:
     with pytest.raises(FeedError):
         parse_feed(body, "https://news.example/feed.xml")
@@ -166,7 +175,7 @@ def test_a_full_article_represents_its_story_before_a_feed_summary() -> None:
 def test_different_stories_on_one_topic_stay_apart() -> None:
     articles, _ = read_folder(SAMPLE_CORPUS)
     signatures = [signature(a.text) for a in articles]
-    highest = max(similarity(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1:])
+    highest = max(similarity(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :])
     assert highest < THRESHOLD / 3
     assert len(set(group_stories(articles, THRESHOLD).story_of.values())) == len(articles)
 
