@@ -32,6 +32,16 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2022-02-04") from None
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: give 1 to 50")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
@@ -54,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="show the ranked passages for a query")
     p.add_argument("query")
-    p.add_argument("--k", type=int, default=None, help="how many passages")
+    p.add_argument("--k", type=_count, default=None, help="how many passages (1-50)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("refresh", help="fetch the configured sources and update the index (for cron)")
@@ -79,6 +89,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
     p.add_argument("--app-id", required=True, type=int, help="the application's id")
     return parser
+
+
+def _check_data_dir(given: Path | None) -> None:
+    """A --data-dir (or NEWSDESK_DATA_DIR) that is a file or cannot be written is a usage error."""
+    import os
+
+    env = os.environ.get("NEWSDESK_DATA_DIR")
+    folder = given or (Path(env) if env else None)
+    if folder is None:
+        return
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"the data folder {folder} is a file, not a folder")
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"the data folder {folder} cannot be made: {existing} is a file")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"the data folder {folder} cannot be written (permission denied on {existing})")
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -193,14 +220,20 @@ def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
     from prompts.desk import QuestionError
 
     async def run() -> None:
-        for line in sys.stdin:
-            if not line.strip():
+        for number, raw in enumerate(sys.stdin.buffer, 1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as exc:  # one bad line never aborts the batch
+                bad = {"line": number, "error": f"line {number} is not UTF-8 text (byte {exc.start})"}
+                print(json.dumps(bad), flush=True)
+                continue
+            if not line:
                 continue
             try:
-                answer = await desk.ask(line.strip(), **options)
+                answer = await desk.ask(line, **options)
                 out = answer.to_json()
             except QuestionError as exc:
-                out = {"question": line.strip()[:200], "error": str(exc)}
+                out = {"question": line[:200], "error": str(exc)}
             print(json.dumps(out, ensure_ascii=False), flush=True)
 
     asyncio.run(run())
@@ -328,9 +361,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from prompts.desk import CorpusError, QuestionError, ReindexBusy
     from prompts.templates import TemplateError
     from retrieval.minilm import EmbedderError
+    from retrieval.search import FilterError
     from retrieval.store import StoreError
 
     try:
+        _check_data_dir(args.data_dir)
         return COMMANDS[args.command](args)
     except (
         UsageError,
@@ -341,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         StoreError,
         EmbedderError,
         TemplateError,
+        FilterError,
     ) as exc:
         print(f"newsdesk: error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

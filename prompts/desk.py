@@ -41,6 +41,7 @@ from retrieval.minilm import MiniLMEncoder
 from retrieval.models import SearchHit
 from retrieval.search import Filters, HybridSearcher
 from retrieval.sources import CorpusError, read_folder
+from retrieval.store import StoreError
 
 __all__ = [
     "CorpusError",
@@ -110,7 +111,12 @@ class Desk(ModelAnswering, Summarising):
         if not has_index and build:
             desk.reindex(progress=progress)
         if desk._searcher is None and (has_index or build):
-            desk._load()
+            try:
+                desk._load()
+            except StoreError as exc:
+                if build:
+                    raise
+                logging.getLogger(__name__).warning("%s", exc)  # "index --rebuild" replaces it
         return desk
 
     # -- reading ---------------------------------------------------------------------------
@@ -121,9 +127,15 @@ class Desk(ModelAnswering, Summarising):
             raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
         if self._searcher is not None and self._searcher.generation == generation:
             return
-        searcher = HybridSearcher(
-            generation, self.settings.store, self.settings.search, self._query_encoder()
-        )
+        try:
+            searcher = HybridSearcher(
+                generation, self.settings.store, self.settings.search, self._query_encoder()
+            )
+        except (OSError, ValueError, KeyError, EOFError) as exc:  # JSON errors are ValueErrors
+            raise StoreError(
+                f"the index in {generation} is damaged ({type(exc).__name__}: {exc}); "
+                "rebuild it with 'newsdesk index --rebuild'"
+            ) from None
         if self.settings.sources:  # syndicated copies grouped into stories by the last collection
             from retrieval.collecting import read_stories
 

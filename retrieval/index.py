@@ -130,6 +130,15 @@ def _unchanged(articles: list[Article], previous: Catalog | None, key: str) -> b
     return hashes == {d: e.hash for d, e in previous.articles.items()}
 
 
+def _readable_catalog(generation: Path) -> Catalog | None:
+    """The generation's catalog, or None when it is damaged (it is then rebuilt, not patched)."""
+    try:
+        return Catalog.read(generation)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("the index in %s is damaged (%s); building a new one", generation, exc)
+        return None
+
+
 class IndexBuilder:
     """Builds generation folders under ``<data_dir>/index``."""
 
@@ -151,7 +160,9 @@ class IndexBuilder:
         with exclusive(self.root):
             self._remove_leftovers()
             current = current_generation(self.root)
-            previous = Catalog.read(current) if current else None
+            previous = _readable_catalog(current) if current else None
+            if current is not None and previous is None:
+                rebuild = True  # a damaged index is replaced whole
             key = settings_key(self.settings)
             complete = current is not None and all((current / name).exists() for name in ARTIFACTS)
             # a postgres generation keeps its passages and docstore in the database

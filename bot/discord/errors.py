@@ -19,6 +19,7 @@ from discord import app_commands
 from config.redaction import redact
 from config.settings import ConfigError
 from prompts.desk import CorpusError, QuestionError, ReindexBusy
+from retrieval.search import FilterError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def user_message(error: BaseException) -> str | None:
         return "This command only works in a server."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Please wait {error.retry_after:.0f} s before trying again."
-    if isinstance(error, QuestionError | ConfigError | CorpusError):
+    if isinstance(error, QuestionError | ConfigError | CorpusError | FilterError):
         return str(error)
     if isinstance(error, ReindexBusy):
         return "A reindex is already running; try again when it finishes."

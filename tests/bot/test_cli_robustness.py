@@ -52,3 +52,92 @@ def test_indexing_an_empty_folder_is_one_line_exit_2_and_keeps_the_last_index(
     assert code == 2
     assert err.splitlines() == ["newsdesk: error: no article could be read, so nothing was indexed"]
     assert current_generation(data / "index") == before
+
+
+@pytest.fixture
+def data_copy(seed_data_dir: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "cli-data"
+    shutil.copytree(seed_data_dir, target)
+    return target
+
+
+def one_line(capsys: pytest.CaptureFixture[str], code: int, expected_code: int, words: str) -> None:
+    out, err = capsys.readouterr()
+    assert code == expected_code
+    lines = [line for line in err.splitlines() if line.startswith("newsdesk")]
+    assert len(lines) == 1 and words in lines[0], err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["ask", "\udcff\udcfe what happened?"], "not valid UTF-8 text"),
+        (["ask", "Putin", "--since", "2023-01-01", "--until", "2022-01-01"], "is after --until"),
+        (["ask", "Putin", "--outlet", "Nowhere Times"], "its outlets: Al Jazeera"),
+        (["summary", "--topic", "Putin", "--since", "2023-01-01", "--until", "2022-01-01"], "swap them"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, argv: list[str], words: str
+) -> None:
+    one_line(capsys, main(["--data-dir", str(data_copy), *argv]), 2, words)
+
+
+@pytest.mark.parametrize("k", ["0", "-3", "many"])
+def test_nonsense_k_is_refused(capsys: pytest.CaptureFixture[str], data_copy: Path, k: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--data-dir", str(data_copy), "search", "Putin", "--k", k])
+    assert caught.value.code == 2
+    assert "argument --k" in capsys.readouterr().err
+
+
+def test_a_data_dir_that_is_a_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    one_line(capsys, main(["--data-dir", str(afile), "ask", "Who?"]), 2, "is a file, not a folder")
+    one_line(capsys, main(["--data-dir", str(afile / "sub"), "ask", "Who?"]), 2, "is a file")
+
+
+def test_one_bad_line_in_jsonl_does_not_abort_the_batch(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import json
+    import sys
+
+    raw = b"Who is the head of Rosneft?\n\xff\xfe broken\nWhen did Xi last visit Russia?\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    code = main(["--data-dir", str(data_copy), "ask", "--jsonl"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and len(rows) == 3
+    assert rows[1] == {"line": 2, "error": "line 2 is not UTF-8 text (byte 0)"}
+    assert "answer" in rows[0] and "answer" in rows[2]
+
+
+@pytest.mark.parametrize("damaged", ["catalog.json", "dense.npy"])
+def test_a_damaged_index_is_one_line_and_a_rebuild_replaces_it(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, damaged: str
+) -> None:
+    from retrieval.catalog import current_generation
+
+    generation = current_generation(data_copy / "index")
+    assert generation is not None
+    (generation / damaged).write_text("garbage", encoding="utf-8")
+    one_line(capsys, main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]), 2, "damaged")
+    assert main(["--data-dir", str(data_copy), "index", "--rebuild"]) == 0
+    assert main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]) == 0
+
+
+def test_a_malformed_dsn_is_one_line_without_the_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "pg.yaml"
+    config.write_text("store:\n  backend: postgres\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSDESK_POSTGRES_DSN", "postgresql://newsdesk:hunter2@[broken")
+    code = main(["--data-dir", str(tmp_path / "d"), "--config", str(config), "index"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "hunter2" not in err and "Traceback" not in err
+    assert "NEWSDESK_POSTGRES_DSN is not a valid PostgreSQL DSN" in err
