@@ -64,7 +64,7 @@ def data_copy(seed_data_dir: Path, tmp_path: Path) -> Path:
 
 
 def one_line(capsys: pytest.CaptureFixture[str], code: int, expected_code: int, words: str) -> None:
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     assert code == expected_code
     lines = [line for line in err.splitlines() if line.startswith("newsdesk")]
     assert len(lines) == 1 and words in lines[0], err
