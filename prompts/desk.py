@@ -109,7 +109,10 @@ class Desk(ModelAnswering, Summarising):
         desk._follow_shared_index(force=True)
         has_index = current_generation(desk.index_root) is not None
         if not has_index and build:
-            desk.reindex(progress=progress)
+            try:
+                desk.reindex(progress=progress)
+            except ReindexBusy:  # another process is building the first index: wait for it
+                desk._await_first_index()
         if desk._searcher is None and (has_index or build):
             try:
                 desk._load()
@@ -118,6 +121,22 @@ class Desk(ModelAnswering, Summarising):
                     raise
                 logging.getLogger(__name__).warning("%s", exc)  # "index --rebuild" replaces it
         return desk
+
+    def _await_first_index(self) -> None:
+        """Wait (bounded by ``store.first_build_wait_s``) for another process's first build."""
+        limit = self.settings.store.first_build_wait_s
+        log = logging.getLogger(__name__)
+        log.warning(
+            "another process is building the first index in %s; waiting up to %g s", self.data_dir, limit
+        )
+        deadline = time.monotonic() + limit
+        while current_generation(self.index_root) is None:
+            if time.monotonic() >= deadline:
+                raise ReindexBusy(
+                    f"another process is still building the first index after {limit:g} s; "
+                    "try again when it has finished"
+                )
+            time.sleep(0.2)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -141,3 +141,25 @@ def test_a_malformed_dsn_is_one_line_without_the_password(
     _, err = capsys.readouterr()
     assert code == 2 and "hunter2" not in err and "Traceback" not in err
     assert "NEWSDESK_POSTGRES_DSN is not a valid PostgreSQL DSN" in err
+
+
+def test_several_first_asks_on_an_empty_data_folder_all_answer(tmp_path: Path) -> None:
+    """One process builds the first index; the others wait for it and then answer."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+    env.pop("NEWSDESK_CONFIG", None)
+    command = [sys.executable, "-m", "bot", "ask", "Who is the head of Rosneft?"]
+    logs = [(tmp_path / f"out{i}", tmp_path / f"err{i}") for i in range(3)]
+    procs = []
+    for out, err in logs:  # files, not pipes: a full pipe would stall the builder
+        with out.open("w") as stdout, err.open("w") as stderr:
+            procs.append(subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr))  # noqa: S603
+    codes = [p.wait(timeout=300) for p in procs]
+    outs = [out.read_text() for out, _ in logs]
+    errs = [err.read_text() for _, err in logs]
+    assert codes == [0, 0, 0], errs
+    assert all("Sechin" in out for out in outs)
+    assert sum("waiting up to" in err for err in errs) >= 1
