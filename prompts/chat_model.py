@@ -10,6 +10,7 @@ API key comes from the environment and is never logged or put in an error messag
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import re
@@ -31,6 +32,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from config.redaction import redact
 from config.settings import LLMSettings, Settings
 from prompts.templates import ChatMessage
 
@@ -109,7 +111,7 @@ def retry_after_s(exc: BaseException) -> float | None:
 
 def is_transient(exc: BaseException) -> bool:
     """Whether another attempt may succeed: timeouts, broken connections, 408/429/5xx."""
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError | _MalformedReply):
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError | _MalformedReply | TimeoutError):
         return True  # APITimeoutError is an APIConnectionError; httpx's come mid-stream
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code == 429 and exc.code == "insufficient_quota":
@@ -183,15 +185,28 @@ class ChatModel:
         return await self._with_retries(lambda timeout: self._complete_once(messages, timeout))
 
     async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
-        """The reply as it is written, in pieces. Retries happen only before the first piece."""
+        """The reply as it is written, in pieces. Retries happen only before the first piece;
+        the whole reply must arrive within the retry budget (a server that sends a byte now and
+        then is cut off there, not waited on)."""
+        deadline = time.monotonic() + self.policy.budget_s
         first, rest = await self._with_retries(lambda timeout: self._open_stream(messages, timeout))
         try:
             yield first
-            try:
-                async for piece in rest:
-                    yield piece
-            except (openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
-                raise ModelUnavailable(f"the model stopped in mid-answer ({self._describe(exc)})") from None
+            while True:
+                try:
+                    async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+                        piece = await anext(rest, None)
+                except TimeoutError:
+                    raise ModelUnavailable(
+                        f"the model did not finish within the {self.policy.budget_s:g} s budget"
+                    ) from None
+                except (openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
+                    raise ModelUnavailable(
+                        f"the model stopped in mid-answer ({self._describe(exc)})"
+                    ) from None
+                if piece is None:
+                    return
+                yield piece
         finally:
             await rest.aclose()
 
@@ -247,7 +262,10 @@ class ChatModel:
                 with trial:
                     left = policy.budget_s - (time.monotonic() - started)
                     timeout = max(min(self.timeout_s, left), MIN_ATTEMPT_S)
-                    return await attempt(timeout)
+                    # the budget is a deadline on the whole call: httpx's timeout is per read,
+                    # and a server that drips a byte at a time never trips it
+                    async with asyncio.timeout(max(left, MIN_ATTEMPT_S)):
+                        return await attempt(timeout)
         except ModelError:
             raise
         except Exception as exc:
@@ -292,16 +310,18 @@ class ChatModel:
             404: f"check llm.model ({self.model!r}) and llm.base_url",
             429: "the account's quota is used up",
         }.get(exc.status_code, "")
-        message = f"the model server refused the request (HTTP {exc.status_code}): {reason}"
+        message = f"the model server refused the request ({reason})"
         return f"{message}; {hint}" if hint else message
 
     def _describe(self, exc: BaseException) -> str:
-        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
             text = "timed out"
         elif isinstance(exc, openai.APIConnectionError):
             text = f"connection failed: {exc.__cause__ or exc}"
         elif isinstance(exc, openai.APIStatusError):
-            text = f"HTTP {exc.status_code}: {exc.message}"
+            # users see the status only; the server's own words go to the log, redacted
+            log.warning("model server said (HTTP %s): %s", exc.status_code, redact(str(exc.message))[:500])
+            text = f"HTTP {exc.status_code}"
         else:
             text = str(exc) or type(exc).__name__
         return _redact(text, self._client.api_key)[:300]
