@@ -80,6 +80,7 @@ class ChatModel:
         key_env: str = "OPENAI_API_KEY",
     ) -> None:
         self._client = client
+        _ = client.chat.completions  # the SDK imports its resources lazily: not inside a deadline
         self.model = model
         self.temperature = temperature
         self.max_tokens = max_tokens
