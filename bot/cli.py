@@ -230,7 +230,9 @@ def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
     from prompts.desk import QuestionError
 
     async def run() -> None:
-        for number, raw in enumerate(sys.stdin.buffer, 1):
+        stdin = getattr(sys.stdin, "buffer", None)  # bytes, so one bad line is one error
+        raws = stdin if stdin is not None else (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
+        for number, raw in enumerate(raws, 1):
             try:
                 line = raw.decode("utf-8").strip()
             except UnicodeDecodeError as exc:  # one bad line never aborts the batch
