@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from config.redaction import redact
-from config.settings import Settings, StoreSettings
+from config.settings import ConfigError, Settings, StoreSettings
 from retrieval.models import Passage
 from retrieval.search import Filters
 from retrieval.store import StoreError, passage_from_payload
@@ -56,11 +56,12 @@ def sqlalchemy_urls(dsn_text: str) -> tuple[str, str]:
     return f"postgresql+psycopg2://{rest}", f"postgresql+asyncpg://{rest}"
 
 
-def _connect_error(cfg: StoreSettings, exc: BaseException) -> StoreError:
-    """One line naming the variable; libpq's words may quote the DSN, so they are redacted."""
+def _connect_error(cfg: StoreSettings, exc: BaseException) -> StoreError | ConfigError:
+    """One line naming the variable; libpq's words may quote the DSN, so they are redacted.
+    A malformed DSN is the user's to fix (exit 2); a server that cannot be reached, a failed run."""
     detail = " ".join(str(exc).split())
     if "invalid dsn" in detail.lower():
-        return StoreError(f"{cfg.postgres_dsn_env} is not a valid PostgreSQL DSN ({redact(detail)})")
+        return ConfigError(f"{cfg.postgres_dsn_env} is not a valid PostgreSQL DSN ({redact(detail)})")
     return StoreError(f"cannot connect to PostgreSQL ({cfg.postgres_dsn_env}): {redact(detail)}")
 
 
