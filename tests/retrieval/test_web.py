@@ -200,3 +200,23 @@ def test_entries_whose_link_is_not_http_are_dropped(link: str) -> None:
     ).encode()
     _, entries = parse_feed(body, "https://news.example/feed.xml")
     assert [e.link for e in entries] == ["https://news.example/good"]
+
+
+@pytest.mark.parametrize("refused", [True, False])
+def test_an_entry_whose_link_is_refused_is_never_cited_from_its_summary(refused: bool) -> None:
+    """A page that could not be fetched stands in as its feed summary, unless the link itself
+    was refused (an address the source may not reach): then it is not kept at all."""
+    from config.settings import SourceSettings
+    from retrieval.fetching import FetchError, RefusedURL
+    from retrieval.web.feeds import FeedEntry
+    from retrieval.web.harvest import Harvest, _keep_entry
+    from retrieval.web.records import SourceCache
+
+    link = "http://169.254.169.254/latest/story"
+    source = SourceSettings(name="wire", kind="feed", url="https://news.example/feed.xml")
+    entry = FeedEntry(link, "Harbour reopens", "The harbour reopened to ferries on Monday morning. " * 6)
+    error = RefusedURL(link, "a link-local address") if refused else FetchError(link, "HTTP 500")
+    cache, harvest = SourceCache(), Harvest()
+    _keep_entry(harvest, source, cache, entry, error, "Wire")
+    assert harvest.failed == 1
+    assert (link in cache.pages) is (not refused)
