@@ -71,6 +71,57 @@ def build(bset: BenchSet, work: Path, provider: str) -> dict[str, Any]:
     }
 
 
+def reembed(source: Path, target: Path, provider: str) -> dict[str, Any]:
+    """A copy of the index at ``source`` with its passage vectors (``dense.npy``, which the
+    embedded backend's search reads) re-embedded by ``provider``: the same passages, another
+    embedder, without paying the embedded Qdrant's per-point writes again. Bench only: the
+    copy's Qdrant collection keeps the old vectors, so never reindex it incrementally."""
+    import dataclasses
+    import shutil
+
+    import numpy as np
+    from llama_index.core.schema import MetadataMode
+
+    from retrieval.backends.embedded import all_nodes, write_dense
+    from retrieval.catalog import DENSE_FILE, Catalog, current_generation, embedder_model
+    from retrieval.encoders import local_encoder
+    from retrieval.ingest import settings_key
+    from retrieval.store import open_client
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, symlinks=True)
+    settings = settings_for(target, provider)
+    generation = current_generation(target / "index")
+    if generation is None:
+        raise SystemExit(f"no index in {source}")
+    client = open_client(settings.store, generation / "qdrant")
+    try:
+        nodes = all_nodes(client, settings.store.collection)
+    finally:
+        client.close()
+    texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+    encoder = local_encoder(settings.embedding)
+    assert encoder is not None
+    batch = settings.embedding.batch_size
+    started, cpu = time.perf_counter(), time.process_time()
+    with LoadSampler() as load:
+        vectors = np.concatenate([encoder.encode(texts[i : i + batch]) for i in range(0, len(texts), batch)])
+    seconds = time.perf_counter() - started
+    for node, vector in zip(nodes, vectors, strict=True):
+        node.embedding = vector.tolist()
+    write_dense(generation / DENSE_FILE, nodes)
+    catalog = Catalog.read(generation)
+    dataclasses.replace(
+        catalog, embedder=provider, embedding_model=embedder_model(settings.embedding),
+        dimension=int(vectors.shape[1]), settings_key=settings_key(settings),
+    ).write(generation)
+    return {
+        "provider": provider, "source": str(source), "index": str(target), "passages": len(texts),
+        "encode_s": round(seconds, 1), "passages_per_s": round(len(texts) / seconds, 1),
+        "cpu_s": round(time.process_time() - cpu, 1), "batch": batch, "load": load.summary(),
+    }
+
+
 def rate(bset: BenchSet, sample: int, batch: int) -> dict[str, Any]:
     """Passages per second of each bare local encoder on the same passages, taking turns."""
     from bench.indexing import embed_texts
@@ -140,7 +191,8 @@ def quality(bset: BenchSet, indexes: dict[str, Path]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("mode", choices=("build", "rate", "quality"))
+    p.add_argument("mode", choices=("build", "reembed", "rate", "quality"))
+    p.add_argument("--source", type=Path, default=None, help="reembed: data dir to re-embed")
     p.add_argument("--provider", choices=PROVIDERS, default="wordllama", help="build: the embedder")
     p.add_argument("--sample", type=int, default=2000, help="rate: passages timed")
     p.add_argument("--batch", type=int, default=None, help="rate: batch size (default: the config's)")
@@ -160,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
             f"= {result['passages_per_s']} passages/s"
         )
         say("wrote", write_result(f"embedders_build_{args.provider}", bset, result, args.out))
+    elif args.mode == "reembed":
+        if args.source is None:
+            p.error("reembed needs --source DIR (a data dir holding an index)")
+        result = reembed(args.source, index_dir(args.work_dir, bset, args.provider), args.provider)
+        say(f"{args.provider}: re-embedded {result['passages']} passages in {result['encode_s']} s "
+            f"= {result['passages_per_s']} passages/s")
+        say("wrote", write_result(f"embedders_reembed_{args.provider}", bset, result, args.out))
     elif args.mode == "rate":
         result = rate(bset, args.sample, args.batch or load_settings().embedding.batch_size)
         say(result["passages_per_s"], {k: v.get("p50") for k, v in result["query_embed_ms"].items()})
