@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         say("wrote", write_result(f"embedders_reembed_{args.provider}", bset, result, args.out))
     elif args.mode == "rate":
         result = rate(bset, args.sample, args.batch or load_settings().embedding.batch_size)
-        say(result["passages_per_s"], {k: v.get("p50") for k, v in result["query_embed_ms"].items()})
+        say(result["passages_per_s"], {k: v.get("p50_ms") for k, v in result["query_embed_ms"].items()})
         say("wrote", write_result("embedders_rate", bset, result, args.out))
     else:
         pairs = [item.split("=", 1) for item in args.index]
