@@ -53,7 +53,10 @@ class CorpusSettings(_Section):
 
 
 class EmbeddingSettings(_Section):
-    provider: Literal["minilm", "openai"] = Field("minilm", description="Embedding backend.")
+    provider: Literal["minilm", "minilm-l3", "wordllama", "openai"] = Field(
+        "minilm",
+        description="Embedding backend: minilm (bundled), minilm-l3 or wordllama (the fast extra), openai.",
+    )
     batch_size: int = Field(4, ge=1, le=256, description="Passages embedded per batch.")
     threads: int = Field(2, ge=1, le=64, description="onnxruntime intra-op threads.")
     model: str = Field("text-embedding-3-small", description="Model name for provider openai.")

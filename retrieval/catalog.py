@@ -20,6 +20,12 @@ DENSE_FILE = "dense.npy"
 ARTICLE_BM25 = "bm25_articles"
 #: The bundled embedding model, as a generation records it.
 MINILM_MODEL = "all-MiniLM-L6-v2-onnx-int8"
+#: The model each local embedding provider records (retrieval.encoders).
+LOCAL_MODELS = {
+    "minilm": MINILM_MODEL,
+    "minilm-l3": "paraphrase-MiniLM-L3-v2-onnx",
+    "wordllama": "wordllama-l2-supercat-256",
+}
 
 
 class IndexMismatch(CorpusError):
@@ -28,7 +34,7 @@ class IndexMismatch(CorpusError):
 
 def embedder_model(cfg: EmbeddingSettings) -> str:
     """The model name the configured embedder writes into a generation."""
-    return MINILM_MODEL if cfg.provider == "minilm" else cfg.model
+    return LOCAL_MODELS.get(cfg.provider, cfg.model)
 
 
 @dataclass(frozen=True, slots=True)

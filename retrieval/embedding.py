@@ -1,7 +1,8 @@
-"""Embedders as llama-index ``BaseEmbedding``s: the bundled MiniLM (offline) or an API.
+"""Embedders as llama-index ``BaseEmbedding``s: a local encoder (offline) or an API.
 
-The provider is chosen by ``embedding.provider``; an OpenAI-compatible embeddings endpoint can
-replace the bundled model without code changes elsewhere.
+The provider is chosen by ``embedding.provider``: the bundled MiniLM-L6, the ``fast`` extra's
+MiniLM-L3 or WordLlama (:mod:`retrieval.encoders`), or an OpenAI-compatible embeddings endpoint,
+without code changes elsewhere.
 """
 
 from __future__ import annotations
@@ -13,18 +14,26 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from config.settings import EmbeddingSettings
-from retrieval.catalog import MINILM_MODEL
+from retrieval.catalog import MINILM_MODEL, embedder_model
+from retrieval.encoders import LOCAL_PROVIDERS, LocalEncoder, local_encoder
 from retrieval.minilm import MiniLMEncoder
 
 
 class MiniLMEmbedding(BaseEmbedding):
-    """all-MiniLM-L6-v2 (384 dims), int8 ONNX on the CPU; see :mod:`retrieval.minilm`."""
+    """A local encoder in llama-index: all-MiniLM-L6-v2 int8 ONNX (:mod:`retrieval.minilm`) unless
+    another :class:`retrieval.encoders.LocalEncoder` and its ``model_name`` are passed in."""
 
-    _encoder: MiniLMEncoder = PrivateAttr()
+    _encoder: LocalEncoder = PrivateAttr()
     _on_batch: Callable[[int], None] | None = PrivateAttr(default=None)
 
-    def __init__(self, encoder: MiniLMEncoder | None = None, embed_batch_size: int = 4, **kwargs: Any):
-        super().__init__(model_name=MINILM_MODEL, embed_batch_size=embed_batch_size, **kwargs)
+    def __init__(
+        self,
+        encoder: LocalEncoder | None = None,
+        embed_batch_size: int = 4,
+        model_name: str = MINILM_MODEL,
+        **kwargs: Any,
+    ):
+        super().__init__(model_name=model_name, embed_batch_size=embed_batch_size, **kwargs)
         self._encoder = encoder or MiniLMEncoder()
 
     @classmethod
@@ -32,7 +41,7 @@ class MiniLMEmbedding(BaseEmbedding):
         return "MiniLMEmbedding"
 
     @property
-    def encoder(self) -> MiniLMEncoder:
+    def encoder(self) -> LocalEncoder:
         return self._encoder
 
     def on_batch(self, callback: Callable[[int], None] | None) -> None:
@@ -55,10 +64,12 @@ class MiniLMEmbedding(BaseEmbedding):
         return vectors
 
 
-def build_embedder(cfg: EmbeddingSettings, encoder: MiniLMEncoder | None = None) -> BaseEmbedding:
-    """The embedder named by ``embedding.provider``."""
-    if cfg.provider == "minilm":
-        return MiniLMEmbedding(encoder or MiniLMEncoder(threads=cfg.threads), embed_batch_size=cfg.batch_size)
+def build_embedder(cfg: EmbeddingSettings, encoder: LocalEncoder | None = None) -> BaseEmbedding:
+    """The embedder named by ``embedding.provider``; ``encoder``: that provider's local encoder
+    when the caller already has it (for ``minilm``, the MiniLM-L6 encoder)."""
+    local = (encoder if cfg.provider in LOCAL_PROVIDERS else None) or local_encoder(cfg)
+    if local is not None:
+        return MiniLMEmbedding(local, embed_batch_size=cfg.batch_size, model_name=embedder_model(cfg))
     from retrieval.api_embedding import build_api_embedder  # the one place an API embedder is built
 
     return build_api_embedder(cfg)

@@ -30,6 +30,7 @@ from typing import Any
 from config.settings import Settings
 from retrieval.backends import StoreBackend, open_backend
 from retrieval.catalog import CURRENT_FILE, Catalog, current_generation, write_atomically
+from retrieval.encoders import LocalEncoder, local_encoder
 from retrieval.ingest import (
     Ingested,
     Progress,
@@ -90,6 +91,7 @@ class NewsIndex:
         self._searcher: HybridSearcher | None = None
         self._swap = threading.Lock()
         self._embed_model: Any = None
+        self._local: LocalEncoder | None = None
         self._stats: tuple[Catalog, CoverageStats] | None = None
         self._polled_at = -1e9
 
@@ -180,10 +182,15 @@ class NewsIndex:
         if self._searcher is not None and generation not in (None, self._searcher.generation):
             self._load()
 
+    def local_encoder(self) -> LocalEncoder | None:
+        """The in-process encoder of ``embedding.provider`` (None for an API), built once."""
+        if self._local is None:
+            self._local = local_encoder(self.settings.embedding, self.encoder)
+        return self._local
+
     def _query_encoder(self) -> Any:
-        if self.settings.embedding.provider == "minilm":
-            return self.encoder
-        return _EmbeddingQueries(self.embedder())
+        # a local encoder answers queries itself: no llama-index import on the query path
+        return self.local_encoder() or _EmbeddingQueries(self.embedder())
 
     @property
     def searcher(self) -> HybridSearcher:
@@ -225,7 +232,7 @@ class NewsIndex:
         if self._embed_model is None:
             from retrieval.embedding import build_embedder
 
-            self._embed_model = build_embedder(self.settings.embedding, self.encoder)
+            self._embed_model = build_embedder(self.settings.embedding, self.local_encoder())
         return self._embed_model
 
     def corpus_path(self, corpus: Path | None = None) -> Path:

@@ -84,6 +84,11 @@ class MiniLMEncoder:
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
 
+    @property
+    def tokenizer(self) -> Any:
+        """The MiniLM word-piece tokenizer (truncating at 256, padding), shared with MiniLM-L3."""
+        return self._tokenizer
+
     def count_tokens(self, text: str) -> int:
         """Word pieces in ``text`` without special tokens (what the 256 limit counts)."""
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
