@@ -30,6 +30,8 @@ class Turn:
 def check_question(question: str, limit: int) -> str:
     """The question with white space folded; QuestionError when empty or over ``limit``."""
     text = " ".join((question or "").split())
+    if any("\ud800" <= c <= "\udfff" for c in text):  # bytes that were not UTF-8 (surrogate escapes)
+        raise QuestionError("the question is not valid UTF-8 text")
     if not text:
         raise QuestionError("the question is empty; ask something about the coverage")
     if len(text) > limit:
