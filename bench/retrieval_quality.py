@@ -3,6 +3,11 @@
     .venv/bin/python -m bench.retrieval_quality            # full corpus (reuses the indexes)
     .venv/bin/python -m bench.retrieval_quality --small    # 40 articles
 
+Each question is asked as of its quiz date (``newsdesk``: the desk's clock set to that day, as a
+user would have asked it) and, for comparison, without it (``newsdesk-undated``: today's clock).
+Results are reported for all labelled questions and per half of the agreed split
+(:mod:`bench.split`: ISO week of the quiz date, even = tuning, odd = held back).
+
 Systems, same corpus, same run: (a) newsdesk as configured (hybrid BM25 + dense, RRF, duplicate
 collapse), (b) the llama-index default (VectorStoreIndex, default splitting, same MiniLM
 embedder), (c) BM25 over whole articles (bm25s), (d) dense alone (newsdesk's passages and
@@ -20,6 +25,7 @@ from typing import Any
 
 from bench.data import BenchSet, Question
 from bench.harness import LoadSampler, bench_set, parser, percentiles, say, write_result
+from bench.split import half
 from bench.systems import (
     Bm25Articles,
     LlamaDefault,
@@ -89,26 +95,34 @@ def rank_all(systems: dict[str, Any], questions: list[Question]) -> tuple[dict, 
     return ranked, times
 
 
-def open_systems(bset: BenchSet, work: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def open_systems(bset: BenchSet, work: Any, llama: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     from retrieval.embedding import MiniLMEmbedding
 
-    ours = Newsdesk(ensure_newsdesk(work, bset))
-    index, build_s = ensure_llama_default(work, bset, MiniLMEmbedding(ours.desk.encoder))
-    systems = {
-        "newsdesk": ours,
-        "llamaindex-default": LlamaDefault(index),
+    data_dir = ensure_newsdesk(work, bset)
+    ours = Newsdesk(data_dir, asked_on={q.question: q.date for q in bset.questions})
+    undated = Newsdesk(data_dir)
+    systems: dict[str, Any] = {"newsdesk": ours, "newsdesk-undated": undated}
+    info: dict[str, Any] = {"newsdesk_passages": ours.desk.catalog.passages}
+    if llama:
+        index, build_s = ensure_llama_default(work, bset, MiniLMEmbedding(ours.desk.encoder))
+        systems["llamaindex-default"] = LlamaDefault(index)
+        info |= {"llamaindex_build_s": round(build_s, 1) if build_s else "reused",
+                 "llamaindex_nodes": len(index.docstore.docs)}
+    else:
+        info["llamaindex"] = "skipped (--no-llama)"
+    systems |= {
         "bm25-articles": Bm25Articles(bset.articles),
         "dense": NewsdeskDense(ours),
         "newsdesk-bm25-passages": NewsdeskKeyword(ours),
     }
-    info = {"llamaindex_build_s": round(build_s, 1) if build_s else "reused",
-            "llamaindex_nodes": len(index.docstore.docs),
-            "newsdesk_passages": ours.desk.catalog.passages}
     return systems, info
 
 
-def evaluate(ranked: dict[str, list[list[str]]], questions: list[Question], field: str) -> dict[str, Any]:
-    chosen = [i for i, q in enumerate(questions) if getattr(q, field)]
+def evaluate(
+    ranked: dict[str, list[list[str]]], questions: list[Question], field: str, which: str | None = None
+) -> dict[str, Any]:
+    """Scores on the questions labelled in ``field``; only those of one half when ``which``."""
+    chosen = [i for i, q in enumerate(questions) if getattr(q, field) and which in (None, half(q))]
     ranks = {
         name: [first_rank(rows[i], getattr(questions[i], field)) for i in chosen]
         for name, rows in ranked.items()
@@ -119,15 +133,18 @@ def evaluate(ranked: dict[str, list[list[str]]], questions: list[Question], fiel
             "per_question": {questions[i].id: {n: ranks[n][j] for n in ranks} for j, i in enumerate(chosen)}}
 
 
-def run(bset: BenchSet, work: Any) -> dict[str, Any]:
-    systems, info = open_systems(bset, work)
+def run(bset: BenchSet, work: Any, llama: bool = True) -> dict[str, Any]:
+    systems, info = open_systems(bset, work, llama)
     questions = bset.labelled
     say(f"{len(questions)} labelled questions, {len(bset.articles)} articles")
     with LoadSampler() as load:
         ranked, times = rank_all(systems, questions)
     result = {
         "systems": info,
+        "split": "ISO week of the quiz date: even = tune, odd = report (held back); bench/split.py",
         "silver": evaluate(ranked, questions, "silver"),
+        "silver_tune": evaluate(ranked, questions, "silver", "tune"),
+        "silver_report": evaluate(ranked, questions, "silver", "report"),
         "silver_recent": evaluate(ranked, questions, "silver_recent"),
         "rank_latency": {name: percentiles(t) for name, t in times.items()},
         "load": load.summary(),
@@ -135,6 +152,7 @@ def run(bset: BenchSet, work: Any) -> dict[str, Any]:
                 "they favour keyword retrieval",
     }
     systems["newsdesk"].close()
+    systems["newsdesk-undated"].close()
     return result
 
 
@@ -153,17 +171,20 @@ def prepare(bset: BenchSet, work: Any) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--prepare", action="store_true", help="only build the llama-index default index")
+    p.add_argument("--no-llama", action="store_true", help="leave out the llama-index default")
     args = p.parse_args(argv)
     bset = bench_set(args)
     if args.prepare:
         say("wrote", write_result("llamaindex_build", bset, prepare(bset, args.work_dir), args.out))
         return 0
-    result = run(bset, args.work_dir)
-    for name, row in result["silver"]["summary"].items():
-        say(f"{name:24s} {row}")
-    for name, row in result["silver"]["newsdesk_vs"].items():
-        say(f"newsdesk vs {name:24s} " + ", ".join(
-            f"{k} +{v['wins']}/-{v['losses']}/={v['ties']}" for k, v in row.items()))
+    result = run(bset, args.work_dir, llama=not args.no_llama)
+    for part in ("silver", "silver_tune", "silver_report"):
+        say(f"-- {part}")
+        for name, row in result[part]["summary"].items():
+            say(f"{name:24s} {row}")
+        for name, row in result[part]["newsdesk_vs"].items():
+            say(f"newsdesk vs {name:24s} " + ", ".join(
+                f"{k} +{v['wins']}/-{v['losses']}/={v['ties']} p={v['sign_test_p']}" for k, v in row.items()))
     say("wrote", write_result("retrieval_quality", bset, result, args.out))
     return 0
 

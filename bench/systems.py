@@ -91,10 +91,12 @@ class Newsdesk:
         self._day = self.asked_on.get(question)
 
     def rank(self, question: str) -> list[str]:
+        self._as_of(question)
         hits = self.desk.search(question, k=self.depth)
         return first_unique([h.passage.doc_id for h in hits])
 
     def retrieve(self, question: str) -> Any:
+        self._as_of(question)
         return self.desk.search(question)
 
     def answer(self, question: str) -> Any:

@@ -103,6 +103,25 @@ class SearchSettings(_Section):
     duplicate_overlap: float = Field(
         0.5, gt=0, le=1, description="Shared-sentence share above which passages are duplicates."
     )
+    dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense passage rank.")
+    keyword_weight: float = Field(0.5, ge=0, le=10, description="Weight of the keyword passage rank.")
+    recency_weight: float = Field(
+        1.0, ge=0, le=10, description="Boost for coverage near the asking date (0 = off)."
+    )
+    recency_days: float = Field(7.0, gt=0, description="Age in days at which that boost halves.")
+    headline_weight: float = Field(
+        0.0, ge=0, le=10, description="Boost for headlines sharing the query's words (0 = off)."
+    )
+    expansion_terms: int = Field(
+        0, ge=0, le=50, description="Keywords added from the best articles (0 = no feedback)."
+    )
+    expansion_docs: int = Field(3, ge=1, le=20, description="Articles the added keywords come from.")
+    phrase_weight: float = Field(
+        0.0, ge=0, le=10, description="Boost for passages quoting the query's names (0 = off)."
+    )
+    article_evidence: float = Field(
+        0.0, ge=0, le=10, description="Credit from the article's second-best passage (0 = off)."
+    )
 
 
 class AnswerSettings(_Section):

@@ -108,7 +108,7 @@ class Searching:
         outlet: str | None = None,
     ) -> list[SearchHit]:
         query = self.check_question(query)
-        return self.searcher.search(query, k, Filters(since, until, outlet))
+        return self.searcher.search(query, k, Filters(since, until, outlet), asked_on=self.today())
 
     def framed(
         self, query: str, since: date | None, until: date | None, outlet: str | None, k: int | None = None
@@ -117,7 +117,9 @@ class Searching:
         the search ("in 2022"); "latest" keeps the newest story."""
         frame = resolve_time(query, self.today()).within(since, until)
         query = strip_time(query)  # the window is a filter now, not words to match
-        hits = self.searcher.search(query, k, Filters(frame.since, frame.until, outlet))
+        hits = self.searcher.search(
+            query, k, Filters(frame.since, frame.until, outlet), asked_on=self.today()
+        )
         if frame.prefer_recent:
             hits = focus_recent(hits, self.settings.search.top_k, self.settings.answer.min_relevance)
         return Framed(query, frame, hits)

@@ -126,8 +126,15 @@ class HybridSearcher:
     def close(self) -> None:
         self.source.close()
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
-        """The ``k`` best passages for ``query``, fused, filtered and de-duplicated."""
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        asked_on: date | None = None,
+    ) -> list[SearchHit]:
+        """The ``k`` best passages for ``query``, fused, filtered and de-duplicated; with
+        ``asked_on`` (the day the question is asked), coverage near that day ranks higher."""
         filters = filters or Filters()
         if self.catalog.articles:  # an outlet the coverage lacks is a mistake, not an empty answer
             filters.check_outlet(e.outlet for e in self.catalog.articles.values() if e.outlet)
@@ -145,6 +152,21 @@ class HybridSearcher:
         seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
         extra = self.source.best_passages([d for d in articles if d not in seen], vector)
         fused = self._fuse(dense, keyword, filters, query, articles, extra)
+        if self.settings.expansion_terms > 0:
+            expanded = f"{query} {' '.join(expansion_terms(query, fused, self.settings))}"
+            keyword = self.source.keyword(expanded, pool, filters)
+            articles = self.source.article_ranks(expanded, pool, filters)
+            seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
+            extra = self.source.best_passages([d for d in articles if d not in seen], vector)
+            fused = self._fuse(dense, keyword, filters, query, articles, extra)
+        if self.settings.phrase_weight > 0:
+            fused = _phrase_match(fused, query, self.settings.phrase_weight)
+        if asked_on is not None and self.settings.recency_weight > 0:
+            fused = _near_asking(fused, asked_on, self.settings.recency_weight, self.settings.recency_days)
+        if self.settings.headline_weight > 0:
+            fused = _headline_match(fused, query, self.settings.headline_weight)
+        if self.settings.article_evidence > 0:
+            fused = _article_evidence(fused, self.settings.article_evidence)
         return collapse_duplicates(fused, self.settings.duplicate_overlap, self.stories, k)
 
     def _fuse(
@@ -161,14 +183,17 @@ class HybridSearcher:
         hits: dict[str, SearchHit] = {}
         for passage, score in extra:
             hits[passage.key] = SearchHit(passage, 0.0, dense_score=score)
+        dense_w, keyword_w = self.settings.dense_weight, self.settings.keyword_weight
         for rank, (passage, score) in enumerate(dense, 1):
-            hits[passage.key] = SearchHit(passage, 1 / (rrf + rank), dense_score=score, dense_rank=rank)
+            hits[passage.key] = SearchHit(passage, dense_w / (rrf + rank), dense_score=score, dense_rank=rank)
         for rank, (passage, _score) in enumerate(keyword, 1):
             prior = hits.get(passage.key)
             if prior is None:
-                hits[passage.key] = SearchHit(passage, 1 / (rrf + rank), keyword_rank=rank)
+                hits[passage.key] = SearchHit(passage, keyword_w / (rrf + rank), keyword_rank=rank)
             else:
-                hits[passage.key] = replace(prior, score=prior.score + 1 / (rrf + rank), keyword_rank=rank)
+                hits[passage.key] = replace(
+                    prior, score=prior.score + keyword_w / (rrf + rank), keyword_rank=rank
+                )
         for key, hit in hits.items():
             article_rank = articles.get(hit.passage.doc_id)
             if article_rank is not None:
@@ -178,6 +203,86 @@ class HybridSearcher:
         if _RECENT.search(query):
             ranked = _prefer_recent(ranked)
         return sorted(ranked, key=lambda h: h.score, reverse=True)
+
+
+_STOP = frozenset(
+    "about after also been before being between could during first from have into just more most "
+    "other over said says some such than that their them there these they this those through "
+    "under what when where which while will with would year years week weeks told according "
+    "people including last time news".split()
+)
+_NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'-]+)+")
+
+
+def expansion_terms(query: str, hits: Sequence[SearchHit], settings: SearchSettings) -> list[str]:
+    """Pseudo-relevance feedback: the words most shared by the best few articles' passages and
+    absent from the query (each word counted once per article)."""
+    asked = {w.lower() for w in _WORDS.findall(query)}
+    docs: dict[str, set[str]] = {}
+    for h in hits:
+        if h.passage.doc_id not in docs and len(docs) >= settings.expansion_docs:
+            continue
+        words = {w.lower() for w in _WORDS.findall(h.passage.text)}
+        docs.setdefault(h.passage.doc_id, set()).update(words)
+    counts: dict[str, int] = {}
+    for words in docs.values():
+        for w in words:
+            if len(w) > 3 and w not in asked and w not in _STOP and not w.isdigit():
+                counts[w] = counts.get(w, 0) + 1
+    shared = sorted((w for w, n in counts.items() if n >= 2), key=lambda w: (-counts[w], w))
+    return shared[: settings.expansion_terms]
+
+
+def _phrase_match(hits: list[SearchHit], query: str, weight: float) -> list[SearchHit]:
+    """Raise passages that contain the query's names and phrases verbatim ("Antony Blinken")."""
+    names = {m.group(0).lower() for m in _NAME.finditer(query)}
+    if not names:
+        return hits
+    out = []
+    for h in hits:
+        text = f"{h.passage.title} {h.passage.text}".lower()
+        share = sum(n in text for n in names) / len(names)
+        out.append(replace(h, score=h.score * (1 + weight * share)))
+    return sorted(out, key=lambda h: h.score, reverse=True)
+
+
+def _near_asking(hits: list[SearchHit], asked_on: date, weight: float, days: float) -> list[SearchHit]:
+    """Raise coverage published near the asking date: a news question asked on a day is
+    mostly about that week's news (scores times ``1 + weight`` at age 0, fading with age;
+    articles dated after the asking day count as far as they are)."""
+    out = []
+    for h in hits:
+        if h.passage.published is None:
+            out.append(h)
+            continue
+        age = abs((asked_on - h.passage.published).days)
+        out.append(replace(h, score=h.score * (1 + weight * days / (days + age))))
+    return sorted(out, key=lambda h: h.score, reverse=True)
+
+
+def _headline_match(hits: list[SearchHit], query: str, weight: float) -> list[SearchHit]:
+    """Raise passages whose article headline shares the query's words (a headline field)."""
+    words = {w for w in _WORDS.findall(query.lower()) if len(w) > 3}
+    if not words:
+        return hits
+    out = []
+    for h in hits:
+        title = set(_WORDS.findall(h.passage.title.lower()))
+        share = len(words & title) / len(words)
+        out.append(replace(h, score=h.score * (1 + weight * share)))
+    return sorted(out, key=lambda h: h.score, reverse=True)
+
+
+def _article_evidence(hits: list[SearchHit], weight: float) -> list[SearchHit]:
+    """Each passage also credited with its article's other strong passages (the article's
+    second-best score times ``weight``), so an article matching in several places wins over
+    one lucky passage."""
+    by_doc: dict[str, list[float]] = {}
+    for h in hits:
+        by_doc.setdefault(h.passage.doc_id, []).append(h.score)
+    second = {d: sorted(s, reverse=True)[1] if len(s) > 1 else 0.0 for d, s in by_doc.items()}
+    out = [replace(h, score=h.score + weight * second[h.passage.doc_id]) for h in hits]
+    return sorted(out, key=lambda h: h.score, reverse=True)
 
 
 def _prefer_recent(hits: list[SearchHit]) -> list[SearchHit]:

@@ -71,11 +71,14 @@ def test_retrieval_quality_compares_all_systems(bset: BenchSet, work: Path) -> N
     summary = result["silver"]["summary"]
     assert set(summary) == {
         "newsdesk",
+        "newsdesk-undated",
         "llamaindex-default",
         "bm25-articles",
         "dense",
         "newsdesk-bm25-passages",
     }
+    halves = [result[f"silver_{h}"]["summary"]["newsdesk"]["n"] for h in ("tune", "report")]
+    assert sum(halves) == summary["newsdesk"]["n"]
     assert summary["newsdesk"]["hits@10"] >= 0.9
     versus = result["silver"]["newsdesk_vs"]["bm25-articles"]["rr10"]
     assert versus["wins"] + versus["losses"] + versus["ties"] == len(bset.questions)

@@ -170,3 +170,35 @@ def test_fusion_filters_and_story_collapse_do_not_depend_on_the_backend(
     assert [(h.passage.doc_id, h.also_in) for h in hits] == [("c", ("a",)), ("b", ())]
     hits = searcher.search("anything", k=3, filters=Filters(outlet="courier"))
     assert [h.passage.doc_id for h in hits] == ["b"]
+
+
+def test_coverage_near_the_asking_day_ranks_higher(tmp_path: Path, settings: Settings) -> None:
+    import numpy as np
+
+    from retrieval.catalog import Catalog
+    from retrieval.search import HybridSearcher
+
+    def passage(doc: str, day: date) -> Passage:
+        text = f"Sentence about {doc}."
+        return Passage(f"{doc}-0", doc, doc.upper(), text, 0, len(text), "Wire", day)
+
+    old, new = passage("old", date(2023, 1, 2)), passage("new", date(2023, 6, 20))
+    Catalog({}, "2023-06-21T00:00:00+00:00", "minilm", "key").write(tmp_path)
+
+    class Encoder:
+        def embed_query(self, query: str) -> np.ndarray:
+            return np.zeros(3, dtype=np.float32)
+
+    class Source(FakeSource):
+        def keyword(self, query, limit, filters):  # type: ignore[no-untyped-def]
+            return []
+
+        def article_ranks(self, query, limit, filters):  # type: ignore[no-untyped-def]
+            return {}
+
+    searcher = HybridSearcher(tmp_path, Source([old, new]), settings.search, Encoder())
+    assert [h.passage.doc_id for h in searcher.search("who won", k=2)] == ["old", "new"]
+    asked = searcher.search("who won", k=2, asked_on=date(2023, 6, 22))
+    assert [h.passage.doc_id for h in asked] == ["new", "old"]  # that week's news first
+    in_january = searcher.search("who won", k=2, asked_on=date(2023, 1, 3))
+    assert [h.passage.doc_id for h in in_january] == ["old", "new"]
