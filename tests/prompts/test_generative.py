@@ -14,7 +14,10 @@ from prompts.desk import Turn
 from prompts.extractive import answer_extractively
 from prompts.generative import (
     AnswerDraft,
+    AnswerOptions,
     answer_with_model,
+    estimate_tokens,
+    fit_prompt,
     rewrite_followup,
     stream_answer_with_model,
 )
@@ -275,3 +278,71 @@ async def test_a_failed_rewrite_keeps_the_question_as_asked(
     llm_server.queue(Fail(400, message="bad request"))
     history = [Turn("Who is visiting Moscow?", "Xi Jinping [1].")]
     assert await rewrite_followup("When?", history, chat_model, prompts=prompts) == "When?"
+
+
+async def test_passages_beyond_max_passages_are_not_shown(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
+):
+    llm_server.queue(Reply(f"{SUPPORTED} [P1]."))
+    options = AnswerOptions(min_relevance=0.42, max_passages=1)
+    answer = await answer_with_model(
+        QUESTION,
+        hits[::-1],
+        chat_model,
+        minilm,
+        TODAY,
+        offline(QUESTION, hits),
+        prompts=prompts,
+        options=options,
+    )
+    assert answer.mode == "llm"
+    prompt = llm_server.chat_requests[0].prompt
+    assert 'key="P1"' in prompt and 'key="P2"' not in prompt
+
+
+def test_passages_are_dropped_from_the_end_until_the_prompt_fits_the_context(prompts, hits):
+    roomy = AnswerOptions(context_tokens=100_000, max_tokens=100)
+    keyed, messages = fit_prompt(prompts, QUESTION, hits, TODAY, roomy)
+    assert list(keyed) == ["P1", "P2"]
+    tight = AnswerOptions(context_tokens=estimate_tokens(messages) + 99, max_tokens=100)
+    keyed, _ = fit_prompt(prompts, QUESTION, hits, TODAY, tight)
+    assert list(keyed) == ["P1"]
+    keyed, _ = fit_prompt(prompts, QUESTION, hits, TODAY, AnswerOptions(context_tokens=256, max_tokens=100))
+    assert list(keyed) == ["P1"]  # one passage is always shown
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_context_error_is_retried_with_half_the_passages(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits, stream: bool
+):
+    too_long = Fail(
+        400, message="This model's maximum context length is 512 tokens", code="context_length_exceeded"
+    )
+    llm_server.queue(too_long, Reply(f"{SUPPORTED} [P1]."))
+    shown = hits[::-1]
+    if stream:
+        items = [
+            i
+            async for i in stream_answer_with_model(
+                QUESTION, shown, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+            )
+        ]
+        answer = items[-1]
+    else:
+        answer = await answer_with_model(
+            QUESTION, shown, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+        )
+    assert isinstance(answer, Answer) and answer.mode == "llm" and answer.notice is None
+    first, second = llm_server.chat_requests
+    assert 'key="P2"' in first.prompt and 'key="P2"' not in second.prompt
+
+
+async def test_a_context_error_with_one_passage_falls_back_saying_so(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
+):
+    llm_server.queue(Fail(400, message="prompt is too long"))
+    answer = await answer_with_model(
+        QUESTION, hits[1:], chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+    )
+    assert answer.mode == "extractive"
+    assert answer.notice is not None and "too long" in answer.notice
