@@ -171,8 +171,9 @@ def model_figures(extra: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def sample(questions: list[Question], which: str, n: int) -> list[Question]:
-    """``n`` questions of one half, spread evenly over it (sorted by id, every k-th)."""
-    pool = sorted((q for q in questions if half(q) == which), key=lambda q: q.id)
+    """``n`` labelled questions (an article of the corpus holds the answer) of one half, spread
+    evenly over it (sorted by id, every k-th)."""
+    pool = sorted((q for q in questions if q.silver and half(q) == which), key=lambda q: q.id)
     step = max(1, len(pool) // n) if n else 1
     return pool[::step][:n]
 
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             desk.close()
     bset.questions = questions
-    bset.notes.append(f"{len(questions)} questions of the '{args.half}' half, every k-th by id")
+    bset.notes.append(f"{len(questions)} labelled questions of the '{args.half}' half, every k-th by id")
     payload = {
         "model": {
             "name": "SmolLM2-135M-Instruct Q4_1",
