@@ -25,7 +25,7 @@ from prompts.citations import CANNOT_ANSWER, Answer, coverage_of
 from prompts.extractive import key_terms, named_terms
 from prompts.templates import ChatMessage, Prompts, load_prompts
 from prompts.timeframes import local_today
-from prompts.verification import SentenceEmbedder, Verified, renumber_draft, verify_answer
+from prompts.verification import SentenceEmbedder, Verified, renumber_draft, split_claims, verify_answer
 from retrieval.models import SearchHit
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 MODEL_UNAVAILABLE = "The language model was unavailable ({reason}), so this is the offline answer."
 UNVERIFIED = (
     "The language model's answer could not be checked against the coverage, so this is the offline answer."
+)
+THINNER = (
+    "The language model's checked answer said less about the question than the coverage does, "
+    "so this is the offline answer."
 )
 REMOVED = (
     "{n} sentence(s) of the model's answer were left out because the sources they cited don't support them."
@@ -168,6 +172,27 @@ def _fallback(fallback: Callable[[], Answer], notice: str) -> Answer:
     return dataclasses.replace(fallback(), notice=notice)
 
 
+def on_topic(text: str, question: str) -> int:
+    """How many sentences of ``text`` name one of the question's key terms."""
+    terms = key_terms(question)
+    return sum(bool(key_terms(claim.text) & terms) for claim in split_claims(text))
+
+
+def thinner(question: str, checked: Verified, offline: Answer) -> bool:
+    """Whether the model's checked answer says less about the question than the offline one,
+    so that giving it would make newsdesk worse. A weak model copies a passage sentence that is
+    supported but answers nothing, or guesses so that most of what it wrote is removed: its
+    answer is thinner when none of its kept sentences names a key term of the question, or when
+    the verifier removed more sentences than it kept and fewer kept ones name the question's
+    terms than the offline answer's do. An offline refusal is never richer."""
+    if not offline.citations:
+        return False
+    mine = on_topic(checked.text, question)
+    if mine == 0:
+        return True
+    return len(checked.removed) > checked.kept and mine < on_topic(offline.text, question)
+
+
 def _assemble(
     question: str, checked: Verified, fallback: Callable[[], Answer], timings: dict[str, float]
 ) -> Answer:
@@ -177,6 +202,9 @@ def _assemble(
     elif not checked.citations:
         log.info("no sentence of the model's answer verified; %d removed", len(checked.removed))
         answer = _fallback(fallback, UNVERIFIED)
+    elif thinner(question, checked, offline := fallback()):
+        log.info("the model's checked answer is thinner than the offline one; giving that")
+        answer = dataclasses.replace(offline, notice=THINNER)
     else:
         removed = len(checked.removed)
         answer = Answer(
@@ -392,6 +420,7 @@ class ModelAnswerer:
 __all__ = [
     "MODEL_UNAVAILABLE",
     "REMOVED",
+    "THINNER",
     "UNVERIFIED",
     "AnswerDraft",
     "AnswerOptions",
@@ -403,6 +432,8 @@ __all__ = [
     "format_passages",
     "has_evidence",
     "key_passages",
+    "on_topic",
     "rewrite_followup",
     "stream_answer_with_model",
+    "thinner",
 ]

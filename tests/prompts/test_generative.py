@@ -13,6 +13,7 @@ from prompts.citations import CANNOT_ANSWER, Answer
 from prompts.desk import Turn
 from prompts.extractive import answer_extractively
 from prompts.generative import (
+    THINNER,
     AnswerDraft,
     AnswerOptions,
     answer_with_model,
@@ -20,8 +21,10 @@ from prompts.generative import (
     fit_prompt,
     rewrite_followup,
     stream_answer_with_model,
+    thinner,
 )
 from prompts.templates import Prompts, load_prompts
+from prompts.verification import Verified, split_claims
 from retrieval.embedding import MiniLMEmbedding
 from retrieval.models import SearchHit
 from tests.fakes.llm_server import Empty, Fail, FakeLLMServer, Hang, Malformed, Reply
@@ -346,3 +349,39 @@ async def test_a_context_error_with_one_passage_falls_back_saying_so(
     )
     assert answer.mode == "extractive"
     assert answer.notice is not None and "too long" in answer.notice
+
+
+async def test_a_supported_sentence_that_does_not_touch_the_question_gives_the_offline_answer(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
+):
+    llm_server.queue(Reply("Kremlin adviser Yuri Ushakov spoke to reporters [P1]."))
+    answer = await ask(chat_model, minilm, prompts, hits)
+    assert answer.mode == "extractive" and answer.notice == THINNER
+    assert answer.text == offline(QUESTION, hits)().text
+
+
+def _verified(text: str, removed: int) -> Verified:
+    return Verified(text, (), removed=("x",) * removed, kept=len(split_claims(text)))
+
+
+def _offline(text: str) -> Answer:
+    return Answer(QUESTION, text, citations=(object(),), grounded=True, mode="extractive")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("model", "removed", "offline_text", "expected"),
+    [
+        ("Xi will visit Russia next week [1].", 0, "Xi visits Russia [1]. Russia hosts Xi [2].", False),
+        ("Xi will visit Russia next week [1].", 2, "Xi visits Russia [1]. Russia hosts Xi [2].", True),
+        ("Xi will visit Russia next week [1].", 2, "Xi visits Russia [1].", False),
+        ("The answer is: 27 [1].", 0, "Xi visits Russia [1].", True),
+        ("Xi will visit Russia next week [1].", 3, "The coverage doesn't say.", False),
+    ],
+)
+def test_thinner_compares_on_topic_sentences_when_the_model_mostly_guessed(
+    model: str, removed: int, offline_text: str, expected: bool
+):
+    offline_answer = _offline(offline_text)
+    if "coverage" in offline_text:
+        offline_answer = dataclasses.replace(offline_answer, citations=())
+    assert thinner(QUESTION, _verified(model, removed), offline_answer) is expected
