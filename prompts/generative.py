@@ -173,8 +173,9 @@ def _fallback(fallback: Callable[[], Answer], notice: str) -> Answer:
 
 
 def on_topic(text: str, question: str) -> int:
-    """How many sentences of ``text`` name one of the question's key terms."""
-    terms = key_terms(question)
+    """How many sentences of ``text`` name one of the question's key terms (of two characters
+    or more: "1990s" leaves a term "s" that every plural would match)."""
+    terms = {t for t in key_terms(question) if len(t) > 1}
     return sum(bool(key_terms(claim.text) & terms) for claim in split_claims(text))
 
 

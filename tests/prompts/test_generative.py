@@ -19,6 +19,7 @@ from prompts.generative import (
     answer_with_model,
     estimate_tokens,
     fit_prompt,
+    on_topic,
     rewrite_followup,
     stream_answer_with_model,
     thinner,
@@ -385,3 +386,9 @@ def test_thinner_compares_on_topic_sentences_when_the_model_mostly_guessed(
     if "coverage" in offline_text:
         offline_answer = dataclasses.replace(offline_answer, citations=())
     assert thinner(QUESTION, _verified(model, removed), offline_answer) is expected
+
+
+def test_a_one_letter_term_does_not_make_a_sentence_on_topic():
+    question = "Which iconic 1990s children's toy is set to be relaunched?"
+    assert on_topic("The 2000s gave us Xbox, Wii and new fashion dolls [1].", question) == 0
+    assert on_topic("Furby, the 1990s toy, is back [1].", question) == 1
