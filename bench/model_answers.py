@@ -210,8 +210,14 @@ async def run_questions(desk: Any, questions: list[Question], articles: dict[str
                 f" contains={model_rows[-1]['contains']} offline_contains={offline_rows[-1]['contains']}"
                 f" total={result['total_ms'] / 1000:.1f}s"
             )
+    written = [r for r in model_rows if r["mode"] == "llm" and r["citations"]]
     return {
-        "model": summarise(model_rows) | model_figures(extra),
+        "model": summarise(model_rows)
+        | model_figures(extra)
+        | {
+            "model_written_answers_shown": len(written),
+            "model_written_citations_all_verify": share(written, "verified"),
+        },
         "offline": summarise(offline_rows) | {"full_answer": percentiles(offline_ms)},
         "per_question": {"model": model_rows, "offline": offline_rows},
     }
