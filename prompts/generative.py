@@ -35,7 +35,7 @@ UNVERIFIED = (
     "The language model's answer could not be checked against the coverage, so this is the offline answer."
 )
 THINNER = (
-    "The language model's checked answer said less about the question than the coverage does, "
+    "The language model's checked answer said less about the question than the offline answer, "
     "so this is the offline answer."
 )
 REMOVED = (
@@ -173,24 +173,31 @@ def _fallback(fallback: Callable[[], Answer], notice: str) -> Answer:
 
 
 def on_topic(text: str, question: str) -> int:
-    """How many sentences of ``text`` name one of the question's key terms (of two characters
-    or more: "1990s" leaves a term "s" that every plural would match)."""
+    """How many sentences of ``text`` are about the question's subject: they name one of its
+    names (capitalised words, numbers) or share two of its key terms (one, if it has one).
+    Terms of one character do not count: "1990s" leaves an "s" that every plural matches."""
     terms = {t for t in key_terms(question) if len(t) > 1}
-    return sum(bool(key_terms(claim.text) & terms) for claim in split_claims(text))
+    names = {t for t in named_terms(question) if len(t) > 1}
+    need = min(2, len(terms))
+
+    def about(sentence: set[str]) -> bool:
+        return bool(sentence & names) or (need > 0 and len(sentence & terms) >= need)
+
+    return sum(about(key_terms(claim.text)) for claim in split_claims(text))
 
 
 def thinner(question: str, checked: Verified, offline: Answer) -> bool:
     """Whether the model's checked answer says less about the question than the offline one,
     so that giving it would make newsdesk worse. A weak model copies a passage sentence that is
-    supported but answers nothing, or guesses so that most of what it wrote is removed: its
-    answer is thinner when none of its kept sentences names a key term of the question, or when
-    the verifier removed more sentences than it kept and fewer kept ones name the question's
-    terms than the offline answer's do. An offline refusal is never richer."""
-    if not offline.citations:
-        return False
+    supported but is about something else, or guesses so that most of what it wrote is
+    removed: its answer is thinner when none of its kept sentences names the question's
+    subject (then even an offline refusal is better), or when the verifier removed more
+    sentences than it kept and fewer kept ones name the subject than the offline answer's do."""
     mine = on_topic(checked.text, question)
     if mine == 0:
         return True
+    if not offline.citations:
+        return False
     return len(checked.removed) > checked.kept and mine < on_topic(offline.text, question)
 
 

@@ -377,6 +377,7 @@ def _offline(text: str) -> Answer:
         ("Xi will visit Russia next week [1].", 2, "Xi visits Russia [1].", False),
         ("The answer is: 27 [1].", 0, "Xi visits Russia [1].", True),
         ("Xi will visit Russia next week [1].", 3, "The coverage doesn't say.", False),
+        ("The summit was about gas [1].", 0, "The coverage doesn't say.", True),
     ],
 )
 def test_thinner_compares_on_topic_sentences_when_the_model_mostly_guessed(
@@ -392,3 +393,9 @@ def test_a_one_letter_term_does_not_make_a_sentence_on_topic():
     question = "Which iconic 1990s children's toy is set to be relaunched?"
     assert on_topic("The 2000s gave us Xbox, Wii and new fashion dolls [1].", question) == 0
     assert on_topic("Furby, the 1990s toy, is back [1].", question) == 1
+
+
+def test_a_question_with_names_is_on_topic_only_where_a_sentence_names_one():
+    question = "A $5 million class-action lawsuit alleges that Kellogg's:"
+    assert on_topic("The DC lawsuit seeks civil penalties against Amazon [1].", question) == 0
+    assert on_topic("The lawsuit says Kellogg's misled buyers [1].", question) == 1
