@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
     parser.add_argument("--config", type=Path, help="YAML config file (env NEWSDESK_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action="version", version=f"newsdesk {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="index the corpus (incremental)")
@@ -73,15 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="copy the index, vectors included, to PostgreSQL (no re-embedding)")
     p.add_argument("--to", required=True, choices=["postgres"], help="the target store backend")
 
+    p = sub.add_parser("status", help="what /status shows in Discord: coverage, index, store, model, sources")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+
     sub.add_parser("bot", help="run the Discord bot")
     p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
     p.add_argument("--app-id", required=True, type=int, help="the application's id")
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    import os
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version("newsdesk")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _settings(args: argparse.Namespace) -> Any:
     from config import load_settings
 
     path = args.config or (Path(os.environ["NEWSDESK_CONFIG"]) if os.environ.get("NEWSDESK_CONFIG") else None)
@@ -286,6 +298,20 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    from prompts.desk import Desk
+    from prompts.status import desk_status
+
+    settings = _settings(args)
+    desk = Desk.open(settings, args.data_dir, build=False)  # status never builds an index
+    try:
+        status = desk_status(desk)
+    finally:
+        desk.close()
+    print(json.dumps(status.to_json(), ensure_ascii=False) if args.json else "\n".join(status.lines()))
+    return 0
+
+
 def _cmd_invite(args: argparse.Namespace) -> int:
     from bot.discord.invite import invite_url
 
@@ -300,6 +326,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "refresh": _cmd_refresh,
     "bot": _cmd_bot,
     "invite-url": _cmd_invite,
+    "status": _cmd_status,
     "migrate": _cmd_migrate,
     "summary": _cmd_summary,
     "timeline": _cmd_timeline,
@@ -319,7 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from retrieval.store import StoreError
 
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except (
         UsageError,
         ConfigError,
@@ -335,6 +366,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_went_away() -> int:
+    """Output piped into ``head`` (or a pager quit early): stop quietly, as ``cat`` does.
+
+    Python would otherwise report the broken pipe again when it flushes stdout at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a command ended by a closed pipe
 
 
 if __name__ == "__main__":

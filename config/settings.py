@@ -36,6 +36,9 @@ class EmbeddingSettings(_Section):
     model: str = Field("text-embedding-3-small", description="Model name for provider openai.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint for provider openai.")
     api_key_env: str = Field("OPENAI_API_KEY", description="Env var holding the embeddings key.")
+    timeout_s: float = Field(30.0, gt=0, description="Per-request timeout for provider openai, seconds.")
+    retry_budget_s: float = Field(120.0, gt=0, description="Total time for retries of one batch, seconds.")
+    max_attempts: int = Field(5, ge=1, le=20, description="Attempts per batch before giving up.")
 
 
 class SplittingSettings(_Section):

@@ -1,48 +1,44 @@
-"""The chat-model adapter: the only module that imports ``openai``.
+"""The chat-model adapter over the OpenAI-compatible API seam (:mod:`retrieval.openai_api`).
 
 Any OpenAI-compatible server works (OpenAI, Azure's v1 endpoint, vLLM, Ollama, llama.cpp,
 LM Studio): requests use only ``model``, ``messages``, ``temperature``, ``max_tokens`` and
-``stream``. Retries live here and only here (tenacity; the SDK's own retries are off): on
-timeouts, connection errors, malformed replies, 408, 429 and 5xx, with exponential backoff and
-full jitter, honouring ``Retry-After``, within a total time budget and an attempt limit. The
-API key comes from the environment and is never logged or put in an error message.
+``stream``. Retries happen in one layer, the policy shared with the API embedder (tenacity; the
+SDK's own retries are off): on timeouts, connection errors, malformed replies, 408, 429 and 5xx,
+with exponential backoff and full jitter, honouring ``Retry-After``, within a total time budget
+and an attempt limit. The API key comes from the environment and is never logged or put in an
+error message.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import httpx
 import openai
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_random_exponential,
-)
+from tenacity import AsyncRetrying, RetryCallState
 
 from config.settings import LLMSettings, Settings
 from prompts.templates import ChatMessage
+from retrieval.openai_api import (
+    MIN_ATTEMPT_S,
+    PLACEHOLDER_KEY,
+    RetryPolicy,
+    async_client,
+    describe_error,
+    is_transient,
+    retry_after_s,
+    retry_options,
+)
+from retrieval.openai_api import MalformedReply as _MalformedReply
 
 log = logging.getLogger(__name__)
 
-#: Sent when no key is configured but a base URL is: local servers ignore it.
-PLACEHOLDER_KEY = "no-key-needed"
-#: An attempt is not started with less time than this left in the budget.
-MIN_ATTEMPT_S = 0.05
-
 _T = TypeVar("_T")
-_KEYLIKE = re.compile(r"\b(sk|key)-[A-Za-z0-9_*\-]{4,}")
 #: How servers say a prompt is too long (OpenAI, vLLM and llama.cpp send the code; the rest
 #: only words).
 _TOO_LONG = re.compile(
@@ -82,55 +78,6 @@ class ModelResponseError(ModelError):
     """The server answered, but not with a usable completion (malformed or empty)."""
 
 
-class _MalformedReply(Exception):
-    """A reply that could not be parsed; retried like a transport error."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    budget_s: float = 60.0
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 8.0
-
-
-def retry_after_s(exc: BaseException) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` or ``Retry-After``), if any."""
-    if not isinstance(exc, openai.APIStatusError):
-        return None
-    headers = exc.response.headers
-    if ms := headers.get("retry-after-ms"):
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether another attempt may succeed: timeouts, broken connections, 408/429/5xx."""
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError | _MalformedReply):
-        return True  # APITimeoutError is an APIConnectionError; httpx's come mid-stream
-    if isinstance(exc, openai.APIStatusError):
-        if exc.status_code == 429 and exc.code == "insufficient_quota":
-            return False  # OpenAI's "out of credit": waiting does not help
-        return exc.status_code in (408, 429) or exc.status_code >= 500
-    return False
-
-
 def _error_text(exc: openai.APIStatusError) -> str:
     return f"{exc.code or ''} {exc.message}"
 
@@ -147,12 +94,6 @@ def is_unknown_model(exc: BaseException) -> bool:
     if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 404):
         return False
     return exc.code == "model_not_found" or bool(_NO_MODEL.search(_error_text(exc)))
-
-
-def _redact(text: str, key: str | None) -> str:
-    if key and key != PLACEHOLDER_KEY:
-        text = text.replace(key, "[redacted]")
-    return _KEYLIKE.sub("[redacted]", text)
 
 
 class ChatModel:
@@ -189,12 +130,7 @@ class ChatModel:
                 f"no model configured: set the {llm.api_key_env} environment variable "
                 "or llm.base_url in the config file"
             )
-        client = openai.AsyncOpenAI(
-            api_key=key or PLACEHOLDER_KEY,
-            base_url=llm.base_url,
-            timeout=llm.timeout_s,
-            max_retries=0,
-        )
+        client = async_client(llm.api_key_env, llm.base_url, llm.timeout_s)
         policy = RetryPolicy(llm.max_attempts, llm.retry_budget_s, llm.backoff_initial_s, llm.backoff_max_s)
         return cls(
             client,
@@ -266,13 +202,7 @@ class ChatModel:
     async def _with_retries(self, attempt: Callable[[float], Awaitable[_T]]) -> _T:
         policy = self.policy
         started = time.monotonic()
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
-            stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.budget_s),
-            wait=self._wait,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
+        retrying = AsyncRetrying(**retry_options(policy, self._log_retry))
         try:
             async for trial in retrying:
                 with trial:
@@ -284,16 +214,6 @@ class ChatModel:
         except Exception as exc:
             raise self._translate(exc, retrying.statistics, time.monotonic() - started) from None
         raise AssertionError("unreachable: tenacity either returns or raises")
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        asked = retry_after_s(exc) if exc else None
-        if asked is not None:
-            return asked
-        backoff = wait_random_exponential(
-            multiplier=self.policy.backoff_initial_s, max=self.policy.backoff_max_s
-        )
-        return float(backoff(state))
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -335,15 +255,7 @@ class ChatModel:
         return f"{message}; {hint}" if hint else message
 
     def _describe(self, exc: BaseException) -> str:
-        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
-            text = "timed out"
-        elif isinstance(exc, openai.APIConnectionError):
-            text = f"connection failed: {exc.__cause__ or exc}"
-        elif isinstance(exc, openai.APIStatusError):
-            text = f"HTTP {exc.status_code}: {exc.message}"
-        else:
-            text = str(exc) or type(exc).__name__
-        return _redact(text, self._client.api_key)[:300]
+        return describe_error(exc, self._client.api_key)
 
 
 async def _pieces(

@@ -166,6 +166,8 @@ class Desk(ModelAnswering, Summarising):
             self._load()
         if self._searcher is None:
             raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
+        # vectors of another embedder: one plain line, not a failure deep inside a search
+        self._searcher.catalog.check_embedder(self.settings.embedding)
         return self._searcher
 
     @property

@@ -44,9 +44,7 @@ LEXICAL_FLOOR = 0.3
 
 _KEY = r"(?:(?:passage|source|key)\s*:?\s*)?p(?:assage)?\s*\d+"
 #: Small models also write ``(P1)``, ``[Passage P2]``, ``[Source: P1]`` and ranges ``[P1-P3]``.
-KEY_MARKER = re.compile(
-    rf"[\[【(]\s*({_KEY}(?:\s*(?:,|;|&|and|-|–|to)\s*{_KEY})*)\s*[\]】)]", re.I
-)
+KEY_MARKER = re.compile(rf"[\[【(]\s*({_KEY}(?:\s*(?:,|;|&|and|-|–|to)\s*{_KEY})*)\s*[\]】)]", re.I)
 _RANGE = re.compile(rf"({_KEY})\s*(?:-|–|to)\s*({_KEY})", re.I)
 #: A range wider than this is read as its two ends.
 MAX_RANGE = 10

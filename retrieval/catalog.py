@@ -9,12 +9,26 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from config.settings import EmbeddingSettings
+from retrieval.sources import CorpusError
+
 CATALOG_FILE = "catalog.json"
 CURRENT_FILE = "CURRENT"
 #: Passage vectors of a generation, rows in the BM25 corpus order (float32, .npy).
 DENSE_FILE = "dense.npy"
 #: Keyword index over whole articles (title and text), one row per article.
 ARTICLE_BM25 = "bm25_articles"
+#: The bundled embedding model, as a generation records it.
+MINILM_MODEL = "all-MiniLM-L6-v2-onnx-int8"
+
+
+class IndexMismatch(CorpusError):
+    """The index was built by another embedder than the configured one: its vectors don't fit."""
+
+
+def embedder_model(cfg: EmbeddingSettings) -> str:
+    """The model name the configured embedder writes into a generation."""
+    return MINILM_MODEL if cfg.provider == "minilm" else cfg.model
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +57,9 @@ class Catalog:
     settings_key: str
     store_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The embedder's model and vector size (None in generations built before they were recorded).
+    embedding_model: str | None = None
+    dimension: int | None = None
 
     @property
     def passages(self) -> int:
@@ -51,6 +68,24 @@ class Catalog:
     @property
     def built(self) -> datetime:
         return datetime.fromisoformat(self.built_at)
+
+    def check_embedder(self, cfg: EmbeddingSettings, dimension: int | None = None) -> None:
+        """Raise :class:`IndexMismatch` unless ``cfg`` (and a query vector's ``dimension``)
+        fit the vectors this generation was built with."""
+        built = self.embedding_model
+        wanted = embedder_model(cfg)
+        if (
+            self.embedder == cfg.provider
+            and (built is None or built == wanted)
+            and (dimension is None or self.dimension is None or dimension == self.dimension)
+        ):
+            return
+        size = f", {self.dimension} dimensions" if self.dimension else ""
+        asked = f", {dimension} dimensions" if dimension is not None else ""
+        raise IndexMismatch(
+            f"the index was built with the {self.embedder} embedder ({built or 'model not recorded'}{size}) "
+            f"but the config asks for {cfg.provider} ({wanted}{asked}); run 'newsdesk index --rebuild'"
+        )
 
     def write(self, folder: Path) -> None:
         data = asdict(self)

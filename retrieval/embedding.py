@@ -13,6 +13,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from config.settings import EmbeddingSettings
+from retrieval.catalog import MINILM_MODEL
 from retrieval.minilm import MiniLMEncoder
 
 
@@ -23,7 +24,7 @@ class MiniLMEmbedding(BaseEmbedding):
     _on_batch: Callable[[int], None] | None = PrivateAttr(default=None)
 
     def __init__(self, encoder: MiniLMEncoder | None = None, embed_batch_size: int = 4, **kwargs: Any):
-        super().__init__(model_name="all-MiniLM-L6-v2-onnx-int8", embed_batch_size=embed_batch_size, **kwargs)
+        super().__init__(model_name=MINILM_MODEL, embed_batch_size=embed_batch_size, **kwargs)
         self._encoder = encoder or MiniLMEncoder()
 
     @classmethod
@@ -58,6 +59,6 @@ def build_embedder(cfg: EmbeddingSettings, encoder: MiniLMEncoder | None = None)
     """The embedder named by ``embedding.provider``."""
     if cfg.provider == "minilm":
         return MiniLMEmbedding(encoder or MiniLMEncoder(threads=cfg.threads), embed_batch_size=cfg.batch_size)
-    from prompts.api_embedding import build_api_embedder  # the one place an API embedder is built
+    from retrieval.api_embedding import build_api_embedder  # the one place an API embedder is built
 
     return build_api_embedder(cfg)

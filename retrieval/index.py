@@ -31,6 +31,7 @@ from retrieval.catalog import (
     Catalog,
     CatalogEntry,
     current_generation,
+    embedder_model,
     write_atomically,
 )
 from retrieval.models import Article
@@ -69,7 +70,9 @@ class ReindexReport:
 def settings_key(settings: Settings) -> str:
     """What makes two indexes incompatible: embedder and splitting (store URL too)."""
     parts = (
-        settings.embedding.model_dump_json(),
+        # request tuning (timeouts, retries) doesn't change vectors; left out, so an index
+        # built before those settings existed keeps its key
+        settings.embedding.model_dump_json(exclude={"timeout_s", "retry_budget_s", "max_attempts"}),
         settings.splitting.model_dump_json(),
         # query-time and postgres table settings don't make vectors stale
         settings.store.model_dump_json(include={"backend", "url", "api_key_env", "collection"}),
@@ -345,8 +348,16 @@ def _catalog(articles: list[Article], documents: list[Any], nodes: list[Any], se
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         embedder=settings.embedding.provider,
         settings_key=settings_key(settings),
+        embedding_model=embedder_model(settings.embedding),
+        dimension=_dimension(nodes),
         store_url=settings.store.url,
     )
+
+
+def _dimension(nodes: list[Any]) -> int | None:
+    """The vector size, where the nodes carry their vectors (postgres passes counts only)."""
+    vector = getattr(nodes[0], "embedding", None) if nodes else None
+    return len(vector) if vector is not None else None
 
 
 def _compare(

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from config.settings import SearchSettings, StoreSettings
-from retrieval.catalog import ARTICLE_BM25, DENSE_FILE, Catalog
+from retrieval.catalog import ARTICLE_BM25, DENSE_FILE, Catalog, IndexMismatch
 from retrieval.models import Passage, SearchHit
 from retrieval.store import DenseSearcher, passage_from_payload
 
@@ -253,6 +253,11 @@ class HybridSearcher:
         k = k or self.settings.top_k
         pool = self.settings.candidates
         vector = self.encoder.embed_query(query)
+        if self.catalog.dimension is not None and len(vector) != self.catalog.dimension:
+            raise IndexMismatch(
+                f"the index holds {self.catalog.dimension}-dimension vectors but the embedder gives "
+                f"{len(vector)}; run 'newsdesk index --rebuild'"
+            )
         # on postgres both sides run in the database, filtered there
         if self._pg is not None:
             dense_pg = self._pg.dense(vector, pool, filters.since, filters.until, filters.outlet)

@@ -62,7 +62,7 @@ class _Newsdesk:
 
     desk: Any
     settings: Settings
-    tree: discord.app_commands.CommandTree
+    tree: Any  # the bot class's CommandTree
 
     def _init_newsdesk(self, desk: Any, settings: Settings, answers: AnswerLog) -> None:
         self.desk = desk
@@ -79,7 +79,7 @@ class _Newsdesk:
     async def setup_hook(self) -> None:
         from bot.discord.cogs import admin, ask, coverage
 
-        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        self.tree.on_error = on_tree_error
         for cog in (ask.AskCog(self), coverage.CoverageCog(self), admin.AdminCog(self)):
             await self.add_cog(cog)  # type: ignore[attr-defined]
         self.add_view(FeedbackView(self.answers))  # type: ignore[attr-defined]
@@ -142,7 +142,7 @@ class ShardedNewsdeskBot(_Newsdesk, commands.AutoShardedBot):
     """Several gateway connections, as Discord requires past 2,500 servers."""
 
 
-def create_bot(desk: Any, settings: Settings, **client_options: Any) -> commands.Bot:
+def create_bot(desk: Any, settings: Settings, **client_options: Any) -> NewsdeskBot | ShardedNewsdeskBot:
     """A bot over ``desk``; ``client_options`` go to discord.Client (e.g. guild_ready_timeout)."""
     options: dict[str, Any] = {
         "command_prefix": commands.when_mentioned,
@@ -151,7 +151,7 @@ def create_bot(desk: Any, settings: Settings, **client_options: Any) -> commands
         "help_command": None,
         "chunk_guilds_at_startup": False,
     }
-    cls: type[commands.Bot] = NewsdeskBot
+    cls: type[NewsdeskBot | ShardedNewsdeskBot] = NewsdeskBot
     shards = settings.discord.shards
     if shards is not None:
         cls = ShardedNewsdeskBot
@@ -159,5 +159,5 @@ def create_bot(desk: Any, settings: Settings, **client_options: Any) -> commands
             options["shard_count"] = int(shards)
     options.update(client_options)
     bot = cls(**options)
-    bot._init_newsdesk(desk, settings, open_state(settings, database_path(settings, desk)))  # type: ignore[attr-defined]
+    bot._init_newsdesk(desk, settings, open_state(settings, database_path(settings, desk)))
     return bot

@@ -105,6 +105,7 @@ class FakeLLMServer:
         self.script: Script | None = None
         self.errors: list[Exception] = []
         self._actions: deque[Action] = deque()
+        self._embedding_failures: deque[Fail] = deque()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -112,6 +113,14 @@ class FakeLLMServer:
     def queue(self, *actions: Action) -> None:
         """Take these actions, in order, for the next chat requests."""
         self._actions.extend(actions)
+
+    def fail_embeddings(self, *failures: Fail) -> None:
+        """Answer the next embeddings requests with these failures (then embed as usual)."""
+        self._embedding_failures.extend(failures)
+
+    @property
+    def embedding_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/embeddings")]
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
@@ -235,6 +244,9 @@ class FakeLLMServer:
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await self._record(request)
+        if self._embedding_failures:
+            failure = self._embedding_failures.popleft()
+            return _error(failure.status, failure.message, failure.code, failure.headers)
         inputs = body.get("input", [])
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
         data = [

@@ -54,7 +54,7 @@ class NewsdeskCog(commands.Cog):
     def __init__(self, bot: Any) -> None:
         self.bot = bot
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if not enabled_here(self.bot.settings, interaction.guild_id, interaction.channel):
             raise NotEnabledHere()
         return True

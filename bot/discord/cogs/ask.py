@@ -57,8 +57,8 @@ class AskCog(NewsdeskCog):
         messages = render_answer(answer)
         ids: list[int] = []
         for i, embeds in enumerate(messages):
-            extra = {"view": FeedbackView(self.bot.answers)} if i == len(messages) - 1 else {}
-            sent = await interaction.followup.send(embeds=embeds, wait=True, **extra)
+            view = FeedbackView(self.bot.answers) if i == len(messages) - 1 else discord.utils.MISSING
+            sent = await interaction.followup.send(embeds=embeds, wait=True, view=view)
             interaction.extras.pop("public_thinking", None)  # "thinking…" is replaced now
             ids.append(sent.id)
         return ids
@@ -102,11 +102,11 @@ class AskCog(NewsdeskCog):
         messages = render_answer(answer)
         ids: list[int] = []
         for i, embeds in enumerate(messages):
-            extra = {"view": FeedbackView(self.bot.answers)} if i == len(messages) - 1 else {}
+            view = FeedbackView(self.bot.answers) if i == len(messages) - 1 else discord.utils.MISSING
             if i == 0:
-                sent = await message.reply(embeds=embeds, mention_author=False, **extra)
+                sent = await message.reply(embeds=embeds, mention_author=False, view=view)
             else:
-                sent = await message.channel.send(embeds=embeds, **extra)
+                sent = await message.channel.send(embeds=embeds, view=view)
             ids.append(sent.id)
         return ids
 

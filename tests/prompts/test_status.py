@@ -1,0 +1,65 @@
+"""The status snapshot: sources and their last refresh, and the model probe with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from prompts.status import desk_status, probe_model
+from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.news_fixtures import ATOM, RSS, site_settings
+from tests.fakes.news_site import NewsSite
+
+
+class _NoIndexDesk:
+    """A desk whose index does not exist yet (status must still answer)."""
+
+    def __init__(self, settings, data_dir: Path) -> None:
+        self.settings = settings
+        self.data_dir = data_dir
+
+    def stats(self):
+        from retrieval.sources import CorpusError
+
+        raise CorpusError("no index yet")
+
+    def resolve_mode(self, mode):
+        return "extractive"
+
+
+def test_sources_are_listed_with_their_state(news_site: NewsSite, tmp_path: Path) -> None:
+    settings = site_settings(news_site, RSS, {**ATOM, "enabled": False})
+    status = desk_status(_NoIndexDesk(settings, tmp_path), probe=lambda s: "not configured")
+    assert [(s.name, s.state, s.enabled) for s in status.sources] == [
+        ("harbor-rss", "never refreshed", True),
+        ("courier-atom", "never refreshed", False),
+    ]
+    assert status.index_problem == "no index yet"
+    assert "source courier-atom (feed): never refreshed, 0 articles (disabled)" in status.lines()
+
+
+async def test_a_model_server_that_answers_is_reachable(llm_server: FakeLLMServer) -> None:
+    settings = load_settings(llm={"base_url": llm_server.base_url, "model": "fake-model"})
+    text = await asyncio.to_thread(probe_model, settings)
+    assert text.startswith(f"reachable at {llm_server.base_url} (fake-model)")
+
+
+def test_a_closed_port_is_not_reachable_and_says_so_quickly() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    settings = load_settings(llm={"base_url": f"http://127.0.0.1:{port}/v1"})
+    started = time.monotonic()
+    text = probe_model(settings, deadline_s=1.0)
+    assert text.startswith(f"NOT reachable at http://127.0.0.1:{port}/v1: connection failed")
+    assert time.monotonic() - started < 5
+
+
+def test_no_key_and_no_base_url_is_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSDESK_NO_KEY", raising=False)
+    assert probe_model(load_settings(llm={"api_key_env": "NEWSDESK_NO_KEY"})) == "not configured"
