@@ -6,7 +6,7 @@
 1. Splits the corpus with newsdesk's PassageParser and times the bare MiniLM encoder on a
    random sample of those passages, exactly as they are embedded (title line included) and in
    the configured batch size: the physical limit of indexing on this machine.
-2. Builds the index from scratch with ``IndexBuilder`` (parse, embed, Qdrant, BM25, catalog).
+2. Builds the index from scratch with ``build_generation`` (parse, embed, Qdrant, BM25, catalog).
 3. Times the encoder sample again (load changes while a long build runs; both are reported).
 4. Reindexes with nothing changed, then, on a copy, with 1% of the articles changed.
 The index built here is the one the other benchmarks use (``--work-dir``).

@@ -149,7 +149,7 @@ def run_qdrant(n: int, count: int) -> dict[str, Any]:
     from llama_index.vector_stores.qdrant import QdrantVectorStore
     from qdrant_client import QdrantClient
 
-    from retrieval.index import _all_nodes, _write_bm25, _write_dense
+    from retrieval.backends.embedded import all_nodes, write_bm25, write_dense
 
     data, folder = vectors(n), Path(tempfile.mkdtemp(prefix=f"pgscale-qd-{os.getpid()}-"))
     items = nodes(n, data)
@@ -160,9 +160,9 @@ def run_qdrant(n: int, count: int) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         for start in range(0, n, 1000):
             store.add(items[start : start + 1000])
-        scrolled = _all_nodes(client, "bench")
-    _write_dense(folder / "dense.npy", scrolled)
-    _write_bm25(folder / "bm25", scrolled)
+        scrolled = all_nodes(client, "bench")
+    write_dense(folder / "dense.npy", scrolled)
+    write_bm25(folder / "bm25", scrolled)
     index_s = time.perf_counter() - started
     del items, scrolled
     qs = queries(data, count)

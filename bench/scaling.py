@@ -75,7 +75,7 @@ def derive_newsdesk(source_dir: Path, target_dir: Path, size: int, order: list[s
                     articles: list[Any] | None = None) -> dict[str, Any]:
     """A newsdesk data dir of ``size`` articles made from the index in ``source_dir``."""
     from bench.systems import bench_settings
-    from retrieval.index import _write_bm25, _write_dense
+    from retrieval.backends.embedded import write_bm25, write_dense
     from retrieval.store import open_client, vector_store
 
     source = current_generation(source_dir / "index")
@@ -102,14 +102,14 @@ def derive_newsdesk(source_dir: Path, target_dir: Path, size: int, order: list[s
                     store.add(nodes[i : i + 2048])
         finally:
             client.close()
-    _write_bm25(generation / "bm25", nodes)
-    _write_dense(generation / DENSE_FILE, nodes)
+    write_bm25(generation / "bm25", nodes)
+    write_dense(generation / DENSE_FILE, nodes)
     if articles is not None and hasattr(catalog_module, "ARTICLE_BM25"):  # newer cores
         from retrieval.passages import article_document
 
         by_id = {a.doc_id: a for a in articles}
         documents = [article_document(replace(by_id[src], doc_id=new)) for new, src in plan]
-        _write_bm25(generation / catalog_module.ARTICLE_BM25, documents)
+        write_bm25(generation / catalog_module.ARTICLE_BM25, documents)
     entries = {new: replace(catalog.articles[src], doc_id=new) for new, src in plan}
     replace(catalog, articles=entries).write(generation)
     write_atomically(target_dir / "index" / CURRENT_FILE, generation.name)

@@ -45,13 +45,16 @@ def has_index(data_dir: Path, bset: BenchSet) -> bool:
 def build_newsdesk(data_dir: Path, articles: list[Article], embedder: Any = None, rebuild: bool = True,
                    progress: Any = None) -> Any:
     """Index ``articles`` with newsdesk's own builder; returns its ReindexReport."""
+    from retrieval.backends import open_backend
     from retrieval.embedding import build_embedder
-    from retrieval.index import IndexBuilder
+    from retrieval.index import build_generation
 
     settings = bench_settings(data_dir)
     embedder = embedder or build_embedder(settings.embedding)
-    builder = IndexBuilder(settings, data_dir / "index", embedder)
-    return builder.run(articles, [], rebuild=rebuild, progress=progress)
+    return build_generation(
+        open_backend(settings), settings, data_dir / "index", embedder, articles, [],
+        rebuild=rebuild, progress=progress,
+    )
 
 
 def ensure_newsdesk(work: Path, bset: BenchSet) -> Path:
@@ -73,17 +76,19 @@ class Newsdesk:
 
     def __init__(self, data_dir: Path, asked_on: dict[str, date | None] | None = None) -> None:
         from prompts.desk import Desk
+        from prompts.timeframes import local_today
 
-        self.desk = Desk.open(bench_settings(data_dir), data_dir, build=False)
-        self.depth = self.desk.settings.search.candidates
         self.asked_on = asked_on or {}
-        self._today = getattr(self.desk, "today", None)
+        self._day: date | None = None
+        # one clock for the whole desk: the day the question being answered was asked
+        self.desk = Desk.open(
+            bench_settings(data_dir), data_dir, build=False, today=lambda: self._day or local_today()
+        )
+        self.depth = self.desk.settings.search.candidates
 
     def _as_of(self, question: str) -> None:
         """Read "this week" in a question as of the day it was asked (the quiz's date)."""
-        day = self.asked_on.get(question)
-        if self._today is not None:
-            self.desk.today = (lambda: day) if day else self._today  # type: ignore[method-assign]
+        self._day = self.asked_on.get(question)
 
     def rank(self, question: str) -> list[str]:
         hits = self.desk.search(question, k=self.depth)
@@ -115,7 +120,7 @@ class NewsdeskDense:
         from retrieval.search import Filters
 
         vector = self.searcher.encoder.embed_query(question)
-        hits = self.searcher._dense_search(vector, self.depth, Filters(), None)
+        hits = self.searcher.source.dense(vector, self.depth, Filters())
         return first_unique([passage.doc_id for passage, _ in hits])
 
 
@@ -125,7 +130,7 @@ class NewsdeskKeyword:
     name = "newsdesk-bm25-passages"
 
     def __init__(self, newsdesk: Newsdesk) -> None:
-        self.keyword = newsdesk.desk.searcher._keyword
+        self.keyword = newsdesk.desk.searcher.source.passages
         self.depth = newsdesk.depth
 
     def rank(self, question: str) -> list[str]:

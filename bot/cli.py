@@ -12,16 +12,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-EXIT_USAGE = 2
+from config.errors import UserError, one_line
+
+_T = TypeVar("_T")
 
 
-class UsageError(Exception):
-    """A one-line error for the user; exit code 2."""
+class UsageError(UserError):
+    """A command line the CLI cannot use; exit code 2."""
 
 
 def _date(text: str) -> date:
@@ -183,7 +185,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     try:
         if args.jsonl:
             return _ask_lines(desk, options)
-        answer = asyncio.run(desk.ask(args.question, **options))
+        answer = asyncio.run(_closing(desk, desk.ask(args.question, **options)))
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render_answer(answer))
         return 0
     finally:
@@ -204,7 +206,7 @@ def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
                 out = {"question": line.strip()[:200], "error": str(exc)}
             print(json.dumps(out, ensure_ascii=False), flush=True)
 
-    asyncio.run(run())
+    asyncio.run(_closing(desk, run()))
     return 0
 
 
@@ -264,6 +266,14 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return _summarise(args, topic=args.topic, article=args.article, mode=args.mode)
 
 
+async def _closing(desk: Any, work: Awaitable[_T]) -> _T:
+    """``work``'s result, the desk's model client closed in the same event loop."""
+    try:
+        return await work
+    finally:
+        await desk.aclose()
+
+
 def _cmd_timeline(args: argparse.Namespace) -> int:
     return _summarise(args, topic=args.topic, timeline=True)
 
@@ -272,7 +282,8 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
     desk = _open_desk(args, _settings(args))
     window = {"since": args.since, "until": args.until, "outlet": args.outlet}
     try:
-        result = asyncio.run(desk.summarize(**request, **{k: v for k, v in window.items() if v}))
+        asked = desk.summarize(**request, **{k: v for k, v in window.items() if v})
+        result = asyncio.run(_closing(desk, asked))
     finally:
         desk.close()
     if args.json:
@@ -286,7 +297,7 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
 # newsdesk migrate --to postgres
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from prompts.desk import default_data_dir
-    from retrieval.pgindex import migrate_to_postgres
+    from retrieval.backends.postgres import migrate_to_postgres
 
     settings = _settings(args)
     data_dir = args.data_dir or settings.data_dir or default_data_dir()
@@ -339,30 +350,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    from config import ConfigError
-    from prompts.desk import CorpusError, QuestionError, ReindexBusy
-    from prompts.templates import TemplateError
-    from retrieval.minilm import EmbedderError
-    from retrieval.store import StoreError
-
     try:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code
     except BrokenPipeError:
         return _reader_went_away()
-    except (
-        UsageError,
-        ConfigError,
-        CorpusError,
-        QuestionError,
-        ReindexBusy,
-        StoreError,
-        EmbedderError,
-        TemplateError,
-    ) as exc:
-        print(f"newsdesk: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except UserError as exc:  # the core's and ours: one line, exit 2 (bad input) or 1 (failed run)
+        print(f"newsdesk: error: {one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)
         return 130

@@ -13,10 +13,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.errors import UserError
+
 DEFAULTS_FILE = Path(__file__).with_name("default.yaml")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration file that cannot be used; the message says what to change."""
 
 

@@ -145,6 +145,14 @@ class ChatModel:
     async def close(self) -> None:
         await self._client.close()
 
+    async def reachable(self, timeout_s: float = 5.0) -> bool:
+        """Whether the endpoint answers (its model list: no completion is spent, no retries)."""
+        try:
+            await self._client.models.list(timeout=timeout_s)
+        except (openai.OpenAIError, httpx.HTTPError):
+            return False
+        return True
+
     async def complete(self, messages: Sequence[ChatMessage]) -> str:
         """The model's reply to ``messages``; raises a :class:`ModelError` subclass."""
         return await self._with_retries(lambda timeout: self._complete_once(messages, timeout))

@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from config.errors import UserError
+
 _ENTITY = re.compile(r"\b(?:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*|\d{4})\b")
 _FOLLOW_UP = re.compile(r"\b(he|she|they|them|it|its|his|her|their|that|this|those|there|then)\b", re.I)
 
@@ -13,7 +15,7 @@ _FOLLOW_UP = re.compile(r"\b(he|she|they|them|it|its|his|her|their|that|this|tho
 _QUESTION_WORDS = frozenset("What When Who How Why Where Which Did Does Do Is Are Was Were Will Has".split())
 
 
-class QuestionError(ValueError):
+class QuestionError(UserError, ValueError):
     """A question that cannot be asked as it is (empty, too long)."""
 
 

@@ -16,18 +16,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prompts.citations import CANNOT_ANSWER, Answer, AnswerMode, Citation, Coverage, coverage_of
 from prompts.excerpts import Numbering, Picker, reading_order
 from prompts.extractive import key_terms
+from prompts.searching import SearchScope
 from prompts.stories import StoryHits, SummaryOptions, cluster_stories, main_stories, select_passages
 from prompts.timeframes import join_notices, resolve_time, stale_notice, strip_time
 from retrieval.models import SearchHit
 from retrieval.search import Filters
-
-if TYPE_CHECKING:
-    from prompts.desk import Desk
 
 LEFT_OUT = "{n} smaller stor{ies} on the topic {are} left out."
 _NAME = re.compile(r"\b[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})*")
@@ -300,12 +298,12 @@ def topic_window(topic: str, filters: Filters, today: date) -> tuple[str, Filter
 
 
 def gather(
-    desk: Desk, topic: str, filters: Filters, options: SummaryOptions
+    scope: SearchScope, topic: str, filters: Filters, options: SummaryOptions
 ) -> tuple[list[StoryHits], int, dict[str, float]]:
     """The topic's stories (the most relevant ``max_stories``), how many were left out, timings."""
     started = time.perf_counter()
-    topic = desk.check_question(topic)
-    hits = select_passages(desk.searcher, topic, filters, options)
+    topic = scope.check_question(topic)
+    hits = select_passages(scope.searcher, topic, filters, options)
     selected = time.perf_counter()
     stories, left_out = main_stories(cluster_stories(hits, options), options.max_stories)
     clustered = time.perf_counter()
@@ -317,7 +315,7 @@ def gather(
 
 
 def summarize_offline(
-    desk: Desk,
+    scope: SearchScope,
     topic: str,
     since: date | None = None,
     until: date | None = None,
@@ -328,42 +326,17 @@ def summarize_offline(
 ) -> Summary:
     """The extractive summary of ``topic``; blocking (run it in a thread from async code)."""
     started = time.perf_counter()
-    options, today = options or SummaryOptions(), today or desk.today()
+    options, today = options or SummaryOptions(), today or scope.today()
     query, filters = topic_window(topic, Filters(since, until, outlet), today)
-    stories, left_out, timings = gather(desk, query, filters, options)
+    stories, left_out, timings = gather(scope, query, filters, options)
     summary = replace(extractive_summary(query, stories, options, filters), topic=topic)
     timings["total"] = (time.perf_counter() - started) * 1000
     return finish(summary, today, left_out, timings)
 
 
-async def summarize_topic(
-    desk: Desk,
-    topic: str,
-    since: date | None = None,
-    until: date | None = None,
-    outlet: str | None = None,
-    mode: str | None = None,
-    *,
-    today: date | None = None,
-    options: SummaryOptions | None = None,
-) -> Summary:
-    """The summary of ``topic`` in the configured (or given) mode; see the module docstring."""
-    import asyncio
-
-    if desk.resolve_mode(mode) != "llm":
-        return await asyncio.to_thread(
-            summarize_offline, desk, topic, since, until, outlet, today=today, options=options
-        )
-    from prompts.summary_model import summarize_with_model
-
-    return await summarize_with_model(
-        desk, topic, Filters(since, until, outlet), today or desk.today(), options or SummaryOptions()
-    )
-
-
-def find_article(desk: Desk, ref: str) -> str | None:
+def find_article(scope: SearchScope, ref: str) -> str | None:
     """The doc id of the article ``ref`` names: its id, its headline, or the best search hit."""
-    articles = desk.catalog.articles
+    articles = scope.catalog.articles
     if ref in articles:
         return ref
     wanted = key_terms(ref)
@@ -373,29 +346,29 @@ def find_article(desk: Desk, ref: str) -> str | None:
     best = max(shares, key=lambda d: shares[d], default=None)
     if best is not None and shares[best] >= 0.6:
         return best
-    hits = desk.search(ref, k=1)
+    hits = scope.search(ref, k=1)
     return hits[0].passage.doc_id if hits and (hits[0].dense_score or 0.0) >= 0.35 else None
 
 
-def article_hits(desk: Desk, doc_id: str, options: SummaryOptions) -> list[SearchHit]:
+def article_hits(scope: SearchScope, doc_id: str, options: SummaryOptions) -> list[SearchHit]:
     """The passages of one article, in text order."""
     from prompts.stories import wide_searcher
 
-    entry = desk.catalog.articles[doc_id]
+    entry = scope.catalog.articles[doc_id]
     day = entry.published_date
-    searcher = wide_searcher(desk.searcher, options.pool)
+    searcher = wide_searcher(scope.searcher, options.pool)
     hits = searcher.search(entry.title or doc_id, options.max_passages, Filters(day, day))
     return sorted((h for h in hits if h.passage.doc_id == doc_id), key=lambda h: h.passage.start)
 
 
 def summarize_article(
-    desk: Desk, article: str, *, today: date | None = None, options: SummaryOptions | None = None
+    scope: SearchScope, article: str, *, today: date | None = None, options: SummaryOptions | None = None
 ) -> Summary:
     """A short extractive summary of one article, by id or headline; blocking."""
     started = time.perf_counter()
     options = options or SummaryOptions()
-    doc_id = find_article(desk, " ".join(article.split()))
-    hits = article_hits(desk, doc_id, options) if doc_id else []
+    doc_id = find_article(scope, " ".join(article.split()))
+    hits = article_hits(scope, doc_id, options) if doc_id else []
     if not hits:
         return cannot_summarise(article, Filters(), f"No article matches {article!r}.")
     title = hits[0].passage.title
@@ -412,7 +385,7 @@ def summarize_article(
         mode="extractive",
         coverage=coverage_of(cited),
     )
-    return finish(summary, today or desk.today(), 0, {"total": (time.perf_counter() - started) * 1000})
+    return finish(summary, today or scope.today(), 0, {"total": (time.perf_counter() - started) * 1000})
 
 
 __all__ = [
@@ -427,6 +400,5 @@ __all__ = [
     "outlet_notes",
     "summarize_article",
     "summarize_offline",
-    "summarize_topic",
     "topic_window",
 ]

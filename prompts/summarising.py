@@ -1,66 +1,39 @@
-"""The Desk's summaries, timelines and dates in questions (:mod:`prompts.summaries`,
-:mod:`prompts.timelines`, :mod:`prompts.timeframes`; imported when first used)."""
+"""Summaries and timelines of the coverage, offline or written by the model
+(:mod:`prompts.summaries`, :mod:`prompts.timelines`, :mod:`prompts.summary_model`)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
-from prompts.citations import Answer, with_notice
 from prompts.questions import QuestionError
-from retrieval.models import SearchHit
+from prompts.searching import Searching
+from prompts.stories import SummaryOptions
+from prompts.summaries import Summary, summarize_article, summarize_offline
+from prompts.timelines import Timeline, build_timeline
+from retrieval.search import Filters
 
 if TYPE_CHECKING:
-    from config.settings import Settings
-    from prompts.desk import Desk
+    from prompts.model_answering import ModelAnswers
 
 
-class Summarising:
-    """Summaries, timelines, and time-aware questions; a Desk mixin."""
+NO_MODEL = "no model is configured; this is the offline summary."
 
-    if TYPE_CHECKING:  # provided by Desk
-        settings: Settings
 
-        def stats(self) -> Any: ...
+class Summariser:
+    """Summaries of a topic or one article, and timelines, on the searching's clock."""
 
-    def today(self) -> date:
-        """Today, for "latest", "last year" and old-evidence notices (tests replace it)."""
-        from prompts.timeframes import local_today
-
-        return local_today()
-
-    def _timeframe(self, question: str, since: date | None, until: date | None) -> Any:
-        from prompts.timeframes import resolve_time
-
-        return resolve_time(question, self.today()).within(since, until)
-
-    def _untimed(self, text: str) -> str:
-        from prompts.timeframes import strip_time
-
-        return strip_time(text)
-
-    def _timed_hits(self, frame: Any, hits: list[SearchHit]) -> list[SearchHit]:
-        from prompts.timeframes import focus_recent
-
-        if not frame.prefer_recent:
-            return hits
-        return focus_recent(hits, self.settings.search.top_k, self.settings.answer.min_relevance)
-
-    def _dated(self, answer: Answer, frame: Any) -> Answer:
-        from prompts.timeframes import empty_window_notice, join_notices, stale_notice
-
-        notices = [answer.notice]
-        if not answer.citations and frame.phrase:
-            stats = self.stats()
-            notices.append(empty_window_notice(frame, stats.start, stats.end))
-        if frame.prefer_recent:
-            notices.append(stale_notice(answer.coverage.end, self.today()))
-        notice = join_notices(*notices)
-        return answer if notice == answer.notice else with_notice(answer, notice or "")
-
-    @property
-    def _desk(self) -> Desk:
-        return cast("Desk", self)  # Summarising is only ever mixed into Desk
+    def __init__(
+        self,
+        searching: Searching,
+        model: ModelAnswers | None,
+        resolve_mode: Callable[[str | None], str],
+    ) -> None:
+        self.searching = searching
+        self.model = model
+        self.resolve_mode = resolve_mode
 
     async def summarize(
         self,
@@ -72,21 +45,38 @@ class Summarising:
         outlet: str | None = None,
         timeline: bool = False,
         mode: str | None = None,
-    ) -> Any:
-        """A cited :class:`prompts.summaries.Summary` of ``topic`` (or of one ``article``, by id or
-        headline), or with ``timeline=True`` a :class:`prompts.timelines.Timeline`. Both have
-        ``to_json()``, ``render_text()`` and ``as_answer()``."""
-        import asyncio
-
-        from prompts.summaries import summarize_article, summarize_topic
-
+    ) -> Summary | Timeline:
+        """A cited :class:`Summary` of ``topic`` (or of one ``article``, by id or headline), or
+        with ``timeline=True`` a :class:`Timeline`. Both have ``to_json()``, ``render_text()``
+        and ``as_answer()``."""
         if article:
-            return await asyncio.to_thread(summarize_article, self._desk, article)
+            return await asyncio.to_thread(summarize_article, self.searching, article)
         if not topic:
             raise QuestionError("give a topic to summarise, or an article")
         if timeline:
             return await self.timeline(topic, since, until, outlet)
-        return await summarize_topic(self._desk, topic, since, until, outlet, mode)
+        return await self.topic(topic, since, until, outlet, mode)
+
+    async def topic(
+        self,
+        topic: str,
+        since: date | None = None,
+        until: date | None = None,
+        outlet: str | None = None,
+        mode: str | None = None,
+    ) -> Summary:
+        """The summary of ``topic`` in the configured (or given) mode."""
+        if self.resolve_mode(mode) != "llm":
+            return await asyncio.to_thread(summarize_offline, self.searching, topic, since, until, outlet)
+        from prompts.summary_model import summarize_with_model
+
+        answerer = (
+            self.model.answerer() if self.model else "no model is configured; this is the offline summary."
+        )
+        today = self.searching.today()
+        return await summarize_with_model(
+            self.searching, answerer, topic, Filters(since, until, outlet), today, SummaryOptions()
+        )
 
     async def timeline(
         self,
@@ -94,8 +84,6 @@ class Summarising:
         since: date | None = None,
         until: date | None = None,
         outlet: str | None = None,
-    ) -> Any:
-        """A :class:`prompts.timelines.Timeline`: the topic's stories as dated, cited events."""
-        from prompts.timelines import timeline
-
-        return await timeline(self._desk, topic, since, until, outlet)
+    ) -> Timeline:
+        """The topic's stories as dated, cited events; off the event loop."""
+        return await asyncio.to_thread(build_timeline, self.searching, topic, since, until, outlet)

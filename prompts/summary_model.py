@@ -26,6 +26,7 @@ from prompts.citations import CANNOT_ANSWER, Citation, coverage_of
 from prompts.excerpts import Numbering, Picker, reading_order
 from prompts.extractive import key_terms
 from prompts.generative import ChatLike, format_passages
+from prompts.searching import SearchScope
 from prompts.stories import StoryHits, SummaryOptions
 from prompts.summaries import (
     Story,
@@ -46,7 +47,7 @@ from retrieval.models import SearchHit
 from retrieval.search import Filters
 
 if TYPE_CHECKING:
-    from prompts.desk import Desk
+    from prompts.generative import ModelAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -260,14 +261,18 @@ def assemble(
 
 
 async def summarize_with_model(
-    desk: Desk, topic: str, filters: Filters, today: date, options: SummaryOptions
+    scope: SearchScope,
+    answerer: ModelAnswerer | str,
+    topic: str,
+    filters: Filters,
+    today: date,
+    options: SummaryOptions,
 ) -> Summary:
     """The model's verified summary of ``topic``; the offline one, with a notice, when there is
     no model or it cannot be reached."""
     started = time.perf_counter()
     query, filters = topic_window(topic, filters, today)
-    stories, left_out, timings = await asyncio.to_thread(gather, desk, query, filters, options)
-    answerer = desk._model_answerer()
+    stories, left_out, timings = await asyncio.to_thread(gather, scope, query, filters, options)
     if not stories:
         summary = cannot_summarise(topic, filters)
     elif isinstance(answerer, str):

@@ -15,6 +15,8 @@ from typing import Literal, TypedDict
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from config.errors import UserError
+
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 #: The variables the code fills in, per template; a template must use exactly these.
@@ -24,7 +26,7 @@ REQUIRED_VARIABLES: dict[str, frozenset[str]] = {
 }
 
 
-class TemplateError(ValueError):
+class TemplateError(UserError, ValueError):
     """A template file that cannot be used; the message names the file and the problem."""
 
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prompts.citations import CANNOT_ANSWER, Answer, Citation, Coverage, coverage_of
 from prompts.excerpts import Numbering, Picker
 from prompts.extractive import key_terms
+from prompts.searching import SearchScope
 from prompts.stories import SummaryOptions
 from prompts.summaries import LEFT_OUT, Story, article_refs, gather, topic_window
 from prompts.timeframes import join_notices, stale_notice
 from retrieval.search import Filters
-
-if TYPE_CHECKING:
-    from prompts.desk import Desk
 
 
 class TimelineEvent(Story):
@@ -84,7 +82,7 @@ class Timeline:
 
 
 def build_timeline(
-    desk: Desk,
+    scope: SearchScope,
     topic: str,
     since: date | None = None,
     until: date | None = None,
@@ -95,9 +93,9 @@ def build_timeline(
 ) -> Timeline:
     """The timeline of ``topic``; blocking (run it in a thread from async code)."""
     started = time.perf_counter()
-    options, today = options or SummaryOptions(), today or desk.today()
+    options, today = options or SummaryOptions(), today or scope.today()
     query, filters = topic_window(topic, Filters(since, until, outlet), today)
-    stories, left_out, timings = gather(desk, query, filters, options)
+    stories, left_out, timings = gather(scope, query, filters, options)
     picker, numbering = Picker(key_terms(query)), Numbering()
     events = []
     for story in stories:
@@ -126,7 +124,7 @@ def build_timeline(
 
 
 async def timeline(
-    desk: Desk,
+    scope: SearchScope,
     topic: str,
     since: date | None = None,
     until: date | None = None,
@@ -139,7 +137,7 @@ async def timeline(
     import asyncio
 
     return await asyncio.to_thread(
-        build_timeline, desk, topic, since, until, outlet, today=today, options=options
+        build_timeline, scope, topic, since, until, outlet, today=today, options=options
     )
 
 

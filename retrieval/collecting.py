@@ -17,15 +17,16 @@ import fcntl
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from config.settings import Settings, SourceSettings
 from retrieval.catalog import write_atomically
 from retrieval.fetching import Fetcher
-from retrieval.index import ReindexBusy
+from retrieval.ingest import ReindexBusy
 from retrieval.models import Article
 from retrieval.sources import CorpusError, SourceProblem, read_folder
 from retrieval.web.harvest import Harvest, harvest_feed, harvest_urls
@@ -64,6 +65,15 @@ class SourceStatus:
     def ok(self) -> bool:
         return self.last_error is None
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SourceStatus:
+        """A status as :meth:`to_json` wrote it (unknown keys ignored); TypeError if unreadable."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
     def line(self) -> str:
         """One line for /sources, /status and the CLI."""
         state = "never refreshed" if self.last_attempt is None else ("ok" if self.ok else "FAILED")
@@ -73,6 +83,8 @@ class SourceStatus:
         )
         if self.summaries:
             text += f", {self.summaries} from the feed summary"
+        if self.last_attempt:
+            text += f", checked {self.last_attempt[:16].replace('T', ' ')} UTC"
         if self.last_error:
             text += f"; error: {self.last_error}"
         elif self.warning:
@@ -98,11 +110,10 @@ def read_statuses(data_dir: Path) -> dict[str, SourceStatus]:
         raw = json.loads((state_dir(data_dir) / STATUS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    known = {f.name for f in fields(SourceStatus)}
     found: dict[str, SourceStatus] = {}
     for name, data in raw.get("sources", {}).items():
         try:
-            found[name] = SourceStatus(**{k: v for k, v in data.items() if k in known})
+            found[name] = SourceStatus.from_json(data)
         except TypeError:
             log.warning("ignoring unreadable status of source %s", name)
     return found
@@ -114,7 +125,7 @@ def read_stories(data_dir: Path) -> Stories:
 
 
 def _write_statuses(root: Path, statuses: dict[str, SourceStatus]) -> None:
-    data = {"written_at": now_iso(), "sources": {n: asdict(s) for n, s in statuses.items()}}
+    data = {"written_at": now_iso(), "sources": {n: s.to_json() for n, s in statuses.items()}}
     write_atomically(root / STATUS_FILE, json.dumps(data, indent=1))
 
 
@@ -272,8 +283,12 @@ def collect(settings: Settings, data_dir: Path, only: str | None = None) -> Coll
 
 
 def status_lines(data_dir: Path, settings: Settings) -> list[str]:
+    """A line per configured source from this data directory's last refresh."""
+    return source_lines(settings, read_statuses(data_dir))
+
+
+def source_lines(settings: Settings, statuses: Mapping[str, SourceStatus]) -> list[str]:
     """A line per configured source, for /sources, /status and ``newsdesk refresh``."""
-    statuses = read_statuses(data_dir)
     lines = []
     for source in settings.sources:
         status = statuses.get(source.name) or SourceStatus(source.name, source.kind)

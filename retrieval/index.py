@@ -1,130 +1,270 @@
-"""Building and incrementally updating the index with llama-index's ingestion pipeline.
+"""The index of a data directory, over its whole life: open, reindex, follow, describe.
 
-Each run works on a copy of the current generation (``index/gen-*``): the pipeline's docstore
-decides what changed (unchanged articles are not re-embedded, changed ones replace their
-passages, removed ones disappear), the BM25 index is rebuilt from the store's passages, and
-only when everything is written is ``index/CURRENT`` switched to the new folder. A run killed
-half way leaves the last good index in place; its leftovers are removed by the next run.
+    index = NewsIndex.open(settings, data_dir=None)   # loads (or builds) the index
+    index.searcher                                     # HybridSearcher of the current generation
+    report = index.reindex(corpus=None, rebuild=False, progress=None, source=None)  # blocking
+    index.stats()                                      # CoverageStats
+    index.close()
+
+Each reindex builds a new generation (``<data_dir>/index/gen-<stamp>``) on the configured
+store backend (:mod:`retrieval.backends`) and switches ``index/CURRENT`` to it only when it is
+whole; questions meanwhile are answered from the last good one. A run killed half way leaves
+that one in place; its leftovers are removed by the next run. Processes sharing an index
+(several bots on one data directory, or on one PostgreSQL database) follow the newest
+generation at most every ``store.poll_s`` seconds, without a restart.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
+import os
 import shutil
 import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
-from retrieval.catalog import (
-    ARTICLE_BM25,
-    CURRENT_FILE,
-    DENSE_FILE,
-    Catalog,
-    CatalogEntry,
-    current_generation,
-    embedder_model,
-    write_atomically,
+from retrieval.backends import StoreBackend, open_backend
+from retrieval.catalog import CURRENT_FILE, Catalog, current_generation, write_atomically
+from retrieval.ingest import (
+    Ingested,
+    Progress,
+    ReindexBusy,
+    ReindexReport,
+    compare,
+    exclusive,
+    new_stamp,
+    settings_key,
 )
+from retrieval.minilm import MiniLMEncoder
 from retrieval.models import Article
-from retrieval.sources import SourceProblem
+from retrieval.search import HybridSearcher
+from retrieval.sources import CorpusError, SourceProblem, read_folder
+from retrieval.store import StoreError
 
 log = logging.getLogger(__name__)
 
-#: progress(done, total, label) — called from the indexing thread.
-Progress = Callable[[int, int, str], None]
+__all__ = [
+    "CoverageStats",
+    "NewsIndex",
+    "Progress",
+    "ReindexBusy",
+    "ReindexReport",
+    "build_generation",
+    "default_data_dir",
+]
 
 
-class ReindexBusy(RuntimeError):
-    """Another reindex of the same data directory is running."""
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    env = os.environ.get("NEWSDESK_DATA_DIR")
+    return Path(env) if env else Path(user_data_dir("newsdesk", appauthor=False))
 
 
 @dataclass(frozen=True, slots=True)
-class ReindexReport:
-    added: int
-    changed: int
-    removed: int
-    unchanged: int
-    failed: int
+class CoverageStats:
+    articles: int
     passages: int
-    embedded: int
-    seconds: float
-    problems: tuple[SourceProblem, ...] = ()
+    outlets: tuple[str, ...]
+    start: date | None
+    end: date | None
+    last_reindex: datetime | None
 
-    def summary(self) -> str:
-        return (
-            f"{self.added} added, {self.changed} changed, {self.removed} removed, "
-            f"{self.unchanged} unchanged, {self.failed} failed; {self.passages} passages "
-            f"({self.embedded} embedded) in {self.seconds:.1f} s"
+
+class NewsIndex:
+    """The searchable index of one data directory on one store backend; see the module docstring."""
+
+    def __init__(
+        self, settings: Settings, data_dir: Path, encoder: MiniLMEncoder, backend: StoreBackend | None = None
+    ) -> None:
+        self.settings = settings
+        self.data_dir = data_dir
+        self.index_root = data_dir / "index"
+        self.encoder = encoder
+        self.backend = backend or open_backend(settings)
+        self._searcher: HybridSearcher | None = None
+        self._swap = threading.Lock()
+        self._embed_model: Any = None
+        self._stats: tuple[Catalog, CoverageStats] | None = None
+        self._polled_at = -1e9
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        data_dir: Path | None = None,
+        build: bool = True,
+        progress: Progress | None = None,
+        encoder: MiniLMEncoder | None = None,
+    ) -> NewsIndex:
+        """Open the index under ``data_dir``, building it from the corpus first if there is none."""
+        index = cls(
+            settings,
+            data_dir or settings.data_dir or default_data_dir(),
+            encoder or MiniLMEncoder(threads=settings.embedding.threads),
         )
+        index.follow(force=True)  # start from the index other processes published
+        has_index = current_generation(index.index_root) is not None
+        if not has_index and build:
+            index.reindex(progress=progress)
+        if index._searcher is None and (has_index or build):
+            index._load()
+        return index
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        generation = current_generation(self.index_root)
+        if generation is None:
+            raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
+        if self._searcher is not None and self._searcher.generation == generation:
+            return
+        searcher = HybridSearcher(
+            generation, self.backend.open(generation), self.settings.search, self._query_encoder()
+        )
+        if self.settings.sources:  # syndicated copies grouped into stories by the last collection
+            from retrieval.collecting import read_stories
+
+            searcher.stories = read_stories(self.data_dir).story_of
+        with self._swap:
+            old, self._searcher = self._searcher, searcher
+        if old is not None:
+            old.close()
+
+    def follow(self, force: bool = False) -> None:
+        """Switch to the newest generation when another process built one (``index/CURRENT``;
+        on a shared database, the one published there); checked at most every ``store.poll_s``."""
+        now = time.monotonic()
+        if not force and now - self._polled_at < self.settings.store.poll_s:
+            return
+        self._polled_at = now
+        try:
+            self.backend.follow(self.index_root)
+        except StoreError as exc:  # keep answering from the index we have
+            log.warning("cannot check for a newer index: %s", exc)
+        generation = current_generation(self.index_root)
+        if self._searcher is not None and generation not in (None, self._searcher.generation):
+            self._load()
+
+    def _query_encoder(self) -> Any:
+        if self.settings.embedding.provider == "minilm":
+            return self.encoder
+        return _EmbeddingQueries(self.embedder())
+
+    @property
+    def searcher(self) -> HybridSearcher:
+        self.follow()  # pick up an index another process built, without a restart
+        if self._searcher is None:
+            self._load()
+        if self._searcher is None:
+            raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
+        # vectors of another embedder: one plain line, not a failure deep inside a search
+        self._searcher.catalog.check_embedder(self.settings.embedding)
+        return self._searcher
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.searcher.catalog
+
+    def stats(self) -> CoverageStats:
+        catalog = self.catalog
+        cached = self._stats
+        if cached is not None and cached[0] is catalog:
+            return cached[1]
+        dates = sorted(d for e in catalog.articles.values() if (d := e.published_date))
+        outlets = sorted({e.outlet for e in catalog.articles.values() if e.outlet})
+        stats = CoverageStats(
+            articles=len(catalog.articles),
+            passages=catalog.passages,
+            outlets=tuple(outlets),
+            start=dates[0] if dates else None,
+            end=dates[-1] if dates else None,
+            last_reindex=catalog.built,
+        )
+        self._stats = (catalog, stats)  # a catalog never changes; a reindex brings a new one
+        return stats
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def embedder(self) -> Any:
+        """The llama-index embedder that indexing uses (built once, when first needed)."""
+        if self._embed_model is None:
+            from retrieval.embedding import build_embedder
+
+            self._embed_model = build_embedder(self.settings.embedding, self.encoder)
+        return self._embed_model
+
+    def corpus_path(self, corpus: Path | None = None) -> Path:
+        if corpus is not None:
+            return corpus
+        if self.settings.corpus.path is not None:
+            return self.settings.corpus.path
+        from corpus import SAMPLE_CORPUS
+
+        return SAMPLE_CORPUS
+
+    def reindex(
+        self,
+        corpus: Path | None = None,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        source: str | None = None,
+    ) -> ReindexReport:
+        """Re-read the corpus (or the configured sources; ``source`` refreshes one) and update
+        the index; blocking (run it in a thread)."""
+        if self.settings.sources and corpus is None:
+            from retrieval.collecting import collect
+
+            collected = collect(self.settings, self.data_dir, only=source)
+            articles, problems, where = collected.articles, collected.problems, "the configured sources"
+        elif source is not None:
+            raise CorpusError("no sources are configured; add a 'sources:' list to the config")
+        else:
+            folder = self.corpus_path(corpus)
+            articles, problems = read_folder(folder, self.settings.corpus.manifest)
+            where = str(folder)
+        if progress:
+            progress(0, 0, f"read {len(articles)} articles from {where}")
+        self.follow(force=True)  # build on what another process may have published meanwhile
+        report = build_generation(
+            self.backend,
+            self.settings,
+            self.index_root,
+            self.embedder(),
+            articles,
+            problems,
+            rebuild,
+            progress,
+        )
+        if self._searcher is not None or current_generation(self.index_root) is not None:
+            self._load()
+        return report
+
+    def close(self) -> None:
+        with self._swap:
+            searcher, self._searcher = self._searcher, None
+        if searcher is not None:
+            searcher.close()
 
 
-def settings_key(settings: Settings) -> str:
-    """What makes two indexes incompatible: embedder and splitting (store URL too)."""
-    parts = (
-        # request tuning (timeouts, retries) doesn't change vectors; left out, so an index
-        # built before those settings existed keeps its key
-        settings.embedding.model_dump_json(exclude={"timeout_s", "retry_budget_s", "max_attempts"}),
-        settings.splitting.model_dump_json(),
-        # query-time and postgres table settings don't make vectors stale
-        settings.store.model_dump_json(include={"backend", "url", "api_key_env", "collection"}),
-    )
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+class _EmbeddingQueries:
+    """Query vectors from a llama-index embedder (for an API embedding provider)."""
+
+    def __init__(self, embed_model: Any) -> None:
+        self.embed_model = embed_model
+
+    def embed_query(self, query: str) -> Any:
+        import numpy as np
+
+        return np.asarray(self.embed_model.get_query_embedding(query), dtype=np.float32)
 
 
-#: What a complete generation holds besides the vector store (a missing one is rebuilt).
-ARTIFACTS = ("bm25", DENSE_FILE, ARTICLE_BM25, "docstore.json")
-
-_THREAD_LOCK = threading.Lock()
-
-
-@contextmanager
-def exclusive(index_root: Path) -> Iterator[None]:
-    """One reindex at a time per data directory, across threads and processes."""
-    if not _THREAD_LOCK.acquire(blocking=False):
-        raise ReindexBusy("a reindex is already running; try again when it has finished")
-    try:
-        index_root.mkdir(parents=True, exist_ok=True)
-        with (index_root / ".lock").open("w") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ReindexBusy("another process is reindexing this data directory") from None
-            yield
-    finally:
-        _THREAD_LOCK.release()
-
-
-class _Counter:
-    """A pipeline step that reports how many passages are about to be embedded."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self.total = 0
-        self.done = 0
-        self.progress = progress
-
-    def planned(self, n: int) -> None:
-        self.total += n
-        self._report()
-
-    def embedded(self, n: int) -> None:
-        self.done += n
-        self._report()
-
-    def _report(self) -> None:
-        if self.progress:
-            self.progress(self.done, self.total, "embedding passages")
-
-
-def _unchanged(articles: list[Article], previous: Catalog | None, key: str) -> bool:
+def _unchanged(articles: Sequence[Article], previous: Catalog | None, key: str) -> bool:
     if previous is None or previous.settings_key != key:
         return False
     from retrieval.passages import article_document
@@ -133,249 +273,58 @@ def _unchanged(articles: list[Article], previous: Catalog | None, key: str) -> b
     return hashes == {d: e.hash for d, e in previous.articles.items()}
 
 
-class IndexBuilder:
-    """Builds generation folders under ``<data_dir>/index``."""
-
-    def __init__(self, settings: Settings, index_root: Path, embed_model: Any) -> None:
-        self.settings = settings
-        self.root = index_root
-        self.embed_model = embed_model
-
-    def run(
-        self,
-        articles: list[Article],
-        problems: list[SourceProblem],
-        rebuild: bool = False,
-        progress: Progress | None = None,
-    ) -> ReindexReport:
-        started = time.perf_counter()
-        with exclusive(self.root):
-            self._remove_leftovers()
-            current = current_generation(self.root)
-            previous = Catalog.read(current) if current else None
-            key = settings_key(self.settings)
-            complete = current is not None and all((current / name).exists() for name in ARTIFACTS)
-            # a postgres generation keeps its passages and docstore in the database
-            if self.settings.store.backend == "postgres":
-                complete = current is not None and (current / "pg.json").is_file()
-            if not rebuild and complete and previous is not None and _unchanged(articles, previous, key):
-                n = len(previous.articles)
-                return ReindexReport(
-                    0,
-                    0,
-                    0,
-                    n,
-                    len(problems),
-                    previous.passages,
-                    0,
-                    time.perf_counter() - started,
-                    tuple(problems),
-                )
-            if previous is not None and previous.settings_key != key:
-                rebuild = True  # embedder or splitting changed: old vectors are useless
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            building = self.root / f"building-{stamp}"
-            if current and not rebuild and not self.settings.store.url:
-                shutil.copytree(current, building)
-            building.mkdir(parents=True, exist_ok=True)
-            catalog, embedded = self._ingest(building, articles, rebuild, progress)
-            report = _compare(previous if not rebuild else None, catalog, problems, embedded, started)
-            final = self.root / f"gen-{stamp}"
-            building.rename(final)
-            write_atomically(self.root / CURRENT_FILE, final.name)
-            self._remove_old(keep=final)
-            return report
-
-    def _ingest(
-        self, folder: Path, articles: list[Article], rebuild: bool, progress: Progress | None
-    ) -> tuple[Catalog, int]:
-        from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
-        from llama_index.core.storage.docstore import SimpleDocumentStore
-
-        from retrieval.passages import PassageParser, article_document
-        from retrieval.store import open_client, vector_store
-
-        cfg = self.settings.store
-        # the postgres backend fills and publishes a new table instead
-        if cfg.backend == "postgres":
-            from retrieval.pgindex import ingest
-
-            return ingest(self, folder, articles, rebuild, progress)
-        client = open_client(cfg, folder / "qdrant")
-        try:
-            if rebuild and client.collection_exists(cfg.collection):
-                client.delete_collection(cfg.collection)
-            docstore_path = folder / "docstore.json"
-            docstore = (
-                SimpleDocumentStore.from_persist_path(str(docstore_path))
-                if docstore_path.exists() and not rebuild
-                else SimpleDocumentStore()
-            )
-            counter = _Counter(progress)
-            parser = PassageParser(
-                max_tokens=self.settings.splitting.max_tokens,
-                overlap=self.settings.splitting.overlap_sentences,
-                count_tokens=_token_counter(self.embed_model),
-            )
-            pipeline = IngestionPipeline(
-                transformations=[parser, _Planned(counter), self.embed_model],
-                docstore=docstore,
-                vector_store=vector_store(cfg, client),
-                docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE,
-                disable_cache=True,
-            )
-            documents = [article_document(a) for a in articles]
-            _set_batch_callback(self.embed_model, counter.embedded)
-            try:
-                with warnings.catch_warnings():  # local Qdrant: payload indexes are server-only
-                    warnings.filterwarnings("ignore", message="Payload indexes have no effect")
-                    pipeline.run(documents=documents)
-            finally:
-                _set_batch_callback(self.embed_model, None)
-            docstore.persist(str(docstore_path))
-            nodes = _all_nodes(client, cfg.collection)
-            _write_bm25(folder / "bm25", nodes)
-            _write_dense(folder / DENSE_FILE, nodes)
-            _write_bm25(folder / ARTICLE_BM25, documents)
-            catalog = _catalog(articles, documents, nodes, self.settings)
-            catalog.write(folder)
-            return catalog, counter.done
-        finally:
-            client.close()
-
-    def _remove_leftovers(self) -> None:
-        for stale in self.root.glob("building-*"):
-            log.warning("removing %s left by an interrupted index run", stale.name)
-            shutil.rmtree(stale, ignore_errors=True)
-
-    def _remove_old(self, keep: Path) -> None:
-        for old in self.root.glob("gen-*"):
-            if old != keep:
-                shutil.rmtree(old, ignore_errors=True)
-
-
-def _token_counter(embed_model: Any) -> Callable[[str], int]:
-    encoder = getattr(embed_model, "encoder", None)
-    if encoder is not None:
-        return encoder.count_tokens
-    from llama_index.core.utils import get_tokenizer
-
-    tokenizer = get_tokenizer()
-    return lambda text: len(tokenizer(text))
-
-
-def _set_batch_callback(embed_model: Any, callback: Callable[[int], None] | None) -> None:
-    if hasattr(embed_model, "on_batch"):
-        embed_model.on_batch(callback)
-
-
-def _Planned(counter: _Counter) -> Any:
-    from llama_index.core.schema import TransformComponent
-
-    class Planned(TransformComponent):
-        def __call__(self, nodes: Any, **kwargs: Any) -> Any:
-            counter.planned(len(nodes))
-            return nodes
-
-    return Planned()
-
-
-def _all_nodes(client: Any, collection: str) -> list[Any]:
-    from llama_index.core.vector_stores.utils import metadata_dict_to_node
-
-    nodes: list[Any] = []
-    offset = None
-    while True:
-        points, offset = client.scroll(
-            collection, limit=1024, offset=offset, with_payload=True, with_vectors=True
-        )
-        for point in points:
-            node = metadata_dict_to_node(point.payload)
-            node.id_ = str(point.id)
-            vector = point.vector
-            node.embedding = next(iter(vector.values())) if isinstance(vector, dict) else vector
-            nodes.append(node)
-        if offset is None:
-            return sorted(nodes, key=lambda n: (n.ref_doc_id or "", n.start_char_idx or 0))
-
-
-def _write_bm25(folder: Path, nodes: list[Any]) -> None:
-    import Stemmer
-    from llama_index.retrievers.bm25 import BM25Retriever
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
-
-    shutil.rmtree(folder, ignore_errors=True)
-    if not nodes:
-        return
-    retriever = BM25Retriever.from_defaults(
-        nodes=nodes,
-        stemmer=Stemmer.Stemmer("english"),
-        language="english",
-        similarity_top_k=min(10, len(nodes)),
-    )
-    retriever.persist(str(folder), show_progress=False)
-
-
-def _write_dense(path: Path, nodes: list[Any]) -> None:
-    """The passage vectors in BM25 corpus order, for the local exact search (see store.py)."""
-    import numpy as np
-
-    matrix = np.asarray([n.embedding for n in nodes], dtype=np.float32).reshape(len(nodes), -1)
-    with path.open("wb") as fh:
-        np.save(fh, matrix)
-
-
-def _catalog(articles: list[Article], documents: list[Any], nodes: list[Any], settings: Settings) -> Catalog:
-    counts: dict[str, int] = {}
-    for node in nodes:
-        counts[node.ref_doc_id] = counts.get(node.ref_doc_id, 0) + 1
-    entries = {
-        a.doc_id: CatalogEntry(
-            doc_id=a.doc_id,
-            title=a.title,
-            outlet=a.outlet,
-            published=a.published.isoformat() if a.published else None,
-            url=a.url,
-            hash=d.hash,
-            passages=counts.get(a.doc_id, 0),
-            source=a.source,
-        )
-        for a, d in zip(articles, documents, strict=True)
-    }
-    return Catalog(
-        articles=entries,
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        embedder=settings.embedding.provider,
-        settings_key=settings_key(settings),
-        embedding_model=embedder_model(settings.embedding),
-        dimension=_dimension(nodes),
-        store_url=settings.store.url,
-    )
-
-
-def _dimension(nodes: list[Any]) -> int | None:
-    """The vector size, where the nodes carry their vectors (postgres passes counts only)."""
-    vector = getattr(nodes[0], "embedding", None) if nodes else None
-    return len(vector) if vector is not None else None
-
-
-def _compare(
-    previous: Catalog | None, catalog: Catalog, problems: list[SourceProblem], embedded: int, started: float
+def build_generation(
+    backend: StoreBackend,
+    settings: Settings,
+    index_root: Path,
+    embed_model: Any,
+    articles: list[Article],
+    problems: list[SourceProblem],
+    rebuild: bool = False,
+    progress: Progress | None = None,
 ) -> ReindexReport:
-    old = previous.articles if previous else {}
-    new = catalog.articles
-    added = sum(1 for d in new if d not in old)
-    changed = sum(1 for d in new if d in old and old[d].hash != new[d].hash)
-    removed = sum(1 for d in old if d not in new)
-    return ReindexReport(
-        added=added,
-        changed=changed,
-        removed=removed,
-        unchanged=len(new) - added - changed,
-        failed=len(problems),
-        passages=catalog.passages,
-        embedded=embedded,
-        seconds=time.perf_counter() - started,
-        problems=tuple(problems),
-    )
+    """One reindex of ``index_root`` on ``backend``: nothing when nothing changed, else a new
+    generation ingested, published and made current; a failed run is rolled back."""
+    started = time.perf_counter()
+    with exclusive(index_root), backend.reindexing():
+        _remove_leftovers(index_root)
+        current = current_generation(index_root)
+        previous = Catalog.read(current) if current else None
+        key = settings_key(settings)
+        whole = current is not None and backend.is_whole(current)
+        if not rebuild and whole and _unchanged(articles, previous, key):
+            n = len(previous.articles) if previous else 0
+            seconds = time.perf_counter() - started
+            passages = previous.passages if previous else 0
+            return ReindexReport(0, 0, 0, n, len(problems), passages, 0, seconds, tuple(problems))
+        if previous is not None and previous.settings_key != key:
+            rebuild = True  # embedder or splitting changed: old vectors are useless
+        stamp = new_stamp()
+        building = index_root / f"building-{stamp}"
+        ingested: Ingested | None = None
+        try:
+            ingested = backend.ingest(building, current, articles, embed_model, rebuild, progress)
+            backend.publish(building, ingested)
+        except BaseException:
+            backend.discard(ingested)
+            raise
+        report = compare(
+            None if rebuild else previous, ingested.catalog, problems, ingested.embedded, started
+        )
+        final = index_root / f"gen-{stamp}"
+        building.rename(final)
+        write_atomically(index_root / CURRENT_FILE, final.name)
+        _remove_old(index_root, keep=final)
+        return report
+
+
+def _remove_leftovers(index_root: Path) -> None:
+    for stale in index_root.glob("building-*"):
+        log.warning("removing %s left by an interrupted index run", stale.name)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _remove_old(index_root: Path, keep: Path) -> None:
+    for old in index_root.glob("gen-*"):
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)

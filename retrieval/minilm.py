@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from config.errors import RunFailed
+
 MAX_TOKENS = 256
 DIMENSIONS = 384
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 
 
-class EmbedderError(RuntimeError):
+class EmbedderError(RunFailed, RuntimeError):
     """The embedding model cannot be loaded or used."""
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from config.settings import Settings, StoreSettings
 from retrieval.models import Passage
+from retrieval.search import Filters
 from retrieval.store import StoreError, passage_from_payload
 
 TEXT_SEARCH_CONFIG = "english"
@@ -165,21 +166,25 @@ def passage_from_row(node_id: str, text: str, metadata: dict[str, Any]) -> Passa
     return dataclasses.replace(passage_from_payload(node_id, metadata), text=text)
 
 
-def _where(since: Any, until: Any, outlet: str | None) -> tuple[Any, dict[str, Any]]:
+def _where(filters: Filters | None) -> tuple[Any, dict[str, Any]]:
     """The filter as an SQL condition (constant text; values go in as parameters)."""
     from psycopg2 import sql
 
     clauses, params = ["TRUE"], {}
-    if since is not None:
+    if filters is not None and filters.since is not None:
         clauses.append("(metadata_->>'published') >= %(since)s")
-        params["since"] = since.isoformat()
-    if until is not None:
+        params["since"] = filters.since.isoformat()
+    if filters is not None and filters.until is not None:
         clauses.append("(metadata_->>'published') <= %(until)s")
-        params["until"] = until.isoformat()
-    if outlet:
+        params["until"] = filters.until.isoformat()
+    if filters is not None and filters.outlet:
         clauses.append("strpos(lower(coalesce(metadata_->>'outlet', '')), %(outlet)s) > 0")
-        params["outlet"] = outlet.lower()
+        params["outlet"] = filters.outlet.lower()
     return sql.SQL(" AND ").join(sql.SQL(c) for c in clauses), params
+
+
+#: A row's article: PGVectorStore keeps llama-index's metadata flat beside ``ref_doc_id``.
+_ARTICLE = "coalesce(metadata_->>'article_id', metadata_->>'ref_doc_id')"
 
 
 class PgSearcher:
@@ -213,11 +218,11 @@ class PgSearcher:
             self._pool.putconn(conn)
 
     def dense(
-        self, vector: np.ndarray, limit: int, since: Any = None, until: Any = None, outlet: str | None = None
+        self, vector: np.ndarray, limit: int, filters: Filters | None = None
     ) -> list[tuple[Passage, float]]:
         from psycopg2 import sql
 
-        where, params = _where(since, until, outlet)
+        where, params = _where(filters)
         params |= {"v": vector_literal(vector), "limit": limit}
         query = sql.SQL(
             "SELECT node_id, text, metadata_, 1 - (embedding <=> %(v)s::vector) FROM {table} "
@@ -234,12 +239,10 @@ class PgSearcher:
         hits = [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
         return sorted(hits, key=lambda h: -h[1])
 
-    def keyword(
-        self, text: str, limit: int, since: Any = None, until: Any = None, outlet: str | None = None
-    ) -> list[tuple[Passage, float]]:
+    def keyword(self, text: str, limit: int, filters: Filters | None = None) -> list[tuple[Passage, float]]:
         from psycopg2 import sql
 
-        where, params = _where(since, until, outlet)
+        where, params = _where(filters)
         params |= {"q": text, "limit": limit}
         query = sql.SQL(
             "WITH q AS (SELECT {loose} AS query) "
@@ -251,6 +254,42 @@ class PgSearcher:
             cur.execute(query, params)
             rows = cur.fetchall()
         return [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
+
+    def article_ranks(self, text: str, limit: int, filters: Filters | None = None) -> dict[str, int]:
+        """Articles ranked by their passages' summed full-text rank: the whole article's keyword
+        match, as the embedded backend's article BM25 ranks it, from the passages' GIN index."""
+        from psycopg2 import sql
+
+        where, params = _where(filters)
+        params |= {"q": text, "limit": limit}
+        query = sql.SQL(
+            "WITH q AS (SELECT {loose} AS query) "
+            "SELECT {article} AS doc, sum(ts_rank(text_search_tsv, q.query, 1)) AS rank "
+            "FROM {table}, q WHERE text_search_tsv @@ q.query AND {where}"
+            " GROUP BY 1 ORDER BY rank DESC, doc LIMIT %(limit)s"
+        ).format(
+            loose=sql.SQL(_LOOSE_QUERY), article=sql.SQL(_ARTICLE), table=identifier(self.table), where=where
+        )
+        with self._cursor() as cur:
+            cur.execute(query, params)
+            rows = cur.fetchall()
+        return {str(doc): rank for rank, (doc, _score) in enumerate(rows, 1)}
+
+    def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
+        """Each article's passage nearest ``vector``, in the order of ``docs``."""
+        from psycopg2 import sql
+
+        if not docs:
+            return []
+        query = sql.SQL(
+            "SELECT DISTINCT ON ({article}) {article}, node_id, text, metadata_,"
+            " 1 - (embedding <=> %(v)s::vector) FROM {table} WHERE {article} = ANY(%(docs)s)"
+            " ORDER BY {article}, embedding <=> %(v)s::vector"
+        ).format(article=sql.SQL(_ARTICLE), table=identifier(self.table))
+        with self._cursor() as cur:
+            cur.execute(query, {"v": vector_literal(vector), "docs": list(docs)})
+            rows = {d: (passage_from_row(n, t, m), float(s)) for d, n, t, m, s in cur.fetchall()}
+        return [rows[d] for d in docs if d in rows]
 
     def close(self) -> None:
         self._pool.closeall()

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from config.settings import Settings
 from retrieval.collecting import SourceStatus, read_statuses
-from retrieval.index import ReindexBusy, ReindexReport
+from retrieval.ingest import ReindexBusy, ReindexReport
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
-"""Hybrid search: BM25 and dense retrieval fused by reciprocal rank, duplicates collapsed.
+"""Hybrid search: keyword and dense retrieval fused by reciprocal rank, duplicates collapsed.
 
-The searcher reads a finished index generation: the BM25 index llama-index's
-``BM25Retriever`` persisted (loaded with ``bm25s``, which is what that retriever wraps), the
-Qdrant collection (through :mod:`retrieval.store`) and the catalog. Wire copy repeated across
-outlets is collapsed so the top results do not say the same sentence twice.
+One :class:`HybridSearcher` for every store backend: the backend supplies a
+:class:`SearchSource` for a generation (dense candidates, passage keyword candidates, article
+keyword ranks; :mod:`retrieval.backends`) and the searcher fuses them, applies the date and
+outlet filters, and collapses wire copy repeated across outlets and syndicated copies of one
+story, so the top results do not say the same thing twice -- the same way on every backend.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from config.settings import SearchSettings, StoreSettings
-from retrieval.catalog import ARTICLE_BM25, DENSE_FILE, Catalog, IndexMismatch
+from config.settings import SearchSettings
+from retrieval.catalog import Catalog, IndexMismatch
 from retrieval.models import Passage, SearchHit
-from retrieval.store import DenseSearcher, passage_from_payload
 
 _WORDS = re.compile(r"\w+")
 _RECENT = re.compile(r"\b(latest|most recent|newest|recently|last|current|now|today)\b", re.I)
@@ -64,188 +64,49 @@ def sentence_key(text: str) -> str:
     return " ".join(_WORDS.findall(text.lower()))
 
 
-class _Keyword:
-    """The persisted BM25 index and its corpus rows: one per passage, the passage table."""
+class SearchSource(Protocol):
+    """What a store backend gives hybrid search over one index generation (see
+    :mod:`retrieval.backends`): three candidate lists, each already restricted by ``filters``."""
 
-    def __init__(self, folder: Path) -> None:
-        import bm25s
-        import Stemmer
+    def dense(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
+        """Passages nearest ``vector`` (cosine), best first."""
+        ...
 
-        self._bm25s = bm25s
-        self.stemmer = Stemmer.Stemmer("english")
-        self.index = bm25s.BM25.load(str(folder), load_corpus=True)
-        self.rows: list[dict[str, Any]] = list(self.index.corpus)
-        self.index.corpus = None  # retrieve() then returns row numbers, not rows
-        self.passages: list[Passage | None] = [None] * len(self.rows)
-        self._columns: dict[str, list[Any]] = {}
-        self._arrays: dict[str, np.ndarray] = {}
-        self._doc_rows: dict[str, list[int]] | None = None
+    def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
+        """Passages best matching the query's keywords, best first."""
+        ...
 
-    def passage(self, i: int) -> Passage:
-        cached = self.passages[i]
-        if cached is None:
-            row = self.rows[i]
-            cached = passage_from_payload(row["node_id"], row)
-            self.passages[i] = cached
-        return cached
+    def article_ranks(self, query: str, limit: int, filters: Filters) -> dict[str, int]:
+        """Rank (from 1) of each article whose whole text best matches the query's keywords."""
+        ...
 
-    def column(self, name: str) -> list[Any]:
-        """One metadata field of every row (llama-index stores metadata flat in each row)."""
-        cached = self._columns.get(name)
-        if cached is None:
-            cached = self._columns[name] = [row.get(name) for row in self.rows]
-        return cached
+    def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
+        """Each article's passage nearest ``vector`` (its score None when it cannot be scored)."""
+        ...
 
-    def mask(self, filters: Filters) -> np.ndarray:
-        """1.0 for rows the filters admit, else 0.0 (vectorised over the date and outlet columns)."""
-        keep = np.ones(len(self.rows), dtype=bool)
-        if filters.since or filters.until:
-            dates = self._array("published")
-            keep &= dates != ""
-            if filters.since:
-                keep &= dates >= filters.since.isoformat()
-            if filters.until:
-                keep &= dates <= filters.until.isoformat()
-        if filters.outlet:
-            outlets = self._array("outlet")
-            wanted = filters.outlet.lower()
-            admitted = [o for o in np.unique(outlets) if wanted in o]
-            keep &= np.isin(outlets, admitted)
-        return keep.astype(np.float32)
-
-    def _array(self, name: str) -> np.ndarray:
-        """A metadata column as a numpy string array (lower-cased outlets), built once."""
-        cached = self._arrays.get(name)
-        if cached is None:
-            values = [str(v or "") for v in self.column(name)]
-            cached = self._arrays[name] = np.array(
-                [v.lower() for v in values] if name == "outlet" else values
-            )
-        return cached
-
-    def rows_of(self, doc_id: str) -> list[int]:
-        if self._doc_rows is None:
-            self._doc_rows = {}
-            for i, doc in enumerate(self.column("article_id")):
-                self._doc_rows.setdefault(doc or self.rows[i].get("ref_doc_id", ""), []).append(i)
-        return self._doc_rows.get(doc_id, [])
-
-    def search(self, query: str, limit: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        tokens = self._bm25s.tokenize(query, stopwords="en", stemmer=self.stemmer, show_progress=False)
-        if not tokens.vocab:
-            return []
-        limit = min(limit, len(self.rows))
-        docs, scores = self.index.retrieve(
-            tokens, k=limit, show_progress=False, weight_mask=mask, n_threads=0
-        )
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
-
-
-class _ExactDense:
-    """Exact cosine search over a generation's passage vectors (rows in passage-table order).
-
-    With embedded (local) Qdrant this is what Qdrant itself does, brute force, but without
-    importing qdrant-client on every start (0.6-1.3 s here) or its per-point overhead; with a
-    Qdrant server the server is queried instead. 35,579 passages scan in 1.8 ms here with
-    single-threaded BLAS (see retrieval/__init__.py).
-    """
-
-    def __init__(self, path: Path, table: _Keyword) -> None:
-        self.matrix = np.load(path)  # in memory: a scan of a memory map is ~2x slower
-        self.table = table
-
-    def score_rows(self, rows: list[int], vector: np.ndarray) -> np.ndarray:
-        """Scores of the given rows for ``vector``."""
-        return np.asarray(self.matrix[rows] @ vector, dtype=np.float32)
-
-    def search(self, vector: np.ndarray, limit: int, mask: np.ndarray | None) -> list[tuple[Passage, float]]:
-        if not len(self.matrix):
-            return []
-        scores = np.asarray(self.matrix @ vector, dtype=np.float32)
-        if mask is not None:
-            scores = np.where(mask > 0, scores, -np.inf)
-        limit = min(limit, len(scores))
-        top = np.argpartition(-scores, limit - 1)[:limit]
-        top = top[np.argsort(-scores[top])]
-        return [(self.table.passage(int(i)), float(scores[i])) for i in top if np.isfinite(scores[i])]
+    def close(self) -> None: ...
 
 
 class HybridSearcher:
-    """Searches one index generation; safe to share between threads for reading."""
+    """Searches one index generation on any backend; safe to share between threads for reading.
+
+    Fusion, filters, the "latest" nudge, wire-copy and story collapse happen here, the same for
+    every backend; the backend's :class:`SearchSource` only supplies the candidates.
+    """
 
     def __init__(
-        self, generation: Path, store: StoreSettings, search: SearchSettings, encoder: QueryEncoder
+        self, generation: Path, source: SearchSource, search: SearchSettings, encoder: QueryEncoder
     ) -> None:
         self.generation = generation
+        self.source = source
         self.settings = search
         self.encoder = encoder
         self.catalog = Catalog.read(generation)
-        #: doc id -> story id for syndicated copies (set by the Desk from the last collection)
+        #: doc id -> story id for syndicated copies (set from the last collection)
         self.stories: Mapping[str, str] = {}
-        self._keyword = _Keyword(generation / "bm25") if (generation / "bm25").is_dir() else None
-        articles = generation / ARTICLE_BM25
-        self._articles = _Keyword(articles) if articles.is_dir() else None
-        self._exact: _ExactDense | None = None
-        self._dense: DenseSearcher | None = None
-        if not store.url and self._keyword is not None and (generation / DENSE_FILE).is_file():
-            self._exact = _ExactDense(generation / DENSE_FILE, self._keyword)
-        elif self._keyword is not None or store.url:
-            self._dense = DenseSearcher(store, generation / "qdrant")
-        # backend postgres searches the generation's table (pgvector + full text)
-        self._pg: Any = None
-        if store.backend == "postgres":
-            from retrieval.pgstore import open_pg_searcher
-
-            self._keyword, self._exact, self._dense = None, None, None
-            self._pg = open_pg_searcher(generation, store)
 
     def close(self) -> None:
-        if self._dense is not None:
-            self._dense.close()
-        if self._pg is not None:
-            self._pg.close()
-
-    def _dense_search(
-        self, vector: np.ndarray, limit: int, filters: Filters, mask: np.ndarray | None
-    ) -> list[tuple[Passage, float]]:
-        if self._exact is not None:
-            return self._exact.search(vector, limit, mask)
-        if self._dense is None:
-            return []
-        return [
-            (passage_from_payload(h.key, h.payload), h.score)
-            for h in self._dense.search(vector, limit, filters.since, filters.until)
-        ]
-
-    def _mask(self, filters: Filters) -> np.ndarray | None:
-        if not filters.active or self._keyword is None:
-            return None
-        return self._keyword.mask(filters)
-
-    def _article_ranks(self, query: str, filters: Filters) -> dict[str, int]:
-        """Rank of each article whose whole text best matches the query's keywords."""
-        if self._articles is None:
-            return {}
-        mask = self._articles.mask(filters) if filters.active else None
-        found = self._articles.search(query, self.settings.candidates, mask)
-        return {self._articles.rows[i]["node_id"]: rank for rank, (i, _s) in enumerate(found, 1)}
-
-    def _best_passages(self, docs: list[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
-        """Each article's best passage by dense score (or its first, without local vectors)."""
-        if self._keyword is None:
-            return []
-        best: list[tuple[Passage, float | None]] = []
-        for doc in docs:
-            rows = self._keyword.rows_of(doc)
-            if not rows:
-                continue
-            if self._exact is None:
-                best.append((self._keyword.passage(rows[0]), None))
-                continue
-            scores = self._exact.score_rows(rows, vector)
-            top = int(np.argmax(scores))
-            best.append((self._keyword.passage(rows[top]), float(scores[top])))
-        return best
+        self.source.close()
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
         """The ``k`` best passages for ``query``, fused, filtered and de-duplicated."""
@@ -258,20 +119,11 @@ class HybridSearcher:
                 f"the index holds {self.catalog.dimension}-dimension vectors but the embedder gives "
                 f"{len(vector)}; run 'newsdesk index --rebuild'"
             )
-        # on postgres both sides run in the database, filtered there
-        if self._pg is not None:
-            dense_pg = self._pg.dense(vector, pool, filters.since, filters.until, filters.outlet)
-            keyword_pg = self._pg.keyword(query, pool, filters.since, filters.until, filters.outlet)
-            fused_pg = self._fuse(dense_pg, keyword_pg, filters, query, {}, ())
-            return collapse_duplicates(fused_pg, self.settings.duplicate_overlap)[:k]
-        mask = self._mask(filters)
-        dense = self._dense_search(vector, pool, filters, mask)
-        keyword: list[tuple[Passage, float]] = []
-        if self._keyword is not None:
-            keyword = [(self._keyword.passage(i), s) for i, s in self._keyword.search(query, pool, mask)]
-        articles = self._article_ranks(query, filters)
+        dense = self.source.dense(vector, pool, filters)
+        keyword = self.source.keyword(query, pool, filters)
+        articles = self.source.article_ranks(query, pool, filters)
         seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
-        extra = self._best_passages([d for d in articles if d not in seen], vector)
+        extra = self.source.best_passages([d for d in articles if d not in seen], vector)
         fused = self._fuse(dense, keyword, filters, query, articles, extra)
         return collapse_duplicates(fused, self.settings.duplicate_overlap, self.stories, k)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from config.errors import UserError
 from retrieval.cleaning import clean_text
 from retrieval.models import Article
 
@@ -25,7 +26,7 @@ MAX_FILE_BYTES = 5_000_000
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.DOTALL)
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """The corpus as a whole cannot be read (missing folder, broken manifest)."""
 
 

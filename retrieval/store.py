@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from config.errors import RunFailed
 from config.settings import Settings, StoreSettings
 from retrieval.models import Passage
 
 DENSE_VECTOR = "text-dense"  # llama-index's dense vector name when vectors are named
 
 
-class StoreError(RuntimeError):
+class StoreError(RunFailed, RuntimeError):
     """The vector store cannot be opened or queried; the message says why."""
 
 

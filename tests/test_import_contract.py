@@ -138,22 +138,8 @@ def test_each_layer_imports_only_the_layers_below_it() -> None:
     assert layer_violations() == []
 
 
-#: The cycles on main when the contract was written; issue 12 (the redesign) removes them.
-KNOWN_CYCLES = [
-    "prompts.desk -> prompts.summarising -> prompts.desk (with prompts.desk, prompts.summaries, "
-    "prompts.summarising, prompts.summary_model, prompts.timelines)",
-    "retrieval.index -> retrieval.pgindex -> retrieval.index",
-]
-
-
-# remove when issue 12 lands (strict: this fails as soon as the cycles are gone, as a reminder)
-@pytest.mark.xfail(strict=True, reason="import cycles issue 12 removes: " + "; ".join(KNOWN_CYCLES))
 def test_no_module_imports_itself_back_through_others() -> None:
     assert cycles() == []
-
-
-def test_no_new_import_cycle_appears() -> None:
-    assert [c for c in cycles() if c not in KNOWN_CYCLES] == []
 
 
 def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The one error path for the bot: every failure becomes one short, ephemeral reply.
 
 Our own refusals (cooldown, busy guild, not enabled here, not an admin, a reindex already
-running) and the core's user-facing errors map to friendly text; anything else is logged with
-its traceback, counted for /status, and answered with a generic apology. Each interaction is
+running) and the core's :class:`config.errors.UserError`s are shown as their one line (the
+line the CLI prints); anything else is logged with its traceback, counted for /status, and
+answered with a generic apology. Each interaction is
 answered exactly once: a pending public "thinking…" message is removed so the error can be
 shown to the asker alone.
 """
@@ -16,8 +17,7 @@ from collections import deque
 import discord
 from discord import app_commands
 
-from config.settings import ConfigError
-from prompts.desk import CorpusError, QuestionError, ReindexBusy
+from config.errors import UserError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,8 @@ def user_message(error: BaseException) -> str | None:
         return "This command only works in a server."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Please wait {error.retry_after:.0f} s before trying again."
-    if isinstance(error, QuestionError | ConfigError | CorpusError):
-        return str(error)
-    if isinstance(error, ReindexBusy):
-        return "A reindex is already running; try again when it finishes."
+    if isinstance(error, UserError):  # the core's: the same line the CLI prints
+        return one_line(error)
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     return None

@@ -102,31 +102,18 @@ def report_text(report: Any, seconds: float) -> str:
 
 
 def record_source_statuses(state: Any, data_dir: Any) -> None:
-    """Copy the collector's last status of each source into the bot's database, so every bot
+    """Keep the status each source's refresh just wrote in the bot's database, so every bot
     process sharing that database (PostgreSQL) shows the same /sources and /status."""
     from retrieval.collecting import read_statuses
 
     for status in read_statuses(data_dir).values():
-        state.source_checked(status.name, status.ok, status.articles, status.last_error)
+        state.source_checked(status)
 
 
 def source_lines(state: Any, settings: Any) -> list[str]:
-    """One line per configured source from the bot's database: state, articles, last check."""
+    """One line per configured source from the bot's database: the line the CLI prints."""
+    from retrieval.collecting import source_lines as lines_of
+
     if not getattr(settings, "sources", None):
         return []
-    known = {s.source: s for s in state.source_statuses()}
-    lines = ["**Sources:**"]
-    for source in settings.sources:
-        status = known.get(source.name)
-        if status is None:
-            line = f"{source.name} ({source.kind}): never refreshed"
-        else:
-            state_word = "ok" if status.ok else "FAILED"
-            line = (
-                f"{source.name} ({source.kind}): {state_word}, {status.articles} articles, "
-                f"checked {_day(status.checked_at)}"
-            )
-            if status.error:
-                line += f"; error: {status.error}"
-        lines.append(line if source.enabled else f"{line} (disabled)")
-    return lines
+    return ["**Sources:**", *lines_of(settings, state.source_statuses())]

@@ -68,6 +68,10 @@ async def serve(settings: Settings, desk: Any, token: str, **client_options: Any
         )
     except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
         return _fail(f"cannot reach Discord: {exc}", EXIT_FAILED)
+    finally:
+        aclose = getattr(desk, "aclose", None)  # the model client lives in this event loop
+        if aclose is not None:
+            await aclose()
     return EXIT_OK
 
 

@@ -122,3 +122,40 @@ def test_an_offline_answer_imports_neither_llama_index_nor_openai(cli_data_dir: 
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_failed_run_is_one_line_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prompts.desk import Desk
+    from retrieval.store import StoreError
+
+    def unreachable(*_args: object, **_kwargs: object) -> Desk:
+        raise StoreError("cannot connect to PostgreSQL (NEWSDESK_POSTGRES_DSN): connection refused\n")
+
+    monkeypatch.setattr(Desk, "open", unreachable)
+    code, out, err = run(capsys, "--data-dir", str(tmp_path / "data"), "ask", "Who met in Moscow?")
+    assert (code, out) == (1, "")
+    line = "cannot connect to PostgreSQL (NEWSDESK_POSTGRES_DSN): connection refused"
+    assert err == f"newsdesk: error: {line}\n"
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "exit_code"),
+    [
+        ("config.settings", "ConfigError", 2),
+        ("prompts.questions", "QuestionError", 2),
+        ("prompts.templates", "TemplateError", 2),
+        ("retrieval.sources", "CorpusError", 2),
+        ("retrieval.ingest", "ReindexBusy", 1),
+        ("retrieval.minilm", "EmbedderError", 1),
+        ("retrieval.store", "StoreError", 1),
+    ],
+)
+def test_the_cores_user_errors_share_one_vocabulary(module: str, name: str, exit_code: int) -> None:
+    import importlib
+
+    from config.errors import UserError
+
+    error = getattr(importlib.import_module(module), name)
+    assert issubclass(error, UserError) and error.exit_code == exit_code

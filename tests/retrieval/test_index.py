@@ -9,7 +9,7 @@ import pytest
 
 from config import Settings
 from prompts.desk import Desk
-from retrieval import index
+from retrieval.backends import embedded
 from retrieval.catalog import current_generation
 from retrieval.index import ReindexBusy
 
@@ -52,7 +52,7 @@ def test_a_run_killed_half_way_leaves_the_last_good_index(
         raise KeyboardInterrupt("killed")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(index, "_write_bm25", die)
+        mp.setattr(embedded, "write_bm25", die)
         with pytest.raises(KeyboardInterrupt):
             desk.reindex(corpus_copy)
     assert current_generation(desk.index_root) == good
@@ -68,7 +68,7 @@ def test_a_run_killed_half_way_leaves_the_last_good_index(
 
 
 def _held(started: threading.Event, release: threading.Event):  # type: ignore[no-untyped-def]
-    original = index._write_bm25
+    original = embedded.write_bm25
 
     def write(folder: Path, nodes: list) -> None:
         started.set()
@@ -83,7 +83,7 @@ def test_a_second_reindex_at_once_is_refused(
 ) -> None:
     desk = Desk.open(settings, tmp_path / "data", build=False)
     started, release = threading.Event(), threading.Event()
-    monkeypatch.setattr(index, "_write_bm25", _held(started, release))
+    monkeypatch.setattr(embedded, "write_bm25", _held(started, release))
     worker = threading.Thread(target=desk.reindex, args=(corpus_copy,))
     worker.start()
     try:
@@ -105,7 +105,7 @@ def test_questions_are_answered_during_a_reindex(
         "Changed\n\n" + "Entirely new text here. " * 30, encoding="utf-8"
     )
     started, release = threading.Event(), threading.Event()
-    monkeypatch.setattr(index, "_write_bm25", _held(started, release))
+    monkeypatch.setattr(embedded, "write_bm25", _held(started, release))
     worker = threading.Thread(target=desk.reindex, args=(corpus_copy,))
     worker.start()
     try:

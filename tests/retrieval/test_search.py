@@ -84,6 +84,7 @@ def test_syndicated_copy_is_collapsed_end_to_end(tmp_path: Path, settings: Setti
 
 
 def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: Settings) -> None:
+    from retrieval.backends.embedded import EmbeddedSource
     from retrieval.catalog import current_generation
     from retrieval.minilm import MiniLMEncoder
     from retrieval.search import HybridSearcher
@@ -91,8 +92,9 @@ def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: 
 
     generation = current_generation(seed_data_dir / "index")
     assert generation is not None
-    searcher = HybridSearcher(generation, settings.store, settings.search, MiniLMEncoder())
-    assert searcher._exact is not None
+    source = EmbeddedSource(generation, settings)
+    searcher = HybridSearcher(generation, source, settings.search, MiniLMEncoder())
+    assert source.exact is not None
     target = generation.parent.parent / "qdrant-copy"
     import shutil
 
@@ -101,7 +103,7 @@ def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: 
     try:
         for query in ["gas agreements Rosneft", "Olympic boycott", "arrest warrant"]:
             vector = searcher.encoder.embed_query(query)
-            ours = [(p.key, round(s, 4)) for p, s in searcher._exact.search(vector, 10, None)]
+            ours = [(p.key, round(s, 4)) for p, s in source.exact.search(vector, 10, None)]
             theirs = [(h.key, round(h.score, 4)) for h in qdrant.search(vector, 10)]
             assert ours == theirs
     finally:
@@ -117,3 +119,54 @@ def test_articles_of_one_story_collapse_into_the_best_hit() -> None:
     collapsed = collapse_duplicates(hits, 0.5, story_of)
     assert [h.passage.key for h in collapsed] == ["a", "c"]
     assert collapsed[0].also_in == ("afp-on-site-2",)
+
+
+class FakeSource:
+    """A store backend's candidates, fixed: what HybridSearcher does with them is backend-free."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+
+    def dense(self, vector, limit, filters):  # type: ignore[no-untyped-def]
+        return [(p, 0.9 - i / 10) for i, p in enumerate(self.passages)][:limit]
+
+    def keyword(self, query, limit, filters):  # type: ignore[no-untyped-def]
+        return [(p, 5.0 - i) for i, p in enumerate(reversed(self.passages))][:limit]
+
+    def article_ranks(self, query, limit, filters):  # type: ignore[no-untyped-def]
+        return {"c": 1}
+
+    def best_passages(self, docs, vector):  # type: ignore[no-untyped-def]
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def test_fusion_filters_and_story_collapse_do_not_depend_on_the_backend(
+    tmp_path: Path, settings: Settings
+) -> None:
+    import numpy as np
+
+    from retrieval.catalog import Catalog
+    from retrieval.search import Filters, HybridSearcher
+
+    def passage(doc: str, day: int, outlet: str) -> Passage:
+        text = f"Sentence about {doc} number {day}."
+        return Passage(f"{doc}-0", doc, doc.upper(), text, 0, len(text), outlet, date(2023, 3, day))
+
+    a, b, c = passage("a", 1, "Wire"), passage("b", 2, "Courier"), passage("c", 3, "Wire")
+    Catalog({}, "2023-03-04T00:00:00+00:00", "minilm", "key").write(tmp_path)
+
+    class Encoder:
+        def embed_query(self, query: str) -> np.ndarray:
+            return np.zeros(3, dtype=np.float32)
+
+    searcher = HybridSearcher(tmp_path, FakeSource([a, b, c]), settings.search, Encoder())
+    hits = searcher.search("anything", k=3)
+    assert [h.passage.doc_id for h in hits] == ["c", "a", "b"]  # the article rank lifts c
+    searcher.stories = {"a": "story", "c": "story"}  # a syndicated copy of one story
+    hits = searcher.search("anything", k=3)
+    assert [(h.passage.doc_id, h.also_in) for h in hits] == [("c", ("a",)), ("b", ())]
+    hits = searcher.search("anything", k=3, filters=Filters(outlet="courier"))
+    assert [h.passage.doc_id for h in hits] == ["b"]

@@ -5,9 +5,9 @@ PostgreSQL database as the index when ``store.backend`` is postgres, with number
 No discord imports: the Discord front end and the CLI both use :func:`open_state`.
 """
 
-from prompts.state.database import Database, open_database
-from prompts.state.migrations import MIGRATIONS, migrate
-from prompts.state.store import ReindexJob, SourceStatus, StateStore, open_state
+from bot.state.database import Database, open_database
+from bot.state.migrations import MIGRATIONS, migrate
+from bot.state.store import ReindexJob, SourceStatus, StateStore, open_state
 
 __all__ = [
     "MIGRATIONS",

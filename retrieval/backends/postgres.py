@@ -1,4 +1,4 @@
-"""Index generations in PostgreSQL: build, publish, follow, migrate.
+"""The PostgreSQL + pgvector backend: index generations built, published, followed, migrated.
 
 Every reindex fills a new passage table (a copy of the current one, then llama-index's
 ingestion pipeline upserts and deletes what changed) and publishes it in one transaction that
@@ -7,27 +7,44 @@ half way leaves the last published generation current; its unpublished table is 
 the next run. Reindexing takes a PostgreSQL advisory lock, so of several bot processes (on
 one or many machines) one reindexes at a time; the others follow the published generation
 with :func:`sync_generation`, which mirrors its catalog into the local ``index/gen-*`` folder.
+Search runs in the database (:class:`retrieval.pgstore.PgSearcher`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from config.settings import Settings, StoreSettings
-from retrieval import index
 from retrieval.catalog import CATALOG_FILE, CURRENT_FILE, Catalog, current_generation, write_atomically
+from retrieval.ingest import (
+    Ingested,
+    Progress,
+    ReindexBusy,
+    build_catalog,
+    new_stamp,
+    run_pipeline,
+    settings_key,
+    unless_reindexing,
+)
 from retrieval.models import Article
-from retrieval.pgstore import PG_FILE, PassageTable, connect, drop_table, generation_table, identifier
+from retrieval.pgstore import (
+    PG_FILE,
+    PassageTable,
+    PgSearcher,
+    connect,
+    drop_table,
+    generation_table,
+    identifier,
+    open_pg_searcher,
+)
 from retrieval.store import StoreError
 
 
@@ -67,7 +84,7 @@ def ensure_schema(conn: Any, cfg: StoreSettings) -> None:
     conn.commit()
 
 
-def current(conn: Any, cfg: StoreSettings, with_docstore: bool = False) -> tuple[Generation, str] | None:
+def published(conn: Any, cfg: StoreSettings, with_docstore: bool = False) -> tuple[Generation, str] | None:
     """The published generation (and its docstore JSON when asked), or None."""
     import psycopg2
     from psycopg2 import sql
@@ -96,7 +113,7 @@ def reindex_lock(cfg: StoreSettings) -> Iterator[None]:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (_lock_key(cfg),))
             if not cur.fetchone()[0]:
-                raise index.ReindexBusy("another newsdesk process is reindexing this database")
+                raise ReindexBusy("another newsdesk process is reindexing this database")
         yield
     finally:
         conn.close()
@@ -161,115 +178,92 @@ def _table_name(cfg: StoreSettings, stamp: str) -> str:
     return f"{cfg.table}_g{stamp.lower()}"
 
 
-def ingest(
-    builder: Any, folder: Path, articles: list[Article], rebuild: bool, progress: index.Progress | None
-) -> tuple[Catalog, int]:
-    """``IndexBuilder._ingest`` for the postgres backend: a new table, published when whole."""
-    settings: Settings = builder.settings
-    cfg = settings.store
-    stamp = folder.name.removeprefix("building-")
-    with reindex_lock(cfg):
+class PostgresBackend:
+    """Generations as tables published in PostgreSQL; see the module docstring."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cfg = settings.store
+
+    def reindexing(self) -> Any:
+        return reindex_lock(self.cfg)
+
+    def is_whole(self, generation: Path) -> bool:
+        return (generation / PG_FILE).is_file()  # passages and docstore are in the database
+
+    def ingest(
+        self,
+        folder: Path,
+        current: Path | None,
+        articles: Sequence[Article],
+        embed_model: Any,
+        rebuild: bool,
+        progress: Progress | None,
+    ) -> Ingested:
+        """A new table: a copy of the published one, then the pipeline's upserts and deletes."""
+        cfg = self.cfg
+        folder.mkdir(parents=True, exist_ok=True)
         conn = connect(cfg)
         try:
             ensure_schema(conn, cfg)
             remove_unpublished(conn, cfg)
-            found = current(conn, cfg, with_docstore=True)
-            if found and json.loads(found[0].catalog)["settings_key"] != index.settings_key(settings):
+            found = published(conn, cfg, with_docstore=True)
+            if found and json.loads(found[0].catalog)["settings_key"] != settings_key(self.settings):
                 rebuild = True
-            docstore_path = folder / "docstore.json"
-            docstore_path.unlink(missing_ok=True)
-            if found and not rebuild:  # the database's docstore, whatever this folder held
-                docstore_path.write_text(found[1], encoding="utf-8")
-            table = PassageTable(cfg, _table_name(cfg, stamp), _embed_dim(builder.embed_model))
+            docstore = folder / "docstore.json"
+            if found and not rebuild:  # the database's docstore, whatever this machine holds
+                docstore.write_text(found[1], encoding="utf-8")
+            stamp = folder.name.removeprefix("building-")
+            table = PassageTable(cfg, _table_name(cfg, stamp), _embed_dim(embed_model))
             try:
-                catalog, embedded = _fill(
-                    conn,
-                    table,
-                    builder,
-                    folder,
-                    articles,
-                    found[0].table if found and not rebuild else None,
-                    progress,
-                )
-                gen = Generation(f"gen-{stamp}", table.name, catalog_json(catalog))
-                write_atomically(folder / PG_FILE, json.dumps({"table": table.name}))
-                publish(conn, cfg, gen, docstore_path.read_text(encoding="utf-8"))
-            except BaseException:
-                with suppress(Exception):
-                    conn.rollback()
-                    drop_table(conn, table.name)
+                table.create()
+                if found and not rebuild:
+                    table.copy_from(conn, found[0].table)
                     conn.commit()
+                documents, embedded = run_pipeline(
+                    self.settings, embed_model, docstore, articles, table.store, progress
+                )
+                counts = table.finish(conn)
+                conn.commit()
+                catalog = build_catalog(articles, documents, counts, self.settings)
+                catalog.write(folder)
+                write_atomically(folder / PG_FILE, json.dumps({"table": table.name}))
+            except BaseException:
+                self._drop(table.name)
                 raise
             finally:
                 table.close()
-            return catalog, embedded
+        finally:
+            conn.close()
+        return Ingested(catalog, embedded, (table.name, f"gen-{stamp}"))
+
+    def publish(self, folder: Path, ingested: Ingested) -> None:
+        table, name = ingested.handle
+        docstore = (folder / "docstore.json").read_text(encoding="utf-8")
+        conn = connect(self.cfg)
+        try:
+            publish(conn, self.cfg, Generation(name, table, catalog_json(ingested.catalog)), docstore)
         finally:
             conn.close()
 
+    def discard(self, ingested: Ingested | None) -> None:
+        if ingested is not None and ingested.handle is not None:
+            self._drop(ingested.handle[0])
 
-def _fill(
-    conn: Any,
-    table: PassageTable,
-    builder: Any,
-    folder: Path,
-    articles: list[Article],
-    source: str | None,
-    progress: index.Progress | None,
-) -> tuple[Catalog, int]:
-    table.create()
-    if source is not None:
-        table.copy_from(conn, source)
-        conn.commit()
-    documents, embedded = run_pipeline(builder, folder, articles, table.store, progress)
-    counts = table.finish(conn)
-    conn.commit()
-    counted = [_Counted(doc) for doc, n in counts.items() for _ in range(n)]
-    catalog = index._catalog(articles, documents, counted, builder.settings)
-    catalog.write(folder)
-    return catalog, embedded
+    def _drop(self, table: str) -> None:
+        with suppress(Exception):
+            conn = connect(self.cfg)
+            try:
+                drop_table(conn, table)
+                conn.commit()
+            finally:
+                conn.close()
 
+    def open(self, generation: Path) -> PgSearcher:
+        return open_pg_searcher(generation, self.cfg)
 
-@dataclass(frozen=True, slots=True)
-class _Counted:
-    ref_doc_id: str
-
-
-def run_pipeline(
-    builder: Any, folder: Path, articles: list[Article], store: Any, progress: index.Progress | None
-) -> tuple[list[Any], int]:
-    """llama-index's ingestion pipeline into ``store``, as ``IndexBuilder._ingest`` runs it."""
-    from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
-    from llama_index.core.storage.docstore import SimpleDocumentStore
-
-    from retrieval.passages import PassageParser, article_document
-
-    docstore_path = folder / "docstore.json"
-    docstore = (
-        SimpleDocumentStore.from_persist_path(str(docstore_path))
-        if docstore_path.exists()
-        else SimpleDocumentStore()
-    )
-    counter = index._Counter(progress)
-    parser = PassageParser(
-        max_tokens=builder.settings.splitting.max_tokens,
-        overlap=builder.settings.splitting.overlap_sentences,
-        count_tokens=index._token_counter(builder.embed_model),
-    )
-    pipeline = IngestionPipeline(
-        transformations=[parser, index._Planned(counter), builder.embed_model],
-        docstore=docstore,
-        vector_store=store,
-        docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE,
-        disable_cache=True,
-    )
-    documents = [article_document(a) for a in articles]
-    index._set_batch_callback(builder.embed_model, counter.embedded)
-    try:
-        pipeline.run(documents=documents)
-    finally:
-        index._set_batch_callback(builder.embed_model, None)
-    docstore.persist(str(docstore_path))
-    return documents, counter.done
+    def follow(self, index_root: Path) -> bool:
+        return sync_generation(self.settings, index_root)
 
 
 def sync_generation(settings: Settings, index_root: Path) -> bool:
@@ -279,7 +273,7 @@ def sync_generation(settings: Settings, index_root: Path) -> bool:
     """
     conn = connect(settings.store)
     try:
-        found = current(conn, settings.store)
+        found = published(conn, settings.store)
     finally:
         conn.close()
     if found is None:
@@ -288,11 +282,8 @@ def sync_generation(settings: Settings, index_root: Path) -> bool:
     local = current_generation(index_root)
     if local is not None and local.name == gen.name:
         return False
-    index_root.mkdir(parents=True, exist_ok=True)
-    with (index_root / ".lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with unless_reindexing(index_root) as free:
+        if not free:
             return False
         _materialize(index_root, gen)
         write_atomically(index_root / CURRENT_FILE, gen.name)
@@ -318,7 +309,7 @@ def published_generation(cfg: StoreSettings) -> str | None:
     """The name of the generation published in the database (None when there is none)."""
     conn = connect(cfg)
     try:
-        found = current(conn, cfg)
+        found = published(conn, cfg)
     finally:
         conn.close()
     return found[0].name if found else None
@@ -326,6 +317,7 @@ def published_generation(cfg: StoreSettings) -> str | None:
 
 def migrate_to_postgres(settings: Settings, index_root: Path, batch: int = 1000) -> tuple[str, int]:
     """Copy the current (Qdrant) generation, vectors included, into a published postgres one."""
+    from retrieval.backends.embedded import all_nodes
     from retrieval.store import open_client
 
     source = current_generation(index_root)
@@ -335,12 +327,12 @@ def migrate_to_postgres(settings: Settings, index_root: Path, batch: int = 1000)
     cfg = target.store
     client = open_client(settings.store, source / "qdrant")
     try:
-        nodes = index._all_nodes(client, settings.store.collection)
+        nodes = all_nodes(client, settings.store.collection)
     finally:
         client.close()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = new_stamp()
     previous = Catalog.read(source)
-    catalog = dataclasses.replace(previous, settings_key=index.settings_key(target), store_url=None)
+    catalog = dataclasses.replace(previous, settings_key=settings_key(target), store_url=None)
     docstore = (source / "docstore.json").read_text(encoding="utf-8")
     with reindex_lock(cfg):
         conn = connect(cfg)

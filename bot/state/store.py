@@ -13,22 +13,15 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.state.database import Database, open_database
+from bot.state.migrations import migrate
 from config.settings import Settings
 from prompts.citations import Answer
-from prompts.state.database import Database, open_database
-from prompts.state.migrations import migrate
-
-
-@dataclass(frozen=True, slots=True)
-class SourceStatus:
-    source: str
-    checked_at: float
-    ok: bool
-    articles: int
-    error: str | None
+from retrieval.collecting import SourceStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,21 +129,39 @@ class StateStore:
 
     # -- sources -----------------------------------------------------------------------------
 
-    def source_checked(self, source: str, ok: bool, articles: int, error: str | None = None) -> None:
-        """Remember how the last read of ``source`` went."""
+    def source_checked(self, status: SourceStatus) -> None:
+        """Remember how the last refresh of a source went (every bot sharing the database sees it)."""
         with self.db.transaction() as tx:
             tx.run(
-                "INSERT INTO source_status (source, checked_at, ok, articles, error) VALUES (?,?,?,?,?)"
-                " ON CONFLICT (source) DO UPDATE SET checked_at = excluded.checked_at,"
-                " ok = excluded.ok, articles = excluded.articles, error = excluded.error",
-                (source, time.time(), int(ok), articles, error),
+                "INSERT INTO source_status (source, checked_at, ok, articles, error, status)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (source) DO UPDATE SET"
+                " checked_at = excluded.checked_at, ok = excluded.ok, articles = excluded.articles,"
+                " error = excluded.error, status = excluded.status",
+                (
+                    status.name,
+                    time.time(),
+                    int(status.ok),
+                    status.articles,
+                    status.last_error,
+                    json.dumps(status.to_json()),
+                ),
             )
 
-    def source_statuses(self) -> list[SourceStatus]:
+    def source_statuses(self) -> dict[str, SourceStatus]:
+        """Each source's last refresh, by name."""
         rows = self.db.rows(
-            "SELECT source, checked_at, ok, articles, error FROM source_status ORDER BY source"
+            "SELECT source, checked_at, ok, articles, error, status FROM source_status ORDER BY source"
         )
-        return [SourceStatus(s, float(t), bool(ok), int(n), e) for s, t, ok, n, e in rows]
+        found: dict[str, SourceStatus] = {}
+        for name, checked_at, ok, articles, error, status in rows:
+            try:
+                found[name] = SourceStatus.from_json(json.loads(status))
+            except (TypeError, ValueError):  # a row from before migration 3
+                when = datetime.fromtimestamp(float(checked_at), UTC).isoformat(timespec="seconds")
+                found[name] = SourceStatus(
+                    name, "", when, when if ok else None, error, articles=int(articles)
+                )
+        return found
 
     # -- reindex jobs --------------------------------------------------------------------------
 

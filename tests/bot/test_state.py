@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.state import MIGRATIONS, SourceStatus, StateStore, open_state
 from config import Settings
 from prompts.citations import Answer, Citation
-from prompts.state import MIGRATIONS, StateStore, open_state
 
 
 def _settings(settings: Settings, backend: str) -> Settings:
@@ -69,12 +69,14 @@ def test_discord_snowflakes_fit(state: StateStore) -> None:
 
 
 def test_source_status_keeps_the_last_check(state: StateStore) -> None:
-    state.source_checked("wire", ok=True, articles=10)
-    state.source_checked("wire", ok=False, articles=10, error="HTTP 503")
-    state.source_checked("agency", ok=True, articles=3)
-    statuses = {s.source: s for s in state.source_statuses()}
-    assert (statuses["wire"].ok, statuses["wire"].error) == (False, "HTTP 503")
-    assert statuses["agency"].articles == 3
+    six, seven = "2026-11-30T06:00:00+00:00", "2026-11-30T07:00:00+00:00"
+    agency = SourceStatus("agency", "urls", seven, seven, articles=3, fetched=3)
+    state.source_checked(SourceStatus("wire", "feed", six, six, articles=10))
+    state.source_checked(SourceStatus("wire", "feed", seven, six, "HTTP 503", articles=10))
+    state.source_checked(agency)
+    statuses = state.source_statuses()
+    assert (statuses["wire"].ok, statuses["wire"].last_error) == (False, "HTTP 503")
+    assert statuses["agency"] == agency
 
 
 def test_reindex_jobs_are_recorded_with_their_outcome(state: StateStore) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from prompts.state.database import Database, Transaction
+from bot.state.database import Database, Transaction
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: answers as posted, the messages they were posted in, votes on them
@@ -35,6 +35,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             job_id {serial}, kind TEXT NOT NULL, source TEXT, holder TEXT NOT NULL,
             status TEXT NOT NULL, started_at {real} NOT NULL, finished_at {real}, summary TEXT)""",
         "CREATE INDEX reindex_jobs_by_status ON reindex_jobs (status, job_id)",
+    ),
+    (  # 3: the whole status of a source's last refresh (retrieval.collecting.SourceStatus, JSON)
+        "ALTER TABLE source_status ADD COLUMN status TEXT",
     ),
 )
 

@@ -1,0 +1,32 @@
+"""The one error vocabulary: what a user should see as one line, never as a traceback.
+
+Every layer raises these (config is the lowest layer, so retrieval, prompts and bot all can);
+the CLI prints ``newsdesk: error: <line>`` and exits with :attr:`UserError.exit_code`, the
+Discord bot replies with the line, ephemerally, once (``bot/discord/errors.py``).
+Anything else is a bug: logged with its traceback, and the user gets an apology.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+#: Exit codes of the CLI for a user error.
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class UserError(Exception):
+    """Wrong input or configuration: fix it and try again (exit 2)."""
+
+    exit_code: ClassVar[int] = EXIT_BAD_INPUT
+
+
+class RunFailed(UserError):
+    """The input was fine but the run could not complete (a store, a file, a lock; exit 1)."""
+
+    exit_code: ClassVar[int] = EXIT_FAILED
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line (whitespace folded)."""
+    return " ".join(str(error).split()) or type(error).__name__

@@ -1,0 +1,317 @@
+"""The embedded backend: a generation is a folder of local files.
+
+Ingest runs llama-index's pipeline into a Qdrant collection (embedded under the folder, or a
+Qdrant server at ``store.url``), then writes what search reads without Qdrant: the passages'
+BM25 index (llama-index's ``BM25Retriever``, loaded with ``bm25s``), their vectors in
+BM25-corpus order (``dense.npy``) and the whole articles' BM25 index. Publishing is switching
+``index/CURRENT``, which every process reading the folder follows.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from config.settings import Settings
+from retrieval.catalog import ARTICLE_BM25, DENSE_FILE
+from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
+from retrieval.models import Article, Passage
+from retrieval.search import Filters
+from retrieval.store import DenseSearcher, open_client, passage_from_payload, vector_store
+
+#: What a whole generation holds besides the vector store (a missing one is rebuilt).
+ARTIFACTS = ("bm25", DENSE_FILE, ARTICLE_BM25, "docstore.json")
+
+
+class EmbeddedBackend:
+    """Local files (+ embedded Qdrant or a Qdrant server); see the module docstring."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @contextmanager
+    def reindexing(self) -> Iterator[None]:
+        yield  # the data directory's file lock is all it takes
+
+    def is_whole(self, generation: Path) -> bool:
+        return all((generation / name).exists() for name in ARTIFACTS)
+
+    def ingest(
+        self,
+        folder: Path,
+        current: Path | None,
+        articles: Sequence[Article],
+        embed_model: Any,
+        rebuild: bool,
+        progress: Progress | None,
+    ) -> Ingested:
+        cfg = self.settings.store
+        if current is not None and not rebuild and not cfg.url:
+            shutil.copytree(current, folder)  # the docstore and collection to update
+        folder.mkdir(parents=True, exist_ok=True)
+        client = open_client(cfg, folder / "qdrant")
+        try:
+            if rebuild and client.collection_exists(cfg.collection):
+                client.delete_collection(cfg.collection)
+            docstore = folder / "docstore.json"
+            if rebuild:
+                docstore.unlink(missing_ok=True)
+            documents, embedded = run_pipeline(
+                self.settings, embed_model, docstore, articles, vector_store(cfg, client), progress
+            )
+            nodes = all_nodes(client, cfg.collection)
+        finally:
+            client.close()
+        write_bm25(folder / "bm25", nodes)
+        write_dense(folder / DENSE_FILE, nodes)
+        write_bm25(folder / ARTICLE_BM25, documents)
+        counts: dict[str, int] = {}
+        for node in nodes:
+            counts[node.ref_doc_id] = counts.get(node.ref_doc_id, 0) + 1
+        dimension = len(nodes[0].embedding) if nodes and nodes[0].embedding is not None else None
+        catalog = build_catalog(articles, documents, counts, self.settings, dimension)
+        catalog.write(folder)
+        return Ingested(catalog, embedded)
+
+    def publish(self, folder: Path, ingested: Ingested) -> None:
+        pass  # switching index/CURRENT publishes a folder
+
+    def discard(self, ingested: Ingested | None) -> None:
+        pass  # the next run removes the unfinished folder
+
+    def open(self, generation: Path) -> EmbeddedSource:
+        return EmbeddedSource(generation, self.settings)
+
+    def follow(self, index_root: Path) -> bool:
+        return False  # index/CURRENT is shared by every process reading the folder
+
+
+def all_nodes(client: Any, collection: str) -> list[Any]:
+    """Every passage node of a Qdrant collection, vectors included, in article/text order."""
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+    nodes: list[Any] = []
+    offset = None
+    while True:
+        points, offset = client.scroll(
+            collection, limit=1024, offset=offset, with_payload=True, with_vectors=True
+        )
+        for point in points:
+            node = metadata_dict_to_node(point.payload)
+            node.id_ = str(point.id)
+            vector = point.vector
+            node.embedding = next(iter(vector.values())) if isinstance(vector, dict) else vector
+            nodes.append(node)
+        if offset is None:
+            return sorted(nodes, key=lambda n: (n.ref_doc_id or "", n.start_char_idx or 0))
+
+
+def write_bm25(folder: Path, nodes: Sequence[Any]) -> None:
+    import Stemmer
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
+
+    shutil.rmtree(folder, ignore_errors=True)
+    if not nodes:
+        return
+    retriever = BM25Retriever.from_defaults(
+        nodes=list(nodes),
+        stemmer=Stemmer.Stemmer("english"),
+        language="english",
+        similarity_top_k=min(10, len(nodes)),
+    )
+    retriever.persist(str(folder), show_progress=False)
+
+
+def write_dense(path: Path, nodes: Sequence[Any]) -> None:
+    """The passage vectors in BM25 corpus order, for the local exact search."""
+    matrix = np.asarray([n.embedding for n in nodes], dtype=np.float32).reshape(len(nodes), -1)
+    with path.open("wb") as fh:
+        np.save(fh, matrix)
+
+
+class KeywordTable:
+    """A persisted BM25 index and its corpus rows (one per passage, or per article)."""
+
+    def __init__(self, folder: Path) -> None:
+        import bm25s
+        import Stemmer
+
+        self._bm25s = bm25s
+        self.stemmer = Stemmer.Stemmer("english")
+        self.index = bm25s.BM25.load(str(folder), load_corpus=True)
+        self.rows: list[dict[str, Any]] = list(self.index.corpus)
+        self.index.corpus = None  # retrieve() then returns row numbers, not rows
+        self.passages: list[Passage | None] = [None] * len(self.rows)
+        self._columns: dict[str, list[Any]] = {}
+        self._arrays: dict[str, np.ndarray] = {}
+        self._doc_rows: dict[str, list[int]] | None = None
+        self._masks: dict[Filters, np.ndarray] = {}
+
+    def passage(self, i: int) -> Passage:
+        cached = self.passages[i]
+        if cached is None:
+            row = self.rows[i]
+            cached = passage_from_payload(row["node_id"], row)
+            self.passages[i] = cached
+        return cached
+
+    def column(self, name: str) -> list[Any]:
+        """One metadata field of every row (llama-index stores metadata flat in each row)."""
+        cached = self._columns.get(name)
+        if cached is None:
+            cached = self._columns[name] = [row.get(name) for row in self.rows]
+        return cached
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """1.0 for rows the filters admit, else 0.0 (None without filters); the last few kept,
+        as the dense and keyword sides of one search ask for the same one."""
+        if not filters.active:
+            return None
+        cached = self._masks.get(filters)
+        if cached is None:
+            if len(self._masks) > 64:
+                self._masks.clear()
+            cached = self._masks[filters] = self._compute_mask(filters)
+        return cached
+
+    def _compute_mask(self, filters: Filters) -> np.ndarray:
+        keep = np.ones(len(self.rows), dtype=bool)
+        if filters.since or filters.until:
+            dates = self._array("published")
+            keep &= dates != ""
+            if filters.since:
+                keep &= dates >= filters.since.isoformat()
+            if filters.until:
+                keep &= dates <= filters.until.isoformat()
+        if filters.outlet:
+            outlets = self._array("outlet")
+            wanted = filters.outlet.lower()
+            admitted = [o for o in np.unique(outlets) if wanted in o]
+            keep &= np.isin(outlets, admitted)
+        return keep.astype(np.float32)
+
+    def _array(self, name: str) -> np.ndarray:
+        """A metadata column as a numpy string array (lower-cased outlets), built once."""
+        cached = self._arrays.get(name)
+        if cached is None:
+            values = [str(v or "") for v in self.column(name)]
+            cached = self._arrays[name] = np.array(
+                [v.lower() for v in values] if name == "outlet" else values
+            )
+        return cached
+
+    def rows_of(self, doc_id: str) -> list[int]:
+        if self._doc_rows is None:
+            self._doc_rows = {}
+            for i, doc in enumerate(self.column("article_id")):
+                self._doc_rows.setdefault(doc or self.rows[i].get("ref_doc_id", ""), []).append(i)
+        return self._doc_rows.get(doc_id, [])
+
+    def search(self, query: str, limit: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        tokens = self._bm25s.tokenize(query, stopwords="en", stemmer=self.stemmer, show_progress=False)
+        if not tokens.vocab:
+            return []
+        limit = min(limit, len(self.rows))
+        docs, scores = self.index.retrieve(
+            tokens, k=limit, show_progress=False, weight_mask=mask, n_threads=0
+        )
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+class ExactDense:
+    """Exact cosine search over a generation's passage vectors (rows in passage-table order).
+
+    With embedded (local) Qdrant this is what Qdrant itself does, brute force, but without
+    importing qdrant-client on every start (0.6-1.3 s here) or its per-point overhead; with a
+    Qdrant server the server is queried instead. 35,579 passages scan in 1.8 ms here with
+    single-threaded BLAS (see retrieval/__init__.py).
+    """
+
+    def __init__(self, path: Path, table: KeywordTable) -> None:
+        self.matrix = np.load(path)  # in memory: a scan of a memory map is ~2x slower
+        self.table = table
+
+    def score_rows(self, rows: list[int], vector: np.ndarray) -> np.ndarray:
+        """Scores of the given rows for ``vector``."""
+        return np.asarray(self.matrix[rows] @ vector, dtype=np.float32)
+
+    def search(self, vector: np.ndarray, limit: int, mask: np.ndarray | None) -> list[tuple[Passage, float]]:
+        if not len(self.matrix):
+            return []
+        scores = np.asarray(self.matrix @ vector, dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask > 0, scores, -np.inf)
+        limit = min(limit, len(scores))
+        top = np.argpartition(-scores, limit - 1)[:limit]
+        top = top[np.argsort(-scores[top])]
+        return [(self.table.passage(int(i)), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+
+class EmbeddedSource:
+    """Search candidates from a generation folder's files (and Qdrant when it is a server)."""
+
+    def __init__(self, generation: Path, settings: Settings) -> None:
+        store = settings.store
+        self.passages = KeywordTable(generation / "bm25") if (generation / "bm25").is_dir() else None
+        articles = generation / ARTICLE_BM25
+        self.articles = KeywordTable(articles) if articles.is_dir() else None
+        self.exact: ExactDense | None = None
+        self.qdrant: DenseSearcher | None = None
+        if not store.url and self.passages is not None and (generation / DENSE_FILE).is_file():
+            self.exact = ExactDense(generation / DENSE_FILE, self.passages)
+        elif self.passages is not None or store.url:
+            self.qdrant = DenseSearcher(store, generation / "qdrant")
+
+    def _mask(self, filters: Filters) -> np.ndarray | None:
+        return self.passages.mask(filters) if self.passages is not None else None
+
+    def dense(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
+        if self.exact is not None:
+            return self.exact.search(vector, limit, self._mask(filters))
+        if self.qdrant is None:
+            return []
+        return [
+            (passage_from_payload(h.key, h.payload), h.score)
+            for h in self.qdrant.search(vector, limit, filters.since, filters.until)
+        ]
+
+    def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
+        if self.passages is None:
+            return []
+        found = self.passages.search(query, limit, self._mask(filters))
+        return [(self.passages.passage(i), s) for i, s in found]
+
+    def article_ranks(self, query: str, limit: int, filters: Filters) -> dict[str, int]:
+        if self.articles is None:
+            return {}
+        found = self.articles.search(query, limit, self.articles.mask(filters))
+        return {self.articles.rows[i]["node_id"]: rank for rank, (i, _s) in enumerate(found, 1)}
+
+    def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
+        """Each article's best passage by dense score (or its first, without local vectors)."""
+        if self.passages is None:
+            return []
+        best: list[tuple[Passage, float | None]] = []
+        for doc in docs:
+            rows = self.passages.rows_of(doc)
+            if not rows:
+                continue
+            if self.exact is None:
+                best.append((self.passages.passage(rows[0]), None))
+                continue
+            scores = self.exact.score_rows(rows, vector)
+            top = int(np.argmax(scores))
+            best.append((self.passages.passage(rows[top]), float(scores[top])))
+        return best
+
+    def close(self) -> None:
+        if self.qdrant is not None:
+            self.qdrant.close()

@@ -1,0 +1,270 @@
+"""The ingestion steps every store backend shares: one reindex at a time, llama-index's
+pipeline, the generation stamp and catalog, and the run's report.
+
+A backend (:mod:`retrieval.backends`) fills a new generation with :func:`run_pipeline` and
+:func:`build_catalog`; :func:`retrieval.index.build_generation` runs the whole reindex around it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from config.errors import RunFailed
+from config.settings import Settings
+from retrieval.catalog import Catalog, CatalogEntry, embedder_model
+from retrieval.models import Article
+from retrieval.sources import SourceProblem
+
+log = logging.getLogger(__name__)
+
+#: progress(done, total, label) — called from the indexing thread.
+Progress = Callable[[int, int, str], None]
+
+
+class ReindexBusy(RunFailed, RuntimeError):
+    """Another reindex of the same data directory (or database) is running."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    failed: int
+    passages: int
+    embedded: int
+    seconds: float
+    problems: tuple[SourceProblem, ...] = ()
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.changed} changed, {self.removed} removed, "
+            f"{self.unchanged} unchanged, {self.failed} failed; {self.passages} passages "
+            f"({self.embedded} embedded) in {self.seconds:.1f} s"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What a backend's ingest made: the new generation's catalog, how many passages it
+    embedded, and its handle in the store (a postgres table; None for local files)."""
+
+    catalog: Catalog
+    embedded: int
+    handle: Any = None
+
+
+def settings_key(settings: Settings) -> str:
+    """What makes two indexes incompatible: embedder and splitting (store URL too)."""
+    parts = (
+        # request tuning (timeouts, retries) doesn't change vectors; left out, so an index
+        # built before those settings existed keeps its key
+        settings.embedding.model_dump_json(exclude={"timeout_s", "retry_budget_s", "max_attempts"}),
+        settings.splitting.model_dump_json(),
+        # query-time and postgres table settings don't make vectors stale
+        settings.store.model_dump_json(include={"backend", "url", "api_key_env", "collection"}),
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def new_stamp() -> str:
+    """A generation's stamp: UTC time to the microsecond, sortable, usable in a table name."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+_THREAD_LOCK = threading.Lock()
+
+
+@contextmanager
+def exclusive(index_root: Path) -> Iterator[None]:
+    """One reindex at a time per data directory, across threads and processes."""
+    if not _THREAD_LOCK.acquire(blocking=False):
+        raise ReindexBusy("a reindex is already running; try again when it has finished")
+    try:
+        index_root.mkdir(parents=True, exist_ok=True)
+        with (index_root / ".lock").open("w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ReindexBusy("another process is reindexing this data directory") from None
+            yield
+    finally:
+        _THREAD_LOCK.release()
+
+
+@contextmanager
+def unless_reindexing(index_root: Path) -> Iterator[bool]:
+    """The data directory's lock if it is free (True), else nothing (False): for followers,
+    who must not switch ``CURRENT`` under a running reindex."""
+    index_root.mkdir(parents=True, exist_ok=True)
+    with (index_root / ".lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+class EmbedCounter:
+    """A pipeline step's tally of passages about to be embedded and embedded so far."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.total = 0
+        self.done = 0
+        self.progress = progress
+
+    def planned(self, n: int) -> None:
+        self.total += n
+        self._report()
+
+    def embedded(self, n: int) -> None:
+        self.done += n
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress:
+            self.progress(self.done, self.total, "embedding passages")
+
+
+def token_counter(embed_model: Any) -> Callable[[str], int]:
+    encoder = getattr(embed_model, "encoder", None)
+    if encoder is not None:
+        return encoder.count_tokens
+    from llama_index.core.utils import get_tokenizer
+
+    tokenizer = get_tokenizer()
+    return lambda text: len(tokenizer(text))
+
+
+def _set_batch_callback(embed_model: Any, callback: Callable[[int], None] | None) -> None:
+    if hasattr(embed_model, "on_batch"):
+        embed_model.on_batch(callback)
+
+
+def _planned(counter: EmbedCounter) -> Any:
+    from llama_index.core.schema import TransformComponent
+
+    class Planned(TransformComponent):
+        def __call__(self, nodes: Any, **kwargs: Any) -> Any:
+            counter.planned(len(nodes))
+            return nodes
+
+    return Planned()
+
+
+def run_pipeline(
+    settings: Settings,
+    embed_model: Any,
+    docstore_path: Path,
+    articles: Sequence[Article],
+    vector_store: Any,
+    progress: Progress | None,
+) -> tuple[list[Any], int]:
+    """llama-index's ingestion pipeline into ``vector_store``: the docstore at ``docstore_path``
+    (if any) decides what changed, so unchanged articles are not re-embedded. Returns the
+    articles' documents and how many passages were embedded."""
+    import warnings
+
+    from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+    from llama_index.core.storage.docstore import SimpleDocumentStore
+
+    from retrieval.passages import PassageParser, article_document
+
+    docstore = (
+        SimpleDocumentStore.from_persist_path(str(docstore_path))
+        if docstore_path.exists()
+        else SimpleDocumentStore()
+    )
+    counter = EmbedCounter(progress)
+    parser = PassageParser(
+        max_tokens=settings.splitting.max_tokens,
+        overlap=settings.splitting.overlap_sentences,
+        count_tokens=token_counter(embed_model),
+    )
+    pipeline = IngestionPipeline(
+        transformations=[parser, _planned(counter), embed_model],
+        docstore=docstore,
+        vector_store=vector_store,
+        docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE,
+        disable_cache=True,
+    )
+    documents = [article_document(a) for a in articles]
+    _set_batch_callback(embed_model, counter.embedded)
+    try:
+        with warnings.catch_warnings():  # local Qdrant: payload indexes are server-only
+            warnings.filterwarnings("ignore", message="Payload indexes have no effect")
+            pipeline.run(documents=documents)
+    finally:
+        _set_batch_callback(embed_model, None)
+    docstore.persist(str(docstore_path))
+    return documents, counter.done
+
+
+def build_catalog(
+    articles: Sequence[Article],
+    documents: Sequence[Any],
+    passages: dict[str, int],
+    settings: Settings,
+    dimension: int | None = None,
+) -> Catalog:
+    """The generation's catalog: each article (``passages`` counts its passages by doc id) and
+    the embedder that made its vectors (``dimension``: their size, where the backend knows it)."""
+    entries = {
+        a.doc_id: CatalogEntry(
+            doc_id=a.doc_id,
+            title=a.title,
+            outlet=a.outlet,
+            published=a.published.isoformat() if a.published else None,
+            url=a.url,
+            hash=d.hash,
+            passages=passages.get(a.doc_id, 0),
+            source=a.source,
+        )
+        for a, d in zip(articles, documents, strict=True)
+    }
+    return Catalog(
+        articles=entries,
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        embedder=settings.embedding.provider,
+        settings_key=settings_key(settings),
+        embedding_model=embedder_model(settings.embedding),
+        dimension=dimension,
+        store_url=settings.store.url,
+    )
+
+
+def compare(
+    previous: Catalog | None,
+    catalog: Catalog,
+    problems: Sequence[SourceProblem],
+    embedded: int,
+    started: float,
+) -> ReindexReport:
+    old = previous.articles if previous else {}
+    new = catalog.articles
+    added = sum(1 for d in new if d not in old)
+    changed = sum(1 for d in new if d in old and old[d].hash != new[d].hash)
+    removed = sum(1 for d in old if d not in new)
+    return ReindexReport(
+        added=added,
+        changed=changed,
+        removed=removed,
+        unchanged=len(new) - added - changed,
+        failed=len(problems),
+        passages=catalog.passages,
+        embedded=embedded,
+        seconds=time.perf_counter() - started,
+        problems=tuple(problems),
+    )
