@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -178,24 +179,28 @@ def sample(questions: list[Question], which: str, n: int) -> list[Question]:
     return pool[::step][:n]
 
 
-def set_today(desk: Any, q: Question) -> None:
-    day = q.date
-    if day is None:
-        return
-    desk.today = lambda: day
-    answerer = desk._model_answerer()
-    if not isinstance(answerer, str):
-        answerer.today = lambda: day
+class AsOf:
+    """The desk's clock: the quiz's date of the question being asked (else today)."""
+
+    def __init__(self) -> None:
+        self.day: date | None = None
+
+    def __call__(self) -> date:
+        from prompts.timeframes import local_today
+
+        return self.day or local_today()
 
 
-async def run_questions(desk: Any, questions: list[Question], articles: dict[str, Any]) -> dict[str, Any]:
+async def run_questions(
+    desk: Any, clock: AsOf, questions: list[Question], articles: dict[str, Any]
+) -> dict[str, Any]:
     model_rows: list[dict[str, Any]] = []
     offline_rows: list[dict[str, Any]] = []
     extra: list[dict[str, Any]] = []
     offline_ms: list[float] = []
     with recording_verifier() as log:
         for i, q in enumerate(questions, 1):
-            set_today(desk, q)
+            clock.day = q.date
             result = await ask_model(desk, q.question, log)
             answer = result.pop("answer")
             result["fallback"] = fallback_reason(answer) if result["asked_model"] else None
@@ -285,12 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     log = work / "llama-server.log"
     with LlamaServer(runtime, n_ctx=args.n_ctx, threads=args.threads, log=log) as server:
         settings = model_settings(bench_settings(data_dir), server.base_url, context_tokens=args.n_ctx)
-        desk = Desk.open(settings, data_dir, build=False)
+        clock = AsOf()
+        desk = Desk.open(settings, data_dir, build=False, today=clock)
         try:
             with LoadSampler() as load:
-                answered = asyncio.run(run_questions(desk, questions, articles))
+                answered = asyncio.run(run_questions(desk, clock, questions, articles))
                 refused = asyncio.run(
-                    run_questions(desk, unanswerable(args.data, args.unanswerable), articles)
+                    run_questions(desk, clock, unanswerable(args.data, args.unanswerable), articles)
                 )
         finally:
             desk.close()

@@ -91,6 +91,4 @@ async def real_desk(
     """The real Desk on a copy of the seed index, in model mode, talking to the real server."""
     desk = copied_seed_desk(seed_data_dir, model_settings(settings, llama_server.base_url), tmp_path / "data")
     yield desk
-    if (answerer := getattr(desk, "_answerer", None)) is not None:
-        await answerer.close()
-    desk.close()
+    await desk.aclose()

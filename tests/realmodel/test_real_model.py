@@ -115,18 +115,19 @@ def test_cli_summary_in_model_mode(llama_server: LlamaServer, cli_data: Path, tm
 
 
 @pytest.fixture
-def unknown_model_desk(llama_server: LlamaServer, seed_data_dir: Path, settings: Settings, tmp_path: Path):
+async def unknown_model_desk(
+    llama_server: LlamaServer, seed_data_dir: Path, settings: Settings, tmp_path: Path
+):
     # llama.cpp serves its one model whatever name is asked for; this documents that
     desk_settings = model_settings(settings, llama_server.base_url, model="no-such-model")
     desk = copied_seed_desk(seed_data_dir, desk_settings, tmp_path / "data")
     yield desk
-    desk.close()
+    await desk.aclose()
 
 
 async def test_llama_cpp_answers_whatever_model_name_is_configured(unknown_model_desk: Any):
     answer = await unknown_model_desk.ask(QUESTION, mode="llm")
     assert_answered(answer)
-    await unknown_model_desk._answerer.close()
 
 
 # -- the server going away, and prompts too long for it ------------------------------------
@@ -162,8 +163,7 @@ async def test_server_killed_mid_stream_gives_the_offline_answer_with_a_notice(
         assert final.notice and "stopped in mid-answer" in final.notice
         assert citations_verify(final, ARTICLES)
     finally:
-        await desk._answerer.close()
-        desk.close()
+        await desk.aclose()
 
 
 @pytest.mark.parametrize("known", [True, False], ids=["context-configured", "context-unknown"])
@@ -180,5 +180,4 @@ async def test_a_prompt_longer_than_the_context_is_trimmed_not_an_error(
         answer = await desk.ask(QUESTION, mode="llm")
         assert_answered(answer)
     finally:
-        await desk._answerer.close()
-        desk.close()
+        await desk.aclose()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from config import Settings
+from tests.fakes.discord_fixtures import copied_seed_desk
 from tests.fakes.discord_server import FakeDiscord
+from tests.realmodel.conftest import model_settings
 from tests.realmodel.test_real_model import QUESTION
 
 #: A model answer takes seconds to tens of seconds on one shared thread.
@@ -14,12 +18,13 @@ WITHIN_S = 300.0
 
 
 @pytest.fixture
-def discord_desk(real_desk: Any) -> Any:
+async def discord_desk(llama_server: Any, seed_data_dir: Path, settings: Settings, tmp_path: Path) -> Any:
     """The bot's desk: the real Desk in auto mode, talking to the llama.cpp server."""
-    real_desk.settings = real_desk.settings.model_copy(
-        update={"answer": real_desk.settings.answer.model_copy(update={"mode": "auto"})}
+    desk = copied_seed_desk(
+        seed_data_dir, model_settings(settings, llama_server.base_url, mode="auto"), tmp_path / "desk"
     )
-    return real_desk
+    yield desk
+    await desk.aclose()
 
 
 def sources(message: dict) -> str:
