@@ -48,18 +48,18 @@ def quality(doc: dict[str, Any]) -> str:
 
 
 def answers(doc: dict[str, Any]) -> str:
-    lines = [_head(doc), "| asked as of | questions | MC accuracy | accuracy when answered | same rule on "
-             "retrieved passages | answered | citations all verify | cites a silver article |",
-             "|---|---|---|---|---|---|---|---|"]
-    for label in ("as_of_quiz_date", "as_of_today"):
-        for subset in ("all", "labelled"):
-            r = doc[label][subset]
-            lines.append(f"| {label} | {subset} ({r['n']}) | {r['accuracy']} | {r['accuracy_answered']} | "
-                         f"{r['retrieved_passages_accuracy']} | {r['answered_share']} | "
-                         f"{r['citations_all_verify_share']} | {r['cites_a_silver_article_share']} |")
-    t = doc["as_of_quiz_date"]["timings"]["total"]
-    load = doc["as_of_quiz_date"]["load"]
-    lines.append(f"\nanswer time p50/p95 {t['p50_ms']}/{t['p95_ms']} ms; load {load}")
+    lines = [_head(doc), "| half | silver questions | answer contains it | first sentence or short | "
+             "refused | BM25 top-3 sentences | BM25 top article, first 3 | ceiling top 3 / top 5 "
+             "passages | unanswerable refused (no time phrase) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name in ("tune", "report"):
+        a, u = doc["halves"][name]["answerable"], doc["halves"][name]["unanswerable"]
+        lines.append(f"| {name} | {a['n']} | {a.get('contains')} | {a.get('first_or_short')} | "
+                     f"{a.get('refused')} | {a.get('bm25_sentences')} | {a.get('bm25_article_lead')} | "
+                     f"{a.get('top3')} / {a.get('top5')} | {u['refused']} "
+                     f"({u['refused_without_time_phrase']}, n={u['n_without_time_phrase']}) |")
+    t = doc["latency"]["total"]
+    lines.append(f"\nfull offline answer p50/p95 {t.get('p50_ms')}/{t.get('p95_ms')} ms; load {doc['load']}")
     return "\n".join(lines)
 
 

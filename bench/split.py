@@ -1,22 +1,24 @@
-"""The agreed split of RealTimeQA: tune on one half, report on the other.
+"""The agreed split of RealTimeQA into a tuning half and a held-back (reporting) half.
 
-By the ISO week of the question's quiz date: an even week number is the tuning half, an odd one
-the held-back (reporting) half. A question without a date is held back.
+By the ISO week of the question's quiz date: an even week number is for tuning, an odd one is
+held back for reporting. Tune only on "tune"; report both, saying which is which.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
-from bench.data import Question
+from datetime import date
+from typing import Literal, Protocol
 
 Half = Literal["tune", "report"]
 
 
-def half(q: Question) -> Half:
+class Dated(Protocol):
+    @property
+    def date(self) -> date | None: ...
+
+
+def half(q: Dated) -> Half:
+    """ "tune" for an even ISO week of the quiz date, "report" for an odd one (or no date)."""
     if q.date is None:
         return "report"
     return "tune" if q.date.isocalendar().week % 2 == 0 else "report"
-
-
-__all__ = ["Half", "half"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from config.errors import UserError, one_line
+from config.redaction import redact, redact_logs
 
 _T = TypeVar("_T")
 
@@ -31,6 +32,16 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2022-02-04") from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: give 1 to 50")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="show the ranked passages for a query")
     p.add_argument("query")
-    p.add_argument("--k", type=int, default=None, help="how many passages")
+    p.add_argument("--k", type=_count, default=None, help="how many passages (1-50)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("refresh", help="fetch the configured sources and update the index (for cron)")
@@ -84,6 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
     p.add_argument("--app-id", required=True, type=int, help="the application's id")
     return parser
+
+
+def _check_data_dir(given: Path | None) -> None:
+    """A --data-dir (or NEWSDESK_DATA_DIR) that is a file or cannot be written is a usage error."""
+    env = os.environ.get("NEWSDESK_DATA_DIR")
+    folder = given or (Path(env) if env else None)
+    if folder is None:
+        return
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"the data folder {folder} is a file, not a folder")
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"the data folder {folder} cannot be made: {existing} is a file")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"the data folder {folder} cannot be written (permission denied on {existing})")
 
 
 def _version() -> str:
@@ -122,7 +148,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         finally:
             desk.close()
     for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {redact(str(problem))}", file=sys.stderr)
     print(f"indexed: {report.summary()}")
     return 0
 
@@ -131,6 +157,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     """Exit 0 when every refreshed source worked, 1 when one failed (cron mails the output)."""
     from prompts.desk import Desk
     from retrieval.collecting import read_statuses, status_lines
+    from retrieval.sources import EmptyCorpus
 
     settings = _settings(args)
     if not settings.sources:
@@ -140,11 +167,19 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         report = desk.reindex(source=args.source)
         statuses = read_statuses(desk.data_dir)
         lines = status_lines(desk.data_dir, settings)
+    except EmptyCorpus as exc:  # every source failed and none had articles before
+        for problem in exc.problems:
+            print(f"warning: {redact(str(problem))}", file=sys.stderr)
+        print(
+            "newsdesk: error: every source failed and none has articles yet; nothing was indexed",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         desk.close()
     for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    print("\n".join(lines))
+        print(f"warning: {redact(str(problem))}", file=sys.stderr)
+    print(redact("\n".join(lines)))
     print(f"indexed: {report.summary()}")
     refreshed = [args.source] if args.source else [s.name for s in settings.sources if s.enabled]
     failed = [n for n in refreshed if n in statuses and not statuses[n].ok]
@@ -152,9 +187,10 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def render_answer(answer: Any) -> str:
-    lines = [answer.text]
+    short = getattr(answer, "short", None)  # the direct answer first, then its support
+    lines = [short.render(), "", answer.text] if short else [answer.text]
     if answer.notice:
-        lines.append(f"({answer.notice})")
+        lines.append(f"({redact(answer.notice)})")
     if answer.citations:
         lines.append("")
         lines.append(f"Sources ({answer.coverage.describe()}):")
@@ -196,14 +232,22 @@ def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
     from prompts.desk import QuestionError
 
     async def run() -> None:
-        for line in sys.stdin:
-            if not line.strip():
+        stdin = getattr(sys.stdin, "buffer", None)  # bytes, so one bad line is one error
+        raws = stdin if stdin is not None else (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
+        for number, raw in enumerate(raws, 1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as exc:  # one bad line never aborts the batch
+                bad = {"line": number, "error": f"line {number} is not UTF-8 text (byte {exc.start})"}
+                print(json.dumps(bad), flush=True)
+                continue
+            if not line:
                 continue
             try:
-                answer = await desk.ask(line.strip(), **options)
+                answer = await desk.ask(line, **options)
                 out = answer.to_json()
             except QuestionError as exc:
-                out = {"question": line.strip()[:200], "error": str(exc)}
+                out = {"question": line[:200], "error": str(exc)}
             print(json.dumps(out, ensure_ascii=False), flush=True)
 
     asyncio.run(_closing(desk, run()))
@@ -350,7 +394,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
+    redact_logs()
     try:
+        _check_data_dir(args.data_dir)
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code

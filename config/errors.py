@@ -28,5 +28,7 @@ class RunFailed(UserError):
 
 
 def one_line(error: BaseException) -> str:
-    """The error's message on one line (whitespace folded)."""
-    return " ".join(str(error).split()) or type(error).__name__
+    """The error's message on one line (whitespace folded), redacted like everything shown."""
+    from config.redaction import redact
+
+    return redact(" ".join(str(error).split())) or type(error).__name__

@@ -7,6 +7,7 @@ secret, and :meth:`Settings.secret` reads it when a client is built.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,16 +15,36 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.errors import UserError
+from config.redaction import remember
 
 DEFAULTS_FILE = Path(__file__).with_name("default.yaml")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 class ConfigError(UserError, ValueError):
     """A configuration file that cannot be used; the message says what to change."""
 
 
+def _looks_like_secret(value: str) -> bool:
+    """A value that is not an environment variable's name, or one that reads like a key or token
+    (long, with both lower-case letters and digits) rather than a name like OPENAI_API_KEY."""
+    if not _ENV_NAME.match(value):
+        return True
+    return len(value) >= 20 and any(c.islower() for c in value) and any(c.isdigit() for c in value)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _env_names_are_names(cls, value: Any, info: Any) -> Any:
+        if str(info.field_name).endswith("_env") and isinstance(value, str) and _looks_like_secret(value):
+            raise ValueError(
+                "must be the NAME of an environment variable (like OPENAI_API_KEY) that holds the secret, "
+                "not the secret itself; the value is not repeated here"
+            )
+        return value
 
 
 class CorpusSettings(_Section):
@@ -64,6 +85,9 @@ class StoreSettings(_Section):
     hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="pgvector HNSW build list size.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector HNSW search list size.")
     poll_s: float = Field(2.0, ge=0, description="Seconds between checks for an index another process built.")
+    first_build_wait_s: float = Field(
+        600.0, ge=0, description="Seconds to wait for another process's first build of an empty data folder."
+    )
 
 
 class SearchSettings(_Section):
@@ -225,7 +249,15 @@ class Settings(_Section):
     def secret(env_name: str) -> str | None:
         """The secret held by environment variable ``env_name``, or None when unset or empty."""
         value = os.environ.get(env_name, "").strip()
+        remember(value)
         return value or None
+
+    def remember_secrets(self) -> None:
+        """Have every secret these settings name redacted from all output from now on."""
+        for section in (self.embedding, self.store, self.llm, self.discord):
+            for name, value in section:
+                if name.endswith("_env") and isinstance(value, str):
+                    self.secret(value)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -264,6 +296,8 @@ def _explain(error: ValidationError, source: Path) -> str:
     where = ".".join(str(part) for part in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key '{where}' (check the spelling against config/default.yaml)"
+    if str(first["loc"][-1] if first["loc"] else "").endswith("_env"):
+        return f"{source}: '{where}': {first['msg'].removeprefix('Value error, ')}"
     return f"{source}: '{where}': {first['msg']} (got {first.get('input')!r})"
 
 
@@ -276,6 +310,8 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
         data = _merge(data, _read_yaml(source))
     data = _merge(data, {key: value for key, value in overrides.items() if value is not None})
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, source)) from None
+    settings.remember_secrets()
+    return settings

@@ -11,6 +11,7 @@ error message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -111,6 +112,7 @@ class ChatModel:
         key_env: str = "OPENAI_API_KEY",
     ) -> None:
         self._client = client
+        _ = client.chat.completions  # the SDK imports its resources lazily: not inside a deadline
         self.model = model
         self.temperature = temperature
         self.max_tokens = max_tokens
@@ -158,15 +160,27 @@ class ChatModel:
         return await self._with_retries(lambda timeout: self._complete_once(messages, timeout))
 
     async def stream(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
-        """The reply as it is written, in pieces. Retries happen only before the first piece."""
+        """The reply as it is written, in pieces. Retries happen only before the first piece;
+        the whole reply must arrive within the retry budget (a server that sends a byte now and
+        then is cut off there, not waited on)."""
+        deadline = time.monotonic() + self.policy.budget_s
         first, rest = await self._with_retries(lambda timeout: self._open_stream(messages, timeout))
         try:
             yield first
-            try:
-                async for piece in rest:
-                    yield piece
-            except (openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
-                raise ModelUnavailable(f"the model stopped in mid-answer ({self._describe(exc)})") from None
+            while True:
+                try:
+                    async with asyncio.timeout(max(deadline - time.monotonic(), 0.0)):
+                        piece = await anext(rest, None)
+                except TimeoutError:
+                    raise ModelUnavailable(
+                        f"the model did not finish within the {self.policy.budget_s:g} s budget"
+                    ) from None
+                except (openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
+                    reason = self._describe(exc)
+                    raise ModelUnavailable(f"the model stopped in mid-answer ({reason})") from None
+                if piece is None:
+                    return
+                yield piece
         finally:
             await rest.aclose()
 
@@ -216,7 +230,10 @@ class ChatModel:
                 with trial:
                     left = policy.budget_s - (time.monotonic() - started)
                     timeout = max(min(self.timeout_s, left), MIN_ATTEMPT_S)
-                    return await attempt(timeout)
+                    # the budget is a deadline on the whole call: httpx's timeout is per read,
+                    # and a server that drips a byte at a time never trips it
+                    async with asyncio.timeout(max(left, MIN_ATTEMPT_S)):
+                        return await attempt(timeout)
         except ModelError:
             raise
         except Exception as exc:
@@ -259,7 +276,7 @@ class ChatModel:
             404: f"check llm.model ({self.model!r}) and llm.base_url",
             429: "the account's quota is used up",
         }.get(exc.status_code, "")
-        message = f"the model server refused the request (HTTP {exc.status_code}): {reason}"
+        message = f"the model server refused the request ({reason})"
         return f"{message}; {hint}" if hint else message
 
     def _describe(self, exc: BaseException) -> str:

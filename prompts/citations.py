@@ -70,6 +70,22 @@ class Coverage:
 
 
 @dataclass(frozen=True, slots=True)
+class ShortAnswer:
+    """The direct answer: a verbatim span of citation ``n``'s quote, ``start``/``end`` in the article."""
+
+    text: str
+    n: int
+    start: int
+    end: int
+
+    def render(self) -> str:
+        return f"{self.text} [{self.n}]"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "citation": self.n, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """An answer whose ``text`` carries ``[n]`` markers resolving to ``citations``."""
 
@@ -81,10 +97,15 @@ class Answer:
     coverage: Coverage = field(default_factory=Coverage)
     timings_ms: dict[str, float] = field(default_factory=dict)
     notice: str | None = None
+    short: ShortAnswer | None = None
+    """The direct answer line, shown before the supporting sentences (offline answers)."""
+    confidence: float | None = None
+    """How well the best sentence answers (offline answers; refusals below the threshold)."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "question": self.question,
+            "short": self.short.to_json() if self.short else None,
             "answer": self.text,
             "grounded": self.grounded,
             "mode": self.mode,
@@ -114,4 +135,13 @@ def coverage_of(citations: tuple[Citation, ...] | list[Citation]) -> Coverage:
     return Coverage(len(docs), dates[0] if dates else None, dates[-1] if dates else None)
 
 
-__all__ = ["CANNOT_ANSWER", "Answer", "Citation", "Coverage", "answered_as", "coverage_of", "with_notice"]
+__all__ = [
+    "CANNOT_ANSWER",
+    "Answer",
+    "Citation",
+    "Coverage",
+    "ShortAnswer",
+    "answered_as",
+    "coverage_of",
+    "with_notice",
+]

@@ -22,8 +22,10 @@ from typing import Protocol
 from config.settings import Settings
 from prompts.chat_model import ChatModel, ModelContextError, ModelError
 from prompts.citations import CANNOT_ANSWER, Answer, coverage_of
-from prompts.extractive import key_terms, named_terms
+from prompts.extractive import key_terms
+from prompts.refusal import missing_names
 from prompts.templates import ChatMessage, Prompts, load_prompts
+from prompts.terms import named_terms
 from prompts.timeframes import local_today
 from prompts.verification import SentenceEmbedder, Verified, renumber_draft, split_claims, verify_answer
 from retrieval.models import SearchHit
@@ -100,8 +102,7 @@ def has_evidence(question: str, hits: Sequence[SearchHit], min_relevance: float)
     best = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
     if not hits or best < min_relevance or not key_terms(question):
         return False
-    evidence = set().union(*(key_terms(h.passage.text) for h in hits))
-    return not named_terms(question) - evidence
+    return not missing_names(question, hits)  # months and years are matched against article dates
 
 
 def key_passages(hits: Sequence[SearchHit]) -> dict[str, SearchHit]:

@@ -8,7 +8,7 @@ from datetime import date
 
 from config.settings import AnswerSettings
 from prompts.citations import Answer, answered_as
-from prompts.extractive import answer_extractively
+from prompts.extractive import ANSWER_PASSAGES, answer_extractively
 from prompts.questions import Turn, standalone_question
 from prompts.searching import Searching
 from prompts.timeframes import strip_time
@@ -33,7 +33,8 @@ class OfflineAnswerer:
         """The extractive answer to ``question``; blocking (run it in a thread from async code)."""
         started = time.perf_counter()
         asked = question = self.searching.check_question(question)
-        framed = self.searching.framed(standalone_question(question, history), since, until, outlet)
+        query = standalone_question(question, history)
+        framed = self.searching.framed(query, since, until, outlet, k=ANSWER_PASSAGES)
         searched = time.perf_counter()
         answer = self.answer(strip_time(question), framed.hits)
         done = time.perf_counter()

@@ -15,6 +15,12 @@ _FOLLOW_UP = re.compile(r"\b(he|she|they|them|it|its|his|her|their|that|this|tho
 _QUESTION_WORDS = frozenset("What When Who How Why Where Which Did Does Do Is Are Was Were Will Has".split())
 
 
+_PARTS = re.compile(
+    r",?\s+and\s+(?=(?:why|how|what|when|where|who|which|whether|is|are|was|were|did|does|do|has|have)\b)",
+    re.I,
+)
+
+
 class QuestionError(UserError, ValueError):
     """A question that cannot be asked as it is (empty, too long)."""
 
@@ -30,6 +36,8 @@ class Turn:
 def check_question(question: str, limit: int) -> str:
     """The question with white space folded; QuestionError when empty or over ``limit``."""
     text = " ".join((question or "").split())
+    if any("\ud800" <= c <= "\udfff" for c in text):  # bytes that were not UTF-8 (surrogate escapes)
+        raise QuestionError("the question is not valid UTF-8 text")
     if not text:
         raise QuestionError("the question is empty; ask something about the coverage")
     if len(text) > limit:
@@ -47,3 +55,9 @@ def standalone_question(question: str, history: Sequence[Turn]) -> str:
     own = {m.lower() for m in _ENTITY.findall(question)}
     carried = [m for m in _ENTITY.findall(previous) if m.lower() not in own and m not in _QUESTION_WORDS]
     return f"{question} ({' '.join(dict.fromkeys(carried))})" if carried else question
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks two things ("How large ..., and why ...?")."""
+    parts = [p.strip(" ?,") for p in _PARTS.split(question)]
+    return [p for p in parts if p] if len(parts) > 1 else [question.strip()]

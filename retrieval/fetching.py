@@ -5,7 +5,9 @@ a per-host slot, and has a wall-clock limit covering headers *and* body. Only ht
 fetched; the host is resolved first and every address must be public unless the source is
 marked internal (which allows loopback and private addresses; link-local, multicast and
 reserved ones are never allowed). Redirects are followed by hand so each hop is checked the
-same way, and the address actually connected to is checked again before the body is read.
+same way. The connection goes to the address that was checked (the URL's host is kept for the
+Host header and TLS), so a name that resolves to a public address when checked and to loopback a
+moment later cannot send the request anywhere unchecked; the peer is checked again besides.
 
 Bodies are streamed and abandoned past ``max_bytes``; responses of the wrong type are skipped
 unread. Conditional requests (ETag / Last-Modified) turn an unchanged page into a 304. Only
@@ -21,12 +23,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from config.redaction import redact
 from config.settings import FetchSettings
 
 Want = Literal["html", "feed"]
@@ -59,9 +62,9 @@ class FetchError(Exception):
     """A URL that could not be fetched; ``reason`` is one line for statuses and problem lists."""
 
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: {reason}")
+        super().__init__(redact(f"{url}: {reason}"))
         self.url = url
-        self.reason = reason
+        self.reason = redact(reason)
 
 
 class TransientError(FetchError):
@@ -195,11 +198,11 @@ class Fetcher:
     async def _follow(self, url: str, internal: bool, want: Want, validators: Validators | None) -> Fetched:
         current = url
         for _hop in range(self.cfg.max_redirects + 1):
-            await self.check_url(current, internal)
+            addresses = await self.check_url(current, internal)
             async with self._slot(current):
                 try:
                     async with asyncio.timeout(self.cfg.timeout_s):
-                        result = await self._request(current, internal, want, validators)
+                        result = await self._request(current, addresses[0], internal, want, validators)
                 except (TimeoutError, httpx.TimeoutException):
                     raise TransientError(current, f"timed out after {self.cfg.timeout_s:g} s") from None
                 except httpx.TransportError as exc:
@@ -209,9 +212,9 @@ class Fetcher:
             current = result
         raise FetchError(url, f"more than {self.cfg.max_redirects} redirects")
 
-    async def check_url(self, url: str, internal: bool) -> None:
-        """Raise :class:`RefusedURL` unless ``url`` is http(s) and every address it resolves to
-        is allowed."""
+    async def check_url(self, url: str, internal: bool) -> list[str]:
+        """The addresses ``url``'s host resolves to; raises :class:`RefusedURL` unless ``url`` is
+        http(s) and every one of them is allowed."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise RefusedURL(url, "only http and https URLs are fetched")
@@ -223,10 +226,13 @@ class Fetcher:
             raise error(url, f"the host {parts.hostname} cannot be resolved ({exc.strerror})") from None
         except (OSError, ValueError) as exc:
             raise FetchError(url, f"the URL cannot be used ({exc})") from None
+        if not addresses:
+            raise FetchError(url, f"the host {parts.hostname} resolves to no address")
         for ip in addresses:
             problem = address_problem(ip, internal)
             if problem:
                 raise RefusedURL(url, f"{parts.hostname} resolves to {problem} ({ip})")
+        return addresses
 
     @asynccontextmanager
     async def _slot(self, url: str) -> AsyncIterator[None]:
@@ -237,12 +243,21 @@ class Fetcher:
             yield
 
     async def _request(
-        self, url: str, internal: bool, want: Want, validators: Validators | None
+        self, url: str, address: str, internal: bool, want: Want, validators: Validators | None
     ) -> Fetched | str:
-        """A :class:`Fetched`, or the next URL when the response is a redirect."""
+        """A :class:`Fetched`, or the next URL when the response is a redirect; the connection
+        goes to ``address``, the one that was checked."""
         headers = {"Accept": _ACCEPT[want], **(validators.headers() if validators else {})}
+        target, host_header, extensions = pinned(url, address)
+        headers["Host"] = host_header
+        parts = urlsplit(url)
+        auth = None
+        if parts.username:  # credentials in the URL, sent as httpx would have sent them
+            auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
         self.requests += 1
-        async with self._client.stream("GET", url, headers=headers) as response:
+        async with self._client.stream(
+            "GET", target, headers=headers, extensions=extensions, auth=auth
+        ) as response:
             _check_peer(response, url, internal)
             code = response.status_code
             if code in _REDIRECTS and response.headers.get("location"):
@@ -271,6 +286,21 @@ class Fetcher:
                 raise Skipped(url, f"the response is over the {cap:,}-byte cap")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def pinned(url: str, address: str) -> tuple[str, str, dict[str, Any]]:
+    """``url`` with its host replaced by ``address``, the Host header it had, and the request
+    extensions that keep TLS checking the certificate against the original host name."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    default = 443 if parts.scheme == "https" else 80
+    host_header = host if (parts.port or default) == default else f"{host}:{parts.port}"
+    if ":" in host and not host.startswith("["):
+        host_header = f"[{host}]" if (parts.port or default) == default else f"[{host}]:{parts.port}"
+    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), host_header, extensions
 
 
 def _content_type(response: httpx.Response, url: str, want: Want) -> str:

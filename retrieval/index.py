@@ -43,7 +43,7 @@ from retrieval.ingest import (
 from retrieval.minilm import MiniLMEncoder
 from retrieval.models import Article
 from retrieval.search import HybridSearcher
-from retrieval.sources import CorpusError, SourceProblem, read_folder
+from retrieval.sources import CorpusError, EmptyCorpus, SourceProblem, read_folder
 from retrieval.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -111,10 +111,33 @@ class NewsIndex:
         index.follow(force=True)  # start from the index other processes published
         has_index = current_generation(index.index_root) is not None
         if not has_index and build:
-            index.reindex(progress=progress)
+            try:
+                index.reindex(progress=progress)
+            except ReindexBusy:  # another process is building the first index: wait for it
+                index._await_first_index()
         if index._searcher is None and (has_index or build):
-            index._load()
+            try:
+                index._load()
+            except StoreError as exc:
+                if build:
+                    raise
+                log.warning("%s", exc)  # 'newsdesk index --rebuild' replaces it
         return index
+
+    def _await_first_index(self) -> None:
+        """Wait (bounded by ``store.first_build_wait_s``) for another process's first build."""
+        limit = self.settings.store.first_build_wait_s
+        log.warning(
+            "another process is building the first index in %s; waiting up to %g s", self.data_dir, limit
+        )
+        deadline = time.monotonic() + limit
+        while current_generation(self.index_root) is None:
+            if time.monotonic() >= deadline:
+                raise ReindexBusy(
+                    f"another process is still building the first index after {limit:g} s; "
+                    "try again when it has finished"
+                )
+            time.sleep(0.2)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -124,9 +147,15 @@ class NewsIndex:
             raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
         if self._searcher is not None and self._searcher.generation == generation:
             return
-        searcher = HybridSearcher(
-            generation, self.backend.open(generation), self.settings.search, self._query_encoder()
-        )
+        try:
+            searcher = HybridSearcher(
+                generation, self.backend.open(generation), self.settings.search, self._query_encoder()
+            )
+        except (OSError, ValueError, KeyError, EOFError) as exc:  # JSON errors are ValueErrors
+            raise StoreError(
+                f"the index in {generation} is damaged ({type(exc).__name__}: {exc}); "
+                "rebuild it with 'newsdesk index --rebuild'"
+            ) from None
         if self.settings.sources:  # syndicated copies grouped into stories by the last collection
             from retrieval.collecting import read_stories
 
@@ -273,6 +302,15 @@ def _unchanged(articles: Sequence[Article], previous: Catalog | None, key: str) 
     return hashes == {d: e.hash for d, e in previous.articles.items()}
 
 
+def _readable_catalog(generation: Path) -> Catalog | None:
+    """The generation's catalog, or None when it is damaged (it is then rebuilt, not patched)."""
+    try:
+        return Catalog.read(generation)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("the index in %s is damaged (%s); building a new one", generation, exc)
+        return None
+
+
 def build_generation(
     backend: StoreBackend,
     settings: Settings,
@@ -286,10 +324,14 @@ def build_generation(
     """One reindex of ``index_root`` on ``backend``: nothing when nothing changed, else a new
     generation ingested, published and made current; a failed run is rolled back."""
     started = time.perf_counter()
+    if not articles:
+        raise EmptyCorpus(problems)
     with exclusive(index_root), backend.reindexing():
         _remove_leftovers(index_root)
         current = current_generation(index_root)
-        previous = Catalog.read(current) if current else None
+        previous = _readable_catalog(current) if current else None
+        if current is not None and previous is None:
+            rebuild = True  # a damaged index is replaced whole
         key = settings_key(settings)
         whole = current is not None and backend.is_whole(current)
         if not rebuild and whole and _unchanged(articles, previous, key):

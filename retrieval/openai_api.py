@@ -27,7 +27,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from config.redaction import redact as redact_secrets
 from config.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: Sent when no key is configured but a base URL is: local servers ignore it.
 PLACEHOLDER_KEY = "no-key-needed"
@@ -101,7 +104,7 @@ def retry_after_s(exc: BaseException) -> float | None:
 
 def is_transient(exc: BaseException) -> bool:
     """Whether another attempt may succeed: timeouts, broken connections, 408/429/5xx."""
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError | MalformedReply):
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError | MalformedReply | TimeoutError):
         return True  # APITimeoutError is an APIConnectionError; httpx's come mid-stream
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code == 429 and exc.code == "insufficient_quota":
@@ -132,12 +135,14 @@ def retry_options(policy: RetryPolicy, before_sleep: Callable[[RetryCallState], 
 
 def describe_error(exc: BaseException, key: str | None) -> str:
     """A short account of ``exc``, safe to show and log: keys are redacted."""
-    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
         text = "timed out"
     elif isinstance(exc, openai.APIConnectionError):
         text = f"connection failed: {exc.__cause__ or exc}"
     elif isinstance(exc, openai.APIStatusError):
-        text = f"HTTP {exc.status_code}: {exc.message}"
+        # users see the status only; the server's own words go to the log, redacted
+        log.warning("the server said (HTTP %s): %s", exc.status_code, redact(str(exc.message), key)[:500])
+        text = f"HTTP {exc.status_code}"
     else:
         text = str(exc) or type(exc).__name__
     return redact(text, key)[:300]
@@ -146,7 +151,7 @@ def describe_error(exc: BaseException, key: str | None) -> str:
 def redact(text: str, key: str | None) -> str:
     if key and key != PLACEHOLDER_KEY:
         text = text.replace(key, "[redacted]")
-    return _KEYLIKE.sub("[redacted]", text)
+    return redact_secrets(_KEYLIKE.sub("[redacted]", text))
 
 
 def log_retry(log: logging.Logger, what: str, policy: RetryPolicy, key: str | None) -> Callable[..., None]:

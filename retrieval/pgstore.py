@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from config.settings import Settings, StoreSettings
+from config.redaction import redact
+from config.settings import ConfigError, Settings, StoreSettings
 from retrieval.models import Passage
 from retrieval.search import Filters
 from retrieval.store import StoreError, passage_from_payload
@@ -55,14 +56,23 @@ def sqlalchemy_urls(dsn_text: str) -> tuple[str, str]:
     return f"postgresql+psycopg2://{rest}", f"postgresql+asyncpg://{rest}"
 
 
+def _connect_error(cfg: StoreSettings, exc: BaseException) -> StoreError | ConfigError:
+    """One line naming the variable; libpq's words may quote the DSN, so they are redacted.
+    A malformed DSN is the user's to fix (exit 2); a server that cannot be reached, a failed run."""
+    detail = " ".join(str(exc).split())
+    if "invalid dsn" in detail.lower():
+        return ConfigError(f"{cfg.postgres_dsn_env} is not a valid PostgreSQL DSN ({redact(detail)})")
+    return StoreError(f"cannot connect to PostgreSQL ({cfg.postgres_dsn_env}): {redact(detail)}")
+
+
 def connect(cfg: StoreSettings, autocommit: bool = False) -> Any:
     """A psycopg2 connection to the configured database."""
     import psycopg2
 
     try:
         conn = psycopg2.connect(dsn(cfg), connect_timeout=10, application_name="newsdesk")
-    except psycopg2.OperationalError as exc:
-        raise StoreError(f"cannot connect to PostgreSQL ({cfg.postgres_dsn_env}): {exc}".strip()) from exc
+    except psycopg2.Error as exc:  # OperationalError, or ProgrammingError for a malformed DSN
+        raise _connect_error(cfg, exc) from None
     conn.autocommit = autocommit
     return conn
 
@@ -200,8 +210,8 @@ class PgSearcher:
             self._pool = ThreadedConnectionPool(
                 1, max_connections, dsn(cfg), connect_timeout=10, application_name="newsdesk"
             )
-        except Exception as exc:  # psycopg2.OperationalError, without importing it at module level
-            raise StoreError(f"cannot connect to PostgreSQL ({cfg.postgres_dsn_env}): {exc}") from exc
+        except Exception as exc:  # psycopg2.Error, without importing it at module level
+            raise _connect_error(cfg, exc) from None
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:

@@ -10,7 +10,7 @@ story, so the top results do not say the same thing twice -- the same way on eve
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from config.errors import UserError
 from config.settings import SearchSettings
 from retrieval.catalog import Catalog, IndexMismatch
 from retrieval.models import Passage, SearchHit
@@ -30,6 +31,10 @@ class QueryEncoder(Protocol):
     def embed_query(self, query: str) -> np.ndarray: ...
 
 
+class FilterError(UserError, ValueError):
+    """Filters that cannot select anything: an empty date window, an outlet not in the coverage."""
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     """Restrictions on what a search may return."""
@@ -37,6 +42,19 @@ class Filters:
     since: date | None = None
     until: date | None = None
     outlet: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise FilterError(f"--since {self.since} is after --until {self.until}; swap them")
+
+    def check_outlet(self, outlets: Iterable[str]) -> None:
+        """FilterError naming the coverage's outlets when ``outlet`` matches none of them."""
+        if not self.outlet:
+            return
+        known = sorted(set(outlets))
+        if not any(self.outlet.lower() in o.lower() for o in known):
+            listed = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+            raise FilterError(f"no outlet '{self.outlet}' in the coverage; its outlets: {listed or 'none'}")
 
     def admits(self, passage: Passage) -> bool:
         if (self.since or self.until) and passage.published is None:
@@ -111,6 +129,8 @@ class HybridSearcher:
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[SearchHit]:
         """The ``k`` best passages for ``query``, fused, filtered and de-duplicated."""
         filters = filters or Filters()
+        if self.catalog.articles:  # an outlet the coverage lacks is a mistake, not an empty answer
+            filters.check_outlet(e.outlet for e in self.catalog.articles.values() if e.outlet)
         k = k or self.settings.top_k
         pool = self.settings.candidates
         vector = self.encoder.embed_query(query)

@@ -2,12 +2,21 @@
 
 A file that cannot be used (unreadable, empty, binary, not UTF-8, no text left after cleaning)
 is skipped with a :class:`SourceProblem` naming it; one bad file never stops a run.
+
+Only regular files inside the corpus folder are read. A symbolic link is read only when it
+points at a regular file inside the folder; links to folders are not followed; FIFOs, sockets
+and devices are skipped unread; the size cap applies to the bytes actually read. An article's
+id is its path under the folder without the extension, so two files that differ only in their
+extension (``x.txt`` and ``x.md``) would share one id: the first in name order is read and the
+other is skipped with a warning naming both.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +25,7 @@ from typing import Any
 import yaml
 
 from config.errors import UserError
+from config.redaction import redact
 from retrieval.cleaning import clean_text
 from retrieval.models import Article
 
@@ -30,6 +40,15 @@ class CorpusError(UserError, ValueError):
     """The corpus as a whole cannot be read (missing folder, broken manifest)."""
 
 
+class EmptyCorpus(CorpusError):
+    """Not one article could be read, so there is nothing to index; the last index is kept."""
+
+    def __init__(self, problems: list[SourceProblem] | tuple[SourceProblem, ...] = ()) -> None:
+        self.problems = tuple(problems)
+        first = f" (first problem: {self.problems[0]})" if self.problems else ""
+        super().__init__(f"no article could be read, so nothing was indexed{first}")
+
+
 @dataclass(frozen=True, slots=True)
 class SourceProblem:
     """A file skipped during reading, and why."""
@@ -38,7 +57,7 @@ class SourceProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"skipped {self.source}: {self.reason}"
+        return redact(f"skipped {self.source}: {self.reason}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +111,8 @@ def load_manifest(path: Path) -> dict[str, Metadata]:
     if not path.exists():
         return {}
     try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        entries = yaml.safe_load(read_capped(path).decode("utf-8"))
+    except (ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
         raise CorpusError(f"manifest {path} cannot be read: {exc}") from None
     if entries is None:
         return {}
@@ -151,14 +170,31 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def read_article(path: Path, doc_id: str, known: Metadata) -> Article:
-    """One article from ``path``; raises ValueError with a reason when it cannot be used."""
+def read_capped(path: Path, cap: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``cap`` of them (ValueError past that).
+
+    Opened without blocking and checked after opening, so a FIFO or device that replaced a
+    file since it was listed is refused instead of read (or waited on) without limit."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ValueError(f"the file is larger than {MAX_FILE_BYTES:,} bytes")
-        raw = path.read_bytes()
+        fd = os.open(path, flags)
     except OSError as exc:
         raise ValueError(f"the file cannot be read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("it is not a regular file")
+        try:
+            raw = fh.read(cap + 1)
+        except OSError as exc:
+            raise ValueError(f"the file cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > cap:
+        raise ValueError(f"the file is larger than {cap:,} bytes")
+    return raw
+
+
+def read_article(path: Path, doc_id: str, known: Metadata) -> Article:
+    """One article from ``path``; raises ValueError with a reason when it cannot be used."""
+    raw = read_capped(path)
     text = _decode(raw)
     if path.suffix.lower() in {".html", ".htm"}:
         found, text = _from_html(text)
@@ -181,22 +217,58 @@ def read_article(path: Path, doc_id: str, known: Metadata) -> Article:
     )
 
 
+def _why_not_readable(path: Path, root: Path) -> str | None:
+    """Why ``path`` (found under ``root``) is not read as an article, or None when it is."""
+    try:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            target = path.resolve(strict=True)
+            if not target.is_relative_to(root.resolve()):
+                return "it is a link to a file outside the corpus folder"
+            mode = target.stat().st_mode
+    except (OSError, RuntimeError) as exc:
+        return f"the file cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    if not stat.S_ISREG(mode):
+        return "it is not a regular file"
+    return None
+
+
+def _candidates(root: Path) -> list[Path]:
+    """Files and links under ``root`` with an article suffix, not hidden, in name order;
+    links to folders are not followed."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            path = Path(folder, name)
+            if not name.startswith(".") and path.suffix.lower() in ARTICLE_SUFFIXES:
+                found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
 def read_folder(
     root: Path, manifest_name: str = "manifest.yaml"
 ) -> tuple[list[Article], list[SourceProblem]]:
     """Every usable article under ``root``, and the files skipped with their reasons."""
     if not root.is_dir():
         raise CorpusError(f"corpus folder {root} does not exist or is not a folder")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise CorpusError(f"corpus folder {root} cannot be read (permission denied)")
     manifest = load_manifest(root / manifest_name)
     articles: list[Article] = []
     problems: list[SourceProblem] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
+    owners: dict[str, str] = {}
+    for path in _candidates(root):
         rel = path.relative_to(root)
-        if path.suffix.lower() not in ARTICLE_SUFFIXES or any(p.startswith(".") for p in rel.parts):
-            continue
         doc_id = rel.with_suffix("").as_posix()
         try:
+            reason = _why_not_readable(path, root)
+            if reason is None and doc_id in owners:
+                reason = f"its id '{doc_id}' is already taken by {owners[doc_id]} (rename one of them)"
+            if reason is not None:
+                raise ValueError(reason)
             articles.append(read_article(path, doc_id, manifest.get(rel.as_posix(), Metadata())))
+            owners[doc_id] = rel.as_posix()
         except ValueError as exc:
             problem = SourceProblem(rel.as_posix(), str(exc))
             log.warning("%s", problem)

@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 
 from config.errors import UserError, one_line
+from config.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
         if errors is not None:
             errors.note()
         text = GENERIC
-    return text
+    return redact(text)
 
 
 def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:

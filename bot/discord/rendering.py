@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import discord
 
+from config.redaction import redact
 from prompts.citations import Answer, Citation
 
 CONTENT_LIMIT = 2000
@@ -81,6 +82,15 @@ def _pack(pieces: Iterable[str], joiner: str, limit: int, out: list[str], finer)
         out.append(current)
 
 
+def _linkable(url: str | None) -> bool:
+    """Only plain http(s) URLs become links (never javascript:, data:, file: or odd characters)."""
+    return (
+        bool(url)
+        and str(url).lower().startswith(("http://", "https://"))
+        and not any(ch in str(url) for ch in " <>()")
+    )
+
+
 def source_line(citation: Citation, limit: int = FIELD_LIMIT) -> str:
     """``[n] Outlet — "Headline" (date)``, linked to the URL when known; never longer than limit."""
     outlet = _plain(citation.outlet or "Unknown outlet")
@@ -91,7 +101,7 @@ def source_line(citation: Citation, limit: int = FIELD_LIMIT) -> str:
         when += f" +{n} outlet{'s' if n > 1 else ''}"
     for headline in _shortened(title):
         label = f'{outlet} — "{headline}"'
-        if citation.url and not any(ch in citation.url for ch in " <>()"):
+        if _linkable(citation.url):
             line = f"[{citation.n}] [{label}](<{citation.url}>){when}"
             if len(line) <= limit:
                 return line
@@ -117,7 +127,10 @@ def _shortened(title: str) -> Iterable[str]:
 def answer_embeds(answer: Answer) -> list[discord.Embed]:
     """The embeds for ``answer``, in order; see :func:`pack_messages` to send them."""
     colour = COLOUR if answer.grounded else UNANSWERED_COLOUR
-    chunks = split_text(answer.text, DESCRIPTION_LIMIT)
+    text = answer.text
+    if answer.short is not None:  # the direct answer first, then the sentences that support it
+        text = f"**{discord.utils.escape_markdown(answer.short.render())}**\n\n{text}"
+    chunks = split_text(text, DESCRIPTION_LIMIT)
     embeds = [discord.Embed(description=chunk, colour=colour) for chunk in chunks]
     embeds[0].title = _clip(answer.question, TITLE_LIMIT)
     footer = _clip(footer_text(answer), FOOTER_LIMIT)
@@ -132,7 +145,7 @@ def footer_text(answer: Answer) -> str:
     parts = [answer.coverage.describe()] if answer.coverage.articles else []
     parts.append("model answer" if answer.mode == "llm" else "quoted from the coverage")
     if answer.notice:
-        parts.append(answer.notice)
+        parts.append(redact(answer.notice))
     return " · ".join(parts)
 
 

@@ -13,6 +13,7 @@ import aiohttp
 import discord
 
 from bot.discord.app import create_bot
+from config.redaction import redact_logs
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
         )
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(level=logging.INFO)
+    redact_logs()
     desk = desk_factory()
     try:
         return asyncio.run(serve(settings, desk, token))

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -47,17 +47,26 @@ def _entry(raw: Any, base: str) -> FeedEntry | None:
     )
     if not link:
         return None
+    link = urljoin(base, link.strip())
+    if urlsplit(link).scheme not in ("http", "https"):
+        return None  # javascript:, data:, file: ... are never fetched, cited or linked
     summary = raw.get("summary") or ""
     if not summary and raw.get("content"):
         summary = raw["content"][0].get("value", "")
     published = _date(raw, "published") or _date(raw, "updated")
     return FeedEntry(
-        link=urljoin(base, link.strip()),
+        link=link,
         title=_text(raw.get("title", "")),
         summary=_text(summary),
         published=published,
         updated=_date(raw, "updated"),
     )
+
+
+def _benign() -> tuple[type[BaseException], ...]:
+    import feedparser
+
+    return (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 def parse_feed(body: bytes, base_url: str, limit: int = 50) -> tuple[str | None, list[FeedEntry]]:
@@ -67,8 +76,9 @@ def parse_feed(body: bytes, base_url: str, limit: int = 50) -> tuple[str | None,
     # A stream, never bytes or str: feedparser opens a str that looks like a URL, and bytes
     # that name a local file, so a response body of "/etc/passwd" would be read from disk.
     parsed: Any = feedparser.parse(io.BytesIO(body), sanitize_html=True, resolve_relative_uris=False)
-    if parsed.get("bozo") and not parsed.entries:
-        problem = parsed.get("bozo_exception")
+    problem = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not isinstance(problem, _benign()):
+        # malformed or cut short: entries read before the break may be half of the feed
         raise FeedError(f"not a valid RSS or Atom feed ({type(problem).__name__}: {problem})")
     if not parsed.get("version") and not parsed.entries:
         raise FeedError("not an RSS or Atom feed")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from config.settings import SourceSettings
 from retrieval.cleaning import clean_text
-from retrieval.fetching import Fetcher, FetchError, Validators
+from retrieval.fetching import Fetcher, FetchError, RefusedURL, Validators
 from retrieval.models import Article
 from retrieval.sources import SourceProblem
 from retrieval.web.extraction import ExtractionError, WebArticle, extract_article
@@ -195,6 +195,8 @@ def _keep_entry(
     harvest.fail(source, entry.link, _reason(outcome))
     if old is not None and not old.from_summary:
         return  # the last good copy stays
+    if isinstance(outcome, RefusedURL):
+        return  # a link we may not fetch is never cited either
     summary = _summary_record(source, entry, feed_title)
     if summary is not None:
         harvest.summaries += 1

@@ -34,7 +34,8 @@ def test_ask_prints_answer_then_numbered_sources(
 ) -> None:
     code, out, _ = run(capsys, "--data-dir", str(cli_data_dir), "ask", "When did Xi last visit Russia?")
     assert code == 0
-    assert "2019" in out.splitlines()[0]
+    assert out.splitlines()[0] == "2019 [1]"  # the direct answer, then the sentences
+    assert "2019" in out.splitlines()[2]
     assert re.search(
         r'^\[1\](\[\d\])* El Comercio \(via Global Happenings, AFP copy\), "Russia and China mark', out, re.M
     )
@@ -51,6 +52,8 @@ def test_ask_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str], c
     assert data["mode"] == "extractive" and data["grounded"] is True
     assert set(data["citations"][0]) == {"n", "doc_id", "title", "outlet", "published", "url", "quote"}
     assert set(data["coverage"]) == {"articles", "from", "to"}
+    assert data["short"]["text"] in data["citations"][data["short"]["citation"] - 1]["quote"]
+    assert "Sechin" in data["short"]["text"]
 
 
 def test_jsonl_answers_each_line(

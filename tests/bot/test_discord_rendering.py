@@ -19,12 +19,11 @@ from bot.discord.rendering import (
     source_line,
     split_text,
 )
-from prompts.citations import Answer, Citation, Coverage
+from prompts.citations import Answer, Citation, Coverage, ShortAnswer
 
 
 def citation(n: int, url: str | None = None, title: str = "Leaders meet") -> Citation:
-    return Citation(n, f"doc{n}", title, "quote", 0, 5, outlet="Wire", published=date(2022, 2, 2),
-                    url=url)
+    return Citation(n, f"doc{n}", title, "quote", 0, 5, outlet="Wire", published=date(2022, 2, 2), url=url)
 
 
 def long_answer(words: int = 3000, sources: int = 30) -> Answer:
@@ -36,10 +35,15 @@ def long_answer(words: int = 3000, sources: int = 30) -> Answer:
         sentences.append(sentence)
         count += len(sentence.split())
     paragraphs = [" ".join(sentences[j : j + 7]) for j in range(0, len(sentences), 7)]
-    cites = tuple(citation(n, f"https://news.example/{n}/" + "x" * 60)
-                  for n in range(1, sources + 1))
-    return Answer("What happened?", "\n\n".join(paragraphs), cites, True, "extractive",
-                  Coverage(sources, date(2022, 1, 1), date(2022, 3, 1)))
+    cites = tuple(citation(n, f"https://news.example/{n}/" + "x" * 60) for n in range(1, sources + 1))
+    return Answer(
+        "What happened?",
+        "\n\n".join(paragraphs),
+        cites,
+        True,
+        "extractive",
+        Coverage(sources, date(2022, 1, 1), date(2022, 3, 1)),
+    )
 
 
 def check_limits(messages: list[list[discord.Embed]]) -> None:
@@ -70,14 +74,19 @@ def test_sources_are_never_cut_mid_link():
     assert len(lines) == 30
     assert [int(re.match(r"\[(\d+)\]", line)[1]) for line in lines] == list(range(1, 31))
     for line in lines:
-        assert re.fullmatch(r'\[\d+\] \[Wire — "Leaders meet"\]\(<https://news\.example/\d+/x{60}>\)'
-                            r" \(2022-02-02\)", line)
+        assert re.fullmatch(
+            r'\[\d+\] \[Wire — "Leaders meet"\]\(<https://news\.example/\d+/x{60}>\)'
+            r" \(2022-02-02\)",
+            line,
+        )
 
 
 def test_source_line_formats_and_falls_back_without_url():
     assert source_line(citation(3)) == '[3] Wire — "Leaders meet" (2022-02-02)'
-    assert source_line(citation(2, "https://a.example/b")) == \
-        '[2] [Wire — "Leaders meet"](<https://a.example/b>) (2022-02-02)'
+    assert (
+        source_line(citation(2, "https://a.example/b"))
+        == '[2] [Wire — "Leaders meet"](<https://a.example/b>) (2022-02-02)'
+    )
     odd = source_line(citation(1, "https://a.example/b", title="[Live] *Big* news"))
     assert odd == r'[1] [Wire — "(Live) \*Big\* news"](<https://a.example/b>) (2022-02-02)'
 
@@ -92,8 +101,7 @@ def test_split_text_never_exceeds_the_limit(limit):
     text = "Short one. " * 50 + "\n\n" + "x" * 500 + "\n\n" + "Last sentence here!"
     chunks = split_text(text, limit)
     assert all(0 < len(c) <= limit for c in chunks)
-    assert "".join(chunks).replace(" ", "").replace("\n", "") == \
-        text.replace(" ", "").replace("\n", "")
+    assert "".join(chunks).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
 
 
 def test_a_cannot_answer_reply_has_no_sources():
@@ -104,9 +112,27 @@ def test_a_cannot_answer_reply_has_no_sources():
 
 def test_invite_url_has_exact_scopes_and_least_permissions():
     url = invite_url(123456789012345678)
-    assert url == ("https://discord.com/oauth2/authorize?client_id=123456789012345678"
-                   f"&scope=bot+applications.commands&permissions={PERMISSIONS.value}")
+    assert url == (
+        "https://discord.com/oauth2/authorize?client_id=123456789012345678"
+        f"&scope=bot+applications.commands&permissions={PERMISSIONS.value}"
+    )
     assert PERMISSIONS.value == 274877991936
     assert not PERMISSIONS.administrator and not PERMISSIONS.mention_everyone
     with pytest.raises(ValueError, match="application id"):
         invite_url("my-bot")
+
+
+def test_the_short_answer_leads_the_embed():
+    answer = Answer("When?", "The first crossing is on 14 April. [1]", (citation(1),), True, "extractive",
+                    short=ShortAnswer("14 April", 1, 25, 33))
+    [[embed]] = render_answer(answer)
+    assert embed.description == "**14 April [1]**\n\nThe first crossing is on 14 April. [1]"
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "ftp://x/y"]
+)
+def test_only_http_urls_become_links(url: str) -> None:
+    line = source_line(citation(1, url=url))
+    assert url not in line and "](" not in line
+    assert source_line(citation(1, url="https://news.example/a")).startswith("[1] [Wire")

@@ -58,6 +58,16 @@ class Hang:
 
 
 @dataclass(frozen=True)
+class Drip:
+    """A 200 whose body arrives one byte every ``every_s`` seconds for ``seconds`` (blank space
+    in a JSON body; SSE comment lines in a stream) before the reply: no read ever times out."""
+
+    seconds: float
+    every_s: float = 0.1
+    then: Reply = field(default_factory=lambda: Reply("(too late)"))
+
+
+@dataclass(frozen=True)
 class Malformed:
     """A 200 response whose body is not valid JSON (or, in a stream, a broken data line)."""
 
@@ -69,7 +79,7 @@ class Empty:
     """A well-formed completion with no content."""
 
 
-Action = Reply | Fail | Hang | Malformed | Empty
+Action = Reply | Fail | Hang | Drip | Malformed | Empty
 Script = Callable[[dict[str, Any]], Action]
 
 
@@ -156,9 +166,7 @@ class FakeLLMServer:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = {}
-        self.requests.append(
-            RecordedRequest(request.path, dict(request.headers), body, time.monotonic())
-        )
+        self.requests.append(RecordedRequest(request.path, dict(request.headers), body, time.monotonic()))
         return body if isinstance(body, dict) else {}
 
     def _next_action(self, body: dict[str, Any]) -> Action | None:
@@ -186,6 +194,8 @@ class FakeLLMServer:
             action = action.then
         if isinstance(action, Fail):
             return _error(action.status, action.message, action.code, action.headers)
+        if isinstance(action, Drip):
+            return await self._drip(request, action, bool(body.get("stream")))
         if body.get("stream"):
             return await self._stream(request, action)
         if isinstance(action, Malformed):
@@ -219,11 +229,30 @@ class FakeLLMServer:
             "created": int(time.time()),
             "model": self.model,
             "system_fingerprint": "fp_fake",
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
         }
         return f"data: {json.dumps(chunk)}\n\n".encode()
+
+    async def _drip(self, request: web.Request, action: Drip, stream: bool) -> web.StreamResponse:
+        kind = "text/event-stream; charset=utf-8" if stream else "application/json"
+        response = web.StreamResponse(headers={"Content-Type": kind})
+        await response.prepare(request)
+        if stream:
+            await response.write(self._chunk({"role": "assistant", "content": "", "refusal": None}))
+        ends = time.monotonic() + action.seconds
+        try:
+            while time.monotonic() < ends and not self._closing.is_set():
+                await response.write(b": .\n\n" if stream else b" ")
+                await asyncio.sleep(action.every_s)
+            if stream:
+                await response.write(self._chunk({"content": action.then.text}))
+                await response.write(self._chunk({}, "stop") + b"data: [DONE]\n\n")
+            else:
+                await response.write(json.dumps(self._completion(action.then.text, "stop")).encode())
+            await response.write_eof()
+        except (ConnectionResetError, RuntimeError):  # the client gave up, as it should
+            pass
+        return response
 
     async def _stream(self, request: web.Request, action: Action) -> web.StreamResponse:
         headers = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
@@ -279,6 +308,7 @@ def _error(
 
 __all__ = [
     "Action",
+    "Drip",
     "Empty",
     "Fail",
     "FakeLLMServer",

@@ -51,6 +51,7 @@ class NewsSite:
         self.huge_bytes_sent = 0
         self.delay_s = 0.0  # added to every article page, to observe concurrency
         self.down: dict[str, int] = {}  # path -> status to answer with instead
+        self.cut_feeds_at: int | None = None  # serve only this many bytes of each feed
         self.in_flight = 0
         self.max_in_flight = 0
         self._failures: Counter[str] = Counter()
@@ -97,10 +98,14 @@ class NewsSite:
             response = await self._route(request)
         finally:
             self.in_flight -= 1
-        self.requests.append(Hit(
-            request.path, response.status, request.headers.get("User-Agent", ""),
-            "If-None-Match" in request.headers or "If-Modified-Since" in request.headers,
-        ))
+        self.requests.append(
+            Hit(
+                request.path,
+                response.status,
+                request.headers.get("User-Agent", ""),
+                "If-None-Match" in request.headers or "If-Modified-Since" in request.headers,
+            )
+        )
         return response
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
@@ -108,8 +113,10 @@ class NewsSite:
         if path in self.down:
             return web.Response(status=self.down[path], text="<h1>Unavailable</h1>", content_type="text/html")
         special = {
-            "/harbor/rss.xml": self._rss, "/courier/atom.xml": self._atom,
-            "/huge.html": self._huge, "/courier/slow.html": self._slow,
+            "/harbor/rss.xml": self._rss,
+            "/courier/atom.xml": self._atom,
+            "/huge.html": self._huge,
+            "/courier/slow.html": self._slow,
         }
         if path in special:
             return await special[path](request)
@@ -131,6 +138,8 @@ class NewsSite:
     async def _rss(self, request: web.Request) -> web.StreamResponse:
         harbor = [s for s in self.stories() if s.path.startswith("/harbor/")]
         body = pages.rss_feed(harbor, self.base_url, self.edition)
+        if self.cut_feeds_at is not None:
+            body = body[: self.cut_feeds_at]
         return _conditional(request, body, "application/rss+xml", pages.edition_date(self.edition))
 
     async def _atom(self, request: web.Request) -> web.StreamResponse:

@@ -24,7 +24,7 @@ from prompts.chat_model import (
 )
 from prompts.templates import ChatMessage
 from tests.fakes.llm_fixtures import TEST_KEY
-from tests.fakes.llm_server import Empty, Fail, FakeLLMServer, Hang, Malformed, Reply
+from tests.fakes.llm_server import Drip, Empty, Fail, FakeLLMServer, Hang, Malformed, Reply
 
 MESSAGES: list[ChatMessage] = [
     {"role": "system", "content": "Answer from the passages."},
@@ -113,9 +113,7 @@ async def test_malformed_json_is_retried(chat_model: ChatModel, llm_server: Fake
     assert await chat_model.complete(MESSAGES) == "fine now"
 
 
-async def test_malformed_json_every_time_raises_unavailable(
-    chat_model: ChatModel, llm_server: FakeLLMServer
-):
+async def test_malformed_json_every_time_raises_unavailable(chat_model: ChatModel, llm_server: FakeLLMServer):
     llm_server.queue(Malformed(), Malformed(), Malformed())
     with pytest.raises(ModelUnavailable, match="malformed JSON"):
         await chat_model.complete(MESSAGES)
@@ -142,9 +140,7 @@ async def test_401_is_not_retried_and_names_the_env_var_but_not_the_key(
     assert TEST_KEY not in str(caught.value)
 
 
-async def test_404_is_not_retried_and_names_the_model(
-    chat_model: ChatModel, llm_server: FakeLLMServer
-):
+async def test_404_is_not_retried_and_names_the_model(chat_model: ChatModel, llm_server: FakeLLMServer):
     llm_server.queue(Fail(404, message="model not found"))
     with pytest.raises(ModelRequestError, match="fake-model"):
         await chat_model.complete(MESSAGES)
@@ -186,9 +182,7 @@ async def test_stream_yields_the_reply_in_pieces(chat_model: ChatModel, llm_serv
     assert llm_server.chat_requests[0].body["stream"] is True
 
 
-async def test_stream_is_retried_before_its_first_piece(
-    chat_model: ChatModel, llm_server: FakeLLMServer
-):
+async def test_stream_is_retried_before_its_first_piece(chat_model: ChatModel, llm_server: FakeLLMServer):
     llm_server.queue(Fail(503), Malformed(), Reply("second try"))
     assert "".join([p async for p in chat_model.stream(MESSAGES)]) == "second try"
     assert len(llm_server.chat_requests) == 3
@@ -280,3 +274,32 @@ async def test_an_unknown_model_name_is_one_line_naming_the_setting(
     assert str(caught.value) == (
         "the model server has no model 'fake-model': set llm.model to one it serves (or check llm.base_url)"
     )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_server_that_drips_bytes_is_cut_off_at_the_budget(
+    llm_settings: LLMSettings, llm_server: FakeLLMServer, stream: bool
+) -> None:
+    """Each read arrives within the per-read timeout, so only a deadline on the whole call ends it."""
+    settings = llm_settings.model_copy(update={"retry_budget_s": 1.0, "timeout_s": 0.5, "max_attempts": 1})
+    model = ChatModel.from_settings(settings)
+    llm_server.queue(Drip(seconds=10, every_s=0.1))
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable):
+        if stream:
+            async for _ in model.stream(MESSAGES):
+                pass
+        else:
+            await model.complete(MESSAGES)
+    await model.close()
+    assert time.monotonic() - started < 2.0
+
+
+async def test_the_servers_error_body_is_logged_redacted_not_shown(
+    chat_model: ChatModel, llm_server: FakeLLMServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    llm_server.queue(Fail(400, message="internal trace: db password=hunter2 at /srv/app.py"))
+    with pytest.raises(ModelRequestError) as caught:
+        await chat_model.complete(MESSAGES)
+    assert str(caught.value) == "the model server refused the request (HTTP 400)"
+    assert "internal trace" in caplog.text and "hunter2" not in caplog.text

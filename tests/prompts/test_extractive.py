@@ -90,3 +90,29 @@ def test_follow_up_is_answered_offline(seed_desk: Desk) -> None:
     history = [Turn("What did John Kirby say about a ceasefire in Ukraine?", "…")]
     answer = seed_desk.ask_offline("Why does he oppose it?", history)
     assert answer.grounded and "Kirby" in answer.text
+
+
+def test_a_two_part_question_leads_with_the_sentence_answering_both(seed_desk: Desk) -> None:
+    answer = seed_desk.ask_offline(
+        "How large was the Russian delegation to Beijing, and why was it smaller than usual?"
+    )
+    assert answer.citations[0].quote.startswith("Russia’s six-person delegation – downsized because")
+    assert answer.short is not None and answer.short.text == "six"
+
+
+def test_a_month_named_only_in_the_article_date_is_not_a_reason_to_refuse(seed_desk: Desk) -> None:
+    answer = seed_desk.ask_offline("What did Putin and Xi discuss at the December video summit?")
+    assert answer.grounded and answer.citations[0].doc_id == "003_8ede539651f993fa"
+
+
+def test_a_when_question_leads_with_the_dated_sentence(seed_desk: Desk) -> None:
+    answer = seed_desk.ask_offline("When will Putin travel to Beijing?")
+    assert "in February" in answer.citations[0].quote
+    assert answer.short is not None and answer.short.text == "February"
+
+
+def test_an_answer_quotes_at_most_three_sentences_and_never_a_headline(seed_desk: Desk) -> None:
+    for item in ANSWERABLE:
+        answer = seed_desk.ask_offline(item["q"])
+        assert len(answer.citations) <= 3
+        assert all(c.quote != c.title for c in answer.citations)

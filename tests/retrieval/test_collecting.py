@@ -42,7 +42,9 @@ async def test_feeds_and_url_lists_are_collected_under_canonical_urls(
     assert not any("utm_" in u or "fbclid" in u for u in urls)
     assert len(collected.articles) == len(urls) == 7  # 5 above + the budget + the tunnel summary
     assert {s.name: (s.ok, s.articles) for s in collected.statuses.values()} == {
-        "harbor-rss": (True, 5), "courier-atom": (True, 2), "courier-pages": (True, 1),
+        "harbor-rss": (True, 5),
+        "courier-atom": (True, 2),
+        "courier-pages": (True, 1),
     }
 
 
@@ -64,7 +66,8 @@ async def test_an_unchanged_feed_costs_one_request(news_site: NewsSite, tmp_path
     news_site.requests.clear()
     again = await acollect(settings, tmp_path)
     assert sorted((h.path, h.status) for h in news_site.requests) == [
-        ("/courier/atom.xml", 304), (LIBRARY.path, 304),
+        ("/courier/atom.xml", 304),
+        (LIBRARY.path, 304),
     ]
     assert again.articles == first.articles
     unchanged = [again.statuses[n].not_modified for n in ("courier-atom", "courier-pages")]
@@ -120,13 +123,17 @@ async def test_a_failing_source_keeps_its_articles_and_reports_the_error(
 
 async def test_broken_sources_never_stop_the_others(news_site: NewsSite, tmp_path: Path) -> None:
     settings = site_settings(
-        news_site, RSS,
+        news_site,
+        RSS,
         {"name": "bad-feed", "kind": "feed", "url": "/bad-feed.xml"},
         {"name": "dead-feed", "kind": "feed", "url": "/missing"},
         {"name": "slow-feed", "kind": "feed", "url": "/courier/slow.html"},
         {"name": "nowhere", "kind": "feed", "url": "http://no-such-host.invalid/feed.xml"},
-        {"name": "odd-pages", "kind": "urls",
-         "urls": ["/huge.html", "/files/report.pdf", "/garbage.html", "/broken", "/to-metadata"]},
+        {
+            "name": "odd-pages",
+            "kind": "urls",
+            "urls": ["/huge.html", "/files/report.pdf", "/garbage.html", "/broken", "/to-metadata"],
+        },
         {"name": "outside", "kind": "feed", "url": "/courier/atom.xml", "internal": False},
     )
     collected = await acollect(settings, tmp_path)
@@ -206,16 +213,25 @@ async def test_status_lines_describe_every_configured_source(
     assert set(stored["sources"]) == {"harbor-rss", "courier-atom", "courier-pages"}
 
 
-@pytest.mark.parametrize(("yaml_text", "message"), [
-    ("sources:\n- {name: a, kind: feed, url: 'http://x.example/f'}\n- {name: A, kind: urls, urls: ['http://x.example/1']}\n",
-     "two sources are named 'A'"),
-    ("sources:\n- {name: a, kind: feed}\n", "source 'a' of kind feed needs 'url'"),
-    ("sources:\n- {name: a, kind: urls, urls: ['ftp://x.example/f']}\n",
-     "'ftp://x.example/f' is not an http"),
-    ("sources:\n- {name: a, kind: feed, url: 'http://x.example/f', every: 5}\n",
-     "unknown key 'sources.0.every'"),
-    ("sources:\n- {name: 'a b', kind: folder, path: /tmp}\n", "'sources.0.name'"),
-])
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "sources:\n- {name: a, kind: feed, url: 'http://x.example/f'}\n- {name: A, kind: urls, urls: ['http://x.example/1']}\n",
+            "two sources are named 'A'",
+        ),
+        ("sources:\n- {name: a, kind: feed}\n", "source 'a' of kind feed needs 'url'"),
+        (
+            "sources:\n- {name: a, kind: urls, urls: ['ftp://x.example/f']}\n",
+            "'ftp://x.example/f' is not an http",
+        ),
+        (
+            "sources:\n- {name: a, kind: feed, url: 'http://x.example/f', every: 5}\n",
+            "unknown key 'sources.0.every'",
+        ),
+        ("sources:\n- {name: 'a b', kind: folder, path: /tmp}\n", "'sources.0.name'"),
+    ],
+)
 def test_bad_source_config_is_explained(tmp_path: Path, yaml_text: str, message: str) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(yaml_text)
@@ -227,3 +243,15 @@ def re_escape(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+async def test_a_truncated_feed_is_a_failed_source_that_keeps_its_articles(
+    news_site: NewsSite, news_settings: Settings, tmp_path: Path
+) -> None:
+    before = await acollect(news_settings, tmp_path)
+    news_site.cut_feeds_at = 1200  # the document ends inside its second or third item
+    after = await acollect(news_settings, tmp_path)
+    status = after.statuses["harbor-rss"]
+    assert not status.ok and "not a valid RSS or Atom feed" in (status.last_error or "")
+    harbor = {a.doc_id for a in before.articles if "harbor" in a.doc_id}
+    assert harbor <= {a.doc_id for a in after.articles}

@@ -95,8 +95,9 @@ async def test_a_50_mb_page_is_cut_at_the_size_cap_without_reading_it_all(
     assert news_site.huge_bytes_sent < HUGE_BYTES / 5  # socket buffers hold a few MB at most
 
 
-@pytest.mark.parametrize(("path", "kind"), [("/files/report.pdf", "application/pdf"),
-                                            ("/files/photo.jpg", "image/jpeg")])
+@pytest.mark.parametrize(
+    ("path", "kind"), [("/files/report.pdf", "application/pdf"), ("/files/photo.jpg", "image/jpeg")]
+)
 async def test_a_non_html_response_is_skipped_with_its_type(
     news_site: NewsSite, fast_fetch: FetchSettings, path: str, kind: str
 ) -> None:
@@ -120,10 +121,13 @@ async def test_a_redirect_is_followed_to_the_article(news_site: NewsSite, fast_f
     assert got.url.startswith(news_site.url("/courier/world/rhine-drought-barges.html?"))
 
 
-@pytest.mark.parametrize(("path", "reason"), [
-    ("/to-metadata", "link-local address"),  # even an internal source never reaches 169.254/16
-    ("/to-file", "only http and https"),
-])
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/to-metadata", "link-local address"),  # even an internal source never reaches 169.254/16
+        ("/to-file", "only http and https"),
+    ],
+)
 async def test_a_redirect_to_a_forbidden_place_is_refused(
     news_site: NewsSite, fast_fetch: FetchSettings, path: str, reason: str
 ) -> None:
@@ -171,23 +175,60 @@ async def test_an_unknown_host_fails_without_retries(fast_fetch: FetchSettings) 
     assert calls == 1
 
 
-@pytest.mark.parametrize(("ip", "public", "internal"), [
-    ("93.184.216.34", None, None),
-    ("2606:4700:4700::1111", None, None),
-    ("127.0.0.1", "a loopback address", None),
-    ("::1", "a loopback address", None),
-    ("::ffff:127.0.0.1", "a loopback address", None),
-    ("10.0.0.5", "a private address", None),
-    ("172.16.9.1", "a private address", None),
-    ("192.168.1.20", "a private address", None),
-    ("fd00::1", "a private address", None),
-    ("100.64.0.1", "a private address", None),
-    ("169.254.169.254", "a link-local address", "a link-local address"),
-    ("fe80::1", "a link-local address", "a link-local address"),
-    ("0.0.0.0", "a reserved address", "a reserved address"),  # noqa: S104
-    ("224.0.0.1", "a reserved address", "a reserved address"),
-    ("240.0.0.1", "a reserved address", "a reserved address"),
-])
+@pytest.mark.parametrize(
+    ("ip", "public", "internal"),
+    [
+        ("93.184.216.34", None, None),
+        ("2606:4700:4700::1111", None, None),
+        ("127.0.0.1", "a loopback address", None),
+        ("::1", "a loopback address", None),
+        ("::ffff:127.0.0.1", "a loopback address", None),
+        ("10.0.0.5", "a private address", None),
+        ("172.16.9.1", "a private address", None),
+        ("192.168.1.20", "a private address", None),
+        ("fd00::1", "a private address", None),
+        ("100.64.0.1", "a private address", None),
+        ("169.254.169.254", "a link-local address", "a link-local address"),
+        ("fe80::1", "a link-local address", "a link-local address"),
+        ("0.0.0.0", "a reserved address", "a reserved address"),  # noqa: S104
+        ("224.0.0.1", "a reserved address", "a reserved address"),
+        ("240.0.0.1", "a reserved address", "a reserved address"),
+    ],
+)
 def test_address_rules(ip: str, public: str | None, internal: str | None) -> None:
     assert address_problem(ip, internal=False) == public
     assert address_problem(ip, internal=True) == internal
+
+
+async def test_the_request_goes_to_the_address_that_was_checked(
+    news_site: NewsSite, fast_fetch: FetchSettings
+) -> None:
+    """DNS rebinding: a second lookup at connect time could answer differently, so there is
+    none: the name is resolved once, checked, and the connection goes to that address."""
+    lookups: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    port = news_site.base_url.rsplit(":", 1)[1]
+    path = EDITION_1[0].path
+    async with Fetcher(fast_fetch, resolve=resolve) as fetcher:
+        got = await fetcher.fetch(f"http://rebind.invalid:{port}{path}", internal=True)
+    assert got.status == 200 and lookups == ["rebind.invalid"]
+    assert news_site.hits(path)
+
+
+def test_pinned_urls_keep_the_host_for_the_header_and_tls() -> None:
+    from retrieval.fetching import pinned
+
+    assert pinned("https://news.example/a?b=1", "93.184.216.34") == (
+        "https://93.184.216.34/a?b=1",
+        "news.example",
+        {"sni_hostname": "news.example"},
+    )
+    assert pinned("http://news.example:8080/x", "2606:4700::1") == (
+        "http://[2606:4700::1]:8080/x",
+        "news.example:8080",
+        {},
+    )

@@ -116,3 +116,27 @@ def test_questions_are_answered_during_a_reindex(
         worker.join()
     assert "Shulginov" not in desk.ask_offline("Who was in Russia's six-person delegation?").text
     desk.close()
+
+
+def test_colliding_ids_never_mix_articles_and_a_deleted_file_leaves_the_index(
+    tmp_path: Path, settings: Settings
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    harbour = "The harbour at Velmora reopened to ferries on Monday. " * 12
+    mine = "The copper mine at Ostrander closed for repairs this week. " * 12
+    (corpus / "x.md").write_text("Harbour reopens\n\n" + harbour, encoding="utf-8")
+    (corpus / "x.txt").write_text("Mine closes\n\n" + mine, encoding="utf-8")
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    first = desk.reindex(corpus)
+    assert (first.added, [p.source for p in first.problems]) == (1, ["x.txt"])
+    assert desk.catalog.articles["x"].title == "Harbour reopens"
+    assert all("Ostrander" not in h.passage.text for h in desk.search("copper mine Ostrander", k=10))
+
+    (corpus / "x.md").unlink()  # x.txt now owns the id: its text, under its own headline
+    second = desk.reindex(corpus)
+    assert (second.changed, second.removed) == (1, 0)
+    assert desk.catalog.articles["x"].title == "Mine closes"
+    hits = desk.search("harbour Velmora ferries", k=10)
+    assert all("Velmora" not in h.passage.text for h in hits)
+    desk.close()

@@ -109,3 +109,77 @@ def test_broken_manifest_is_a_corpus_error(tmp_path: Path) -> None:
     (tmp_path / "manifest.yaml").write_text("- file: [unclosed\n", encoding="utf-8")
     with pytest.raises(CorpusError, match="manifest"):
         read_folder(tmp_path)
+
+
+def test_link_to_a_file_outside_the_corpus_is_not_read(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    outside = tmp_path / "passwd.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash and more words here\n" * 3, encoding="utf-8")
+    (corpus / "good.txt").write_text("Council agrees budget\n\n" + BODY, encoding="utf-8")
+    (corpus / "leak.txt").symlink_to(outside)
+    articles, problems = read_folder(corpus)
+    assert [a.doc_id for a in articles] == ["good"]
+    assert [(p.source, p.reason) for p in problems] == [
+        ("leak.txt", "it is a link to a file outside the corpus folder")
+    ]
+
+
+def test_link_to_a_file_inside_the_corpus_is_read(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("Council agrees budget\n\n" + BODY, encoding="utf-8")
+    (tmp_path / "alias.txt").symlink_to(tmp_path / "good.txt")
+    articles, _ = read_folder(tmp_path)
+    assert sorted(a.doc_id for a in articles) == ["alias", "good"]
+
+
+def test_links_to_folders_are_not_followed(tmp_path: Path) -> None:
+    corpus, elsewhere = tmp_path / "corpus", tmp_path / "elsewhere"
+    corpus.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "other.txt").write_text("Other news\n\n" + BODY, encoding="utf-8")
+    (corpus / "linked").symlink_to(elsewhere, target_is_directory=True)
+    articles, problems = read_folder(corpus)
+    assert articles == [] and problems == []
+
+
+def test_fifo_is_skipped_without_waiting(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("Council agrees budget\n\n" + BODY, encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")  # opening it for reading would block with no writer
+    articles, problems = read_folder(tmp_path)
+    assert [a.doc_id for a in articles] == ["good"]
+    assert [(p.source, p.reason) for p in problems] == [("pipe.txt", "it is not a regular file")]
+
+
+def test_device_file_is_refused_after_opening(tmp_path: Path) -> None:
+    from retrieval.sources import read_capped
+
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_capped(Path("/dev/zero"))
+
+
+def test_size_cap_applies_to_what_is_read(tmp_path: Path) -> None:
+    from retrieval.sources import read_capped
+
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"word " * 100)
+    assert len(read_capped(path, cap=500)) == 500
+    with pytest.raises(ValueError, match="larger than 499 bytes"):
+        read_capped(path, cap=499)
+
+
+def test_files_whose_ids_collide_are_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "x.md").write_text("Markdown story\n\n" + BODY, encoding="utf-8")
+    (tmp_path / "x.txt").write_text("Text story\n\n" + BODY, encoding="utf-8")
+    articles, problems = read_folder(tmp_path)
+    assert [(a.doc_id, a.title) for a in articles] == [("x", "Markdown story")]
+    assert [(p.source, p.reason) for p in problems] == [
+        ("x.txt", "its id 'x' is already taken by x.md (rename one of them)")
+    ]
+
+
+def test_link_to_a_fifo_is_skipped_without_waiting(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "looks-like-text.txt").symlink_to(tmp_path / "pipe")
+    articles, problems = read_folder(tmp_path)
+    assert articles == []
+    assert [(p.source, p.reason) for p in problems] == [("looks-like-text.txt", "it is not a regular file")]

@@ -31,13 +31,19 @@ from tests.fakes.news_stories import (
 _WORD = re.compile(r"\w+")
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://News.Example.COM/a/b.html?utm_source=rss&utm_medium=feed", "https://news.example.com/a/b.html"),
-    ("http://news.example:80/a?fbclid=IwAR0&id=7#comments", "http://news.example/a?id=7"),
-    ("https://news.example:443/a?gclid=1&b=2&a=1&mc_cid=9", "https://news.example/a?a=1&b=2"),
-    ("https://news.example:8443/a?page=2&ocid=x", "https://news.example:8443/a?page=2"),
-    ("https://news.example", "https://news.example/"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://News.Example.COM/a/b.html?utm_source=rss&utm_medium=feed",
+            "https://news.example.com/a/b.html",
+        ),
+        ("http://news.example:80/a?fbclid=IwAR0&id=7#comments", "http://news.example/a?id=7"),
+        ("https://news.example:443/a?gclid=1&b=2&a=1&mc_cid=9", "https://news.example/a?a=1&b=2"),
+        ("https://news.example:8443/a?page=2&ocid=x", "https://news.example:8443/a?page=2"),
+        ("https://news.example", "https://news.example/"),
+    ],
+)
 def test_canonical_url_strips_tracking_and_normalises(url: str, expected: str) -> None:
     assert canonical_url(url) == expected
 
@@ -128,12 +134,15 @@ async def test_atom_entries_are_read(news_site: NewsSite, fast_fetch: FetchSetti
     assert [e.link for e in entries] == [news_site.url("/go/rhine"), news_site.url(EDITION_1[5].path)]
 
 
-@pytest.mark.parametrize("body", [
-    b"<html><body><h1>Service unavailable</h1></body></html>",
-    b"",
-    b"/etc/passwd",  # feedparser would open a local file named by a bytes argument
-    b"<rss><channel><title>cut off",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body><h1>Service unavailable</h1></body></html>",
+        b"",
+        b"/etc/passwd",  # feedparser would open a local file named by a bytes argument
+        b"<rss><channel><title>cut off",
+    ],
+)
 def test_what_is_not_a_feed_raises(body: bytes) -> None:
     with pytest.raises(FeedError):
         parse_feed(body, "https://news.example/feed.xml")
@@ -166,6 +175,48 @@ def test_a_full_article_represents_its_story_before_a_feed_summary() -> None:
 def test_different_stories_on_one_topic_stay_apart() -> None:
     articles, _ = read_folder(SAMPLE_CORPUS)
     signatures = [signature(a.text) for a in articles]
-    highest = max(similarity(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1:])
+    highest = max(similarity(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :])
     assert highest < THRESHOLD / 3
     assert len(set(group_stories(articles, THRESHOLD).story_of.values())) == len(articles)
+
+
+def test_a_feed_cut_off_after_some_entries_is_not_a_feed() -> None:
+    whole = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>A</title><link>https://news.example/a</link></item>"
+        b"<item><title>B</title><link>https://news.example/b</link></item></channel></rss>"
+    )
+    assert len(parse_feed(whole, "https://news.example/feed.xml")[1]) == 2
+    with pytest.raises(FeedError, match="not a valid RSS or Atom feed"):
+        parse_feed(whole[: whole.index(b"<item><title>B")] + b"<item><tit", "https://news.example/feed.xml")
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd"])
+def test_entries_whose_link_is_not_http_are_dropped(link: str) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<item><title>Bad</title><link>{link}</link><description>{'word ' * 40}</description></item>"
+        "<item><title>Good</title><link>https://news.example/good</link></item></channel></rss>"
+    ).encode()
+    _, entries = parse_feed(body, "https://news.example/feed.xml")
+    assert [e.link for e in entries] == ["https://news.example/good"]
+
+
+@pytest.mark.parametrize("refused", [True, False])
+def test_an_entry_whose_link_is_refused_is_never_cited_from_its_summary(refused: bool) -> None:
+    """A page that could not be fetched stands in as its feed summary, unless the link itself
+    was refused (an address the source may not reach): then it is not kept at all."""
+    from config.settings import SourceSettings
+    from retrieval.fetching import FetchError, RefusedURL
+    from retrieval.web.feeds import FeedEntry
+    from retrieval.web.harvest import Harvest, _keep_entry
+    from retrieval.web.records import SourceCache
+
+    link = "http://169.254.169.254/latest/story"
+    source = SourceSettings(name="wire", kind="feed", url="https://news.example/feed.xml")
+    entry = FeedEntry(link, "Harbour reopens", "The harbour reopened to ferries on Monday morning. " * 6)
+    error = RefusedURL(link, "a link-local address") if refused else FetchError(link, "HTTP 500")
+    cache, harvest = SourceCache(), Harvest()
+    _keep_entry(harvest, source, cache, entry, error, "Wire")
+    assert harvest.failed == 1
+    assert (link in cache.pages) is (not refused)

@@ -1,0 +1,178 @@
+"""How well each sentence of the retrieved passages answers a question.
+
+A sentence answers when it shares the question's rarer words (weighted by how few of the
+candidate sentences carry them, so the words every passage repeats count little), when it
+carries a span of the kind of answer asked for that the question does not already name (a
+date for "when", a number for "how many", a name for "who"), and when its passage ranked high.
+A sentence that opens with a pronoun borrows the words of the sentence before it, which names
+the subject. Headlines are never candidates: they are titles, not sentences of the report.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from prompts.answer_kinds import TIME_WORD, Kind, Span, kind_of, new_spans, question_words, tense_of
+from prompts.questions import question_parts
+from prompts.terms import key_terms
+from retrieval.models import SearchHit
+
+#: Weights of the parts of a sentence's score (tuned on the tuning half of RealTimeQA).
+WEIGHTS = {"words": 1.0, "context": 0.0, "dense": 0.3, "rank": 0.25, "lead": 0.1}
+#: The score's factor when a sentence has / lacks a span of the kind of answer asked for: a
+#: "when" question is not answered by a sentence without a date.
+KIND_FACTORS: dict[str, tuple[float, float]] = {
+    "when": (1.0, 0.4),
+    "number": (1.0, 0.4),
+    "who": (1.0, 0.4),
+    "where": (1.0, 0.4),
+    "why": (1.0, 0.7),
+    "what": (1.0, 1.0),
+}
+#: A sentence opening with one of these leans on the sentence before it for its subject.
+_LEANS = re.compile(r"^[\"“‘']?(?:he|she|they|it|its|his|her|their|this|that|these|those|the\s+\w+)\b", re.I)
+MIN_WORDS, MAX_WORDS = 4, 90
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence of a retrieved passage, with how well it answers."""
+
+    hit: SearchHit
+    rank: int
+    start: int
+    end: int
+    text: str
+    terms: frozenset[str]
+    words: float
+    context: float
+    spans: tuple[Span, ...]
+    score: float
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Where the sentence stands in its article (overlapping passages repeat sentences)."""
+        return (self.hit.passage.doc_id, self.hit.passage.start + self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question read for answering: its key terms, their weights, the kind of answer."""
+
+    text: str
+    terms: frozenset[str]
+    kind: Kind
+    words: frozenset[str]
+    kinds: tuple[Kind, ...] = ()
+    """The kind of each part of a question that asks two things."""
+    tense: str = ""
+
+
+@lru_cache(maxsize=50_000)
+def folded_terms(text: str) -> frozenset[str]:
+    """Key terms with a country and its people made one ("Russia's" and "Russian": russ)."""
+    return frozenset(_fold(t) for t in key_terms(text))
+
+
+def _fold(term: str) -> str:
+    if term.endswith("ian") and len(term) > 5:
+        return term[:-3]
+    if term.endswith("ia") and len(term) > 4:
+        return term[:-2]
+    return term
+
+
+def read_question(question: str) -> Question:
+    """``question`` read for answering; its words of time are left to the articles' dates."""
+    words = frozenset(question_words(question))
+    timeless = " ".join(w for w in question.split() if not TIME_WORD.match(w.strip("?,.;:!'\"")))
+    kinds = tuple(kind_of(p) for p in question_parts(question))
+    return Question(question, folded_terms(timeless), kind_of(question), words, kinds, tense_of(question))
+
+
+def _is_headline(hit: SearchHit, start: int, text: str) -> bool:
+    passage = hit.passage
+    return passage.start + start == 0 or text.strip() == passage.title.strip()
+
+
+def _sentences(hits: Sequence[SearchHit]) -> list[tuple[SearchHit, int, int, int, str, str]]:
+    """(hit, rank, start, end, text, previous sentence) of each distinct sentence, best rank first."""
+    seen: set[tuple[str, int]] = set()
+    found = []
+    for rank, hit in enumerate(hits):
+        text = hit.passage.text
+        previous = ""
+        for start, end in hit.passage.sentences or ((0, len(text)),):
+            sentence = text[start:end]
+            key = (hit.passage.doc_id, hit.passage.start + start)
+            words = len(sentence.split())
+            fits = MIN_WORDS <= words <= MAX_WORDS and not _is_headline(hit, start, sentence)
+            if fits and key not in seen:
+                seen.add(key)
+                found.append((hit, rank, start, end, sentence, previous))
+            previous = sentence
+    return found
+
+
+def term_weights(question: Question, sentence_terms: Sequence[frozenset[str]]) -> dict[str, float]:
+    """Each question term's weight: rarer among the candidate sentences weighs more."""
+    n = len(sentence_terms)
+    df = Counter(t for terms in sentence_terms for t in terms & question.terms)
+    return {t: math.log((n + 1) / (df[t] + 0.5)) + 0.1 for t in question.terms}
+
+
+def _lead(offset: int) -> float:
+    """News puts the event first: the top of an article weighs a little more."""
+    return 1.0 if offset < 600 else 0.5 if offset < 1500 else 0.0
+
+
+def _share(weights: dict[str, float], terms: frozenset[str] | set[str]) -> float:
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
+
+
+def score_sentences(question: Question, hits: Sequence[SearchHit]) -> list[Candidate]:
+    """Every candidate sentence of ``hits``, best answer first."""
+    rows = _sentences(hits)
+    terms = [folded_terms(r[4]) for r in rows]
+    weights = term_weights(question, terms)
+    scored = []
+    for (hit, rank, start, end, text, previous), own in zip(rows, terms, strict=True):
+        around = own | folded_terms(previous) if previous else own
+        words = _share(weights, own)
+        if previous and _LEANS.search(text):
+            words = max(words, 0.8 * _share(weights, around))
+        context = _share(weights, around)
+        spans = tuple(new_spans(text, question.kind, set(question.words), question.tense))
+        factor = KIND_FACTORS[question.kind][0 if spans else 1]
+        if len(question.kinds) > 1:  # a two-part question: each part must be answered
+            found = [bool(new_spans(text, k, set(question.words))) for k in question.kinds]
+            factor = math.prod(
+                KIND_FACTORS[k][0 if f else 1] for k, f in zip(question.kinds, found, strict=True)
+            )
+        parts = {
+            "words": words,
+            "context": context,
+            "dense": hit.dense_score or 0.0,
+            "rank": 1.0 / (1 + rank),
+            "lead": _lead(hit.passage.start + start),
+        }
+        score = sum(WEIGHTS[k] * v for k, v in parts.items()) * factor
+        scored.append(Candidate(hit, rank, start, end, text, own, words, context, spans, score))
+    return sorted(scored, key=lambda c: c.score, reverse=True)
+
+
+__all__ = [
+    "KIND_FACTORS",
+    "WEIGHTS",
+    "Candidate",
+    "Question",
+    "read_question",
+    "score_sentences",
+    "term_weights",
+]

@@ -1,0 +1,165 @@
+"""Hostile input at the command line: one line, the right exit code, nothing secret shown."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+def test_refresh_never_shows_the_password_in_a_source_url(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "sources:\n"
+        "  - name: wire\n"
+        "    kind: urls\n"
+        "    internal: true\n"
+        "    urls: ['http://bob:s3cretpw@127.0.0.1:9/story']\n"
+        "fetch:\n"
+        "  attempts: 1\n"
+        "  timeout_s: 2\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.INFO):
+        code = main(["--data-dir", str(tmp_path / "data"), "--config", str(config), "refresh"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "s3cretpw" not in out + err + caplog.text
+    assert "127.0.0.1" in out + err
+
+
+def test_indexing_an_empty_folder_is_one_line_exit_2_and_keeps_the_last_index(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from retrieval.catalog import current_generation
+
+    data = tmp_path / "data"
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "a.txt").write_text("Harbour reopens\n\n" + "The harbour reopened to ferries. " * 20, "utf-8")
+    assert main(["--data-dir", str(data), "index", "--corpus", str(good)]) == 0
+    before = current_generation(data / "index")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    capsys.readouterr()
+    code = main(["--data-dir", str(data), "index", "--corpus", str(empty)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.splitlines() == ["newsdesk: error: no article could be read, so nothing was indexed"]
+    assert current_generation(data / "index") == before
+
+
+@pytest.fixture
+def data_copy(seed_data_dir: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "cli-data"
+    shutil.copytree(seed_data_dir, target)
+    return target
+
+
+def one_line(capsys: pytest.CaptureFixture[str], code: int, expected_code: int, words: str) -> None:
+    _, err = capsys.readouterr()
+    assert code == expected_code
+    lines = [line for line in err.splitlines() if line.startswith("newsdesk")]
+    assert len(lines) == 1 and words in lines[0], err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["ask", "\udcff\udcfe what happened?"], "not valid UTF-8 text"),
+        (["ask", "Putin", "--since", "2023-01-01", "--until", "2022-01-01"], "is after --until"),
+        (["ask", "Putin", "--outlet", "Nowhere Times"], "its outlets: Al Jazeera"),
+        (["summary", "--topic", "Putin", "--since", "2023-01-01", "--until", "2022-01-01"], "swap them"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, argv: list[str], words: str
+) -> None:
+    one_line(capsys, main(["--data-dir", str(data_copy), *argv]), 2, words)
+
+
+@pytest.mark.parametrize("k", ["0", "-3", "many"])
+def test_nonsense_k_is_refused(capsys: pytest.CaptureFixture[str], data_copy: Path, k: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--data-dir", str(data_copy), "search", "Putin", "--k", k])
+    assert caught.value.code == 2
+    assert "argument --k" in capsys.readouterr().err
+
+
+def test_a_data_dir_that_is_a_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    one_line(capsys, main(["--data-dir", str(afile), "ask", "Who?"]), 2, "is a file, not a folder")
+    one_line(capsys, main(["--data-dir", str(afile / "sub"), "ask", "Who?"]), 2, "is a file")
+
+
+def test_one_bad_line_in_jsonl_does_not_abort_the_batch(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import json
+    import sys
+
+    raw = b"Who is the head of Rosneft?\n\xff\xfe broken\nWhen did Xi last visit Russia?\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    code = main(["--data-dir", str(data_copy), "ask", "--jsonl"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and len(rows) == 3
+    assert rows[1] == {"line": 2, "error": "line 2 is not UTF-8 text (byte 0)"}
+    assert "answer" in rows[0] and "answer" in rows[2]
+
+
+@pytest.mark.parametrize("damaged", ["catalog.json", "dense.npy"])
+def test_a_damaged_index_is_one_line_and_a_rebuild_replaces_it(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, damaged: str
+) -> None:
+    from retrieval.catalog import current_generation
+
+    generation = current_generation(data_copy / "index")
+    assert generation is not None
+    (generation / damaged).write_text("garbage", encoding="utf-8")
+    one_line(capsys, main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]), 1, "damaged")
+    assert main(["--data-dir", str(data_copy), "index", "--rebuild"]) == 0
+    assert main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]) == 0
+
+
+def test_a_malformed_dsn_is_one_line_without_the_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "pg.yaml"
+    config.write_text("store:\n  backend: postgres\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSDESK_POSTGRES_DSN", "postgresql://newsdesk:hunter2@[broken")
+    code = main(["--data-dir", str(tmp_path / "d"), "--config", str(config), "index"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "hunter2" not in err and "Traceback" not in err
+    assert "NEWSDESK_POSTGRES_DSN is not a valid PostgreSQL DSN" in err
+
+
+def test_several_first_asks_on_an_empty_data_folder_all_answer(tmp_path: Path) -> None:
+    """One process builds the first index; the others wait for it and then answer."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEWSDESK_DATA_DIR": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+    env.pop("NEWSDESK_CONFIG", None)
+    command = [sys.executable, "-m", "bot", "ask", "Who is the head of Rosneft?"]
+    logs = [(tmp_path / f"out{i}", tmp_path / f"err{i}") for i in range(3)]
+    procs = []
+    for out, err in logs:  # files, not pipes: a full pipe would stall the builder
+        with out.open("w") as stdout, err.open("w") as stderr:
+            procs.append(subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr))  # noqa: S603
+    codes = [p.wait(timeout=300) for p in procs]
+    outs = [out.read_text() for out, _ in logs]
+    errs = [err.read_text() for _, err in logs]
+    assert codes == [0, 0, 0], errs
+    assert all("Sechin" in out for out in outs)
+    assert sum("waiting up to" in err for err in errs) >= 1

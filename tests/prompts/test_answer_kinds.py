@@ -1,0 +1,55 @@
+"""The kind of answer a question asks for, and spans of that kind (table tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prompts.answer_kinds import candidate_spans, kind_of, new_spans, question_words
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When is the first crossing?", "when"),
+        ("What date did the talks start?", "when"),
+        ("How many people were in the delegation?", "number"),
+        ("How much did the contract cost?", "number"),
+        ("What percentage of voters backed the plan?", "number"),
+        ("Who is the head of Rosneft?", "who"),
+        ("Which veteran US television host was hospitalised this week?", "who"),
+        ("Which company bought the port?", "who"),
+        ("Where did the leaders meet?", "where"),
+        ("Which country did Blinken visit this week?", "where"),
+        ("Why was the warrant issued?", "why"),
+        ("What did Kirby say about a ceasefire?", "what"),
+    ],
+)
+def test_kind_of_question(question: str, kind: str) -> None:
+    assert kind_of(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "expected"),
+    [
+        ("The first crossing is due on 14 April, the operator said.", "when", "14 April"),
+        ("Talks began on Monday in Geneva.", "when", "on Monday"),
+        ("The ferries enter service in the spring of 2028.", "when", "the spring of 2028"),
+        ("The NHS will vaccinate 13-14 million people.", "number", "13-14 million"),
+        ("The contract is worth $64 million.", "number", "$64 million"),
+        ("Russia's six-person delegation was smaller.", "number", "six"),
+        ("It includes Igor Sechin, head of Rosneft.", "who", "Igor Sechin"),
+    ],
+)
+def test_spans_of_the_kind_asked_for(sentence: str, kind: str, expected: str) -> None:
+    assert expected in [s.text for s in candidate_spans(sentence, kind)]  # type: ignore[arg-type]
+
+
+def test_a_sentence_opening_pronoun_is_not_a_name() -> None:
+    spans = [s.text for s in candidate_spans("He and Xi agreed to extend the treaty.", "who")]
+    assert spans == ["Xi"]
+
+
+def test_spans_the_question_already_names_are_not_new() -> None:
+    words = question_words("Who met Sergei Ryabkov in Moscow?")
+    found = [s.text for s in new_spans("Karen Donfried met Sergei Ryabkov in Moscow.", "who", words)]
+    assert found == ["Karen Donfried"]

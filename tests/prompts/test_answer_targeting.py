@@ -1,0 +1,91 @@
+"""The offline answerer leads with the sentence that answers, gives a direct short answer, and
+refuses only when the evidence is silent (hand-made passages; no index needed)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prompts.citations import CANNOT_ANSWER
+from prompts.extractive import MAX_SENTENCES, answer_extractively
+from retrieval.models import Passage, SearchHit
+from retrieval.splitting import sentence_spans
+
+FERRY = (
+    "Council approves harbour ferry\n\n"
+    "The city council approved the new harbour ferry service on Tuesday after a long debate. "
+    "The ferry will link the old town with the airport and carry 300 passengers. "
+    "The first crossing is scheduled for 14 April, the operator said. "
+    "Tickets will cost four dollars, the same as the bus."
+)
+
+
+def hit(
+    text: str, *, doc: str = "ferry", published: date | None = date(2026, 3, 2), score: float = 0.6
+) -> SearchHit:
+    passage = Passage(
+        key=f"{doc}:0",
+        doc_id=doc,
+        title=text.split("\n")[0],
+        text=text,
+        start=0,
+        end=len(text),
+        outlet="Harbour Herald",
+        published=published,
+        sentences=tuple(sentence_spans(text)),
+    )
+    return SearchHit(passage, score, dense_score=score)
+
+
+def ask(question: str, *hits: SearchHit):
+    return answer_extractively(question, list(hits), min_relevance=0.25, max_sentences=4)
+
+
+def test_a_when_question_leads_with_the_sentence_carrying_the_date() -> None:
+    answer = ask("When is the first crossing?", hit(FERRY))
+    assert answer.citations[0].quote == "The first crossing is scheduled for 14 April, the operator said."
+    assert answer.short is not None and answer.short.text == "14 April" and answer.short.n == 1
+
+
+def test_the_short_answer_is_a_verbatim_span_with_article_offsets() -> None:
+    answer = ask("When is the first crossing?", hit(FERRY))
+    assert answer.short is not None
+    assert FERRY[answer.short.start : answer.short.end] == answer.short.text
+    assert answer.to_json()["short"] == {
+        "text": "14 April",
+        "citation": 1,
+        "start": answer.short.start,
+        "end": answer.short.end,
+    }
+
+
+def test_a_how_many_question_gets_the_number() -> None:
+    answer = ask("How many passengers will the ferry carry?", hit(FERRY))
+    assert answer.short is not None and answer.short.text == "300"
+
+
+def test_never_a_headline_and_at_most_three_sentences() -> None:
+    answer = ask("What did the council approve about the harbour ferry?", hit(FERRY))
+    quotes = [c.quote for c in answer.citations]
+    assert "Council approves harbour ferry" not in quotes
+    assert 1 <= len(quotes) <= MAX_SENTENCES == 3
+
+
+def test_a_month_named_only_by_the_article_date_does_not_refuse() -> None:
+    answer = ask("What did the council approve at its March meeting?", hit(FERRY))
+    assert answer.grounded and answer.citations
+
+
+def test_a_month_the_evidence_neither_says_nor_is_dated_refuses() -> None:
+    answer = ask("What did the council approve at its August meeting?", hit(FERRY))
+    assert answer.text == CANNOT_ANSWER
+
+
+def test_a_name_the_evidence_never_mentions_still_refuses() -> None:
+    answer = ask("When is Macron's first crossing?", hit(FERRY))
+    assert (answer.text, answer.citations, answer.short) == (CANNOT_ANSWER, (), None)
+
+
+def test_the_unanswered_part_of_a_two_part_question_is_named() -> None:
+    answer = ask("When is the first crossing, and who built the ferry?", hit(FERRY))
+    assert answer.grounded and "14 April" in answer.text
+    assert answer.notice is not None and "who built the ferry" in answer.notice
