@@ -146,6 +146,15 @@ class LLMSettings(_Section):
         0.5, gt=0, description="First retry waits up to this long (exponential, full jitter)."
     )
     backoff_max_s: float = Field(8.0, gt=0, description="Longest wait between two attempts.")
+    max_passages: int | None = Field(
+        None, ge=1, description="Passages shown to the model, best first; null = all search returns."
+    )
+    context_tokens: int | None = Field(
+        None,
+        ge=256,
+        description="The model's context window; prompts are trimmed to fit it with max_tokens to "
+        "spare. null = unknown: passages are dropped only when the server says it is too long.",
+    )
 
 
 class DiscordSettings(_Section):

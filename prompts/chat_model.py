@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
@@ -39,6 +40,15 @@ from retrieval.openai_api import MalformedReply as _MalformedReply
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+#: How servers say a prompt is too long (OpenAI, vLLM and llama.cpp send the code; the rest
+#: only words).
+_TOO_LONG = re.compile(
+    r"context[_ ](?:length|window|size)|maximum context|too many tokens|prompt is too long|"
+    r"exceeds? the (?:model'?s? )?(?:context|maximum)",
+    re.I,
+)
+#: How servers say the model does not exist (Ollama, vLLM, LM Studio, OpenAI).
+_NO_MODEL = re.compile(r"model\b.{0,80}\b(?:not found|does not exist|not exist|unknown|no such)", re.I)
 
 
 class ModelError(Exception):
@@ -61,8 +71,30 @@ class ModelRequestError(ModelError):
         self.status = status
 
 
+class ModelContextError(ModelRequestError):
+    """The prompt does not fit the model's context window; a shorter one may."""
+
+
 class ModelResponseError(ModelError):
     """The server answered, but not with a usable completion (malformed or empty)."""
+
+
+def _error_text(exc: openai.APIStatusError) -> str:
+    return f"{exc.code or ''} {exc.message}"
+
+
+def is_context_error(exc: BaseException) -> bool:
+    """Whether the server refused the request because the prompt is longer than its context."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 413, 422):
+        return False
+    return exc.code == "context_length_exceeded" or bool(_TOO_LONG.search(_error_text(exc)))
+
+
+def is_unknown_model(exc: BaseException) -> bool:
+    """Whether the server refused the request because it has no model of that name."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 404):
+        return False
+    return exc.code == "model_not_found" or bool(_NO_MODEL.search(_error_text(exc)))
 
 
 class ChatModel:
@@ -226,6 +258,14 @@ class ChatModel:
                 f"the model server did not answer after {attempts} attempt(s) in {elapsed:.1f}s ({reason})"
             )
         if isinstance(exc, openai.APIStatusError):
+            if is_context_error(exc):
+                return ModelContextError(f"the prompt is too long for the model ({reason})", exc.status_code)
+            if is_unknown_model(exc):
+                return ModelRequestError(
+                    f"the model server has no model {self.model!r}: set llm.model to one it serves "
+                    "(or check llm.base_url)",
+                    exc.status_code,
+                )
             return ModelRequestError(self._refusal(exc, reason), exc.status_code)
         return ModelRequestError(f"the model request failed: {reason}")
 
@@ -259,11 +299,14 @@ __all__ = [
     "PLACEHOLDER_KEY",
     "ChatModel",
     "ModelConfigError",
+    "ModelContextError",
     "ModelError",
     "ModelRequestError",
     "ModelResponseError",
     "ModelUnavailable",
     "RetryPolicy",
+    "is_context_error",
     "is_transient",
+    "is_unknown_model",
     "retry_after_s",
 ]

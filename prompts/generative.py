@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +20,14 @@ from datetime import date
 from typing import Protocol
 
 from config.settings import Settings
-from prompts.chat_model import ChatModel, ModelError
+from prompts.chat_model import ChatModel, ModelContextError, ModelError
 from prompts.citations import CANNOT_ANSWER, Answer, coverage_of
 from prompts.extractive import key_terms
 from prompts.refusal import missing_names
 from prompts.templates import ChatMessage, Prompts, load_prompts
+from prompts.terms import named_terms
 from prompts.timeframes import local_today
-from prompts.verification import SentenceEmbedder, Verified, renumber_draft, verify_answer
+from prompts.verification import SentenceEmbedder, Verified, renumber_draft, split_claims, verify_answer
 from retrieval.models import SearchHit
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 MODEL_UNAVAILABLE = "The language model was unavailable ({reason}), so this is the offline answer."
 UNVERIFIED = (
     "The language model's answer could not be checked against the coverage, so this is the offline answer."
+)
+THINNER = (
+    "The language model's checked answer said less about the question than the offline answer, "
+    "so this is the offline answer."
 )
 REMOVED = (
     "{n} sentence(s) of the model's answer were left out because the sources they cited don't support them."
@@ -67,10 +73,27 @@ class AnswerDraft:
 
 @dataclass(frozen=True, slots=True)
 class AnswerOptions:
-    """Settings the answerers use; build from ``settings.answer``."""
+    """Settings the answerers use; build from ``settings.answer`` and ``settings.llm``."""
 
     min_relevance: float = 0.42
     max_sentences: int = 4
+    #: Passages shown to the model, best first (None: all the search returned).
+    max_passages: int | None = None
+    #: The model's context window (None: unknown) and the reply's share of it.
+    context_tokens: int | None = None
+    max_tokens: int = 600
+
+
+#: Characters per token when a prompt's length is estimated: the answer prompt runs ~4.1 with
+#: SmolLM2's tokenizer (measured), and GPT and Llama tokenizers are similar; an estimate too low
+#: is caught by the server's "too long" reply, one too high only drops a passage sooner.
+CHARS_PER_TOKEN = 4.0
+#: Tokens a chat template adds around each message (role markers).
+MESSAGE_OVERHEAD = 8
+
+
+def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
+    return sum(MESSAGE_OVERHEAD + math.ceil(len(m["content"]) / CHARS_PER_TOKEN) for m in messages)
 
 
 def has_evidence(question: str, hits: Sequence[SearchHit], min_relevance: float) -> bool:
@@ -117,12 +140,66 @@ def answer_messages(
     )
 
 
+def fit_prompt(
+    prompts: Prompts, question: str, hits: Sequence[SearchHit], today: date, options: AnswerOptions
+) -> tuple[dict[str, SearchHit], list[ChatMessage]]:
+    """The passages the model is shown (best first) and the prompt showing them: at most
+    ``max_passages``, fewer when the prompt and the reply would not fit ``context_tokens``
+    (one passage is always shown)."""
+    shown = list(hits[: options.max_passages or len(hits)])
+    while True:
+        keyed = key_passages(shown)
+        messages = answer_messages(prompts, question, keyed, today, options.max_sentences)
+        if options.context_tokens is None or len(shown) <= 1:
+            return keyed, messages
+        if estimate_tokens(messages) + options.max_tokens <= options.context_tokens:
+            return keyed, messages
+        shown.pop()
+
+
+def _fewer(hits: Sequence[SearchHit], shown: int) -> list[SearchHit] | None:
+    """Half the passages last shown, for a server that said the prompt was too long."""
+    if shown <= 1:
+        return None
+    log.info("the prompt did not fit the model's context: retrying with %d of %d passages", shown // 2, shown)
+    return list(hits[: shown // 2])
+
+
 def cannot_answer(question: str) -> Answer:
     return Answer(question=question, text=CANNOT_ANSWER, citations=(), grounded=False, mode="llm")
 
 
 def _fallback(fallback: Callable[[], Answer], notice: str) -> Answer:
     return dataclasses.replace(fallback(), notice=notice)
+
+
+def on_topic(text: str, question: str) -> int:
+    """How many sentences of ``text`` are about the question's subject: they name one of its
+    names (capitalised words, numbers) or share two of its key terms (one, if it has one).
+    Terms of one character do not count: "1990s" leaves an "s" that every plural matches."""
+    terms = {t for t in key_terms(question) if len(t) > 1}
+    names = {t for t in named_terms(question) if len(t) > 1}
+    need = min(2, len(terms))
+
+    def about(sentence: set[str]) -> bool:
+        return bool(sentence & names) or (need > 0 and len(sentence & terms) >= need)
+
+    return sum(about(key_terms(claim.text)) for claim in split_claims(text))
+
+
+def thinner(question: str, checked: Verified, offline: Answer) -> bool:
+    """Whether the model's checked answer says less about the question than the offline one,
+    so that giving it would make newsdesk worse. A weak model copies a passage sentence that is
+    supported but is about something else, or guesses so that most of what it wrote is
+    removed: its answer is thinner when none of its kept sentences names the question's
+    subject (then even an offline refusal is better), or when the verifier removed more
+    sentences than it kept and fewer kept ones name the subject than the offline answer's do."""
+    mine = on_topic(checked.text, question)
+    if mine == 0:
+        return True
+    if not offline.citations:
+        return False
+    return len(checked.removed) > checked.kept and mine < on_topic(offline.text, question)
 
 
 def _assemble(
@@ -134,6 +211,9 @@ def _assemble(
     elif not checked.citations:
         log.info("no sentence of the model's answer verified; %d removed", len(checked.removed))
         answer = _fallback(fallback, UNVERIFIED)
+    elif thinner(question, checked, offline := fallback()):
+        log.info("the model's checked answer is thinner than the offline one; giving that")
+        answer = dataclasses.replace(offline, notice=THINNER)
     else:
         removed = len(checked.removed)
         answer = Answer(
@@ -180,14 +260,19 @@ async def answer_with_model(
     options = options or AnswerOptions()
     if not has_evidence(question, hits, options.min_relevance):
         return cannot_answer(question)
-    keyed = key_passages(hits)
-    messages = answer_messages(prompts, question, keyed, today, options.max_sentences)
     started = time.perf_counter()
-    try:
-        reply = await chat.complete(messages)
-    except ModelError as exc:
-        log.warning("model answer failed: %s", exc)
-        return _fallback(fallback, MODEL_UNAVAILABLE.format(reason=exc))
+    shown: list[SearchHit] | None = list(hits)
+    while shown is not None:
+        keyed, messages = fit_prompt(prompts, question, shown, today, options)
+        try:
+            reply = await chat.complete(messages)
+            break
+        except ModelContextError as exc:
+            if (shown := _fewer(shown, len(keyed))) is None:
+                return _fallback(fallback, MODEL_UNAVAILABLE.format(reason=exc))
+        except ModelError as exc:
+            log.warning("model answer failed: %s", exc)
+            return _fallback(fallback, MODEL_UNAVAILABLE.format(reason=exc))
     timings = {"model": (time.perf_counter() - started) * 1000}
     return await _verify(question, reply, keyed, embedder, fallback, timings)
 
@@ -212,19 +297,28 @@ async def stream_answer_with_model(
     if not has_evidence(question, hits, options.min_relevance):
         yield cannot_answer(question)
         return
-    keyed = key_passages(hits)
-    messages = answer_messages(prompts, question, keyed, today, options.max_sentences)
     started = time.perf_counter()
+    first = 0.0
     parts: list[str] = []
-    try:
-        async for piece in chat.stream(messages):
-            parts.append(piece)
-            yield AnswerDraft(renumber_draft("".join(parts), keyed))
-    except ModelError as exc:
-        log.warning("model answer failed: %s", exc)
-        yield _fallback(fallback, MODEL_UNAVAILABLE.format(reason=exc))
-        return
-    timings = {"model": (time.perf_counter() - started) * 1000}
+    shown: list[SearchHit] | None = list(hits)
+    while shown is not None:
+        keyed, messages = fit_prompt(prompts, question, shown, today, options)
+        try:
+            async for piece in chat.stream(messages):
+                if not parts:
+                    first = (time.perf_counter() - started) * 1000
+                parts.append(piece)
+                yield AnswerDraft(renumber_draft("".join(parts), keyed))
+            break
+        except ModelContextError as exc:  # refused before the first piece: try fewer passages
+            if (shown := _fewer(shown, len(keyed))) is None:
+                yield _fallback(fallback, MODEL_UNAVAILABLE.format(reason=exc))
+                return
+        except ModelError as exc:
+            log.warning("model answer failed: %s", exc)
+            yield _fallback(fallback, MODEL_UNAVAILABLE.format(reason=exc))
+            return
+    timings = {"model_first_token": first, "model": (time.perf_counter() - started) * 1000}
     yield await _verify(question, "".join(parts), keyed, embedder, fallback, timings)
 
 
@@ -285,7 +379,13 @@ class ModelAnswerer:
             chat=ChatModel.from_settings(settings.llm),
             prompts=load_prompts(),
             embedder=embedder,
-            options=AnswerOptions(answer.min_relevance, answer.max_sentences),
+            options=AnswerOptions(
+                answer.min_relevance,
+                answer.max_sentences,
+                max_passages=settings.llm.max_passages,
+                context_tokens=settings.llm.context_tokens,
+                max_tokens=settings.llm.max_tokens,
+            ),
             max_question_chars=answer.max_question_chars,
         )
 
@@ -329,15 +429,20 @@ class ModelAnswerer:
 __all__ = [
     "MODEL_UNAVAILABLE",
     "REMOVED",
+    "THINNER",
     "UNVERIFIED",
     "AnswerDraft",
     "AnswerOptions",
     "ChatLike",
     "ModelAnswerer",
     "answer_with_model",
+    "estimate_tokens",
+    "fit_prompt",
     "format_passages",
     "has_evidence",
     "key_passages",
+    "on_topic",
     "rewrite_followup",
     "stream_answer_with_model",
+    "thinner",
 ]

@@ -42,8 +42,12 @@ COSINE_FLOOR = 0.45
 COSINE_STRONG = 0.8
 LEXICAL_FLOOR = 0.3
 
-_KEY = r"p(?:assage)?\s*\d+"
-KEY_MARKER = re.compile(rf"[\[【]\s*({_KEY}(?:\s*(?:,|;|&|and)\s*{_KEY})*)\s*[\]】]", re.I)
+_KEY = r"(?:(?:passage|source|key)\s*:?\s*)?p(?:assage)?\s*\d+"
+#: Small models also write ``(P1)``, ``[Passage P2]``, ``[Source: P1]`` and ranges ``[P1-P3]``.
+KEY_MARKER = re.compile(rf"[\[【(]\s*({_KEY}(?:\s*(?:,|;|&|and|-|–|to)\s*{_KEY})*)\s*[\]】)]", re.I)
+_RANGE = re.compile(rf"({_KEY})\s*(?:-|–|to)\s*({_KEY})", re.I)
+#: A range wider than this is read as its two ends.
+MAX_RANGE = 10
 _NUMERIC_MARKER = re.compile(r"\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
 _MARKERS_AFTER_STOP = re.compile(
     rf"([.!?][\"'”’)]*)((?:\s*(?:{KEY_MARKER.pattern}|{_NUMERIC_MARKER.pattern}))+)", re.I
@@ -123,11 +127,23 @@ def normalise_key(raw: str) -> str:
     return "P" + re.sub(r"\D", "", raw)
 
 
+def marker_keys(inner: str) -> list[str]:
+    """The keys inside one marker's brackets, ranges (``P1-P3``) spelled out."""
+
+    def spell(match: re.Match[str]) -> str:
+        first, last = (int(normalise_key(k)[1:]) for k in match.groups())
+        if not 0 < last - first <= MAX_RANGE:
+            return f"{match.group(1)}, {match.group(2)}"
+        return ", ".join(f"P{n}" for n in range(first, last + 1))
+
+    return [normalise_key(k) for k in re.findall(_KEY, _RANGE.sub(spell, inner), re.I)]
+
+
 def parse_keys(text: str) -> list[str]:
     """Every passage key cited in ``text``, in order, repeats included."""
     keys: list[str] = []
     for marker in KEY_MARKER.finditer(text):
-        keys.extend(normalise_key(k) for k in re.findall(_KEY, marker.group(1), re.I))
+        keys.extend(marker_keys(marker.group(1)))
     return keys
 
 
@@ -355,7 +371,7 @@ def renumber_draft(text: str, valid_keys: Sequence[str] | Mapping[str, object]) 
 
     def replace(marker: re.Match[str]) -> str:
         out = []
-        for key in (normalise_key(k) for k in re.findall(_KEY, marker.group(1), re.I)):
+        for key in marker_keys(marker.group(1)):
             if key in valid_keys:
                 out.append(f"[{numbers.setdefault(key, len(numbers) + 1)}]")
         return "".join(out)
@@ -381,6 +397,7 @@ __all__ = [
     "content_words",
     "is_cannot_answer",
     "judge",
+    "marker_keys",
     "normalise_key",
     "parse_keys",
     "render",

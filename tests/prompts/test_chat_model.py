@@ -16,6 +16,7 @@ from prompts.chat_model import (
     PLACEHOLDER_KEY,
     ChatModel,
     ModelConfigError,
+    ModelContextError,
     ModelRequestError,
     ModelResponseError,
     ModelUnavailable,
@@ -236,6 +237,43 @@ def test_retry_after_as_an_http_date_counts_from_now():
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     seconds = retry_after_s(_status_error({"Retry-After": when}))
     assert seconds is not None and 25 < seconds <= 30
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "code"),
+    [
+        (400, "This model's maximum context length is 512 tokens. However, you requested 900 tokens", None),
+        (400, "Requested tokens (900) exceed context window of 512", "context_length_exceeded"),
+        (400, "the prompt is too long for this model", None),
+        (413, "input exceeds the context window", None),
+    ],
+)
+async def test_a_prompt_too_long_is_a_context_error_and_not_retried(
+    chat_model: ChatModel, llm_server: FakeLLMServer, status: int, message: str, code: str | None
+):
+    llm_server.queue(Fail(status, message=message, code=code))
+    with pytest.raises(ModelContextError, match="too long"):
+        await chat_model.complete(MESSAGES)
+    assert len(llm_server.chat_requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (404, 'model "fake-model" not found, try pulling it first'),  # Ollama
+        (404, "The model `fake-model` does not exist."),  # vLLM, OpenAI
+        (400, "model 'fake-model' not found"),
+    ],
+)
+async def test_an_unknown_model_name_is_one_line_naming_the_setting(
+    chat_model: ChatModel, llm_server: FakeLLMServer, status: int, message: str
+):
+    llm_server.queue(Fail(status, message=message))
+    with pytest.raises(ModelRequestError) as caught:
+        await chat_model.complete(MESSAGES)
+    assert str(caught.value) == (
+        "the model server has no model 'fake-model': set llm.model to one it serves (or check llm.base_url)"
+    )
 
 
 @pytest.mark.parametrize("stream", [False, True])

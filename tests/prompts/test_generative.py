@@ -13,12 +13,19 @@ from prompts.citations import CANNOT_ANSWER, Answer
 from prompts.desk import Turn
 from prompts.extractive import answer_extractively
 from prompts.generative import (
+    THINNER,
     AnswerDraft,
+    AnswerOptions,
     answer_with_model,
+    estimate_tokens,
+    fit_prompt,
+    on_topic,
     rewrite_followup,
     stream_answer_with_model,
+    thinner,
 )
 from prompts.templates import Prompts, load_prompts
+from prompts.verification import Verified, split_claims
 from retrieval.embedding import MiniLMEmbedding
 from retrieval.models import SearchHit
 from tests.fakes.llm_server import Empty, Fail, FakeLLMServer, Hang, Malformed, Reply
@@ -275,3 +282,120 @@ async def test_a_failed_rewrite_keeps_the_question_as_asked(
     llm_server.queue(Fail(400, message="bad request"))
     history = [Turn("Who is visiting Moscow?", "Xi Jinping [1].")]
     assert await rewrite_followup("When?", history, chat_model, prompts=prompts) == "When?"
+
+
+async def test_passages_beyond_max_passages_are_not_shown(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
+):
+    llm_server.queue(Reply(f"{SUPPORTED} [P1]."))
+    options = AnswerOptions(min_relevance=0.42, max_passages=1)
+    answer = await answer_with_model(
+        QUESTION,
+        hits[::-1],
+        chat_model,
+        minilm,
+        TODAY,
+        offline(QUESTION, hits),
+        prompts=prompts,
+        options=options,
+    )
+    assert answer.mode == "llm"
+    prompt = llm_server.chat_requests[0].prompt
+    assert 'key="P1"' in prompt and 'key="P2"' not in prompt
+
+
+def test_passages_are_dropped_from_the_end_until_the_prompt_fits_the_context(prompts, hits):
+    roomy = AnswerOptions(context_tokens=100_000, max_tokens=100)
+    keyed, messages = fit_prompt(prompts, QUESTION, hits, TODAY, roomy)
+    assert list(keyed) == ["P1", "P2"]
+    tight = AnswerOptions(context_tokens=estimate_tokens(messages) + 99, max_tokens=100)
+    keyed, _ = fit_prompt(prompts, QUESTION, hits, TODAY, tight)
+    assert list(keyed) == ["P1"]
+    keyed, _ = fit_prompt(prompts, QUESTION, hits, TODAY, AnswerOptions(context_tokens=256, max_tokens=100))
+    assert list(keyed) == ["P1"]  # one passage is always shown
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_context_error_is_retried_with_half_the_passages(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits, stream: bool
+):
+    too_long = Fail(
+        400, message="This model's maximum context length is 512 tokens", code="context_length_exceeded"
+    )
+    llm_server.queue(too_long, Reply(f"{SUPPORTED} [P1]."))
+    shown = hits[::-1]
+    if stream:
+        items = [
+            i
+            async for i in stream_answer_with_model(
+                QUESTION, shown, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+            )
+        ]
+        answer = items[-1]
+    else:
+        answer = await answer_with_model(
+            QUESTION, shown, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+        )
+    assert isinstance(answer, Answer) and answer.mode == "llm" and answer.notice is None
+    first, second = llm_server.chat_requests
+    assert 'key="P2"' in first.prompt and 'key="P2"' not in second.prompt
+
+
+async def test_a_context_error_with_one_passage_falls_back_saying_so(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
+):
+    llm_server.queue(Fail(400, message="prompt is too long"))
+    answer = await answer_with_model(
+        QUESTION, hits[1:], chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+    )
+    assert answer.mode == "extractive"
+    assert answer.notice is not None and "too long" in answer.notice
+
+
+async def test_a_supported_sentence_that_does_not_touch_the_question_gives_the_offline_answer(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
+):
+    llm_server.queue(Reply("Kremlin adviser Yuri Ushakov spoke to reporters [P1]."))
+    answer = await ask(chat_model, minilm, prompts, hits)
+    assert answer.mode == "extractive" and answer.notice == THINNER
+    assert answer.text == offline(QUESTION, hits)().text
+
+
+def _verified(text: str, removed: int) -> Verified:
+    return Verified(text, (), removed=("x",) * removed, kept=len(split_claims(text)))
+
+
+def _offline(text: str) -> Answer:
+    return Answer(QUESTION, text, citations=(object(),), grounded=True, mode="extractive")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("model", "removed", "offline_text", "expected"),
+    [
+        ("Xi will visit Russia next week [1].", 0, "Xi visits Russia [1]. Russia hosts Xi [2].", False),
+        ("Xi will visit Russia next week [1].", 2, "Xi visits Russia [1]. Russia hosts Xi [2].", True),
+        ("Xi will visit Russia next week [1].", 2, "Xi visits Russia [1].", False),
+        ("The answer is: 27 [1].", 0, "Xi visits Russia [1].", True),
+        ("Xi will visit Russia next week [1].", 3, "The coverage doesn't say.", False),
+        ("The summit was about gas [1].", 0, "The coverage doesn't say.", True),
+    ],
+)
+def test_thinner_compares_on_topic_sentences_when_the_model_mostly_guessed(
+    model: str, removed: int, offline_text: str, expected: bool
+):
+    offline_answer = _offline(offline_text)
+    if "coverage" in offline_text:
+        offline_answer = dataclasses.replace(offline_answer, citations=())
+    assert thinner(QUESTION, _verified(model, removed), offline_answer) is expected
+
+
+def test_a_one_letter_term_does_not_make_a_sentence_on_topic():
+    question = "Which iconic 1990s children's toy is set to be relaunched?"
+    assert on_topic("The 2000s gave us Xbox, Wii and new fashion dolls [1].", question) == 0
+    assert on_topic("Furby, the 1990s toy, is back [1].", question) == 1
+
+
+def test_a_question_with_names_is_on_topic_only_where_a_sentence_names_one():
+    question = "A $5 million class-action lawsuit alleges that Kellogg's:"
+    assert on_topic("The DC lawsuit seeks civil penalties against Amazon [1].", question) == 0
+    assert on_topic("The lawsuit says Kellogg's misled buyers [1].", question) == 1

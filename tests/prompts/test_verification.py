@@ -45,6 +45,15 @@ def passages() -> dict[str, SearchHit]:
         ("It happened [4].", []),
         ("It happened (Reuters).", []),
         ("A [P2]. B [P1]. C [P2].", ["P2", "P1", "P2"]),
+        # forms small models write (SmolLM2 on the real-model tier)
+        ("It happened (P2).", ["P2"]),
+        ("It happened (P1, P3).", ["P1", "P3"]),
+        ("It happened [Passage P2].", ["P2"]),
+        ("It happened [Source: P1].", ["P1"]),
+        ("It happened [P1-P3].", ["P1", "P2", "P3"]),
+        ("It happened [P2 – P3].", ["P2", "P3"]),
+        ("It happened [P1-P40].", ["P1", "P40"]),
+        ("It happened (in 2022).", []),
     ],
 )
 def test_parse_keys_reads_every_citation_style(text: str, keys: list[str]):
