@@ -104,7 +104,7 @@ class SearchSettings(_Section):
         0.5, gt=0, le=1, description="Shared-sentence share above which passages are duplicates."
     )
     dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense passage rank.")
-    keyword_weight: float = Field(0.5, ge=0, le=10, description="Weight of the keyword passage rank.")
+    keyword_weight: float = Field(1.0, ge=0, le=10, description="Weight of the keyword passage rank.")
     recency_weight: float = Field(
         1.0, ge=0, le=10, description="Boost for coverage near the asking date (0 = off)."
     )
