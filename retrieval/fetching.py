@@ -135,6 +135,11 @@ def address_problem(ip: str, internal: bool) -> str | None:
     return None
 
 
+def total_deadline_s(cfg: FetchSettings) -> float:
+    """The longest one fetch may take: each try's limit, redirects included, and the waits."""
+    return cfg.attempts * cfg.timeout_s * (cfg.max_redirects + 1) + (cfg.attempts - 1) * cfg.backoff_max_s
+
+
 def _retry_wait(cfg: FetchSettings) -> Callable[[RetryCallState], float]:
     backoff = wait_exponential_jitter(initial=cfg.backoff_initial_s, max=cfg.backoff_max_s)
 
@@ -183,16 +188,22 @@ class Fetcher:
     async def fetch(
         self, url: str, *, internal: bool = False, want: Want = "html", validators: Validators | None = None
     ) -> Fetched:
-        """The response for ``url`` (following checked redirects), retrying transient failures."""
+        """The response for ``url`` (following checked redirects), retrying transient failures,
+        all within one total deadline (every try's time limit and the waits between them)."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.cfg.attempts),
             wait=_retry_wait(self.cfg),
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._follow(url, internal, want, validators)
+        total = total_deadline_s(self.cfg)
+        try:
+            async with asyncio.timeout(total):
+                async for attempt in retrying:
+                    with attempt:
+                        return await self._follow(url, internal, want, validators)
+        except TimeoutError:
+            raise FetchError(url, f"no answer within the {total:g} s total deadline") from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _follow(self, url: str, internal: bool, want: Want, validators: Validators | None) -> Fetched:

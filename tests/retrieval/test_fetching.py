@@ -232,3 +232,15 @@ def test_pinned_urls_keep_the_host_for_the_header_and_tls() -> None:
         "news.example:8080",
         {},
     )
+
+
+async def test_a_fetch_has_one_total_deadline(news_site: NewsSite, fast_fetch: FetchSettings) -> None:
+    """Tries, redirects and the waits between them all fit inside one bound."""
+    from retrieval.fetching import total_deadline_s
+
+    cfg = fast_fetch.model_copy(update={"attempts": 3, "max_redirects": 0})
+    started = time.monotonic()
+    async with Fetcher(cfg) as fetcher:
+        with pytest.raises(FetchError):
+            await fetcher.fetch(news_site.url("/courier/slow.html"), internal=True)
+    assert time.monotonic() - started <= total_deadline_s(cfg) + 0.5
