@@ -96,8 +96,11 @@ def read_question(question: str) -> Question:
 
 
 def _is_headline(hit: SearchHit, start: int, text: str) -> bool:
+    """The article's headline: its title, or the first line of its text unless that reads as a
+    sentence (ends with a full stop: the body of an article whose title is in its metadata)."""
     passage = hit.passage
-    return passage.start + start == 0 or text.strip() == passage.title.strip()
+    first = passage.start + start == 0 and not text.rstrip().endswith(".")
+    return first or text.strip() == passage.title.strip()
 
 
 def _sentences(hits: Sequence[SearchHit]) -> list[tuple[SearchHit, int, int, int, str, str]]:

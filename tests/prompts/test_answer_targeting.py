@@ -89,3 +89,20 @@ def test_the_unanswered_part_of_a_two_part_question_is_named() -> None:
     answer = ask("When is the first crossing, and who built the ferry?", hit(FERRY))
     assert answer.grounded and "14 April" in answer.text
     assert answer.notice is not None and "who built the ferry" in answer.notice
+
+
+def test_the_first_sentence_of_a_body_whose_title_is_metadata_can_answer() -> None:
+    """A Markdown article keeps its title in front matter: its text starts with a sentence."""
+    body = (
+        "Dock workers returned to the container terminal on Tuesday after the union accepted a "
+        "four percent raise. The strike had stopped ships for nine days."
+    )
+    passage = hit(body, doc="port")
+    titled = SearchHit(
+        Passage(**{**{f: getattr(passage.passage, f) for f in passage.passage.__slots__},
+                   "title": "Port strike ends after nine days"}),
+        0.6,
+        dense_score=0.6,
+    )
+    answer = ask("What raise did the union accept?", titled)
+    assert "four percent raise" in answer.citations[0].quote
