@@ -397,6 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact_logs()
     try:
         _check_data_dir(args.data_dir)
+        since, until = getattr(args, "since", None), getattr(args, "until", None)
+        if since and until and since > until:
+            raise UsageError(f"--since {since} is after --until {until}; swap them")
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code

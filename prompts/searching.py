@@ -108,13 +108,16 @@ class Searching:
         outlet: str | None = None,
     ) -> list[SearchHit]:
         query = self.check_question(query)
-        return self.searcher.search(query, k, Filters(since, until, outlet), asked_on=self.today())
+        filters = Filters(since, until, outlet)
+        filters.check_window()
+        return self.searcher.search(query, k, filters, asked_on=self.today())
 
     def framed(
         self, query: str, since: date | None, until: date | None, outlet: str | None, k: int | None = None
     ) -> Framed:
         """The ``k`` best passages (``search.top_k`` by default): dates in the question narrow
         the search ("in 2022"); "latest" keeps the newest story."""
+        Filters(since, until, outlet).check_window()  # the user's own window, before the question's
         frame = resolve_time(query, self.today()).within(since, until)
         query = strip_time(query)  # the window is a filter now, not words to match
         hits = self.searcher.search(

@@ -43,7 +43,10 @@ class Filters:
     until: date | None = None
     outlet: str | None = None
 
-    def __post_init__(self) -> None:
+    def check_window(self) -> None:
+        """FilterError when a user's --since is after their --until. (A window read from the
+        question may be empty, e.g. "in 2019" within a --since 2020: that is an empty answer
+        with a notice, not a mistake, so Filters themselves allow it.)"""
         if self.since and self.until and self.since > self.until:
             raise FilterError(f"--since {self.since} is after --until {self.until}; swap them")
 

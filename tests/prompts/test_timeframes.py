@@ -133,3 +133,10 @@ def test_a_window_with_no_articles_says_what_it_read_and_what_the_coverage_holds
 def test_an_ordinary_question_gets_no_time_notice(desk_in_2024: Desk):
     answer = desk_in_2024.ask_offline("Which court issued an arrest warrant for Putin?")
     assert answer.citations and answer.notice is None
+
+
+def test_a_question_window_outside_the_users_window_is_empty_not_an_error(seed_desk):  # type: ignore[no-untyped-def]
+    from datetime import date as day
+
+    answer = seed_desk.ask_offline("What happened in 2019?", since=day(2020, 1, 1))
+    assert not answer.citations
