@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
+from retrieval.models import SearchHit
+
 #: Said when the coverage does not answer; shared by prompts, code and tests.
 CANNOT_ANSWER = "The coverage doesn't say."
 
@@ -27,6 +29,25 @@ class Citation:
     url: str | None = None
     passage_key: str = ""
     also_in: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, n: int, hit: SearchHit, start: int, end: int, quote: str | None = None) -> Citation:
+        """Reference ``n`` to ``hit.passage.text[start:end]`` (or ``quote`` found there), with the
+        article's offsets."""
+        passage = hit.passage
+        return cls(
+            n=n,
+            doc_id=passage.doc_id,
+            title=passage.title,
+            quote=passage.text[start:end] if quote is None else quote,
+            start=passage.start + start,
+            end=passage.start + end,
+            outlet=passage.outlet,
+            published=passage.published,
+            url=passage.url,
+            passage_key=passage.key,
+            also_in=hit.also_in,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -50,20 +50,7 @@ class Excerpt:
         return (published.isoformat() if published else "9999", self.key[0], self.key[1])
 
     def citation(self, n: int) -> Citation:
-        passage = self.hit.passage
-        return Citation(
-            n=n,
-            doc_id=passage.doc_id,
-            title=passage.title,
-            quote=self.text,
-            start=passage.start + self.start,
-            end=passage.start + self.end,
-            outlet=passage.outlet,
-            published=passage.published,
-            url=passage.url,
-            passage_key=passage.key,
-            also_in=self.hit.also_in,
-        )
+        return Citation.of(n, self.hit, self.start, self.end, quote=self.text)
 
 
 def same(a: Iterable[str], b: Iterable[str]) -> bool:

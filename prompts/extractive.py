@@ -59,20 +59,7 @@ def refusal(question: str, notice: str | None = None, confidence: float | None =
 
 
 def _citation(n: int, cand: Candidate) -> Citation:
-    passage = cand.hit.passage
-    return Citation(
-        n=n,
-        doc_id=passage.doc_id,
-        title=passage.title,
-        quote=cand.text,
-        start=passage.start + cand.start,
-        end=passage.start + cand.end,
-        outlet=passage.outlet,
-        published=passage.published,
-        url=passage.url,
-        passage_key=passage.key,
-        also_in=cand.hit.also_in,
-    )
+    return Citation.of(n, cand.hit, cand.start, cand.end)
 
 
 def _not_said(parts: list[str]) -> str | None:

@@ -327,21 +327,8 @@ def _supporting_keys(
 
 
 def _citation(n: int, ev: _Evidence, best: Support) -> Citation:
-    passage = ev.hit.passage
     start, end = ev.spans[best.sentence]
-    return Citation(
-        n=n,
-        doc_id=passage.doc_id,
-        title=passage.title,
-        quote=passage.text[start:end],
-        start=passage.start + start,
-        end=passage.start + end,
-        outlet=passage.outlet,
-        published=passage.published,
-        url=passage.url,
-        passage_key=passage.key,
-        also_in=ev.hit.also_in,
-    )
+    return Citation.of(n, ev.hit, start, end)
 
 
 def cite(sentence: str, numbers: Sequence[int]) -> str:
