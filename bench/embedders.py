@@ -74,19 +74,18 @@ def build(bset: BenchSet, work: Path, provider: str) -> dict[str, Any]:
 def reembed(source: Path, target: Path, provider: str) -> dict[str, Any]:
     """A copy of the index at ``source`` with its passage vectors (``dense.npy``, which the
     embedded backend's search reads) re-embedded by ``provider``: the same passages, another
-    embedder, without paying the embedded Qdrant's per-point writes again. Bench only: the
-    copy's Qdrant collection keeps the old vectors, so never reindex it incrementally."""
+    embedder, without splitting again. Bench only: the copy's docstore says its passages are
+    embedded, so never reindex it incrementally."""
     import dataclasses
     import shutil
 
     import numpy as np
     from llama_index.core.schema import MetadataMode
 
-    from retrieval.backends.embedded import all_nodes, write_dense
+    from retrieval.backends.embedded import generation_nodes, write_dense
     from retrieval.catalog import DENSE_FILE, Catalog, current_generation, embedder_model
     from retrieval.encoders import local_encoder
     from retrieval.ingest import settings_key
-    from retrieval.store import open_client
 
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, symlinks=True)
@@ -94,11 +93,7 @@ def reembed(source: Path, target: Path, provider: str) -> dict[str, Any]:
     generation = current_generation(target / "index")
     if generation is None:
         raise SystemExit(f"no index in {source}")
-    client = open_client(settings.store, generation / "qdrant")
-    try:
-        nodes = all_nodes(client, settings.store.collection)
-    finally:
-        client.close()
+    nodes = generation_nodes(generation)
     texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
     encoder = local_encoder(settings.embedding)
     assert encoder is not None

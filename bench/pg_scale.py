@@ -149,7 +149,8 @@ def run_qdrant(n: int, count: int) -> dict[str, Any]:
     from llama_index.vector_stores.qdrant import QdrantVectorStore
     from qdrant_client import QdrantClient
 
-    from retrieval.backends.embedded import all_nodes, write_bm25, write_dense
+    from retrieval.backends.embedded import write_bm25, write_dense
+    from retrieval.store import all_nodes
 
     data, folder = vectors(n), Path(tempfile.mkdtemp(prefix=f"pgscale-qd-{os.getpid()}-"))
     items = nodes(n, data)

@@ -87,6 +87,9 @@ class StoreSettings(_Section):
     hnsw_m: int = Field(16, ge=4, le=100, description="pgvector HNSW links per node.")
     hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="pgvector HNSW build list size.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector HNSW search list size.")
+    batch_articles: int = Field(
+        64, ge=1, le=9999, description="Articles embedded and saved at once (a killed build loses one batch)."
+    )
     poll_s: float = Field(2.0, ge=0, description="Seconds between checks for an index another process built.")
     first_build_wait_s: float = Field(
         600.0, ge=0, description="Seconds to wait for another process's first build of an empty data folder."

@@ -16,6 +16,7 @@ generation at most every ``store.poll_s`` seconds, without a restart.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -334,7 +335,6 @@ def build_generation(
     if not articles:
         raise EmptyCorpus(problems)
     with exclusive(index_root), backend.reindexing():
-        _remove_leftovers(index_root)
         current = current_generation(index_root)
         previous = _readable_catalog(current) if current else None
         if current is not None and previous is None:
@@ -342,14 +342,14 @@ def build_generation(
         key = settings_key(settings)
         whole = current is not None and backend.is_whole(current)
         if not rebuild and whole and _unchanged(articles, previous, key):
+            _remove_leftovers(index_root)
             n = len(previous.articles) if previous else 0
             seconds = time.perf_counter() - started
             passages = previous.passages if previous else 0
             return ReindexReport(0, 0, 0, n, len(problems), passages, 0, seconds, tuple(problems))
         if previous is not None and previous.settings_key != key:
             rebuild = True  # embedder or splitting changed: old vectors are useless
-        stamp = new_stamp()
-        building = index_root / f"building-{stamp}"
+        building, rebuild = _building_folder(index_root, key, current, rebuild)
         ingested: Ingested | None = None
         try:
             ingested = backend.ingest(building, current, articles, embed_model, rebuild, progress)
@@ -360,11 +360,45 @@ def build_generation(
         report = compare(
             None if rebuild else previous, ingested.catalog, problems, ingested.embedded, started
         )
-        final = index_root / f"gen-{stamp}"
+        final = index_root / building.name.replace("building-", "gen-", 1)
         building.rename(final)
         write_atomically(index_root / CURRENT_FILE, final.name)
         _remove_old(index_root, keep=final)
         return report
+
+
+#: What an unfinished generation folder is being built from (a killed run's is resumed).
+PLAN_FILE = "building.json"
+
+
+def _building_folder(index_root: Path, key: str, current: Path | None, rebuild: bool) -> tuple[Path, bool]:
+    """The folder this run fills, and whether it builds from nothing: the newest one a killed
+    run left, when it was building the same thing (the backend then resumes it), else a new one.
+    Other leftovers are removed."""
+    leftovers = sorted(index_root.glob("building-*"))
+    resumed: Path | None = None
+    if leftovers:
+        try:
+            plan = json.loads((leftovers[-1] / PLAN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            plan = {}
+        base = plan.get("base")
+        if plan.get("settings_key") == key and (
+            base is None or (not rebuild and current is not None and base == current.name)
+        ):
+            resumed, rebuild = leftovers[-1], base is None
+    for stale in leftovers:
+        if stale != resumed:
+            log.warning("removing %s left by an interrupted index run", stale.name)
+            shutil.rmtree(stale, ignore_errors=True)
+    if resumed is not None:
+        log.warning("continuing the index run interrupted in %s", resumed.name)
+        return resumed, rebuild
+    folder = index_root / f"building-{new_stamp()}"
+    folder.mkdir(parents=True)
+    plan = {"settings_key": key, "base": None if rebuild or current is None else current.name}
+    write_atomically(folder / PLAN_FILE, json.dumps(plan))
+    return folder, rebuild
 
 
 def _remove_leftovers(index_root: Path) -> None:

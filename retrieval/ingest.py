@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -118,15 +119,25 @@ def unless_reindexing(index_root: Path) -> Iterator[bool]:
 
 
 class EmbedCounter:
-    """A pipeline step's tally of passages about to be embedded and embedded so far."""
+    """Passages embedded so far, of a total estimated from the articles split so far."""
 
-    def __init__(self, progress: Progress | None) -> None:
-        self.total = 0
-        self.done = 0
+    def __init__(self, progress: Progress | None, articles: int) -> None:
         self.progress = progress
+        self.articles = articles  # to be embedded in this run
+        self.split_articles = 0
+        self.split = 0  # passages of the articles split so far
+        self.done = 0
 
-    def planned(self, n: int) -> None:
-        self.total += n
+    @property
+    def total(self) -> int:
+        if not self.split_articles:
+            return 0
+        rest = self.articles - self.split_articles
+        return self.split + round(rest * self.split / self.split_articles)
+
+    def planned(self, articles: int, passages: int) -> None:
+        self.split_articles += articles
+        self.split += passages
         self._report()
 
     def embedded(self, n: int) -> None:
@@ -135,7 +146,7 @@ class EmbedCounter:
 
     def _report(self) -> None:
         if self.progress:
-            self.progress(self.done, self.total, "embedding passages")
+            self.progress(self.done, max(self.total, self.done), "embedding passages")
 
 
 def token_counter(embed_model: Any) -> Callable[[str], int]:
@@ -153,15 +164,19 @@ def _set_batch_callback(embed_model: Any, callback: Callable[[int], None] | None
         embed_model.on_batch(callback)
 
 
-def _planned(counter: EmbedCounter) -> Any:
+def _planned(counter: EmbedCounter, batch: list[Any]) -> Any:
     from llama_index.core.schema import TransformComponent
 
     class Planned(TransformComponent):
         def __call__(self, nodes: Any, **kwargs: Any) -> Any:
-            counter.planned(len(nodes))
+            counter.planned(len(batch), len(nodes))
             return nodes
 
     return Planned()
+
+
+#: Articles a pipeline run takes at once (a checkpointed build saves each batch).
+BATCH_ARTICLES = 64
 
 
 def run_pipeline(
@@ -171,10 +186,18 @@ def run_pipeline(
     articles: Sequence[Article],
     vector_store: Any,
     progress: Progress | None,
+    after_batch: Callable[[], None] | None = None,
+    batch_articles: int = BATCH_ARTICLES,
 ) -> tuple[list[Any], int]:
     """llama-index's ingestion pipeline into ``vector_store``: the docstore at ``docstore_path``
-    (if any) decides what changed, so unchanged articles are not re-embedded. Returns the
-    articles' documents and how many passages were embedded."""
+    (if any) decides what changed, so unchanged articles are not re-embedded, and articles
+    that are gone are deleted. Returns the articles' documents and how many passages were
+    embedded.
+
+    Changed articles go through the pipeline ``batch_articles`` at a time. With
+    ``after_batch`` (a checkpointing vector store's hook) the docstore is saved after each
+    batch, without article texts (only their hashes): a rerun of a killed build then skips
+    what the vector store had saved."""
     import warnings
 
     from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
@@ -187,29 +210,46 @@ def run_pipeline(
         if docstore_path.exists()
         else SimpleDocumentStore()
     )
-    counter = EmbedCounter(progress)
+    documents = [article_document(a) for a in articles]
+    # only new and changed articles need the pipeline; it skips the others by their hash
+    todo = [d for d in documents if docstore.get_document_hash(d.id_) != d.hash]
+    counter = EmbedCounter(progress, len(todo))
     parser = PassageParser(
         max_tokens=settings.splitting.max_tokens,
         overlap=settings.splitting.overlap_sentences,
         count_tokens=token_counter(embed_model),
     )
-    pipeline = IngestionPipeline(
-        transformations=[parser, _planned(counter), embed_model],
-        docstore=docstore,
-        vector_store=vector_store,
-        docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE,
-        disable_cache=True,
-    )
-    documents = [article_document(a) for a in articles]
     _set_batch_callback(embed_model, counter.embedded)
     try:
-        with warnings.catch_warnings():  # local Qdrant: payload indexes are server-only
+        with warnings.catch_warnings():  # Qdrant server: payload indexes
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
-            pipeline.run(documents=documents)
+            for start in range(0, len(todo), batch_articles):
+                batch = todo[start : start + batch_articles]
+                IngestionPipeline(
+                    transformations=[parser, _planned(counter, batch), embed_model],
+                    docstore=docstore,
+                    vector_store=vector_store,
+                    docstore_strategy=DocstoreStrategy.UPSERTS,
+                    disable_cache=True,
+                ).run(documents=batch, store_doc_text=after_batch is None)
+                if after_batch is not None:
+                    after_batch()
+                    _persist(docstore, docstore_path)
     finally:
         _set_batch_callback(embed_model, None)
-    docstore.persist(str(docstore_path))
+    wanted = {d.id_ for d in documents}
+    for doc_id in set(docstore.get_all_document_hashes().values()) - wanted:  # articles now gone
+        docstore.delete_document(doc_id, raise_error=False)
+        vector_store.delete(doc_id)
+    _persist(docstore, docstore_path)
     return documents, counter.done
+
+
+def _persist(docstore: Any, path: Path) -> None:
+    """Save the docstore whole or not at all (a killed run must not leave half a file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    docstore.persist(str(tmp))
+    os.replace(tmp, path)
 
 
 def build_catalog(

@@ -1,8 +1,10 @@
 """The vector store adapter: the one module that talks to Qdrant.
 
-Indexing goes through llama-index's ``QdrantVectorStore``; searching queries the same
-collection with ``qdrant-client`` directly so that answering a question does not pay for
-importing all of llama-index (about 1.5 s on a fresh process here).
+With a Qdrant server (``store.url``), indexing also goes through llama-index's
+``QdrantVectorStore``; searching queries the same collection with ``qdrant-client`` directly so
+that answering a question does not pay for importing all of llama-index (about 1.5 s on a fresh
+process here). Local mode is only read: generations built before the embedded backend stopped
+writing a Qdrant collection, and benchmarks.
 """
 
 from __future__ import annotations
@@ -128,3 +130,23 @@ class DenseSearcher:
 
     def close(self) -> None:
         self._client.close()
+
+
+def all_nodes(client: Any, collection: str) -> list[Any]:
+    """Every passage node of a Qdrant collection, vectors included, in article/text order."""
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+    nodes: list[Any] = []
+    offset = None
+    while True:
+        points, offset = client.scroll(
+            collection, limit=1024, offset=offset, with_payload=True, with_vectors=True
+        )
+        for point in points:
+            node = metadata_dict_to_node(point.payload)
+            node.id_ = str(point.id)
+            vector = point.vector
+            node.embedding = next(iter(vector.values())) if isinstance(vector, dict) else vector
+            nodes.append(node)
+        if offset is None:
+            return sorted(nodes, key=lambda n: (n.ref_doc_id or "", n.start_char_idx or 0))

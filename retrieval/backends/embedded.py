@@ -1,10 +1,14 @@
 """The embedded backend: a generation is a folder of local files.
 
-Ingest runs llama-index's pipeline into a Qdrant collection (embedded under the folder, or a
-Qdrant server at ``store.url``), then writes what search reads without Qdrant: the passages'
-BM25 index (llama-index's ``BM25Retriever``, loaded with ``bm25s``), their vectors in
-BM25-corpus order (``dense.npy``) and the whole articles' BM25 index. Publishing is switching
-``index/CURRENT``, which every process reading the folder follows.
+Ingest runs llama-index's pipeline (splitting, embedding, the docstore that says what changed)
+into a :class:`retrieval.backends.passage_log.PassageLog` that starts from the current
+generation's passages and saves each batch, then writes what search reads: the passages' BM25
+index (llama-index's ``BM25Retriever``, loaded with ``bm25s``; its corpus is the passage table),
+their vectors in that order (``dense.npy``) and the whole articles' BM25 index. With a Qdrant
+server (``store.url``) the pipeline's adds and deletes go to its collection too, and dense
+search asks the server. Publishing is switching ``index/CURRENT``, which every process
+reading the folder follows; a build killed part way resumes from its last saved batch
+(:func:`retrieval.index.build_generation` keeps its folder).
 """
 
 from __future__ import annotations
@@ -19,18 +23,21 @@ from typing import Any
 import numpy as np
 
 from config.settings import Settings
+from retrieval.backends.passage_log import LOG_FOLDER, PassageLog, PassageVectorStore, read_generation
 from retrieval.catalog import ARTICLE_BM25, DENSE_FILE
 from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
 from retrieval.models import Article, Passage
 from retrieval.search import Filters
 from retrieval.store import DenseSearcher, open_client, passage_from_payload, vector_store
 
-#: What a whole generation holds besides the vector store (a missing one is rebuilt).
+#: What a whole generation holds (a missing one is rebuilt).
 ARTIFACTS = ("bm25", DENSE_FILE, ARTICLE_BM25, "docstore.json")
+DOCSTORE = "docstore.json"
+log = logging.getLogger(__name__)
 
 
 class EmbeddedBackend:
-    """Local files (+ embedded Qdrant or a Qdrant server); see the module docstring."""
+    """Local files (+ a Qdrant server at ``store.url``); see the module docstring."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -51,39 +58,61 @@ class EmbeddedBackend:
         rebuild: bool,
         progress: Progress | None,
     ) -> Ingested:
-        cfg = self.settings.store
-        if current is not None and not rebuild and not cfg.url:
-            shutil.copytree(current, folder)  # the docstore and collection to update
+        """Fill ``folder`` from ``current`` (or from nothing when ``rebuild``); a folder that
+        already holds a log is a killed run of the same build, resumed where it stopped."""
+        resuming = (folder / LOG_FOLDER).is_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        client = open_client(cfg, folder / "qdrant")
-        try:
-            if rebuild and client.collection_exists(cfg.collection):
-                client.delete_collection(cfg.collection)
-            docstore = folder / "docstore.json"
-            if rebuild:
-                docstore.unlink(missing_ok=True)
+        docstore = folder / DOCSTORE
+        base = None if rebuild or current is None else current
+        if base is not None and not resuming and (base / DOCSTORE).is_file():
+            shutil.copyfile(base / DOCSTORE, docstore)
+        passages = PassageLog(folder, read_generation(base) if base is not None else None)
+        if resuming:
+            log.warning("resuming the build in %s: %d passages were saved", folder.name, passages.resumed)
+        with self._mirror(rebuild and not resuming) as mirror:
             documents, embedded = run_pipeline(
-                self.settings, embed_model, docstore, articles, vector_store(cfg, client), progress
+                self.settings,
+                embed_model,
+                docstore,
+                articles,
+                PassageVectorStore(passages, mirror),
+                progress,
+                after_batch=passages.flush,
+                batch_articles=self.settings.store.batch_articles,
             )
-            nodes = all_nodes(client, cfg.collection)
+        if progress:
+            progress(0, 0, "writing the search files")
+        rows, matrix = passages.passages()
+        nodes = _nodes(rows)
+        write_bm25(folder / "bm25", nodes)
+        _write_matrix(folder / DENSE_FILE, matrix)
+        write_bm25(folder / ARTICLE_BM25, documents)
+        dimension = passages.dimension if rows else None
+        catalog = build_catalog(articles, documents, passages.counts(), self.settings, dimension)
+        catalog.write(folder)
+        shutil.rmtree(folder / LOG_FOLDER, ignore_errors=True)
+        return Ingested(catalog, embedded)
+
+    @contextmanager
+    def _mirror(self, fresh: bool) -> Iterator[Any]:
+        """The Qdrant server's collection as llama-index's vector store (None without one)."""
+        cfg = self.settings.store
+        if not cfg.url:
+            yield None
+            return
+        client = open_client(cfg, Path())
+        try:
+            if fresh and client.collection_exists(cfg.collection):
+                client.delete_collection(cfg.collection)
+            yield vector_store(cfg, client)
         finally:
             client.close()
-        write_bm25(folder / "bm25", nodes)
-        write_dense(folder / DENSE_FILE, nodes)
-        write_bm25(folder / ARTICLE_BM25, documents)
-        counts: dict[str, int] = {}
-        for node in nodes:
-            counts[node.ref_doc_id] = counts.get(node.ref_doc_id, 0) + 1
-        dimension = len(nodes[0].embedding) if nodes and nodes[0].embedding is not None else None
-        catalog = build_catalog(articles, documents, counts, self.settings, dimension)
-        catalog.write(folder)
-        return Ingested(catalog, embedded)
 
     def publish(self, folder: Path, ingested: Ingested) -> None:
         pass  # switching index/CURRENT publishes a folder
 
     def discard(self, ingested: Ingested | None) -> None:
-        pass  # the next run removes the unfinished folder
+        pass  # the next run resumes or removes the unfinished folder
 
     def open(self, generation: Path) -> EmbeddedSource:
         return EmbeddedSource(generation, self.settings)
@@ -92,24 +121,24 @@ class EmbeddedBackend:
         return False  # index/CURRENT is shared by every process reading the folder
 
 
-def all_nodes(client: Any, collection: str) -> list[Any]:
-    """Every passage node of a Qdrant collection, vectors included, in article/text order."""
+def _nodes(rows: Sequence[dict[str, Any]]) -> list[Any]:
     from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
-    nodes: list[Any] = []
-    offset = None
-    while True:
-        points, offset = client.scroll(
-            collection, limit=1024, offset=offset, with_payload=True, with_vectors=True
-        )
-        for point in points:
-            node = metadata_dict_to_node(point.payload)
-            node.id_ = str(point.id)
-            vector = point.vector
-            node.embedding = next(iter(vector.values())) if isinstance(vector, dict) else vector
-            nodes.append(node)
-        if offset is None:
-            return sorted(nodes, key=lambda n: (n.ref_doc_id or "", n.start_char_idx or 0))
+    nodes = []
+    for row in rows:
+        node = metadata_dict_to_node(row)
+        node.id_ = row["node_id"]
+        nodes.append(node)
+    return nodes
+
+
+def generation_nodes(generation: Path) -> list[Any]:
+    """A generation's passages as llama-index nodes with their vectors (to copy them elsewhere)."""
+    rows, matrix = read_generation(generation)
+    nodes = _nodes(rows)
+    for node, vector in zip(nodes, matrix, strict=True):
+        node.embedding = vector.tolist()
+    return nodes
 
 
 def write_bm25(folder: Path, nodes: Sequence[Any]) -> None:
@@ -132,9 +161,12 @@ def write_bm25(folder: Path, nodes: Sequence[Any]) -> None:
 
 def write_dense(path: Path, nodes: Sequence[Any]) -> None:
     """The passage vectors in BM25 corpus order, for the local exact search."""
-    matrix = np.asarray([n.embedding for n in nodes], dtype=np.float32).reshape(len(nodes), -1)
+    _write_matrix(path, np.asarray([n.embedding for n in nodes], dtype=np.float32).reshape(len(nodes), -1))
+
+
+def _write_matrix(path: Path, matrix: np.ndarray) -> None:
     with path.open("wb") as fh:
-        np.save(fh, matrix)
+        np.save(fh, np.asarray(matrix, dtype=np.float32))
 
 
 class KeywordTable:

@@ -316,20 +316,15 @@ def published_generation(cfg: StoreSettings) -> str | None:
 
 
 def migrate_to_postgres(settings: Settings, index_root: Path, batch: int = 1000) -> tuple[str, int]:
-    """Copy the current (Qdrant) generation, vectors included, into a published postgres one."""
-    from retrieval.backends.embedded import all_nodes
-    from retrieval.store import open_client
+    """Copy the current (embedded) generation, vectors included, into a published postgres one."""
+    from retrieval.backends.embedded import generation_nodes
 
     source = current_generation(index_root)
     if source is None or generation_table(source) is not None:
         raise StoreError(f"no Qdrant index in {index_root} to migrate; run 'newsdesk index' first")
     target = settings.model_copy(update={"store": settings.store.model_copy(update={"backend": "postgres"})})
     cfg = target.store
-    client = open_client(settings.store, source / "qdrant")
-    try:
-        nodes = all_nodes(client, settings.store.collection)
-    finally:
-        client.close()
+    nodes = generation_nodes(source)
     stamp = new_stamp()
     previous = Catalog.read(source)
     catalog = dataclasses.replace(previous, settings_key=settings_key(target), store_url=None)
