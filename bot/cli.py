@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index the corpus (incremental)")
     p.add_argument("--corpus", type=Path, help="folder of articles (default: config or bundled)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument(
+        "--progress", action="store_true", help="report progress on stderr even when it is not a terminal"
+    )
 
     p = sub.add_parser("ask", help="answer a question with citations")
     p.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
@@ -141,7 +144,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from prompts.desk import Desk
 
     settings = _settings(args)
-    with progress_bar() as progress:
+    with progress_bar(asked=args.progress) as progress:
         desk = Desk.open(settings, args.data_dir, build=False, progress=progress)
         try:
             report = desk.reindex(args.corpus, rebuild=args.rebuild, progress=progress)

@@ -140,3 +140,86 @@ def test_colliding_ids_never_mix_articles_and_a_deleted_file_leaves_the_index(
     hits = desk.search("harbour Velmora ferries", k=10)
     assert all("Velmora" not in h.passage.text for h in hits)
     desk.close()
+
+
+# -- a build killed part way resumes ----------------------------------------------------------
+
+_TOWNS = "Arden Brixley Caldmoor Dunmere Elswick Farrow Galloway Harlow Istead Jarrow Kelburn Lorne".split()
+
+
+def _town_corpus(folder: Path, n: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        town = f"{_TOWNS[i % len(_TOWNS)]}{i}"
+        lines = [f"The council of {town} met on day {d} to discuss item {i * 7 + d}." for d in range(14)]
+        text = f"{town} council meets\n\n" + " ".join(lines)
+        (folder / f"town-{i:03d}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _committed(index_root: Path) -> list[Path]:
+    return sorted(index_root.glob("building-*/log/[0-9]*.json"))
+
+
+def test_a_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
+    tmp_path: Path, settings: Settings
+) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "config.yaml"
+    config.write_text("store:\n  batch_articles: 2\n", encoding="utf-8")
+    data, corpus = tmp_path / "data", _town_corpus(tmp_path / "corpus", 30)
+    index_root = data / "index"
+    command = [sys.executable, "-m", "bot", "--data-dir", str(data), "--config", str(config), "index"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run([*command, "--corpus", str(_town_corpus(tmp_path / "small", 1))],  # noqa: S603
+                           env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert "1 added" in first.stdout
+    serving = current_generation(index_root)
+
+    build = subprocess.Popen([*command, "--corpus", str(corpus)], env=env,  # noqa: S603
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(_committed(index_root)) < 4 and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    build.send_signal(signal.SIGKILL)
+    build.communicate(timeout=30)
+    saved = _committed(index_root)
+    assert build.returncode == -signal.SIGKILL and 4 <= len(saved) < 15, "the build was not killed part way"
+    batches = [len(json.loads(p.read_text(encoding="utf-8"))["rows"]) for p in saved]
+    assert current_generation(index_root) == serving  # the last good index keeps serving
+
+    again = subprocess.run([*command, "--corpus", str(corpus)], env=env,  # noqa: S603
+                           capture_output=True, text=True, timeout=300, check=True)
+    report = desk_report(again.stdout)
+    assert (report["added"], report["unchanged"]) == (29, 1)  # town-000 was in the first index
+    # what was saved is not embedded again; at most the batch being saved when killed is lost
+    assert report["embedded"] <= report["passages"] - sum(batches) + max(batches)
+    assert report["embedded"] < report["passages"]
+    assert not list(index_root.glob("building-*"))
+
+    fresh = Desk.open(settings, tmp_path / "fresh", build=False)
+    fresh.reindex(corpus)
+    resumed = Desk.open(settings, data, build=False)
+    for query in ("Brixley13 council budget", "Kelburn22 day 5"):
+        assert [(h.passage.key, round(h.score, 4)) for h in resumed.search(query, k=5)] == [
+            (h.passage.key, round(h.score, 4)) for h in fresh.search(query, k=5)
+        ]
+    assert resumed.stats().passages == fresh.stats().passages == report["passages"]
+    fresh.close()
+    resumed.close()
+
+
+def desk_report(stdout: str) -> dict[str, int]:
+    """The counts of ``newsdesk index``'s summary line."""
+    import re
+
+    line = next(x for x in stdout.splitlines() if x.startswith("indexed:"))
+    counts = {name: int(n) for n, name in re.findall(r"(\d+) (added|changed|removed|unchanged|failed)", line)}
+    passages, embedded = re.search(r"(\d+) passages \((\d+) embedded\)", line).groups()  # type: ignore[union-attr]
+    return {**counts, "passages": int(passages), "embedded": int(embedded)}
