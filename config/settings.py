@@ -75,7 +75,7 @@ class SplittingSettings(_Section):
 # the postgres backend (PostgreSQL + pgvector) beside Qdrant.
 class StoreSettings(_Section):
     backend: Literal["qdrant", "postgres"] = Field("qdrant", description="Vector store backend.")
-    url: str | None = Field(None, description="Qdrant server URL; null = embedded local mode.")
+    url: str | None = Field(None, description="Qdrant server URL; null = local files only.")
     api_key_env: str = Field("QDRANT_API_KEY", description="Env var holding a Qdrant API key.")
     collection: str = Field("newsdesk", min_length=1, description="Collection name.")
     postgres_dsn_env: str = Field(

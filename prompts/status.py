@@ -155,7 +155,7 @@ def _store(settings: Settings) -> str:
     store = settings.store
     if store.backend == "postgres":
         return f"postgres (DSN from ${store.postgres_dsn_env}, tables {store.table}_*)"
-    return f"qdrant server {store.url}" if store.url else "qdrant (embedded, in the data folder)"
+    return f"qdrant server {store.url}" if store.url else "qdrant (embedded: local files in the data folder)"
 
 
 def _embedder(settings: Settings) -> str:

@@ -1,7 +1,7 @@
 """Where an index generation's passages live: one :class:`StoreBackend` seam, two implementations.
 
-- :mod:`retrieval.backends.embedded` -- local files: llama-index's docstore, the BM25 indexes and
-  the passage vectors beside an embedded Qdrant collection (or a Qdrant server at ``store.url``).
+- :mod:`retrieval.backends.embedded` -- local files: llama-index's docstore, the BM25 indexes
+  (the passage table) and the passage vectors (and a Qdrant server's collection at ``store.url``).
 - :mod:`retrieval.backends.postgres` -- PostgreSQL + pgvector: one table per generation,
   published in the database so several processes (or machines) share one index.
 

@@ -63,7 +63,10 @@ class EmbeddedBackend:
         resuming = (folder / LOG_FOLDER).is_dir()
         folder.mkdir(parents=True, exist_ok=True)
         docstore = folder / DOCSTORE
-        base = None if rebuild or current is None else current
+        # a generation without its passage table or vectors (made by an early version) is
+        # not patched: everything is embedded again
+        usable = current is not None and all((current / name).exists() for name in ("bm25", DENSE_FILE))
+        base = current if usable and not rebuild else None
         if base is not None and not resuming and (base / DOCSTORE).is_file():
             shutil.copyfile(base / DOCSTORE, docstore)
         passages = PassageLog(folder, read_generation(base) if base is not None else None)

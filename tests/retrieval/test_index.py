@@ -223,3 +223,33 @@ def desk_report(stdout: str) -> dict[str, int]:
     counts = {name: int(n) for n, name in re.findall(r"(\d+) (added|changed|removed|unchanged|failed)", line)}
     passages, embedded = re.search(r"(\d+) passages \((\d+) embedded\)", line).groups()  # type: ignore[union-attr]
     return {**counts, "passages": int(passages), "embedded": int(embedded)}
+
+
+def test_an_index_from_before_dense_vectors_keeps_answering_and_is_rebuilt_on_the_next_change(
+    tmp_path: Path, settings: Settings, corpus_copy: Path
+) -> None:
+    from retrieval.backends.embedded import generation_nodes
+    from retrieval.catalog import DENSE_FILE
+    from retrieval.store import open_client, vector_store
+
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    built = desk.reindex(corpus_copy)
+    desk.close()
+    old = current_generation(tmp_path / "data" / "index")
+    assert old is not None
+    client = open_client(settings.store, old / "qdrant")  # the early layout: vectors only in Qdrant
+    with pytest.warns(UserWarning, match="Payload indexes"):
+        vector_store(settings.store, client).add(generation_nodes(old))
+    client.close()
+    (old / DENSE_FILE).unlink()
+
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    assert desk.ask_offline("Who is the head of Rosneft?").grounded
+    (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met in Minsk. " * 30, "utf-8")
+    report = desk.reindex(corpus_copy)
+    assert (report.added, report.embedded) == (1, report.passages)  # nothing to patch: all embedded
+    new = current_generation(desk.index_root)
+    assert new is not None and (new / DENSE_FILE).is_file() and not (new / "qdrant").exists()
+    assert report.passages > built.passages
+    assert desk.search("Delegates met in Minsk", k=3)[0].passage.doc_id == "new"
+    desk.close()

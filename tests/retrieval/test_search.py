@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from config import Settings
 from corpus import SAMPLE_CORPUS
 from prompts.desk import Desk
@@ -98,7 +100,13 @@ def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: 
     target = generation.parent.parent / "qdrant-copy"
     import shutil
 
-    shutil.copytree(generation / "qdrant", target)
+    from retrieval.backends.embedded import generation_nodes
+    from retrieval.store import open_client, vector_store
+
+    client = open_client(settings.store, target)  # the generation's passages, in Qdrant's local mode
+    with pytest.warns(UserWarning, match="Payload indexes"):
+        vector_store(settings.store, client).add(generation_nodes(generation))
+    client.close()
     qdrant = DenseSearcher(settings.store, target)
     try:
         for query in ["gas agreements Rosneft", "Olympic boycott", "arrest warrant"]:
