@@ -31,6 +31,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -87,6 +88,7 @@ def child_build(corpus: Path, provider: str, limit: int | None, data_dir: Path) 
     from retrieval.index import build_generation
 
     articles = read_articles(corpus, limit)
+    shutil.rmtree(data_dir, ignore_errors=True)  # from nothing: no earlier run to resume
     settings = settings_for(data_dir, provider)
     embedder = build_embedder(settings.embedding)
     backend = open_backend(settings)

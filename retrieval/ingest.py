@@ -188,6 +188,7 @@ def run_pipeline(
     progress: Progress | None,
     after_batch: Callable[[], None] | None = None,
     batch_articles: int = BATCH_ARTICLES,
+    held: set[str] | None = None,
 ) -> tuple[list[Any], int]:
     """llama-index's ingestion pipeline into ``vector_store``: the docstore at ``docstore_path``
     (if any) decides what changed, so unchanged articles are not re-embedded, and articles
@@ -197,7 +198,9 @@ def run_pipeline(
     Changed articles go through the pipeline ``batch_articles`` at a time. With
     ``after_batch`` (a checkpointing vector store's hook) the docstore is saved after each
     batch, without article texts (only their hashes): a rerun of a killed build then skips
-    what the vector store had saved."""
+    what the vector store had saved. ``held``: the articles the vector store holds passages of;
+    the docstore's other articles are forgotten first, so they are embedded again (a resumed
+    build whose saved batches could not all be read)."""
     import warnings
 
     from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
@@ -210,6 +213,9 @@ def run_pipeline(
         if docstore_path.exists()
         else SimpleDocumentStore()
     )
+    if held is not None:
+        for doc_id in set(docstore.get_all_document_hashes().values()) - held:
+            docstore.delete_document(doc_id, raise_error=False)
     documents = [article_document(a) for a in articles]
     # only new and changed articles need the pipeline; it skips the others by their hash
     todo = [d for d in documents if docstore.get_document_hash(d.id_) != d.hash]

@@ -82,12 +82,12 @@ class EmbeddedBackend:
                 progress,
                 after_batch=passages.flush,
                 batch_articles=self.settings.store.batch_articles,
+                held=passages.articles(),
             )
         if progress:
             progress(0, 0, "writing the search files")
         rows, matrix = passages.passages()
-        nodes = _nodes(rows)
-        write_bm25(folder / "bm25", nodes)
+        write_passage_bm25(folder / "bm25", rows, passages.keyword_texts())
         _write_matrix(folder / DENSE_FILE, matrix)
         write_bm25(folder / ARTICLE_BM25, documents)
         dimension = passages.dimension if rows else None
@@ -142,6 +142,28 @@ def generation_nodes(generation: Path) -> list[Any]:
     for node, vector in zip(nodes, matrix, strict=True):
         node.embedding = vector.tolist()
     return nodes
+
+
+def write_passage_bm25(folder: Path, rows: list[dict[str, Any]], texts: list[str]) -> None:
+    """The passages' BM25 index with ``rows`` as its corpus (the passage table), as
+    ``BM25Retriever.from_defaults(nodes=...)`` would make it from the nodes of those rows, and
+    persisted by it, without turning every row back into a node and again into a row."""
+    import bm25s
+    import Stemmer
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
+
+    shutil.rmtree(folder, ignore_errors=True)
+    if not rows:
+        return
+    stemmer = Stemmer.Stemmer("english")
+    tokens = bm25s.tokenize(texts, stopwords="english", stemmer=stemmer, show_progress=False)
+    index = bm25s.BM25()
+    index.index(tokens, show_progress=False)
+    index.corpus = rows
+    retriever = BM25Retriever(existing_bm25=index, stemmer=stemmer, similarity_top_k=min(10, len(rows)))
+    retriever.persist(str(folder), show_progress=False)
 
 
 def write_bm25(folder: Path, nodes: Sequence[Any]) -> None:

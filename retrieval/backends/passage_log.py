@@ -6,13 +6,15 @@ deletes the passages of changed or removed articles through :class:`PassageVecto
 generation it updates (its BM25 corpus rows and ``dense.npy``; none for a rebuild) and commits
 every batch to ``<folder>/log/`` before the pipeline records the batch's articles in its
 docstore, so a build killed part way resumes from its last committed batch. At the end,
-:meth:`PassageLog.passages` gives every passage row and vector, article by article, for the
-files search reads. No Qdrant: search never read it, and its local mode commits one SQLite
-transaction per point (about 65 passages/s here, whatever the encoder).
+:meth:`PassageLog.passages` and :meth:`PassageLog.keyword_texts` give every passage row, vector
+and keyword text (what BM25 indexes: the passage under its headline), article by article, for
+the files search reads.
+No Qdrant: search never read it, and its local mode commits one SQLite transaction per point
+(about 65 passages/s here, whatever the encoder).
 
-On disk a batch is ``NNNNNN.npy`` (its vectors, float32) and then ``NNNNNN.json`` (its rows and
-the articles it deleted), each written to a temporary name and renamed; a batch whose JSON is
-missing was not committed and is ignored.
+On disk a batch is ``NNNNNN.npy`` (its vectors, float32) and then ``NNNNNN.json`` (its rows,
+their keyword texts and the articles it deleted), each written to a temporary name and
+renamed; a batch whose JSON is missing was not committed and is ignored.
 """
 
 from __future__ import annotations
@@ -75,31 +77,32 @@ class PassageLog:
     def __init__(self, folder: Path, base: tuple[list[dict[str, Any]], np.ndarray] | None = None) -> None:
         self.folder = folder / LOG_FOLDER
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._articles: dict[str, tuple[list[dict[str, Any]], np.ndarray]] = {}
+        #: per article: its rows, vectors and keyword texts (None: not known yet, for base rows)
+        self._articles: dict[str, tuple[list[dict[str, Any]], np.ndarray, list[str] | None]] = {}
         self._pending: list[str] = []  # deleted since the last commit
         self.dimension: int | None = None
         self.resumed = 0
         self.batches = 0
         if base is not None:
-            self._add(*base)
-        for rows, matrix, deleted in self._committed():
+            self._add(*base, None)
+        for rows, matrix, texts, deleted in self._committed():
             self._apply(deleted)
-            self._add(rows, matrix)
+            self._add(rows, matrix, texts)
             self.resumed += len(rows)
             self.batches += 1
 
-    def _committed(self) -> Iterator[tuple[list[dict[str, Any]], np.ndarray, list[str]]]:
+    def _committed(self) -> Iterator[tuple[list[dict[str, Any]], np.ndarray, list[str], list[str]]]:
         for meta in sorted(self.folder.glob("[0-9]*.json")):
             try:
                 batch = json.loads(meta.read_text(encoding="utf-8"))
                 matrix = np.load(meta.with_suffix(".npy"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, KeyError):
                 return  # a damaged batch and what follows are embedded again
-            if len(matrix) != len(batch["rows"]):
+            if not len(matrix) == len(batch.get("rows", ())) == len(batch.get("texts", ())):
                 return
-            yield batch["rows"], matrix, batch["deleted"]
+            yield batch["rows"], matrix, batch["texts"], batch["deleted"]
 
-    def _add(self, rows: list[dict[str, Any]], matrix: np.ndarray) -> None:
+    def _add(self, rows: list[dict[str, Any]], matrix: np.ndarray, texts: list[str] | None) -> None:
         if not rows:
             return
         self.dimension = int(matrix.shape[1])
@@ -107,7 +110,8 @@ class PassageLog:
         for i, row in enumerate(rows):
             by_article.setdefault(_article(row), []).append(i)
         for article, index in by_article.items():  # an article's passages come in one batch
-            self._articles[article] = ([rows[i] for i in index], matrix[index])
+            kept = [texts[i] for i in index] if texts is not None else None
+            self._articles[article] = ([rows[i] for i in index], matrix[index], kept)
 
     def _apply(self, deleted: Sequence[str]) -> None:
         for article in deleted:
@@ -121,17 +125,17 @@ class PassageLog:
     def flush(self) -> None:
         """Commit deletions not yet saved with a batch (an article now without passages)."""
         if self._pending:
-            self.commit([], np.zeros((0, self.dimension or 0), dtype=np.float32))
+            self.commit([], np.zeros((0, self.dimension or 0), dtype=np.float32), [])
 
-    def commit(self, rows: list[dict[str, Any]], matrix: np.ndarray) -> None:
+    def commit(self, rows: list[dict[str, Any]], matrix: np.ndarray, texts: list[str]) -> None:
         """Add a batch of passages (whole articles, replacing their old passages) and save it."""
         name = f"{self.batches:06d}"
         _write_atomically(self.folder / f"{name}.npy", lambda fh: np.save(fh, matrix))
-        batch = json.dumps({"rows": rows, "deleted": self._pending}, ensure_ascii=False)
+        batch = json.dumps({"rows": rows, "texts": texts, "deleted": self._pending}, ensure_ascii=False)
         _write_atomically(self.folder / f"{name}.json", lambda fh: fh.write(batch.encode()))
         self._pending = []
         self.batches += 1
-        self._add(rows, matrix)
+        self._add(rows, matrix, texts)
 
     def articles(self) -> set[str]:
         return set(self._articles)
@@ -141,16 +145,33 @@ class PassageLog:
         rows: list[dict[str, Any]] = []
         blocks: list[np.ndarray] = []
         for article in sorted(self._articles):
-            article_rows, matrix = self._articles[article]
+            article_rows, matrix, _texts = self._articles[article]
             rows.extend(article_rows)
             blocks.append(matrix)
         if not blocks:
             return rows, np.zeros((0, self.dimension or 0), dtype=np.float32)
         return rows, np.concatenate(blocks).astype(np.float32, copy=False)
 
+    def keyword_texts(self) -> list[str]:
+        """The keyword text of every passage, in the order of :meth:`passages`."""
+        texts: list[str] = []
+        for article in sorted(self._articles):
+            rows, _matrix, known = self._articles[article]
+            texts.extend(known if known is not None else map(keyword_text, rows))
+        return texts
+
     def counts(self) -> dict[str, int]:
         """Passages per article."""
-        return {article: len(rows) for article, (rows, _m) in self._articles.items()}
+        return {article: len(rows) for article, (rows, _m, _t) in self._articles.items()}
+
+
+def keyword_text(row: dict[str, Any]) -> str:
+    """What BM25 indexes for a stored passage row: llama-index's embedding view of the node
+    (the passage under its headline), as ``BM25Retriever`` takes it."""
+    from llama_index.core.schema import MetadataMode
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+    return str(metadata_dict_to_node(row).get_content(metadata_mode=MetadataMode.EMBED))
 
 
 class PassageVectorStore(BasePydanticVectorStore):
@@ -175,13 +196,15 @@ class PassageVectorStore(BasePydanticVectorStore):
         return None
 
     def add(self, nodes: Sequence[Any], **kwargs: Any) -> list[str]:
+        from llama_index.core.schema import MetadataMode
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         rows = [node_to_metadata_dict(n) | {"node_id": n.node_id} for n in nodes]
+        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
         matrix = np.asarray([n.embedding for n in nodes], dtype=np.float32).reshape(len(nodes), -1)
         if self._mirror is not None:
             self._mirror.add(list(nodes))
-        self._log.commit(rows, matrix)
+        self._log.commit(rows, matrix, texts)
         return [n.node_id for n in nodes]
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:

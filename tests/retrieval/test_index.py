@@ -253,3 +253,27 @@ def test_an_index_from_before_dense_vectors_keeps_answering_and_is_rebuilt_on_th
     assert report.passages > built.passages
     assert desk.search("Delegates met in Minsk", k=3)[0].passage.doc_id == "new"
     desk.close()
+
+
+def test_a_resumed_build_whose_saved_batch_is_damaged_embeds_that_batch_again(
+    tmp_path: Path, settings: Settings
+) -> None:
+    small = settings.model_copy(update={"store": settings.store.model_copy(update={"batch_articles": 2})})
+    corpus = _town_corpus(tmp_path / "corpus", 6)
+
+    def die(*args: object) -> None:  # after every batch and the docstore were saved
+        raise KeyboardInterrupt("killed")
+
+    desk = Desk.open(small, tmp_path / "data", build=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(embedded, "write_passage_bm25", die)
+        with pytest.raises(KeyboardInterrupt):
+            desk.reindex(corpus)
+    saved = _committed(desk.index_root)
+    assert len(saved) == 3
+    saved[1].write_text("{not json", encoding="utf-8")  # the second batch is unreadable
+    report = desk.reindex(corpus)
+    assert report.added == 6
+    assert 0 < report.embedded < report.passages  # the first batch was kept, the others redone
+    assert desk.search("Caldmoor2 council", k=1)[0].passage.doc_id == "town-002"
+    desk.close()

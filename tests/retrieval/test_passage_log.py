@@ -33,8 +33,8 @@ def test_a_reopened_folder_replays_its_saved_batches_on_top_of_the_base(tmp_path
     base = (_rows("old", 2) + _rows("gone", 1), _vectors(3, 0.0))
     log = PassageLog(tmp_path, base)
     log.delete("gone")
-    log.commit(_rows("new", 2), _vectors(2, 1.0))
-    log.commit(_rows("old", 1), _vectors(1, 2.0))  # a changed article replaces its passages
+    log.commit(_rows("new", 2), _vectors(2, 1.0), ["n"] * 2)
+    log.commit(_rows("old", 1), _vectors(1, 2.0), ["o"])  # a changed article replaces its passages
 
     again = PassageLog(tmp_path, base)
     assert (again.resumed, again.batches) == (3, 2)
@@ -44,8 +44,8 @@ def test_a_reopened_folder_replays_its_saved_batches_on_top_of_the_base(tmp_path
 
 def test_a_batch_killed_before_its_rows_were_saved_is_not_replayed(tmp_path: Path) -> None:
     log = PassageLog(tmp_path)
-    log.commit(_rows("a", 1), _vectors(1, 1.0))
-    log.commit(_rows("b", 1), _vectors(1, 1.0))
+    log.commit(_rows("a", 1), _vectors(1, 1.0), ["a"])
+    log.commit(_rows("b", 1), _vectors(1, 1.0), ["b"])
     (tmp_path / LOG_FOLDER / "000001.json").unlink()  # killed between the vectors and the rows
     assert _keys(PassageLog(tmp_path)) == ["a-0"]
 
@@ -58,3 +58,26 @@ def test_deletions_without_a_batch_are_saved_by_flush(tmp_path: Path) -> None:
     assert _keys(PassageLog(tmp_path, base)) == ["b-0"]
     assert log.counts() == {"b": 1}
 
+
+
+def test_a_stored_rows_keyword_text_is_the_one_its_node_gave(tmp_path: Path) -> None:
+    from llama_index.core.schema import MetadataMode
+
+    from retrieval.backends.passage_log import PassageVectorStore, keyword_text
+    from retrieval.models import Article
+    from retrieval.passages import PassageParser, article_document
+
+    text = "Harbour reopens\n\n" + "Ferries sail again. " * 20
+    article = Article("a", "Harbour reopens", text, "Gazette", None, None, "")
+    parser = PassageParser(max_tokens=40, overlap=1, count_tokens=lambda text: len(text.split()))
+    nodes = parser.get_nodes_from_documents([article_document(article)])
+    for node in nodes:
+        node.embedding = [1.0, 0.0]
+    log = PassageLog(tmp_path)
+    PassageVectorStore(log).add(nodes)
+    again = PassageLog(tmp_path)
+    rows, texts = again.passages()[0], again.keyword_texts()
+    assert len(rows) == len(nodes) > 1
+    assert texts == [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+    assert [keyword_text(r) for r in rows] == texts
+    assert texts[0].startswith("title: Harbour reopens")
