@@ -132,19 +132,21 @@ def child_serve(provider: str, data_dir: Path, asked: list[str]) -> dict[str, An
     desk = Desk.open(settings_for(data_dir, provider), data_dir, build=False)
     desk.search("warm up")
     ready_s = time.perf_counter() - started
-    search_ms, answer_ms = [], []
+    search_ms, answer_ms, search_cpu, answer_cpu = [], [], [], []
     for q in asked:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         desk.search(q)
         search_ms.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
+        search_cpu.append((time.process_time() - c) * 1000)
+        t, c = time.perf_counter(), time.process_time()
         desk.ask_offline(q)
         answer_ms.append((time.perf_counter() - t) * 1000)
+        answer_cpu.append((time.process_time() - c) * 1000)
     source = desk.searcher.source
     generation = current_generation(desk.index_root)
     assert generation is not None
     matrix = np.load(generation / DENSE_FILE, mmap_mode="r")
-    rows = [row["node_id"] for row in getattr(source, "passages").rows]  # noqa: B009
+    rows = getattr(source, "passages").column("node_id")  # noqa: B009
     recall = []
     for q in asked:
         vector = desk.searcher.encoder.embed_query(q)
@@ -156,6 +158,8 @@ def child_serve(provider: str, data_dir: Path, asked: list[str]) -> dict[str, An
     return {
         "ready_s": round(ready_s, 2),
         "search": percentiles(search_ms),
+        "search_cpu": percentiles(search_cpu),
+        "answer_cpu": percentiles(answer_cpu),
         "answer": percentiles(answer_ms),
         "dense_recall_at_10": round(float(np.mean(recall)), 4),
         "queries": len(asked),
@@ -263,10 +267,10 @@ def run(
 ) -> dict[str, Any]:
     if backend == "postgres":
         try:
-            from bench import scale_pg  # type: ignore[attr-defined]
+            from bench import scale_pg
         except ImportError:
             raise SystemExit("--backend postgres needs bench/scale_pg.py (the PostgreSQL side)") from None
-        return dict(scale_pg.run(corpus, provider, limit, work_dir))
+        return dict(scale_pg.run(corpus, provider, limit, work_dir, queries=queries))
     return run_embedded(corpus, provider, limit, work_dir, queries, sample, timeout_s)
 
 

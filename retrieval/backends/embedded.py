@@ -13,6 +13,7 @@ reading the folder follows; a build killed part way resumes from its last saved 
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Iterator, Sequence
@@ -194,28 +195,47 @@ def _write_matrix(path: Path, matrix: np.ndarray) -> None:
         np.save(fh, np.asarray(matrix, dtype=np.float32))
 
 
+#: Row fields kept in memory as columns (filters, article grouping, keys); the rest of a row
+#: (its node JSON, text included) is read from the memory-mapped corpus when it is needed.
+COLUMNS = ("node_id", "article_id", "ref_doc_id", "published", "outlet")
+
+
 class KeywordTable:
-    """A persisted BM25 index and its corpus rows (one per passage, or per article)."""
+    """A persisted BM25 index and its corpus rows (one per passage, or per article).
+
+    The rows (llama-index's node JSON, 3-4 KB a passage) are not held as dicts: a year of news
+    would take about 1 GB so. One streaming pass at load keeps :data:`COLUMNS` and each row's
+    offset; a row is parsed from the memory-mapped file when a passage is first shown.
+    """
 
     def __init__(self, folder: Path) -> None:
+        import mmap
+
         import bm25s
         import Stemmer
 
         self._bm25s = bm25s
         self.stemmer = Stemmer.Stemmer("english")
-        self.index = bm25s.BM25.load(str(folder), load_corpus=True)
-        self.rows: list[dict[str, Any]] = list(self.index.corpus)
-        self.index.corpus = None  # retrieve() then returns row numbers, not rows
-        self.passages: list[Passage | None] = [None] * len(self.rows)
-        self._columns: dict[str, list[Any]] = {}
+        self.index = bm25s.BM25.load(str(folder), load_corpus=False)  # retrieve() gives row numbers
+        corpus = folder / "corpus.jsonl"
+        self._columns, self._offsets = _scan(corpus)
+        self.size = len(self._offsets) - 1
+        self._file = corpus.open("rb")
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if self.size else None
+        self.passages: list[Passage | None] = [None] * self.size
         self._arrays: dict[str, np.ndarray] = {}
         self._doc_rows: dict[str, list[int]] | None = None
         self._masks: dict[Filters, np.ndarray] = {}
 
+    def row(self, i: int) -> dict[str, Any]:
+        if self._map is None:
+            raise IndexError(f"row {i} of an empty table")
+        return dict(json.loads(self._map[self._offsets[i] : self._offsets[i + 1]]))
+
     def passage(self, i: int) -> Passage:
         cached = self.passages[i]
         if cached is None:
-            row = self.rows[i]
+            row = self.row(i)
             cached = passage_from_payload(row["node_id"], row)
             self.passages[i] = cached
         return cached
@@ -224,8 +244,13 @@ class KeywordTable:
         """One metadata field of every row (llama-index stores metadata flat in each row)."""
         cached = self._columns.get(name)
         if cached is None:
-            cached = self._columns[name] = [row.get(name) for row in self.rows]
+            cached = self._columns[name] = [self.row(i).get(name) for i in range(self.size)]
         return cached
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+        self._file.close()
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """1.0 for rows the filters admit, else 0.0 (None without filters); the last few kept,
@@ -240,7 +265,7 @@ class KeywordTable:
         return cached
 
     def _compute_mask(self, filters: Filters) -> np.ndarray:
-        keep = np.ones(len(self.rows), dtype=bool)
+        keep = np.ones(self.size, dtype=bool)
         if filters.since or filters.until:
             dates = self._array("published")
             keep &= dates != ""
@@ -268,19 +293,34 @@ class KeywordTable:
     def rows_of(self, doc_id: str) -> list[int]:
         if self._doc_rows is None:
             self._doc_rows = {}
+            refs = self.column("ref_doc_id")
             for i, doc in enumerate(self.column("article_id")):
-                self._doc_rows.setdefault(doc or self.rows[i].get("ref_doc_id", ""), []).append(i)
+                self._doc_rows.setdefault(doc or refs[i] or "", []).append(i)
         return self._doc_rows.get(doc_id, [])
 
     def search(self, query: str, limit: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
         tokens = self._bm25s.tokenize(query, stopwords="en", stemmer=self.stemmer, show_progress=False)
         if not tokens.vocab:
             return []
-        limit = min(limit, len(self.rows))
+        limit = min(limit, self.size)
         docs, scores = self.index.retrieve(
             tokens, k=limit, show_progress=False, weight_mask=mask, n_threads=0
         )
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+def _scan(corpus: Path) -> tuple[dict[str, list[Any]], np.ndarray]:
+    """The :data:`COLUMNS` of every row of a JSONL corpus and each row's byte offset (plus the
+    end), read as a stream so the file's pages are not held by this process."""
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    offsets = [0]
+    with corpus.open("rb") as fh:
+        for line in fh:
+            row = json.loads(line)
+            for name, values in columns.items():
+                values.append(row.get(name))
+            offsets.append(offsets[-1] + len(line))
+    return columns, np.asarray(offsets, dtype=np.int64)
 
 
 class ExactDense:
@@ -350,7 +390,8 @@ class EmbeddedSource:
         if self.articles is None:
             return {}
         found = self.articles.search(query, limit, self.articles.mask(filters))
-        return {self.articles.rows[i]["node_id"]: rank for rank, (i, _s) in enumerate(found, 1)}
+        keys = self.articles.column("node_id")
+        return {keys[i]: rank for rank, (i, _s) in enumerate(found, 1)}
 
     def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
         """Each article's best passage by dense score (or its first, without local vectors)."""
@@ -370,5 +411,8 @@ class EmbeddedSource:
         return best
 
     def close(self) -> None:
+        for table in (self.passages, self.articles):
+            if table is not None:
+                table.close()
         if self.qdrant is not None:
             self.qdrant.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -238,7 +239,8 @@ def test_an_index_from_before_dense_vectors_keeps_answering_and_is_rebuilt_on_th
     old = current_generation(tmp_path / "data" / "index")
     assert old is not None
     client = open_client(settings.store, old / "qdrant")  # the early layout: vectors only in Qdrant
-    with pytest.warns(UserWarning, match="Payload indexes"):
+    with warnings.catch_warnings():  # local mode: payload indexes (warned once per process)
+        warnings.simplefilter("ignore")
         vector_store(settings.store, client).add(generation_nodes(old))
     client.close()
     (old / DENSE_FILE).unlink()

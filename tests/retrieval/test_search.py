@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from pathlib import Path
-
-import pytest
 
 from config import Settings
 from corpus import SAMPLE_CORPUS
@@ -104,7 +103,8 @@ def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: 
     from retrieval.store import open_client, vector_store
 
     client = open_client(settings.store, target)  # the generation's passages, in Qdrant's local mode
-    with pytest.warns(UserWarning, match="Payload indexes"):
+    with warnings.catch_warnings():  # local mode: payload indexes (warned once per process)
+        warnings.simplefilter("ignore")
         vector_store(settings.store, client).add(generation_nodes(generation))
     client.close()
     qdrant = DenseSearcher(settings.store, target)
