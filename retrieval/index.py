@@ -361,6 +361,7 @@ def build_generation(
             None if rebuild else previous, ingested.catalog, problems, ingested.embedded, started
         )
         final = index_root / building.name.replace("building-", "gen-", 1)
+        (building / PLAN_FILE).unlink(missing_ok=True)  # whole now: nothing to resume
         building.rename(final)
         write_atomically(index_root / CURRENT_FILE, final.name)
         _remove_old(index_root, keep=final)
