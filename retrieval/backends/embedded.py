@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from config.settings import Settings
-from retrieval.backends.passage_log import LOG_FOLDER, PassageLog, PassageVectorStore, read_generation
 from retrieval.catalog import ARTICLE_BM25, DENSE_FILE
 from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
 from retrieval.models import Article, Passage
@@ -61,6 +60,9 @@ class EmbeddedBackend:
     ) -> Ingested:
         """Fill ``folder`` from ``current`` (or from nothing when ``rebuild``); a folder that
         already holds a log is a killed run of the same build, resumed where it stopped."""
+        # llama-index is imported for indexing only, never on the query path
+        from retrieval.backends.passage_log import LOG_FOLDER, PassageLog, PassageVectorStore, read_generation
+
         resuming = (folder / LOG_FOLDER).is_dir()
         folder.mkdir(parents=True, exist_ok=True)
         docstore = folder / DOCSTORE
@@ -138,6 +140,8 @@ def _nodes(rows: Sequence[dict[str, Any]]) -> list[Any]:
 
 def generation_nodes(generation: Path) -> list[Any]:
     """A generation's passages as llama-index nodes with their vectors (to copy them elsewhere)."""
+    from retrieval.backends.passage_log import read_generation
+
     rows, matrix = read_generation(generation)
     nodes = _nodes(rows)
     for node, vector in zip(nodes, matrix, strict=True):
