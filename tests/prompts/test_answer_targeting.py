@@ -80,8 +80,17 @@ def test_a_month_the_evidence_neither_says_nor_is_dated_refuses() -> None:
     assert answer.text == CANNOT_ANSWER
 
 
-def test_a_name_the_evidence_never_mentions_still_refuses() -> None:
-    answer = ask("When is Macron's first crossing?", hit(FERRY))
+def test_a_name_the_evidence_never_mentions_lowers_the_confidence_and_is_named() -> None:
+    plain = ask("When is the first crossing?", hit(FERRY))
+    named = ask("When is Macron's first crossing?", hit(FERRY))
+    assert named.confidence is not None and plain.confidence is not None
+    assert named.confidence < plain.confidence
+    assert named.notice is not None and "doesn't mention Macron" in named.notice
+    assert plain.notice is None
+
+
+def test_a_question_whose_names_the_evidence_never_mentions_refuses() -> None:
+    answer = ask("What did Emmanuel Macron say about pension reform?", hit(FERRY))
     assert (answer.text, answer.citations, answer.short) == (CANNOT_ANSWER, (), None)
 
 
