@@ -89,15 +89,19 @@ def load(work: Path, name: str) -> list[dict[str, Any]]:
 # -- evaluating an answer step on the dumped passages -----------------------------------------
 
 
-def evaluate(rows: list[dict[str, Any]], answer: Callable[[str, list[Any]], Any]) -> dict[str, Any]:
-    """contains / first_or_short / refused per half (answerable), refused (unanswerable)."""
+Answering = Callable[[str, list[Any]], Any]
+
+
+def evaluate(rows: list[dict[str, Any]], answer: Answering | None = None) -> dict[str, Any]:
+    """contains / first_or_short / refused per half (answerable), refused (unanswerable); the
+    answers are ``answer``'s, or each row's own ``"answer"`` when no ``answer`` is given."""
     out: dict[str, Any] = {}
     times = []
     for name in ("tune", "report"):
         got: dict[str, list[bool]] = {"contains": [], "first": [], "refused": [], "u_refused": [], "u_nt": []}
         for r in (r for r in rows if r["half"] == name):
             started = time.perf_counter()
-            a = answer(r["asked"], r["hits"])
+            a = answer(r["asked"], r["hits"]) if answer else r["answer"]
             times.append((time.perf_counter() - started) * 1000)
             refused = not a.grounded or not a.citations
             if not r["answerable"]:
@@ -183,7 +187,9 @@ def _print_weights(name: str, names: Sequence[str], beta: np.ndarray) -> None:
 #: the kind asked for, a closer or better-ranked passage never makes a sentence less likely to
 #: answer. (Unconstrained, "words" came out negative beside the collinear "context" and
 #: "plain", and the sentence repeating the question lost to its neighbour on the seed set.)
-MONOTONE = frozenset({"words", "context", "plain", "kind", "kind_factor", "dense", "fused", "rank", "country"})
+MONOTONE = frozenset(
+    {"words", "context", "plain", "kind", "kind_factor", "dense", "fused", "rank", "country"}
+)
 
 
 def _signed(x: np.ndarray, y: np.ndarray, l2: float, weight: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -250,13 +256,14 @@ def curve(rows: list[dict[str, Any]], answer: Callable[[str, list[Any]], Any]) -
         conf.setdefault((r["half"], r["answerable"]), []).append(a.confidence or 0.0)
     unans = sorted(conf[("tune", False)])
     chosen = next(t for t in (i / 200 for i in range(201)) if sum(c < t for c in unans) / len(unans) >= 0.85)
-    print("threshold | tune answered | tune unanswerable refused | report answered | report unanswerable refused")
+    print("threshold | answered, unanswerable refused: tune | report")
     for t in sorted({*(i / 20 for i in range(21)), chosen}):
         cells = []
         for name in sorted({h for h, _ in conf}, reverse=True):
             a_ = conf[(name, True)]
             u_ = conf[(name, False)]
-            cells += [sum(c > 0 and c >= t for c in a_) / len(a_), sum(not (c > 0 and c >= t) for c in u_) / len(u_)]
+            answered = sum(c > 0 and c >= t for c in a_) / len(a_)
+            cells += [answered, sum(not (c > 0 and c >= t) for c in u_) / len(u_)]
         print(f"{t:.3f} | " + " | ".join(f"{c:.3f}" for c in cells))
     return [chosen]
 
@@ -278,7 +285,8 @@ def _write(sentence: dict[str, float], answerable: dict[str, float], threshold: 
         text = re.sub(rf"{name}: dict\[str, float\] = \{{.*?\n\}}", block(name, weights), text, flags=re.S)
     path.write_text(text, encoding="utf-8")
     path = Path(prompts.refusal.__file__)
-    text = re.sub(r"MIN_CONFIDENCE = [0-9.]+", f"MIN_CONFIDENCE = {threshold}", path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"MIN_CONFIDENCE = [0-9.]+", f"MIN_CONFIDENCE = {threshold}", text)
     path.write_text(text, encoding="utf-8")
     say("wrote the weights and MIN_CONFIDENCE =", threshold)
 
@@ -308,14 +316,20 @@ def fit(rows: list[dict[str, Any]], report: bool, l2: float, write: bool = False
         _write(dict(SENTENCE_WEIGHTS), answerable, chosen)
 
 
-def _threshold(rows: list[dict[str, Any]], answer: Callable[[str, list[Any]], Any], target: float = 0.85) -> float:
+def _threshold(
+    rows: list[dict[str, Any]], answer: Callable[[str, list[Any]], Any], target: float = 0.85
+) -> float:
     """The least threshold refusing ``target`` of the unanswerable ``rows``."""
     conf = sorted(answer(r["asked"], r["hits"]).confidence or 0.0 for r in rows if not r["answerable"])
     return next(t for t in (i / 200 for i in range(201)) if sum(c < t for c in conf) / len(conf) >= target)
 
 
 def cross_validate(
-    rows: list[dict[str, Any]], l2: float, folds: int = 4, drop: Sequence[str] = (), drop_q: Sequence[str] = ()
+    rows: list[dict[str, Any]],
+    l2: float,
+    folds: int = 4,
+    drop: Sequence[str] = (),
+    drop_q: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Both fits and the threshold on (folds - 1) parts of the tuning half, scored on the part
     left out, for every part: an estimate of the tuning half's figures that is not in-sample."""
@@ -347,15 +361,7 @@ def cross_validate(
         ANSWERABLE_WEIGHTS.clear()
         ANSWERABLE_WEIGHTS.update(saved[1])
         refusal.MIN_CONFIDENCE = saved[2]
-    by_id = {r["id"] + str(r["answerable"]): r["answer"] for r in left_out}
-    return evaluate(left_out, lambda q, h, _m=by_id, _r=left_out: _m[_lookup(_r, q, h)])["tune"]
-
-
-def _lookup(rows: list[dict[str, Any]], question: str, hits: list[Any]) -> str:
-    for r in rows:
-        if r["asked"] == question and r["hits"] is hits:
-            return r["id"] + str(r["answerable"])
-    raise KeyError(question)
+    return evaluate(left_out)["tune"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -375,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.step == "cv":
         drop = [d for d in args.drop.split(",") if d]
         drop_q = [d for d in args.drop_q.split(",") if d]
-        say(f"cv l2={args.l2} drop={drop} drop_q={drop_q}:", cross_validate(rows, args.l2, drop=drop, drop_q=drop_q))
+        figures = cross_validate(rows, args.l2, drop=drop, drop_q=drop_q)
+        say(f"cv l2={args.l2} drop={drop} drop_q={drop_q}:", figures)
         return 0
     if args.step == "fit":
         fit(rows, args.report, args.l2, args.write)

@@ -62,7 +62,9 @@ _COUNTRY = re.compile(
 )
 #: "Which country ...", "what nation ...", "which European countries ..."
 ASKS_FOR_COUNTRY = re.compile(
-    r"\b(?:which|what)\s+(?:\w+\s+){0,3}?(?:country|countries|nation|nations)\b", re.I
+    r"\b(?:which|what)\s+(?:(?!(?:did|does|do|is|was|are|were|has|have|had|the|a|an|its|his|her)\b)\w+\s+){0,3}?"
+    r"(?:country|countries|nation|nations)\b",
+    re.I,
 )
 
 
