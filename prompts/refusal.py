@@ -63,8 +63,9 @@ def _acronym_said(word: str, hits: Sequence[SearchHit]) -> bool:
 
 
 def missing_names(question: str, hits: Sequence[SearchHit]) -> list[str]:
-    """Names and numbers of ``question`` that the evidence never mentions (time words aside)."""
-    evidence = set().union(*(key_terms(h.passage.text) for h in hits)) if hits else set()
+    """Names and numbers of ``question`` that the evidence never mentions (time words aside); a
+    country and its people count as one ("Australian" is mentioned by "Australia")."""
+    evidence = frozenset().union(*(folded_terms(h.passage.text) for h in hits)) if hits else frozenset()
     missing = []
     for word in names_in(question):
         if word in _QUESTION_OPENERS:
@@ -73,8 +74,7 @@ def missing_names(question: str, hits: Sequence[SearchHit]) -> list[str]:
             if not _dated(word, hits):
                 missing.append(word)
             continue
-        terms = key_terms(word)
-        if terms <= evidence:
+        if folded_terms(word) <= evidence:
             continue
         if word.isupper() and len(word) <= 4 and _acronym_said(word, hits):
             continue

@@ -115,3 +115,14 @@ def test_the_first_sentence_of_a_body_whose_title_is_metadata_can_answer() -> No
     )
     answer = ask("What raise did the union accept?", titled)
     assert "four percent raise" in answer.citations[0].quote
+
+
+def test_a_which_country_question_gets_a_country_or_no_short_answer() -> None:
+    text = (
+        "Prisoner deal agreed\n\n"
+        "Five Americans detained in Iran were released on Monday under a deal with Washington. "
+        "The Department of Justice said the release followed months of talks."
+    )
+    question = "The US made a deal with which country to free five detained Americans?"
+    answer = ask(question, hit(text, doc="deal"))
+    assert answer.short is not None and answer.short.text == "Iran"
