@@ -12,7 +12,7 @@ of RealTimeQA (even ISO weeks; see BENCHMARKS.md section 2), never on the report
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 #: A candidate sentence's features, in this order (see ``sentence_features``).
 FEATURES = (
@@ -106,6 +106,20 @@ def probability(
     return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
+def scorer(
+    weights: Mapping[str, float], names: Sequence[str] = FEATURES
+) -> Callable[[Sequence[float]], float]:
+    """:func:`probability` with the weights lined up once, for scoring many feature vectors."""
+    aligned = [weights.get(n, 0.0) for n in names]
+    bias = weights.get("bias", 0.0)
+
+    def score(features: Sequence[float]) -> float:
+        z = bias + sum(w * v for w, v in zip(aligned, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    return score
+
+
 __all__ = [
     "ANSWERABLE_WEIGHTS",
     "FEATURES",
@@ -113,4 +127,5 @@ __all__ = [
     "SENTENCE_WEIGHTS",
     "log_odds",
     "probability",
+    "scorer",
 ]

@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from prompts.answer_kinds import TIME_WORD, Kind, Span, kind_of, new_spans, question_words, tense_of
-from prompts.answer_weights import FEATURES, SENTENCE_WEIGHTS, probability
+from prompts.answer_weights import FEATURES, SENTENCE_WEIGHTS, scorer
 from prompts.places import ASKS_FOR_COUNTRY, countries_in
 from prompts.questions import question_parts
 from prompts.terms import key_terms
@@ -40,6 +40,7 @@ GATED_KINDS = frozenset({"when", "number"})
 #: A sentence opening with one of these leans on the sentence before it for its subject.
 _LEANS = re.compile(r"^[\"“‘']?(?:he|she|they|it|its|his|her|their|this|that|these|those|the\s+\w+)\b", re.I)
 MIN_WORDS, MAX_WORDS = 4, 90
+_KIND_FACTOR, _WORDS, _CONTEXT = (FEATURES.index(f) for f in ("kind_factor", "words", "context"))
 _QUOTED = re.compile(r"[\"“”]")
 
 
@@ -82,15 +83,10 @@ class Question:
 @lru_cache(maxsize=50_000)
 def folded_terms(text: str) -> frozenset[str]:
     """Key terms with a country and its people made one ("Russia's" and "Russian": russ)."""
-    return frozenset(_fold(t) for t in key_terms(text))
-
-
-def _fold(term: str) -> str:
-    if term.endswith("ian") and len(term) > 5:
-        return term[:-3]
-    if term.endswith("ia") and len(term) > 4:
-        return term[:-2]
-    return term
+    return frozenset(
+        t[:-3] if t.endswith("ian") and len(t) > 5 else t[:-2] if t.endswith("ia") and len(t) > 4 else t
+        for t in key_terms(text)
+    )
 
 
 def read_question(question: str) -> Question:
@@ -154,61 +150,78 @@ def _kind_factor(question: Question, text: str, spans: tuple[Span, ...]) -> floa
     return factor
 
 
-def sentence_features(question: Question, hits: Sequence[SearchHit]) -> list[Candidate]:
-    """Every candidate sentence of ``hits`` with its features (:data:`FEATURES`), unscored."""
+def _features(
+    question: Question,
+    row: tuple[SearchHit, int, int, int, str, str],
+    own: frozenset[str],
+    weights: dict[str, float],
+    top: float,
+    asks_country: bool,
+) -> tuple[tuple[float, ...], list[Span]]:
+    """The sentence's features, and its spans of the kind of answer asked for."""
+    hit, rank, start, _, text, previous = row
+    around = own | folded_terms(previous) if previous else own
+    words = _share(weights, own)
+    leans = bool(previous and _LEANS.search(text))
+    if leans:
+        words = max(words, 0.8 * _share(weights, around))
+    spans = new_spans(text, question.kind, set(question.words), question.tense)
+    names = (
+        spans if question.kind in ("who", "where", "what") else new_spans(text, "what", set(question.words))
+    )
+    offset = hit.passage.start + start
+    feats = {
+        "words": words,
+        "context": _share(weights, around),
+        "plain": len(own & question.terms) / len(question.terms) if question.terms else 0.0,
+        "novel": len(own - question.terms) / len(own) if own else 0.0,
+        "kind": float(bool(spans) and question.kind != "what"),
+        "kind_factor": _kind_factor(question, text, tuple(spans)),
+        "names": min(len(names), 3) / 3,
+        "dense": hit.dense_score or 0.0,
+        "fused": hit.score / top,
+        "rank": 1.0 / (1 + rank),
+        "lead": _lead(offset),
+        "first": float(offset < 400),
+        "length": min(len(text.split()), 60) / 60,
+        "quote": float(bool(_QUOTED.search(text))),
+        "leans": float(leans),
+        "country": float(
+            asks_country and any(not question_words(c) <= question.words for c in countries_in(text))
+        ),
+    }
+    return tuple(feats[f] for f in FEATURES), spans
+
+
+def sentence_features(
+    question: Question, hits: Sequence[SearchHit], weights: Mapping[str, float] | None = None
+) -> list[Candidate]:
+    """Every candidate sentence of ``hits`` with its features (:data:`FEATURES`), scored by the
+    fitted model's ``weights`` when given (the chance that the sentence carries the answer)."""
     rows = _sentences(hits)
     terms = [folded_terms(r[4]) for r in rows]
-    weights = term_weights(question, terms)
+    shares = term_weights(question, terms)
     top = max((h.score for h in hits), default=0.0) or 1.0
     asks_country = bool(ASKS_FOR_COUNTRY.search(question.text))
+    gated = question.kind in GATED_KINDS or len(question.kinds) > 1
+    chance = scorer(weights) if weights is not None else None
     found = []
-    for (hit, rank, start, end, text, previous), own in zip(rows, terms, strict=True):
-        around = own | folded_terms(previous) if previous else own
-        words = _share(weights, own)
-        leans = bool(previous and _LEANS.search(text))
-        if leans:
-            words = max(words, 0.8 * _share(weights, around))
-        spans = tuple(new_spans(text, question.kind, set(question.words), question.tense))
-        names = (
-            spans
-            if question.kind in ("who", "where", "what")
-            else tuple(new_spans(text, "what", set(question.words)))
-        )
-        feats = {
-            "words": words,
-            "context": _share(weights, around),
-            "plain": len(own & question.terms) / len(question.terms) if question.terms else 0.0,
-            "novel": len(own - question.terms) / len(own) if own else 0.0,
-            "kind": float(bool(spans) and question.kind != "what"),
-            "kind_factor": _kind_factor(question, text, spans),
-            "names": min(len(names), 3) / 3,
-            "dense": hit.dense_score or 0.0,
-            "fused": hit.score / top,
-            "rank": 1.0 / (1 + rank),
-            "lead": _lead(hit.passage.start + start),
-            "first": float(hit.passage.start + start < 400),
-            "length": min(len(text.split()), 60) / 60,
-            "quote": float(bool(_QUOTED.search(text))),
-            "leans": float(leans),
-            "country": float(
-                asks_country and any(not question_words(c) <= question.words for c in countries_in(text))
-            ),
-        }
-        vector = tuple(feats[f] for f in FEATURES)
-        found.append(Candidate(hit, rank, start, end, text, own, words, feats["context"], spans, 0.0, vector))
+    for row, own in zip(rows, terms, strict=True):
+        hit, rank, start, end, text, _ = row
+        vector, spans = _features(question, row, own, shares, top, asks_country)
+        score = 0.0
+        if chance is not None:
+            # the kinds too rare to fit keep their hand-set factor on top of the fitted chance
+            score = chance(vector) * (vector[_KIND_FACTOR] if gated else 1.0)
+        words, context = vector[_WORDS], vector[_CONTEXT]
+        found.append(Candidate(hit, rank, start, end, text, own, words, context, tuple(spans), score, vector))
     return found
 
 
 def score_sentences(question: Question, hits: Sequence[SearchHit]) -> list[Candidate]:
     """Every candidate sentence of ``hits``, best answer first; its score is the fitted model's
     probability that the sentence carries the answer (:data:`SENTENCE_WEIGHTS`)."""
-    gated = question.kind in GATED_KINDS or len(question.kinds) > 1
-    at = FEATURES.index("kind_factor")
-    scored = [
-        replace(c, score=probability(SENTENCE_WEIGHTS, c.features) * (c.features[at] if gated else 1.0))
-        for c in sentence_features(question, hits)
-    ]
-    return sorted(scored, key=lambda c: c.score, reverse=True)
+    return sorted(sentence_features(question, hits, SENTENCE_WEIGHTS), key=lambda c: c.score, reverse=True)
 
 
 __all__ = [

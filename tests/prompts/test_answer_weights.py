@@ -9,6 +9,7 @@ from prompts.answer_weights import (
     SENTENCE_WEIGHTS,
     log_odds,
     probability,
+    scorer,
 )
 from prompts.refusal import answerability
 from prompts.sentence_scoring import read_question, score_sentences, sentence_features
@@ -39,3 +40,8 @@ def test_scores_are_probabilities_best_first() -> None:
     scored = score_sentences(read_question("When is the first crossing?"), [hit(FERRY)])
     assert all(0.0 < c.score < 1.0 for c in scored)
     assert [c.score for c in scored] == sorted((c.score for c in scored), reverse=True)
+
+
+def test_a_scorer_gives_the_same_probability() -> None:
+    weights = {"a": 2.0, "b": -1.0, "bias": 0.5}
+    assert scorer(weights, ["a", "b"])([0.3, 0.7]) == probability(weights, [0.3, 0.7], ["a", "b"])
