@@ -1,20 +1,24 @@
 """Fit the offline answerer's sentence model and its refusal on the tuning half of RealTimeQA.
 
     .venv/bin/python -m bench.fit_answerer dump --work-dir /tmp/x   # ask once, keep what search found
-    .venv/bin/python -m bench.fit_answerer fit --work-dir /tmp/x    # fit both models, print weights
+    .venv/bin/python -m bench.fit_answerer cv --work-dir /tmp/x     # 4-fold cross-validation (tuning)
+    .venv/bin/python -m bench.fit_answerer fit --work-dir /tmp/x [--write]  # fit, print (write) weights
     .venv/bin/python -m bench.fit_answerer eval --work-dir /tmp/x   # the shipped answerer, both halves
 
 ``dump`` asks every silver-labelled and every unanswerable question once through the Desk (as
 of its quiz date, like :mod:`bench.answers`) and keeps the passages the offline answerer was
 given, so fitting and evaluating the answer step take seconds instead of a search per try.
 ``fit`` fits, on the tuning half only (:mod:`bench.split`), a logistic regression over each
-candidate sentence's features (:func:`prompts.answer_model.sentence_features`; label: the
+candidate sentence's features (:func:`prompts.sentence_scoring.sentence_features`; label: the
 sentence contains the normalised correct answer) and one over each question's answerability
-features (:func:`prompts.answer_model.answerability_features`; label: answerable question vs
-unanswerable one); it prints the weights to paste into :mod:`prompts.answer_model` (the
-runtime needs no fitting library: plain numbers). numpy only, so nothing new is installed.
-``eval`` scores the answerer as shipped on the dumped passages (the figures to report come from
-:mod:`bench.answers`, which also searches).
+features (:func:`prompts.refusal.answerability`; label: answerable question vs unanswerable
+one), picks the least threshold refusing 85% of the tuning half's unanswerable questions, and
+prints the curve; ``--write`` puts the weights into :mod:`prompts.answer_weights` and the
+threshold into :mod:`prompts.refusal` (the runtime needs no fitting library: plain numbers).
+numpy only, so nothing new is installed. ``cv`` estimates the tuning half's figures out of
+sample (fits and threshold on three quarters, scored on the rest). ``eval`` scores the answerer
+as shipped on the dumped passages, both halves -- look at the reporting half only at the end of
+an idea; the figures to report come from :mod:`bench.answers`, which also searches.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """How well each sentence of the retrieved passages answers a question.
 
-A sentence answers when it shares the question's rarer words (weighted by how few of the
-candidate sentences carry them, so the words every passage repeats count little), when it
-carries a span of the kind of answer asked for that the question does not already name (a
-date for "when", a number for "how many", a name for "who"), and when its passage ranked high.
-A sentence that opens with a pronoun borrows the words of the sentence before it, which names
-the subject. Headlines are never candidates: they are titles, not sentences of the report.
+Each candidate sentence gets features (:data:`prompts.answer_weights.FEATURES`): how much of
+the question's rarer words it carries (weighted by how few of the candidate sentences carry them,
+so the words every passage repeats count little), alone and with the sentence before it (a
+sentence opening with a pronoun borrows its subject from there), whether it carries a span of the
+kind of answer asked for that the question does not already name (a date for "when", a number
+for "how many", a name for "who", a country for "which country"), and how its passage ranked.
+Its score is the chance that it carries the answer under a logistic model fitted on the tuning
+half of RealTimeQA (``python -m bench.fit_answerer``). Headlines are never candidates: they are
+titles, not sentences of the report.
 """
 
 from __future__ import annotations
