@@ -2,10 +2,11 @@
 
 Passages are written through llama-index's ``PGVectorStore`` (``hybrid_search=True`` gives each
 row a stored ``tsvector`` of its text with a GIN index); every index generation is its own
-table, with an HNSW index (cosine) built once the table is filled. Searching queries the table
+table, with an HNSW index (cosine) built once the table is filled, and the companions of
+:mod:`retrieval.pgkeywords` (a term table, an ``article_id`` column). Searching queries the table
 with ``psycopg2`` directly, as :mod:`retrieval.store` does for Qdrant, so answering a question
-does not import llama-index: pgvector for the dense side, PostgreSQL full-text search
-(``websearch_to_tsquery``, ``ts_rank``) for the keyword side, date and outlet filters in SQL.
+does not import llama-index: pgvector for the dense side, PostgreSQL full-text search over a
+bounded candidate set for the keyword side, date and outlet filters in SQL.
 
 The DSN comes from the environment variable ``store.postgres_dsn_env``; it is never logged.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,16 +27,24 @@ import numpy as np
 from config.redaction import redact
 from config.settings import ConfigError, Settings, StoreSettings
 from retrieval.models import Passage
+from retrieval.pgkeywords import (
+    ARTICLE_COLUMN,
+    ARTICLE_EXPRESSION,
+    TEXT_SEARCH_CONFIG,
+    KeywordPlan,
+    add_article_column,
+    flush_gin,
+    plan_query,
+    terms_table,
+    upgrade_table,
+    write_term_stats,
+)
 from retrieval.search import Filters
 from retrieval.store import StoreError, passage_from_payload
 
-TEXT_SEARCH_CONFIG = "english"
 #: In a generation folder of the postgres backend: {"table": "<passage table>"}.
 PG_FILE = "pg.json"
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-# websearch_to_tsquery ANDs every word; a question rarely has all its words in one passage,
-# so plain conjunctions become disjunctions (quoted phrases and -exclusions are kept), like BM25.
-_LOOSE_QUERY = "regexp_replace(websearch_to_tsquery('english', %(q)s)::text, ' & (?!!)', ' | ', 'g')::tsquery"
 
 
 def dsn(cfg: StoreSettings) -> str:
@@ -118,8 +128,15 @@ class PassageTable:
         )
 
     def create(self) -> None:
-        """Create the (empty) table, its GIN text-search index and the ref_doc_id index."""
+        """Create the (empty) table, its GIN text-search index and the ref_doc_id index, and
+        its ``article_id`` column (:func:`retrieval.pgkeywords.add_article_column`)."""
         self.store.add([])
+        conn = connect(self.cfg)
+        try:
+            add_article_column(conn, self.name)
+            conn.commit()
+        finally:
+            conn.close()
 
     def copy_from(self, conn: Any, source: str) -> int:
         """Copy every passage (text, metadata, vector) of table ``source``; no re-embedding."""
@@ -147,7 +164,9 @@ class PassageTable:
                 ).format(identifier(f"{self.name}_hnsw"), identifier(self.name)),
                 (cfg.hnsw_m, cfg.hnsw_ef_construction),
             )
+            flush_gin(conn, self.name)
             cur.execute(sql.SQL("ANALYZE {}").format(identifier(self.name)))
+            write_term_stats(conn, self.name)
             cur.execute(
                 sql.SQL("SELECT metadata_->>'ref_doc_id', count(*) FROM {} GROUP BY 1").format(
                     identifier(self.name)
@@ -164,6 +183,7 @@ def drop_table(conn: Any, name: str) -> None:
 
     with conn.cursor() as cur:
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(identifier(name)))
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(identifier(terms_table(name))))
 
 
 def vector_literal(vector: Sequence[float] | np.ndarray) -> str:
@@ -193,8 +213,11 @@ def _where(filters: Filters | None) -> tuple[Any, dict[str, Any]]:
     return sql.SQL(" AND ").join(sql.SQL(c) for c in clauses), params
 
 
-#: A row's article: PGVectorStore keeps llama-index's metadata flat beside ``ref_doc_id``.
-_ARTICLE = "coalesce(metadata_->>'article_id', metadata_->>'ref_doc_id')"
+def sql_article(has_column: bool) -> Any:
+    """A row's article in SQL: the indexed column, or (an old table) the JSON expression."""
+    from psycopg2 import sql
+
+    return sql.Identifier(ARTICLE_COLUMN) if has_column else sql.SQL(ARTICLE_EXPRESSION)
 
 
 class PgSearcher:
@@ -212,6 +235,16 @@ class PgSearcher:
             )
         except Exception as exc:  # psycopg2.Error, without importing it at module level
             raise _connect_error(cfg, exc) from None
+        conn = self._pool.getconn()
+        try:
+            shape = upgrade_table(conn, table)
+        finally:
+            self._pool.putconn(conn)
+        self._bounded = shape.has_terms
+        self._article = sql_article(shape.has_article)
+        #: query text -> its keyword plan (a generation's table never changes once published)
+        self._plans: dict[str, KeywordPlan] = {}
+        self._plans_lock = threading.Lock()
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
@@ -249,39 +282,68 @@ class PgSearcher:
         hits = [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
         return sorted(hits, key=lambda h: -h[1])
 
+    def _plan(self, cur: Any, text: str) -> KeywordPlan:
+        with self._plans_lock:
+            found = self._plans.get(text)
+        if found is None:
+            found = plan_query(cur, self.table, text, self.cfg.keyword_budget, self._bounded)
+            with self._plans_lock:
+                if len(self._plans) >= 512:
+                    self._plans.clear()
+                self._plans[text] = found
+        return found
+
     def keyword(self, text: str, limit: int, filters: Filters | None = None) -> list[tuple[Passage, float]]:
+        """The best ``limit`` of the passages holding the query's rarest words, by ``ts_rank``
+        of the whole OR query (see :mod:`retrieval.pgkeywords`); the text is read for those only."""
         from psycopg2 import sql
 
         where, params = _where(filters)
-        params |= {"q": text, "limit": limit}
         query = sql.SQL(
-            "WITH q AS (SELECT {loose} AS query) "
-            "SELECT node_id, text, metadata_, ts_rank(text_search_tsv, q.query, 1) AS rank "
-            "FROM {table}, q WHERE text_search_tsv @@ q.query AND {where}"
-            " ORDER BY rank DESC, id LIMIT %(limit)s"
-        ).format(loose=sql.SQL(_LOOSE_QUERY), table=identifier(self.table), where=where)
+            "SELECT p.node_id, p.text, p.metadata_, top.rank FROM ("
+            " SELECT id, {rank} AS rank FROM {table}"
+            " WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}"
+            " ORDER BY rank DESC, id LIMIT %(limit)s) AS top"
+            " JOIN {table} AS p USING (id) ORDER BY top.rank DESC, top.id"
+        )
         with self._cursor() as cur:
-            cur.execute(query, params)
+            plan = self._plan(cur, text)
+            if plan.candidates is None:
+                return []
+            cur.execute(
+                query.format(
+                    rank=plan.rank(), table=identifier(self.table), matches=plan.condition(), where=where
+                ),
+                params | {"loose": plan.loose, "cand": plan.candidates, "limit": limit},
+            )
             rows = cur.fetchall()
         return [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
 
     def article_ranks(self, text: str, limit: int, filters: Filters | None = None) -> dict[str, int]:
-        """Articles ranked by their passages' summed full-text rank: the whole article's keyword
-        match, as the embedded backend's article BM25 ranks it, from the passages' GIN index."""
+        """Articles ranked by their candidate passages' summed full-text rank: the whole
+        article's keyword match, as the embedded backend's article BM25 ranks it."""
         from psycopg2 import sql
 
         where, params = _where(filters)
-        params |= {"q": text, "limit": limit}
         query = sql.SQL(
-            "WITH q AS (SELECT {loose} AS query) "
-            "SELECT {article} AS doc, sum(ts_rank(text_search_tsv, q.query, 1)) AS rank "
-            "FROM {table}, q WHERE text_search_tsv @@ q.query AND {where}"
+            "SELECT {article} AS doc, sum({rank}) AS rank"
+            " FROM {table} WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}"
             " GROUP BY 1 ORDER BY rank DESC, doc LIMIT %(limit)s"
-        ).format(
-            loose=sql.SQL(_LOOSE_QUERY), article=sql.SQL(_ARTICLE), table=identifier(self.table), where=where
         )
         with self._cursor() as cur:
-            cur.execute(query, params)
+            plan = self._plan(cur, text)
+            if plan.candidates is None:
+                return {}
+            cur.execute(
+                query.format(
+                    article=self._article,
+                    rank=plan.rank(),
+                    table=identifier(self.table),
+                    matches=plan.condition(),
+                    where=where,
+                ),
+                params | {"loose": plan.loose, "cand": plan.candidates, "limit": limit},
+            )
             rows = cur.fetchall()
         return {str(doc): rank for rank, (doc, _score) in enumerate(rows, 1)}
 
@@ -295,7 +357,7 @@ class PgSearcher:
             "SELECT DISTINCT ON ({article}) {article}, node_id, text, metadata_,"
             " 1 - (embedding <=> %(v)s::vector) FROM {table} WHERE {article} = ANY(%(docs)s)"
             " ORDER BY {article}, embedding <=> %(v)s::vector"
-        ).format(article=sql.SQL(_ARTICLE), table=identifier(self.table))
+        ).format(article=self._article, table=identifier(self.table))
         with self._cursor() as cur:
             cur.execute(query, {"v": vector_literal(vector), "docs": list(docs)})
             rows = {d: (passage_from_row(n, t, m), float(s)) for d, n, t, m, s in cur.fetchall()}
