@@ -85,7 +85,7 @@ class StoreSettings(_Section):
         "newsdesk", pattern=r"^[a-z][a-z0-9_]{0,23}$", description="Table name prefix (backend postgres)."
     )
     hnsw_m: int = Field(16, ge=4, le=100, description="pgvector HNSW links per node.")
-    hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="pgvector HNSW build list size.")
+    hnsw_ef_construction: int = Field(128, ge=8, le=1000, description="pgvector HNSW build list size.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector HNSW search list size.")
     keyword_budget: int = Field(
         2000,

@@ -266,17 +266,17 @@ class PgSearcher:
         from psycopg2 import sql
 
         where, params = _where(filters)
-        params |= {"v": vector_literal(vector), "limit": limit}
-        query = sql.SQL(
-            "SELECT node_id, text, metadata_, 1 - (embedding <=> %(v)s::vector) FROM {table} "
+        # filtered: let HNSW keep scanning until enough rows pass
+        scan = "relaxed_order" if params else "off"
+        params |= {"v": vector_literal(vector), "limit": limit, "scan": scan}
+        params["ef"] = str(max(self.cfg.hnsw_ef_search, limit))
+        query = sql.SQL(  # one round trip: the settings (for this transaction) and the search
+            "SELECT set_config('hnsw.ef_search', %(ef)s, true),"
+            " set_config('hnsw.iterative_scan', %(scan)s, true);"
+            " SELECT node_id, text, metadata_, 1 - (embedding <=> %(v)s::vector) FROM {table} "
             "WHERE {where} ORDER BY embedding <=> %(v)s::vector LIMIT %(limit)s"
         ).format(table=identifier(self.table), where=where)
         with self._cursor() as cur:
-            cur.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true)", (str(max(self.cfg.hnsw_ef_search, limit)),)
-            )
-            if len(params) > 2:  # filtered: let HNSW keep scanning until enough rows pass
-                cur.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
             cur.execute(query, params)
             rows = cur.fetchall()
         hits = [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
