@@ -231,3 +231,29 @@ def test_words_no_passage_holds_find_nothing(pg_tables: tuple[StoreSettings, str
         assert searcher.keyword("the of and", 10) == []  # stop words only
     finally:
         searcher.close()
+
+
+@pytest.mark.parametrize(
+    ("loose", "constrains"),
+    [("'dinner' | 'biden'", False), ("'state' <-> 'dinner' | 'biden'", True), ("'dinner' | !'biden'", True)],
+)
+def test_only_a_phrase_or_an_exclusion_makes_rows_match_the_whole_query_too(
+    loose: str, constrains: bool
+) -> None:
+    from retrieval.pgkeywords import KeywordPlan
+
+    assert KeywordPlan(loose, "'dinner'").constrains is constrains
+
+
+def test_an_excluded_word_keeps_its_rows_out(pg_tables: tuple[StoreSettings, str, str]) -> None:
+    from retrieval.pgstore import PgSearcher
+
+    cfg, new, _ = pg_tables
+    searcher = PgSearcher(cfg, new)
+    try:
+        with_zebra = {p.text for p, _ in searcher.keyword("zebra word001", 50)}
+        without = [p.text for p, _ in searcher.keyword("word399 word001 -zebra", 50)]
+    finally:
+        searcher.close()
+    assert any("zebra" in text for text in with_zebra)
+    assert without and not any("zebra" in text.split() for text in without)
