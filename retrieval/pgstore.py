@@ -326,7 +326,7 @@ class PgSearcher:
 
         where, params = _where(filters)
         query = sql.SQL(
-            "SELECT {article} AS doc, sum({rank}) AS rank"
+            "SELECT {article} AS doc, {rank} AS rank"
             " FROM {table} WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}"
             " GROUP BY 1 ORDER BY rank DESC, doc LIMIT %(limit)s"
         )
@@ -337,7 +337,7 @@ class PgSearcher:
             cur.execute(
                 query.format(
                     article=self._article,
-                    rank=plan.rank(),
+                    rank=plan.article_rank(),
                     table=identifier(self.table),
                     matches=plan.condition(),
                     where=where,
