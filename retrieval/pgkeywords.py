@@ -87,37 +87,70 @@ class KeywordPlan:
         leaving it out keeps its common words' posting lists out of the GIN scan."""
         return any(op in self.loose for op in ("!", "<", "&"))
 
-    def rank(self) -> Any:
-        """A row's score: each query word's ``ts_rank`` (a count of its occurrences that
-        saturates, as BM25's does) weighted by the word's BM25 idf, summed; without term
-        statistics, ``ts_rank`` of the whole OR query."""
+    def word_ranks(self) -> Any:
+        """A row's ``ts_rank`` for each query word (a count of its occurrences that saturates,
+        as BM25's does), as an array computed once per candidate row; without term
+        statistics, the one ``ts_rank`` of the whole OR query."""
         from psycopg2 import sql
 
         if not self.weights:
-            return sql.SQL("ts_rank(text_search_tsv, %(loose)s::tsquery, 1)")
-        term = sql.SQL("{} * ts_rank(text_search_tsv, {}::tsquery, 0)")
-        return sql.SQL(" + ").join(
-            term.format(sql.Literal(w), sql.Literal(lexeme(t))) for t, w in self.weights
+            return sql.SQL("ARRAY[ts_rank(text_search_tsv, %(loose)s::tsquery, 1)]")
+        term = sql.SQL("ts_rank(text_search_tsv, {}::tsquery, 0)")
+        return sql.SQL("ARRAY[{}]").format(
+            sql.SQL(", ").join(term.format(sql.Literal(lexeme(t))) for t, _ in self.weights)
         )
 
-    def article_rank(self) -> Any:
-        """An article's score from its candidate passages: each query word's best ``ts_rank``
-        in any of them, weighted by idf and summed (the whole article's words, as article BM25
-        counts them); without term statistics, the passages' summed ``ts_rank``. (Summing the
-        passages' scores favoured long articles: on the tuning half it agreed with article BM25
-        on 0.53 of the top 60 against 0.61, and hybrid MRR@10 was 0.632 against 0.702.)"""
+    def _weighted(self, template: str) -> Any:
         from psycopg2 import sql
 
-        if not self.weights:
-            return sql.SQL("sum({})").format(self.rank())
-        term = sql.SQL("{} * max(ts_rank(text_search_tsv, {}::tsquery, 0))")
-        words = (term.format(sql.Literal(w), sql.Literal(lexeme(t))) for t, w in self.weights)
-        return sql.SQL(" + ").join(words)
+        weights = [w for _, w in self.weights] or [1.0]
+        term = sql.SQL(template)
+        return sql.SQL(" + ").join(
+            term.format(sql.Literal(w), sql.Literal(i)) for i, w in enumerate(weights, 1)
+        )
+
+    def passage_score(self) -> Any:
+        """A passage's score: its words' ranks weighted by their idf, summed."""
+        return self._weighted("{} * r[{}]")
+
+    def article_score(self) -> Any:
+        """An article's score from its candidate passages: each query word's best rank in any
+        of them, weighted by idf and summed (the whole article's words, as article BM25 counts
+        them); without term statistics, the passages' summed rank. (Summing the passages'
+        scores favoured long articles: on the tuning half it agreed with article BM25 on 0.53 of
+        the top 60 against 0.61, and hybrid MRR@10 was 0.632 against 0.702.)"""
+        from psycopg2 import sql
+
+        return self._weighted("{} * max(r[{}])") if self.weights else sql.SQL("sum(r[1])")
 
     def condition(self) -> Any:
         from psycopg2 import sql
 
         return sql.SQL("text_search_tsv @@ %(loose)s::tsquery" if self.constrains else "TRUE")
+
+
+def keyword_query(plan: KeywordPlan, table: str, article: Any, where: Any) -> Any:
+    """Both keyword candidate lists in one statement, from one scoring of the candidate rows:
+    rows ``('p', rank, id, node_id, text, metadata)`` for the best passages and ``('a', rank,
+    NULL..., doc)`` for the best articles, ``%(limit)s`` of each."""
+    from psycopg2 import sql
+
+    return sql.SQL(
+        "WITH c AS MATERIALIZED (SELECT id, {article} AS doc, {ranks} AS r FROM {table}"
+        "  WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}),"
+        " p AS (SELECT id, {passage} AS rank FROM c ORDER BY rank DESC, id LIMIT %(limit)s),"
+        " a AS (SELECT doc, {score} AS rank FROM c GROUP BY doc ORDER BY rank DESC, doc LIMIT %(limit)s)"
+        " SELECT 'p', p.rank, p.id, t.node_id, t.text, t.metadata_, NULL FROM p JOIN {table} AS t USING (id)"
+        " UNION ALL SELECT 'a', a.rank, NULL, NULL, NULL, NULL, a.doc FROM a"
+    ).format(
+        article=article,
+        ranks=plan.word_ranks(),
+        table=sql.Identifier(table),
+        matches=plan.condition(),
+        where=where,
+        passage=plan.passage_score(),
+        score=plan.article_score(),
+    )
 
 
 def plan_query(cur: Any, table: str, text: str, budget: int, has_terms: bool) -> KeywordPlan:

@@ -34,6 +34,7 @@ from retrieval.pgkeywords import (
     KeywordPlan,
     add_article_column,
     flush_gin,
+    keyword_query,
     plan_query,
     terms_table,
     upgrade_table,
@@ -213,6 +214,10 @@ def _where(filters: Filters | None) -> tuple[Any, dict[str, Any]]:
     return sql.SQL(" AND ").join(sql.SQL(c) for c in clauses), params
 
 
+#: a keyword query's passages (best first) and articles (doc id -> rank from 1)
+_KeywordSide = tuple[list[tuple[Passage, float]], dict[str, int]]
+
+
 def sql_article(has_column: bool) -> Any:
     """A row's article in SQL: the indexed column, or (an old table) the JSON expression."""
     from psycopg2 import sql
@@ -244,6 +249,7 @@ class PgSearcher:
         self._article = sql_article(shape.has_article)
         #: query text -> its keyword plan (a generation's table never changes once published)
         self._plans: dict[str, KeywordPlan] = {}
+        self._recent: dict[tuple[str, int, str], _KeywordSide] = {}
         self._plans_lock = threading.Lock()
 
     @contextmanager
@@ -294,58 +300,44 @@ class PgSearcher:
         return found
 
     def keyword(self, text: str, limit: int, filters: Filters | None = None) -> list[tuple[Passage, float]]:
-        """The best ``limit`` of the passages holding the query's rarest words, by ``ts_rank``
-        of the whole OR query (see :mod:`retrieval.pgkeywords`); the text is read for those only."""
-        from psycopg2 import sql
-
-        where, params = _where(filters)
-        query = sql.SQL(
-            "SELECT p.node_id, p.text, p.metadata_, top.rank FROM ("
-            " SELECT id, {rank} AS rank FROM {table}"
-            " WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}"
-            " ORDER BY rank DESC, id LIMIT %(limit)s) AS top"
-            " JOIN {table} AS p USING (id) ORDER BY top.rank DESC, top.id"
-        )
-        with self._cursor() as cur:
-            plan = self._plan(cur, text)
-            if plan.candidates is None:
-                return []
-            cur.execute(
-                query.format(
-                    rank=plan.rank(), table=identifier(self.table), matches=plan.condition(), where=where
-                ),
-                params | {"loose": plan.loose, "cand": plan.candidates, "limit": limit},
-            )
-            rows = cur.fetchall()
-        return [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
+        """The best ``limit`` of the passages holding the query's rarest words, scored like
+        BM25 (see :mod:`retrieval.pgkeywords`); the text is read for those only."""
+        return self._keyword_side(text, limit, filters)[0]
 
     def article_ranks(self, text: str, limit: int, filters: Filters | None = None) -> dict[str, int]:
-        """Articles ranked by their candidate passages' summed full-text rank: the whole
+        """Articles ranked by the query words found in their candidate passages: the whole
         article's keyword match, as the embedded backend's article BM25 ranks it."""
-        from psycopg2 import sql
+        return self._keyword_side(text, limit, filters)[1]
 
+    def _keyword_side(self, text: str, limit: int, filters: Filters | None) -> _KeywordSide:
+        """Both keyword lists from one query; hybrid search asks for the passages, then the
+        articles, of the same question, so the last few answers are kept."""
+        key = (text, limit, repr(filters))
+        with self._plans_lock:
+            found = self._recent.get(key)
+        if found is not None:
+            return found
         where, params = _where(filters)
-        query = sql.SQL(
-            "SELECT {article} AS doc, {rank} AS rank"
-            " FROM {table} WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}"
-            " GROUP BY 1 ORDER BY rank DESC, doc LIMIT %(limit)s"
-        )
         with self._cursor() as cur:
             plan = self._plan(cur, text)
             if plan.candidates is None:
-                return {}
+                return [], {}
             cur.execute(
-                query.format(
-                    article=self._article,
-                    rank=plan.article_rank(),
-                    table=identifier(self.table),
-                    matches=plan.condition(),
-                    where=where,
-                ),
+                keyword_query(plan, self.table, self._article, where),
                 params | {"loose": plan.loose, "cand": plan.candidates, "limit": limit},
             )
             rows = cur.fetchall()
-        return {str(doc): rank for rank, (doc, _score) in enumerate(rows, 1)}
+        passages = sorted((r for r in rows if r[0] == "p"), key=lambda r: (-r[1], r[2]))
+        articles = sorted((r for r in rows if r[0] == "a"), key=lambda r: (-r[1], r[6]))
+        found = (
+            [(passage_from_row(r[3], r[4], r[5]), float(r[1])) for r in passages],
+            {str(r[6]): rank for rank, r in enumerate(articles, 1)},
+        )
+        with self._plans_lock:
+            if len(self._recent) >= 8:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = found
+        return found
 
     def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
         """Each article's passage nearest ``vector``, in the order of ``docs``."""
