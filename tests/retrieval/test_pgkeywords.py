@@ -163,6 +163,7 @@ def test_a_new_table_has_its_term_table_article_column_and_inline_tsvector(
         assert "USING gin (text_search_tsv)" in indexes
         assert f"({ARTICLE_COLUMN})" in indexes
         assert _column(conn, new, "text_search_tsv") == ("m", "s")  # MAIN storage, generated stored
+        assert _column(conn, new, "embedding") == ("m", "")
     finally:
         conn.close()
 
@@ -206,6 +207,7 @@ def test_an_old_table_is_upgraded_on_open_and_ranks_as_a_new_one(
     try:
         assert _column(conn, old, ARTICLE_COLUMN) == ("x", "s")
         assert _column(conn, old, "text_search_tsv") == ("m", "s")
+        assert _column(conn, old, "embedding") == ("m", "")
         for query in ("word150 word399 zebra", "word007 word020", "zebra"):
             hits = [[(p.key, round(s, 6)) for p, s in searcher.keyword(query, 20)] for searcher in searchers]
             assert hits[0] and hits[0] == hits[1]
