@@ -158,6 +158,8 @@ def serve_step(
             answer_ms = _timed(desk.ask_offline, texts)
 
             def keyword_side(text: str) -> None:
+                source._plans.clear()  # as for a new question: the searches above asked these
+                source._recent.clear()
                 source.keyword(text, pool)
                 source.article_ranks(text, pool)
 
