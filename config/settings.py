@@ -85,8 +85,14 @@ class StoreSettings(_Section):
         "newsdesk", pattern=r"^[a-z][a-z0-9_]{0,23}$", description="Table name prefix (backend postgres)."
     )
     hnsw_m: int = Field(16, ge=4, le=100, description="pgvector HNSW links per node.")
-    hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="pgvector HNSW build list size.")
+    hnsw_ef_construction: int = Field(128, ge=8, le=1000, description="pgvector HNSW build list size.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector HNSW search list size.")
+    keyword_budget: int = Field(
+        1000,
+        ge=10,
+        le=1_000_000,
+        description="Passages a PostgreSQL keyword query ranks at most (those with its rarest words).",
+    )
     batch_articles: int = Field(
         64, ge=1, le=9999, description="Articles embedded and saved at once (a killed build loses one batch)."
     )
