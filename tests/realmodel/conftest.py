@@ -3,7 +3,8 @@
 Opt-in (it needs a compiled runtime and minutes of CPU): ``.ci/run-model``, or
 ``NEWSDESK_REALMODEL=1 .venv/bin/python -m pytest -rs tests/realmodel``. With the variable set
 the fixture installs the runtime itself when it is missing (tests/realmodel/server.py); where it
-cannot be had, every test skips with the reason in one line.
+cannot be had, every test skips with the reason in one line, or fails with it when the variable
+is ``require`` (the CI stage, which must not pass without having run).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -21,6 +22,8 @@ from tests.fakes.discord_fixtures import copied_seed_desk
 from tests.realmodel.server import MODEL_ALIAS, LlamaServer, Runtime, RuntimeUnavailable, install
 
 ENABLE_ENV = "NEWSDESK_REALMODEL"
+#: The value of ENABLE_ENV under which a missing runtime fails the tier instead of skipping it.
+REQUIRED = "require"
 #: The server's context window; the tier's prompts of four passages fit in it.
 N_CTX = 2048
 
@@ -39,7 +42,14 @@ def model_runtime() -> Runtime:
     try:
         return install()
     except RuntimeUnavailable as exc:
-        pytest.skip(f"real model runtime unavailable: {exc}")
+        unavailable(f"real model runtime unavailable: {exc}")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip with ``reason``; fail with it where the tier is required."""
+    if os.environ.get(ENABLE_ENV) == REQUIRED:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +64,7 @@ def llama_server(model_runtime: Runtime, model_log: Path) -> Iterator[LlamaServe
     try:
         server.start()
     except RuntimeUnavailable as exc:
-        pytest.skip(f"real model server did not start: {exc}")
+        unavailable(f"real model server did not start: {exc}")
     yield server
     server.stop()
 
