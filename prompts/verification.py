@@ -20,7 +20,7 @@ The model cites prompt keys (``[P3]``, ``[P1][P2]``, ``[P1, P2]``). Here:
 
 The rule for grounding: every sentence left in the answer is supported by each source it cites,
 within ``SUPPORT_WINDOW_CHARS`` of that source's quote. A "cannot answer" sentence beside
-supported ones is dropped (it would stand uncited).
+supported ones is dropped (it would stand uncited); a question is never a supported claim.
 If sentences were removed the answer says so (see :mod:`prompts.generative`); if nothing is
 left, the caller falls back to the offline answer.
 """
@@ -218,6 +218,11 @@ def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
+def is_question(text: str) -> bool:
+    """Whether ``text`` asks rather than states (a small model may answer with the question)."""
+    return re.search(r"\?[\"'”’)]*$", text.strip()) is not None
+
+
 def negated(text: str) -> bool:
     """Whether ``text`` denies something ("not", "never", "no one", "didn't")."""
     return _NEGATION.search(text) is not None
@@ -324,7 +329,7 @@ def verify_answer(reply: str, passages: Mapping[str, SearchHit], embedder: Sente
         if is_cannot_answer(claim.text):
             refused = True
             continue
-        sources = _supporting_sources(claim, vector, evidence)
+        sources = () if is_question(claim.text) else _supporting_sources(claim, vector, evidence)
         if sources:
             kept.append((claim, sources))
         else:
@@ -437,6 +442,7 @@ __all__ = [
     "cite",
     "content_words",
     "is_cannot_answer",
+    "is_question",
     "judge",
     "marker_keys",
     "negated",

@@ -336,3 +336,9 @@ def test_every_kept_citation_passes_the_independent_check(reply: str, minilm):
 
 def test_the_support_window_lies_within_the_checks_context():
     assert SUPPORT_WINDOW_CHARS <= CONTEXT_CHARS
+
+
+def test_a_question_is_not_a_claim_even_when_its_words_are_in_the_passage(passages, minilm):
+    result = verify_answer("Will Xi visit Russia from Monday to Wednesday?", passages, minilm)
+    assert result.text == ""
+    assert result.removed == ("Will Xi visit Russia from Monday to Wednesday?",)
