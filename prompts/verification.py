@@ -6,8 +6,9 @@ The model cites prompt keys (``[P3]``, ``[P1][P2]``, ``[P1, P2]``). Here:
 2. each sentence is checked against each passage it cites, one passage sentence at a time (the
    anchor) with the sentences within ``SUPPORT_WINDOW_CHARS`` of it: it must be close in
    meaning (MiniLM cosine) to one of them, its content words must mostly occur in them, every
-   number in it must occur there, and it must not deny what the anchor says or say "not" where
-   the anchor does not (thresholds below). A cited passage with no anchor that holds is
+   number and every name (a capitalised word after the first) in it must occur there, and it
+   must not deny what the anchor says or say "not" where the anchor does not (thresholds
+   below). A cited passage with no anchor that holds is
    dropped from that sentence; a sentence left with no supporting passage is removed. A
    sentence with no citation is checked against every passage and cites the one that supports
    it best, or is removed;
@@ -35,6 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from prompts.citations import CANNOT_ANSWER, Citation
+from prompts.terms import names_in
 from retrieval.models import SearchHit
 from retrieval.splitting import sentence_spans
 
@@ -287,10 +289,16 @@ def judge(lexical: float, cosine: float) -> bool:
 
 
 def support(
-    words: set[str], numbers: set[str], vector: np.ndarray, ev: _Evidence, denies: bool = False
+    words: set[str],
+    numbers: set[str],
+    vector: np.ndarray,
+    ev: _Evidence,
+    denies: bool = False,
+    names: set[str] | frozenset[str] = frozenset(),
 ) -> Support:
-    """Whether the claim (its words, numbers, vector, and whether it ``denies``) is supported by
-    passage ``ev``: by some anchor sentence, with what lies near it."""
+    """Whether the claim (its words, numbers, vector, whether it ``denies``, and the content
+    words of the names it gives) is supported by passage ``ev``: by some anchor sentence, with
+    what lies near it. Like its numbers, every name a claim gives must be near the anchor."""
     if not ev.spans or not words:
         return Support(False, 0.0, 0, 0.0, 0.0)
     cosines = ev.vectors @ vector
@@ -377,7 +385,8 @@ def _supporting_sources(
     cited = [k for k in dict.fromkeys(claim.keys) if k in evidence]
     candidates = cited or list(evidence)
     words, numbers, denies = content_words(claim.text), numbers_in(claim.text), negated(claim.text)
-    verdicts = {k: support(words, numbers, vector, evidence[k], denies) for k in candidates}
+    names = content_words(" ".join(names_in(claim.text)))
+    verdicts = {k: support(words, numbers, vector, evidence[k], denies, names) for k in candidates}
     keys = [k for k in candidates if verdicts[k].supported]
     if not cited and keys:
         keys = [max(keys, key=lambda k: verdicts[k].score)]

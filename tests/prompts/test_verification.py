@@ -342,3 +342,10 @@ def test_a_question_is_not_a_claim_even_when_its_words_are_in_the_passage(passag
     result = verify_answer("Will Xi visit Russia from Monday to Wednesday?", passages, minilm)
     assert result.text == ""
     assert result.removed == ("Will Xi visit Russia from Monday to Wednesday?",)
+
+
+def test_a_name_the_passage_does_not_give_near_the_anchor_is_not_supported(passages, minilm):
+    reply = "Xi will visit Russia from Monday to Wednesday with Biden [P2]."
+    result = verify_answer(reply, passages, minilm)
+    assert result.text == ""
+    assert result.removed == ("Xi will visit Russia from Monday to Wednesday with Biden.",)
