@@ -171,12 +171,14 @@ def summarise_answerable(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def tradeoff(answerable: list[dict[str, Any]], unanswerable: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per threshold: answerable answered and unanswerable refused (hard refusals score 0)."""
+    """Per threshold of the answerability probability: answerable answered and unanswerable
+    refused (hard refusals -- nothing retrieved -- score 0 and are refused at every threshold)."""
     if not answerable or answerable[0]["confidence"] is None:
         return []
+    from prompts.refusal import MIN_CONFIDENCE
+
     curve = []
-    for step in range(0, 31):
-        t = round(step * 0.1, 2)
+    for t in sorted({*(round(step * 0.05, 2) for step in range(21)), MIN_CONFIDENCE}):
 
         def answered(r: dict[str, Any], t: float = t) -> bool:
             return (r["confidence"] or 0.0) > 0 and r["confidence"] >= t
@@ -184,6 +186,7 @@ def tradeoff(answerable: list[dict[str, Any]], unanswerable: list[dict[str, Any]
         curve.append(
             {
                 "threshold": t,
+                "chosen": t == MIN_CONFIDENCE,
                 "answerable_answered": share(answerable, answered),
                 "unanswerable_refused": share(unanswerable, lambda r, f=answered: not f(r)),
             }
@@ -264,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, figures in result["halves"].items():
         say(name, "answerable:", figures["answerable"])
         say(name, "unanswerable:", figures["unanswerable"])
+        for point in figures["tradeoff"]:
+            say(name, "threshold", point)
     say("latency:", result["latency"])
     name = f"answers-{args.label}" if args.label else "answers"
     say("wrote", write_result(name, bset, result, args.out))

@@ -85,8 +85,14 @@ class StoreSettings(_Section):
         "newsdesk", pattern=r"^[a-z][a-z0-9_]{0,23}$", description="Table name prefix (backend postgres)."
     )
     hnsw_m: int = Field(16, ge=4, le=100, description="pgvector HNSW links per node.")
-    hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="pgvector HNSW build list size.")
+    hnsw_ef_construction: int = Field(128, ge=8, le=1000, description="pgvector HNSW build list size.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector HNSW search list size.")
+    keyword_budget: int = Field(
+        1000,
+        ge=10,
+        le=1_000_000,
+        description="Passages a PostgreSQL keyword query ranks at most (those with its rarest words).",
+    )
     poll_s: float = Field(2.0, ge=0, description="Seconds between checks for an index another process built.")
     first_build_wait_s: float = Field(
         600.0, ge=0, description="Seconds to wait for another process's first build of an empty data folder."

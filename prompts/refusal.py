@@ -1,27 +1,33 @@
 """When the offline answerer says "the coverage doesn't say", and what part it cannot answer.
 
-Two hard reasons, then one calibrated one. Hard: a name (or number) in the question that the
-retrieved evidence never mentions -- except words of time (months, weekdays, years, "week"),
-which are matched against the articles' publication dates instead, since "the December
-summit" is usually dated by its article, not by its text. Calibrated: the best sentence's
-answer score (:mod:`prompts.sentence_scoring`) below :data:`MIN_CONFIDENCE`, a threshold set on
-the tuning half of RealTimeQA against its unanswerable questions (see BENCHMARKS.md).
+One calibrated reason: the answerability model (:data:`prompts.answer_weights.ANSWERABLE_WEIGHTS`,
+a logistic regression fitted on the tuning half of RealTimeQA, answerable questions against
+unanswerable ones) gives a probability below :data:`MIN_CONFIDENCE`, the least threshold that
+refuses 85% of that half's unanswerable questions (see BENCHMARKS.md section 2). Its features
+are the best sentence's chance of carrying the answer, how much of the question the passages
+mention, and what they never mention: a name (or number) of the question the evidence never
+mentions lowers the confidence rather than vetoing the answer (as a veto it cost more
+answerable questions than it saved unanswerable ones), and the answer names it. Words of time
+(months, weekdays, years) are matched against the articles' publication dates instead, since
+"the December summit" is usually dated by its article, not by its text.
 """
 
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections.abc import Sequence
 
 from prompts.answer_kinds import TIME_WORD, kind_of, new_spans, question_words
+from prompts.answer_weights import ANSWERABLE_WEIGHTS, FEATURES, QUESTION_FEATURES, probability
 from prompts.questions import question_parts
-from prompts.sentence_scoring import Candidate, read_question, term_weights
+from prompts.sentence_scoring import Candidate, folded_terms, read_question, score_sentences, term_weights
 from prompts.terms import key_terms, names_in
 from retrieval.models import SearchHit
 
-#: Least answer score of the best sentence for an answer rather than a refusal (calibrated).
-MIN_CONFIDENCE = 0.84
+#: Least answerability (a probability) for an answer rather than a refusal (calibrated).
+MIN_CONFIDENCE = 0.32
 _QUESTION_OPENERS = frozenset(
     "What When Who Whom Whose How Why Where Which Did Does Do Is Are Was Were Will Has Have Had Can "
     "Could Should Would In On At After Before During Since For From".split()
@@ -57,8 +63,9 @@ def _acronym_said(word: str, hits: Sequence[SearchHit]) -> bool:
 
 
 def missing_names(question: str, hits: Sequence[SearchHit]) -> list[str]:
-    """Names and numbers of ``question`` that the evidence never mentions (time words aside)."""
-    evidence = set().union(*(key_terms(h.passage.text) for h in hits)) if hits else set()
+    """Names and numbers of ``question`` that the evidence never mentions (time words aside); a
+    country and its people count as one ("Australian" is mentioned by "Australia")."""
+    evidence = frozenset().union(*(folded_terms(h.passage.text) for h in hits)) if hits else frozenset()
     missing = []
     for word in names_in(question):
         if word in _QUESTION_OPENERS:
@@ -67,8 +74,7 @@ def missing_names(question: str, hits: Sequence[SearchHit]) -> list[str]:
             if not _dated(word, hits):
                 missing.append(word)
             continue
-        terms = key_terms(word)
-        if terms <= evidence:
+        if folded_terms(word) <= evidence:
             continue
         if word.isupper() and len(word) <= 4 and _acronym_said(word, hits):
             continue
@@ -76,13 +82,14 @@ def missing_names(question: str, hits: Sequence[SearchHit]) -> list[str]:
     return missing
 
 
-def confidence(
-    question: str, lead: Candidate, best_dense: float, candidates: Sequence[Candidate] = ()
-) -> float:
-    """How sure the answer is: the share of the question's (weighted) words the lead sentence
-    carries, plus the best passage's dense similarity. Of the measures tried on the tuning
-    half this one separated answerable from unanswerable questions best. For a question that
-    asks two things, the better-answered part counts (the other is named as not answered)."""
+def unmentioned(question: str, hits: Sequence[SearchHit]) -> list[str]:
+    """Names and numbers of ``question`` the evidence never mentions, words of time aside."""
+    return [w for w in missing_names(question, hits) if not TIME_WORD.match(w.rstrip("."))]
+
+
+def _lead_words(question: str, lead: Candidate, candidates: Sequence[Candidate]) -> float:
+    """The share of the question's (weighted) words the lead sentence carries; for a question
+    that asks two things, the better-answered part counts (the other is named as not answered)."""
     words = lead.words
     parts = question_parts(question)
     if len(parts) > 1 and candidates:
@@ -92,7 +99,61 @@ def confidence(
             total = sum(weights.values())
             if total:
                 words = max(words, sum(w for t, w in weights.items() if t in lead.terms) / total)
-    return words + best_dense
+    return words
+
+
+def _share_in(terms: frozenset[str], hits: Sequence[SearchHit]) -> float:
+    """The share of ``terms`` that ``hits`` mention anywhere."""
+    if not terms or not hits:
+        return 0.0
+    said = frozenset().union(*(folded_terms(h.passage.text) for h in hits))
+    return len(terms & said) / len(terms)
+
+
+def answerability(
+    question: str, hits: Sequence[SearchHit], candidates: Sequence[Candidate]
+) -> tuple[float, ...]:
+    """The question's answerability features (:data:`QUESTION_FEATURES`): how well the best
+    sentence answers, how close and how on-topic the passages are, and what the evidence never
+    mentions -- a missing name lowers the confidence instead of vetoing the answer. Only the
+    question and its evidence: nothing about when it was asked."""
+    lead = candidates[0]
+    dense = [h.dense_score or 0.0 for h in hits]
+    names = [w for w in names_in(question) if w not in _QUESTION_OPENERS]
+    missing = missing_names(question, hits)
+    undated = [w for w in missing if TIME_WORD.match(w.rstrip("."))]
+    terms = read_question(question).terms
+    p = min(max(lead.score, 1e-6), 1 - 1e-6)
+    return (
+        math.log(p / (1 - p)),
+        _lead_words(question, lead, candidates),
+        max(dense, default=0.0),
+        float(len(missing) - len(undated)),
+        (len(missing) - len(undated)) / len(names) if names else 0.0,
+        float(len(undated)),
+        _share_in(terms, hits),
+        _share_in(terms, hits[:3]),
+        _share_in(terms, hits[:1]),
+        candidates[1].score if len(candidates) > 1 else 0.0,
+        lead.features[FEATURES.index("plain")] if lead.features else 0.0,
+        sum(dense[:3]) / len(dense[:3]) if dense else 0.0,
+        float(hits[0].keyword_rank is not None and hits[0].keyword_rank < 3),
+    )
+
+
+def confidence(question: str, hits: Sequence[SearchHit], candidates: Sequence[Candidate]) -> float:
+    """How likely the coverage answers ``question``: the fitted answerability model's
+    probability (:data:`ANSWERABLE_WEIGHTS`). A question that asks two things is as answerable
+    as its better-answered part asked alone (the other part is named as not answered)."""
+    sure = probability(ANSWERABLE_WEIGHTS, answerability(question, hits, candidates), QUESTION_FEATURES)
+    parts = question_parts(question)
+    if len(parts) > 1:
+        for part in parts:
+            own = score_sentences(read_question(part), hits)
+            if own:
+                features = answerability(part, hits, own)
+                sure = max(sure, probability(ANSWERABLE_WEIGHTS, features, QUESTION_FEATURES))
+    return sure
 
 
 def confident(score: float) -> bool:
@@ -119,4 +180,12 @@ def unanswered_parts(question: str, picked: Sequence[Candidate]) -> list[str]:
     return left
 
 
-__all__ = ["MIN_CONFIDENCE", "confidence", "confident", "missing_names", "unanswered_parts"]
+__all__ = [
+    "MIN_CONFIDENCE",
+    "answerability",
+    "confidence",
+    "confident",
+    "missing_names",
+    "unanswered_parts",
+    "unmentioned",
+]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from prompts.answer_kinds import Span
+from prompts.places import ASKS_FOR_COUNTRY, countries_in
 from prompts.sentence_scoring import Candidate, Question
 from prompts.terms import key_terms
 
@@ -43,6 +44,10 @@ def short_span(question: Question, lead: Candidate) -> Span | None:
     spans = [s for s in lead.spans if len(s.text) <= _MAX_CHARS]
     if question.kind in ("why", "what") or not spans or _ASKS_WHO_SOMEONE_IS.match(question.text):
         return None
+    if ASKS_FOR_COUNTRY.search(question.text):  # "which country": a country, not any name
+        spans = [s for s in spans if countries_in(s.text)]
+        if not spans:
+            return None
     anchors = _anchors(question, lead.text)
     if question.kind == "who":  # a person's full name before a lone word ("Russian")
         best = min(spans, key=lambda s: (" " not in s.text, _distance(s, anchors)))

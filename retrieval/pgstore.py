@@ -2,10 +2,11 @@
 
 Passages are written through llama-index's ``PGVectorStore`` (``hybrid_search=True`` gives each
 row a stored ``tsvector`` of its text with a GIN index); every index generation is its own
-table, with an HNSW index (cosine) built once the table is filled. Searching queries the table
+table, with an HNSW index (cosine) built once the table is filled, and the companions of
+:mod:`retrieval.pgkeywords` (a term table, an ``article_id`` column). Searching queries the table
 with ``psycopg2`` directly, as :mod:`retrieval.store` does for Qdrant, so answering a question
-does not import llama-index: pgvector for the dense side, PostgreSQL full-text search
-(``websearch_to_tsquery``, ``ts_rank``) for the keyword side, date and outlet filters in SQL.
+does not import llama-index: pgvector for the dense side, PostgreSQL full-text search over a
+bounded candidate set for the keyword side, date and outlet filters in SQL.
 
 The DSN comes from the environment variable ``store.postgres_dsn_env``; it is never logged.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,16 +27,25 @@ import numpy as np
 from config.redaction import redact
 from config.settings import ConfigError, Settings, StoreSettings
 from retrieval.models import Passage
+from retrieval.pgkeywords import (
+    ARTICLE_COLUMN,
+    ARTICLE_EXPRESSION,
+    TEXT_SEARCH_CONFIG,
+    KeywordPlan,
+    add_article_column,
+    flush_gin,
+    keyword_query,
+    plan_query,
+    terms_table,
+    upgrade_table,
+    write_term_stats,
+)
 from retrieval.search import Filters
 from retrieval.store import StoreError, passage_from_payload
 
-TEXT_SEARCH_CONFIG = "english"
 #: In a generation folder of the postgres backend: {"table": "<passage table>"}.
 PG_FILE = "pg.json"
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-# websearch_to_tsquery ANDs every word; a question rarely has all its words in one passage,
-# so plain conjunctions become disjunctions (quoted phrases and -exclusions are kept), like BM25.
-_LOOSE_QUERY = "regexp_replace(websearch_to_tsquery('english', %(q)s)::text, ' & (?!!)', ' | ', 'g')::tsquery"
 
 
 def dsn(cfg: StoreSettings) -> str:
@@ -118,8 +129,15 @@ class PassageTable:
         )
 
     def create(self) -> None:
-        """Create the (empty) table, its GIN text-search index and the ref_doc_id index."""
+        """Create the (empty) table, its GIN text-search index and the ref_doc_id index, and
+        its ``article_id`` column (:func:`retrieval.pgkeywords.add_article_column`)."""
         self.store.add([])
+        conn = connect(self.cfg)
+        try:
+            add_article_column(conn, self.name)
+            conn.commit()
+        finally:
+            conn.close()
 
     def copy_from(self, conn: Any, source: str) -> int:
         """Copy every passage (text, metadata, vector) of table ``source``; no re-embedding."""
@@ -147,7 +165,9 @@ class PassageTable:
                 ).format(identifier(f"{self.name}_hnsw"), identifier(self.name)),
                 (cfg.hnsw_m, cfg.hnsw_ef_construction),
             )
+            flush_gin(conn, self.name)
             cur.execute(sql.SQL("ANALYZE {}").format(identifier(self.name)))
+            write_term_stats(conn, self.name)
             cur.execute(
                 sql.SQL("SELECT metadata_->>'ref_doc_id', count(*) FROM {} GROUP BY 1").format(
                     identifier(self.name)
@@ -164,6 +184,7 @@ def drop_table(conn: Any, name: str) -> None:
 
     with conn.cursor() as cur:
         cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(identifier(name)))
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(identifier(terms_table(name))))
 
 
 def vector_literal(vector: Sequence[float] | np.ndarray) -> str:
@@ -193,8 +214,15 @@ def _where(filters: Filters | None) -> tuple[Any, dict[str, Any]]:
     return sql.SQL(" AND ").join(sql.SQL(c) for c in clauses), params
 
 
-#: A row's article: PGVectorStore keeps llama-index's metadata flat beside ``ref_doc_id``.
-_ARTICLE = "coalesce(metadata_->>'article_id', metadata_->>'ref_doc_id')"
+#: a keyword query's passages (best first) and articles (doc id -> rank from 1)
+_KeywordSide = tuple[list[tuple[Passage, float]], dict[str, int]]
+
+
+def sql_article(has_column: bool) -> Any:
+    """A row's article in SQL: the indexed column, or (an old table) the JSON expression."""
+    from psycopg2 import sql
+
+    return sql.Identifier(ARTICLE_COLUMN) if has_column else sql.SQL(ARTICLE_EXPRESSION)
 
 
 class PgSearcher:
@@ -212,6 +240,17 @@ class PgSearcher:
             )
         except Exception as exc:  # psycopg2.Error, without importing it at module level
             raise _connect_error(cfg, exc) from None
+        conn = self._pool.getconn()
+        try:
+            shape = upgrade_table(conn, table)
+        finally:
+            self._pool.putconn(conn)
+        self._bounded = shape.has_terms
+        self._article = sql_article(shape.has_article)
+        #: query text -> its keyword plan (a generation's table never changes once published)
+        self._plans: dict[str, KeywordPlan] = {}
+        self._recent: dict[tuple[str, int, str], _KeywordSide] = {}
+        self._plans_lock = threading.Lock()
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
@@ -233,57 +272,72 @@ class PgSearcher:
         from psycopg2 import sql
 
         where, params = _where(filters)
-        params |= {"v": vector_literal(vector), "limit": limit}
-        query = sql.SQL(
-            "SELECT node_id, text, metadata_, 1 - (embedding <=> %(v)s::vector) FROM {table} "
+        # filtered: let HNSW keep scanning until enough rows pass
+        scan = "relaxed_order" if params else "off"
+        params |= {"v": vector_literal(vector), "limit": limit, "scan": scan}
+        params["ef"] = str(max(self.cfg.hnsw_ef_search, limit))
+        query = sql.SQL(  # one round trip: the settings (for this transaction) and the search
+            "SELECT set_config('hnsw.ef_search', %(ef)s, true),"
+            " set_config('hnsw.iterative_scan', %(scan)s, true);"
+            " SELECT node_id, text, metadata_, 1 - (embedding <=> %(v)s::vector) FROM {table} "
             "WHERE {where} ORDER BY embedding <=> %(v)s::vector LIMIT %(limit)s"
         ).format(table=identifier(self.table), where=where)
         with self._cursor() as cur:
-            cur.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true)", (str(max(self.cfg.hnsw_ef_search, limit)),)
-            )
-            if len(params) > 2:  # filtered: let HNSW keep scanning until enough rows pass
-                cur.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
             cur.execute(query, params)
             rows = cur.fetchall()
         hits = [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
         return sorted(hits, key=lambda h: -h[1])
 
-    def keyword(self, text: str, limit: int, filters: Filters | None = None) -> list[tuple[Passage, float]]:
-        from psycopg2 import sql
+    def _plan(self, cur: Any, text: str) -> KeywordPlan:
+        with self._plans_lock:
+            found = self._plans.get(text)
+        if found is None:
+            found = plan_query(cur, self.table, text, self.cfg.keyword_budget, self._bounded)
+            with self._plans_lock:
+                if len(self._plans) >= 512:
+                    self._plans.clear()
+                self._plans[text] = found
+        return found
 
-        where, params = _where(filters)
-        params |= {"q": text, "limit": limit}
-        query = sql.SQL(
-            "WITH q AS (SELECT {loose} AS query) "
-            "SELECT node_id, text, metadata_, ts_rank(text_search_tsv, q.query, 1) AS rank "
-            "FROM {table}, q WHERE text_search_tsv @@ q.query AND {where}"
-            " ORDER BY rank DESC, id LIMIT %(limit)s"
-        ).format(loose=sql.SQL(_LOOSE_QUERY), table=identifier(self.table), where=where)
-        with self._cursor() as cur:
-            cur.execute(query, params)
-            rows = cur.fetchall()
-        return [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
+    def keyword(self, text: str, limit: int, filters: Filters | None = None) -> list[tuple[Passage, float]]:
+        """The best ``limit`` of the passages holding the query's rarest words, scored like
+        BM25 (see :mod:`retrieval.pgkeywords`); the text is read for those only."""
+        return self._keyword_side(text, limit, filters)[0]
 
     def article_ranks(self, text: str, limit: int, filters: Filters | None = None) -> dict[str, int]:
-        """Articles ranked by their passages' summed full-text rank: the whole article's keyword
-        match, as the embedded backend's article BM25 ranks it, from the passages' GIN index."""
-        from psycopg2 import sql
+        """Articles ranked by the query words found in their candidate passages: the whole
+        article's keyword match, as the embedded backend's article BM25 ranks it."""
+        return self._keyword_side(text, limit, filters)[1]
 
+    def _keyword_side(self, text: str, limit: int, filters: Filters | None) -> _KeywordSide:
+        """Both keyword lists from one query; hybrid search asks for the passages, then the
+        articles, of the same question, so the last few answers are kept."""
+        key = (text, limit, repr(filters))
+        with self._plans_lock:
+            found = self._recent.get(key)
+        if found is not None:
+            return found
         where, params = _where(filters)
-        params |= {"q": text, "limit": limit}
-        query = sql.SQL(
-            "WITH q AS (SELECT {loose} AS query) "
-            "SELECT {article} AS doc, sum(ts_rank(text_search_tsv, q.query, 1)) AS rank "
-            "FROM {table}, q WHERE text_search_tsv @@ q.query AND {where}"
-            " GROUP BY 1 ORDER BY rank DESC, doc LIMIT %(limit)s"
-        ).format(
-            loose=sql.SQL(_LOOSE_QUERY), article=sql.SQL(_ARTICLE), table=identifier(self.table), where=where
-        )
         with self._cursor() as cur:
-            cur.execute(query, params)
+            plan = self._plan(cur, text)
+            if plan.candidates is None:
+                return [], {}
+            cur.execute(
+                keyword_query(plan, self.table, self._article, where),
+                params | {"loose": plan.loose, "cand": plan.candidates, "limit": limit},
+            )
             rows = cur.fetchall()
-        return {str(doc): rank for rank, (doc, _score) in enumerate(rows, 1)}
+        passages = sorted((r for r in rows if r[0] == "p"), key=lambda r: (-r[1], r[2]))
+        articles = sorted((r for r in rows if r[0] == "a"), key=lambda r: (-r[1], r[6]))
+        found = (
+            [(passage_from_row(r[3], r[4], r[5]), float(r[1])) for r in passages],
+            {str(r[6]): rank for rank, r in enumerate(articles, 1)},
+        )
+        with self._plans_lock:
+            if len(self._recent) >= 8:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = found
+        return found
 
     def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
         """Each article's passage nearest ``vector``, in the order of ``docs``."""
@@ -295,7 +349,7 @@ class PgSearcher:
             "SELECT DISTINCT ON ({article}) {article}, node_id, text, metadata_,"
             " 1 - (embedding <=> %(v)s::vector) FROM {table} WHERE {article} = ANY(%(docs)s)"
             " ORDER BY {article}, embedding <=> %(v)s::vector"
-        ).format(article=sql.SQL(_ARTICLE), table=identifier(self.table))
+        ).format(article=self._article, table=identifier(self.table))
         with self._cursor() as cur:
             cur.execute(query, {"v": vector_literal(vector), "docs": list(docs)})
             rows = {d: (passage_from_row(n, t, m), float(s)) for d, n, t, m, s in cur.fetchall()}

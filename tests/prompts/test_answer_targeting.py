@@ -80,8 +80,17 @@ def test_a_month_the_evidence_neither_says_nor_is_dated_refuses() -> None:
     assert answer.text == CANNOT_ANSWER
 
 
-def test_a_name_the_evidence_never_mentions_still_refuses() -> None:
-    answer = ask("When is Macron's first crossing?", hit(FERRY))
+def test_a_name_the_evidence_never_mentions_lowers_the_confidence_and_is_named() -> None:
+    plain = ask("When is the first crossing?", hit(FERRY))
+    named = ask("When is Macron's first crossing?", hit(FERRY))
+    assert named.confidence is not None and plain.confidence is not None
+    assert named.confidence < plain.confidence
+    assert named.notice is not None and "doesn't mention Macron" in named.notice
+    assert plain.notice is None
+
+
+def test_a_question_whose_names_the_evidence_never_mentions_refuses() -> None:
+    answer = ask("What did Emmanuel Macron say about pension reform?", hit(FERRY))
     assert (answer.text, answer.citations, answer.short) == (CANNOT_ANSWER, (), None)
 
 
@@ -106,3 +115,14 @@ def test_the_first_sentence_of_a_body_whose_title_is_metadata_can_answer() -> No
     )
     answer = ask("What raise did the union accept?", titled)
     assert "four percent raise" in answer.citations[0].quote
+
+
+def test_a_which_country_question_gets_a_country_or_no_short_answer() -> None:
+    text = (
+        "Prisoner deal agreed\n\n"
+        "Five Americans detained in Iran were released on Monday under a deal with Washington. "
+        "The Department of Justice said the release followed months of talks."
+    )
+    question = "The US made a deal with which country to free five detained Americans?"
+    answer = ask(question, hit(text, doc="deal"))
+    assert answer.short is not None and answer.short.text == "Iran"

@@ -218,8 +218,10 @@ def test_a_killed_runs_table_is_dropped_by_the_next_run(
     desk.reindex(corpus)
     with conn.cursor() as cur:
         cur.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'data_newsdesk_g%'")
-        tables = {r[0] for r in cur.fetchall()}
+        every = {r[0] for r in cur.fetchall()}
     conn.close()
+    tables = {t for t in every if not t.endswith("_terms")}
+    assert every == tables | {f"{t}_terms" for t in tables}  # each with its term table, no other
     assert "data_newsdesk_g20200101t000000000000z" not in tables
     assert len(tables) == 2  # the current generation and the one before (still being read elsewhere)
     desk.close()
@@ -317,11 +319,12 @@ def top_stories(hits: list) -> list[frozenset[str]]:  # type: ignore[type-arg]
 
 @pytest.mark.parametrize("query", RANKING_QUERIES)
 def test_both_backends_rank_the_same_top_articles(both_backends: dict[str, Desk], query: str) -> None:
-    """The same best story, and each backend's top three among the other's top five: the
-    seed articles are all one topic, and BM25 (embedded) and ts_rank (PostgreSQL) part on
-    near ties below the top."""
+    """The same best story (or, in a near tie, the same best two), and each backend's top three
+    among the other's top five: the seed articles are all one topic, and BM25 (embedded) and
+    idf-weighted ts_rank (PostgreSQL) part on near ties ("new era in international relations":
+    the two best fused scores 0.002 apart on both backends)."""
     embedded, pg = (top_stories(d.search(query, k=8)) for d in both_backends.values())
-    assert embedded[0] == pg[0]
+    assert embedded[0] == pg[0] or set(embedded[:2]) == set(pg[:2])
     assert set(embedded[:3]) <= set(pg[:5]) and set(pg[:3]) <= set(embedded[:5])
 
 

@@ -1,0 +1,131 @@
+"""The offline answerer's fitted weights: plain numbers, so answering needs no fitting library.
+
+Both are logistic regressions fitted by ``python -m bench.fit_answerer fit`` on the tuning half
+of RealTimeQA (even ISO weeks; see BENCHMARKS.md section 2), never on the reporting half.
+
+- :data:`SENTENCE_WEIGHTS`: the chance that a candidate sentence carries the answer, from its
+  features (:func:`prompts.sentence_scoring.sentence_features`).
+- :data:`ANSWERABLE_WEIGHTS`: the chance that the coverage answers the question at all, from the
+  best sentence and what the evidence does not mention (:func:`prompts.refusal.answerability`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+#: A candidate sentence's features, in this order (see ``sentence_features``).
+FEATURES = (
+    "words",  # share of the question's words it carries, weighted by rarity among the candidates
+    "context",  # the same with the sentence before it
+    "plain",  # share of the question's words, unweighted
+    "novel",  # share of its own words the question does not contain
+    "kind",  # it holds a span of the kind asked for (a date for "when", ...) the question lacks
+    "kind_factor",  # the hand-set factor of session 2 (1.0 with that span, 0.4 without)
+    "names",  # names the question does not already give (capped at 3, scaled to 0..1)
+    "dense",  # its passage's dense similarity to the question
+    "fused",  # its passage's fused search score, relative to the best passage's
+    "rank",  # 1 / (1 + its passage's rank)
+    "lead",  # near the top of its article (news puts the event first)
+    "first",  # within the article's first 400 characters
+    "length",  # its length in words (capped at 60, scaled to 0..1)
+    "quote",  # it quotes someone
+    "leans",  # it opens with a pronoun (its subject is in the sentence before)
+    "country",  # "which country ...": it names a country the question does not
+)
+
+SENTENCE_WEIGHTS: dict[str, float] = {
+    "words": 0.000,
+    "context": 1.667,
+    "plain": 0.683,
+    "novel": -0.543,
+    "kind": 0.000,
+    "kind_factor": 2.825,
+    "names": 0.680,
+    "dense": 2.710,
+    "fused": 1.795,
+    "rank": 0.315,
+    "lead": 0.087,
+    "first": 0.248,
+    "length": 0.434,
+    "quote": -0.079,
+    "leans": -0.114,
+    "country": 2.160,
+    "bias": -8.754,
+}
+
+#: A question's answerability features, in this order (see ``prompts.refusal.answerability``).
+QUESTION_FEATURES = (
+    "best",  # the best sentence's log-odds of carrying the answer
+    "words",  # the share of the question's words the best sentence carries (weighted)
+    "dense",  # the best passage's dense similarity
+    "missing",  # names and numbers of the question the evidence never mentions
+    "missing_share",  # ... as a share of the question's names
+    "undated",  # months and years of the question neither said nor fitting the articles' dates
+    "said",  # share of the question's words the passages mention anywhere
+    "said_top3",  # ... the top three passages
+    "said_top1",  # ... the top passage
+    "second",  # the second-best sentence's probability of carrying the answer
+    "plain",  # the best sentence's unweighted share of the question's words
+    "dense_top3",  # the top three passages' mean dense similarity
+    "keyword_top",  # the top passage is among keyword search's best three
+)
+
+ANSWERABLE_WEIGHTS: dict[str, float] = {
+    "best": 0.434,
+    "words": 1.015,
+    "dense": -1.424,
+    "missing": -0.471,
+    "missing_share": 0.349,
+    "undated": -3.174,
+    "said": 0.277,
+    "said_top3": 0.388,
+    "said_top1": 0.750,
+    "second": 5.006,
+    "plain": 0.617,
+    "dense_top3": -0.049,
+    "keyword_top": 0.238,
+    "bias": -1.543,
+}
+
+
+def log_odds(
+    weights: Mapping[str, float], features: Sequence[float], names: Sequence[str] = FEATURES
+) -> float:
+    """The linear score of ``features`` (named by ``names``) under ``weights``."""
+    return weights.get("bias", 0.0) + sum(
+        weights.get(n, 0.0) * v for n, v in zip(names, features, strict=True)
+    )
+
+
+def probability(
+    weights: Mapping[str, float], features: Sequence[float], names: Sequence[str] = FEATURES
+) -> float:
+    """The logistic of :func:`log_odds`: a probability in (0, 1)."""
+    z = log_odds(weights, features, names)
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def scorer(
+    weights: Mapping[str, float], names: Sequence[str] = FEATURES
+) -> Callable[[Sequence[float]], float]:
+    """:func:`probability` with the weights lined up once, for scoring many feature vectors."""
+    aligned = [weights.get(n, 0.0) for n in names]
+    bias = weights.get("bias", 0.0)
+
+    def score(features: Sequence[float]) -> float:
+        z = bias + sum(w * v for w, v in zip(aligned, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    return score
+
+
+__all__ = [
+    "ANSWERABLE_WEIGHTS",
+    "FEATURES",
+    "QUESTION_FEATURES",
+    "SENTENCE_WEIGHTS",
+    "log_odds",
+    "probability",
+    "scorer",
+]
