@@ -55,23 +55,29 @@ def offline(question: str, hits: list[SearchHit]) -> Callable[[], Answer]:
     return lambda: answer_extractively(question, hits, min_relevance=0.42, max_sentences=4)
 
 
+def no_better(question: str) -> Callable[[], Answer]:
+    """An offline answer the model's cannot be thinner than (a refusal): for tests of the model
+    path's plumbing, which should not turn on what the offline answerer leads with."""
+    return lambda: Answer(question, CANNOT_ANSWER, (), grounded=False, mode="extractive")
+
+
 async def ask(
     chat: ChatModel,
     minilm: MiniLMEmbedding,
     prompts: Prompts,
     hits: list[SearchHit],
     question: str = QUESTION,
+    fallback: Callable[[], Answer] | None = None,
 ) -> Answer:
-    return await answer_with_model(
-        question, hits, chat, minilm, TODAY, offline(question, hits), prompts=prompts
-    )
+    fallback = fallback or offline(question, hits)
+    return await answer_with_model(question, hits, chat, minilm, TODAY, fallback, prompts=prompts)
 
 
 async def test_a_cited_answer_is_verified_and_renumbered(
     chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
 ):
     llm_server.queue(Reply(f"{SUPPORTED} [P2]."))
-    answer = await ask(chat_model, minilm, prompts, hits)
+    answer = await ask(chat_model, minilm, prompts, hits, fallback=no_better(QUESTION))
     assert (answer.mode, answer.grounded, answer.notice) == ("llm", True, None)
     assert answer.text == f"{SUPPORTED} [1]."
     [citation] = answer.citations
@@ -86,7 +92,7 @@ async def test_keys_that_match_no_passage_are_dropped_and_the_sentence_checked_a
 ):
     ushakov = "Kremlin adviser Yuri Ushakov spoke to reporters"
     llm_server.queue(Reply(f"{SUPPORTED} [P2][P7]. {ushakov} [P4]."))
-    answer = await ask(chat_model, minilm, prompts, hits)
+    answer = await ask(chat_model, minilm, prompts, hits, fallback=no_better(QUESTION))
     assert answer.text == f"{SUPPORTED} [1]. {ushakov} [2]."
     assert [c.doc_id for c in answer.citations] == [h.passage.doc_id for h in hits[::-1]]
 
@@ -95,7 +101,7 @@ async def test_a_sentence_its_citation_does_not_support_is_removed_with_a_notice
     chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
 ):
     llm_server.queue(Reply(f"{SUPPORTED} [P2]. {UNSUPPORTED} [P2]."))
-    answer = await ask(chat_model, minilm, prompts, hits)
+    answer = await ask(chat_model, minilm, prompts, hits, fallback=no_better(QUESTION))
     assert answer.text == f"{SUPPORTED} [1]."
     assert answer.grounded and answer.mode == "llm"
     assert answer.notice is not None and "1 sentence(s)" in answer.notice
@@ -140,7 +146,7 @@ async def test_429_with_retry_after_then_success_answers_from_the_model(
     chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
 ):
     llm_server.queue(Fail(429, {"Retry-After": "0.2"}), Reply(f"{SUPPORTED} [P2]."))
-    answer = await ask(chat_model, minilm, prompts, hits)
+    answer = await ask(chat_model, minilm, prompts, hits, fallback=no_better(QUESTION))
     assert answer.mode == "llm" and answer.notice is None
     first, second = llm_server.chat_requests
     assert 0.2 <= second.at - first.at < 0.35
@@ -231,7 +237,7 @@ async def test_streaming_yields_drafts_then_the_verified_answer(
     items = [
         item
         async for item in stream_answer_with_model(
-            QUESTION, hits, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+            QUESTION, hits, chat_model, minilm, TODAY, no_better(QUESTION), prompts=prompts
         )
     ]
     *drafts, final = items
@@ -291,7 +297,7 @@ async def test_passages_beyond_max_passages_are_not_shown(
         chat_model,
         minilm,
         TODAY,
-        offline(QUESTION, hits),
+        no_better(QUESTION),
         prompts=prompts,
         options=options,
     )
@@ -324,13 +330,13 @@ async def test_a_context_error_is_retried_with_half_the_passages(
         items = [
             i
             async for i in stream_answer_with_model(
-                QUESTION, shown, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+                QUESTION, shown, chat_model, minilm, TODAY, no_better(QUESTION), prompts=prompts
             )
         ]
         answer = items[-1]
     else:
         answer = await answer_with_model(
-            QUESTION, shown, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+            QUESTION, shown, chat_model, minilm, TODAY, no_better(QUESTION), prompts=prompts
         )
     assert isinstance(answer, Answer) and answer.mode == "llm" and answer.notice is None
     first, second = llm_server.chat_requests
