@@ -64,6 +64,7 @@ class VerifierLog:
     """What the verifier did on each model reply (recorded around prompts.generative)."""
 
     calls: list[Verified] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -74,6 +75,7 @@ def recording_verifier() -> Iterator[VerifierLog]:
     def record(*args: Any, **kwargs: Any) -> Verified:
         result = real(*args, **kwargs)
         log.calls.append(result)
+        log.replies.append(args[0] if args else kwargs.get("reply", ""))
         return result
 
     generative.verify_answer = record  # type: ignore[assignment]
@@ -112,6 +114,8 @@ async def ask_model(desk: Any, question: str, log: VerifierLog) -> dict[str, Any
     checked = log.calls[before:] if len(log.calls) > before else []
     verified = checked[0] if checked else None
     return {
+        "reply": log.replies[before] if verified else None,
+        "checked_text": verified.text if verified else None,
         "answer": final,
         "first_ms": first,
         "total_ms": total,
@@ -124,16 +128,18 @@ async def ask_model(desk: Any, question: str, log: VerifierLog) -> dict[str, Any
 
 
 def row(q: Question, answer: Answer, articles: dict[str, Any]) -> dict[str, Any]:
+    shown = f"{answer.short.text} {answer.text}" if answer.short else answer.text  # what a user reads
     return {
         "id": q.id,
         "mode": answer.mode,
         "refused": answer.text == CANNOT_ANSWER,
         "citations": len(answer.citations),
         "verified": citations_verify(answer, articles) if answer.citations else None,
-        "contains": contains(answer.text, q.answer_text),
-        "terms": has_terms(answer.text, q.answer_text),
+        "contains": contains(shown, q.answer_text),
+        "terms": has_terms(shown, q.answer_text),
         "notice": answer.notice,
-        "text": answer.text[:600],
+        "short": answer.short.text if answer.short else None,
+        "text": answer.text[:1200],
     }
 
 

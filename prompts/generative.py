@@ -187,18 +187,42 @@ def on_topic(text: str, question: str) -> int:
     return sum(about(key_terms(claim.text)) for claim in split_claims(text))
 
 
+#: The share of the offline answer's lead facts (:func:`lead_facts`) that the model's checked
+#: answer must state for it to be given instead; set on the tuning half of RealTimeQA
+#: (BENCHMARKS.md §10).
+LEAD_COVER_MIN = 0.5
+
+
+def lead_facts(offline: Answer, question: str) -> set[str]:
+    """What the offline answer leads with beyond the question's own words: the key terms of its
+    direct answer (``short``), else of its first sentence; empty for a refusal."""
+    if not offline.citations:
+        return set()
+    if offline.short is not None:
+        lead = offline.short.text
+    else:
+        claims = split_claims(offline.text)
+        lead = claims[0].text if claims else ""
+    return {t for t in key_terms(lead) if len(t) > 1} - key_terms(question)
+
+
 def thinner(question: str, checked: Verified, offline: Answer) -> bool:
     """Whether the model's checked answer says less about the question than the offline one,
     so that giving it would make newsdesk worse. A weak model copies a passage sentence that is
-    supported but is about something else, or guesses so that most of what it wrote is
-    removed: its answer is thinner when none of its kept sentences names the question's
-    subject (then even an offline refusal is better), or when the verifier removed more
-    sentences than it kept and fewer kept ones name the subject than the offline answer's do."""
+    supported but is about something else, restates the question without its answer, or
+    guesses so that most of what it wrote is removed: its answer is thinner when none of its
+    kept sentences names the question's subject (then even an offline refusal is better), when
+    it states less than LEAD_COVER_MIN of the offline answer's lead facts, or when the verifier
+    removed more sentences than it kept and fewer kept ones name the subject than the offline
+    answer's do."""
     mine = on_topic(checked.text, question)
     if mine == 0:
         return True
     if not offline.citations:
         return False
+    facts = lead_facts(offline, question)
+    if facts and len(facts & key_terms(checked.text)) < LEAD_COVER_MIN * len(facts):
+        return True
     return len(checked.removed) > checked.kept and mine < on_topic(offline.text, question)
 
 
@@ -427,6 +451,7 @@ class ModelAnswerer:
 
 
 __all__ = [
+    "LEAD_COVER_MIN",
     "MODEL_UNAVAILABLE",
     "REMOVED",
     "THINNER",
@@ -441,6 +466,7 @@ __all__ = [
     "format_passages",
     "has_evidence",
     "key_passages",
+    "lead_facts",
     "on_topic",
     "rewrite_followup",
     "stream_answer_with_model",

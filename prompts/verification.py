@@ -3,18 +3,25 @@
 The model cites prompt keys (``[P3]``, ``[P1][P2]``, ``[P1, P2]``). Here:
 
 1. keys that match no passage are dropped, and so are bare numbers like ``[4]``;
-2. each sentence is checked against each passage it cites: its content words must mostly occur
-   in the passage, every number in it must occur there, and it must be close in meaning
-   (MiniLM cosine) to one of the passage's sentences (thresholds below). A cited passage that
-   fails is dropped from that sentence; a sentence left with no supporting passage is removed.
-   A sentence with no citation is checked against every passage and cites the one that
-   supports it best, or is removed;
+2. each sentence is checked against each passage it cites, one passage sentence at a time (the
+   anchor) with the sentences within ``SUPPORT_WINDOW_CHARS`` of it: it must be close in
+   meaning (MiniLM cosine) to one of them, its content words must mostly occur in them, every
+   number and every name (a capitalised word after the first) in it must occur there, and it
+   must not deny what the anchor says or say "not" where the anchor does not (thresholds
+   below). A cited passage with no anchor that holds is
+   dropped from that sentence; a sentence left with no supporting passage is removed. A
+   sentence with no citation is checked against every passage and cites the one that supports
+   it best, or is removed;
 3. sentences in passages that read as instructions to a model ("ignore previous
    instructions ...") never count as support, so an injected article cannot vouch for itself;
-4. the surviving keys are renumbered ``[1]..[n]`` in order of first use, and each source gets a
-   verbatim quote: the passage sentence that best supports the sentences citing it.
+4. each surviving (passage, anchor) pair becomes a reference ``[1]..[n]`` in order of first
+   use, quoting its anchor verbatim, so that what supports a sentence is always near the quote
+   its marker points at (two sentences drawing on different parts of one passage get two
+   references to it).
 
-The rule for grounding: every sentence left in the answer is supported by each source it cites.
+The rule for grounding: every sentence left in the answer is supported by each source it cites,
+within ``SUPPORT_WINDOW_CHARS`` of that source's quote. A "cannot answer" sentence beside
+supported ones is dropped (it would stand uncited); a question is never a supported claim.
 If sentences were removed the answer says so (see :mod:`prompts.generative`); if nothing is
 left, the caller falls back to the offline answer.
 """
@@ -29,6 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from prompts.citations import CANNOT_ANSWER, Citation
+from prompts.terms import names_in
 from retrieval.models import SearchHit
 from retrieval.splitting import sentence_spans
 
@@ -40,7 +48,13 @@ COSINE_MIN = 0.6
 LEXICAL_STRONG = 0.9
 COSINE_FLOOR = 0.45
 COSINE_STRONG = 0.8
-LEXICAL_FLOOR = 0.3
+#: At least half of a claim's content words must be near its quote, however close in meaning:
+#: the independent citation check (tests/prompts/citation_check.py) asks the same.
+LEXICAL_FLOOR = 0.5
+#: How far (characters) from its anchor sentence a claim's words and numbers may be found: the
+#: anchor's neighbours, not the far end of a long passage. It must stay within the citation
+#: check's CONTEXT_CHARS for a kept citation to pass that check by construction.
+SUPPORT_WINDOW_CHARS = 400
 
 _KEY = r"(?:(?:passage|source|key)\s*:?\s*)?p(?:assage)?\s*\d+"
 #: Small models also write ``(P1)``, ``[Passage P2]``, ``[Source: P1]`` and ranges ``[P1-P3]``.
@@ -59,6 +73,10 @@ _INSTRUCTION = re.compile(
     r"your)\b[^.]{0,40}\b(?:instructions?|rules|prompts?|directions)\b"
     r"|\byou are now\b|\bsystem prompt\b|\bnew instructions?\b",
     re.I,
+)
+#: Words that deny: "not", "never", "n't"; "no" but not "No. 3".
+_NEGATION = re.compile(
+    r"\b(?:not|never|none|nobody|nothing|neither|nor|without|cannot)\b|n[’']t\b|\bno\b(?!\.?\s*\d)", re.I
 )
 _STOPWORDS = frozenset(
     """a an the and or but if then than so of in on at to for from by with without about into
@@ -117,8 +135,11 @@ class _Evidence:
     hit: SearchHit
     spans: list[tuple[int, int]]
     words: list[set[str]]
-    all_words: set[str]
-    numbers: set[str]
+    #: Per anchor sentence: the sentences, content words and numbers within SUPPORT_WINDOW_CHARS.
+    near: list[list[int]]
+    near_words: list[set[str]]
+    near_numbers: list[set[str]]
+    negated: list[bool]
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
@@ -199,13 +220,38 @@ def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
+def is_question(text: str) -> bool:
+    """Whether ``text`` asks rather than states (a small model may answer with the question)."""
+    return re.search(r"\?[\"'”’)]*$", text.strip()) is not None
+
+
+def negated(text: str) -> bool:
+    """Whether ``text`` denies something ("not", "never", "no one", "didn't")."""
+    return _NEGATION.search(text) is not None
+
+
+def _near(spans: Sequence[tuple[int, int]], j: int) -> list[int]:
+    """The sentences lying wholly within SUPPORT_WINDOW_CHARS of sentence ``j`` (it included)."""
+    lo, hi = spans[j][0] - SUPPORT_WINDOW_CHARS, spans[j][1] + SUPPORT_WINDOW_CHARS
+    return [i for i, (a, b) in enumerate(spans) if i == j or (a >= lo and b <= hi)]
+
+
 def _evidence(hit: SearchHit) -> _Evidence:
     text = hit.passage.text
     spans = list(hit.passage.sentences) or sentence_spans(text)
     spans = [s for s in spans if not _INSTRUCTION.search(text[s[0] : s[1]])]
     words = [content_words(text[a:b]) for a, b in spans]
-    allowed = "".join(text[a:b] + "\n" for a, b in spans)
-    return _Evidence(hit, spans, words, set().union(*words), numbers_in(allowed))
+    numbers = [numbers_in(text[a:b]) for a, b in spans]
+    near = [_near(spans, j) for j in range(len(spans))]
+    return _Evidence(
+        hit,
+        spans,
+        words,
+        near,
+        [set().union(*(words[i] for i in n)) for n in near],
+        [set().union(*(numbers[i] for i in n)) for n in near],
+        [negated(text[a:b]) for a, b in spans],
+    )
 
 
 def _embed(texts: list[str], embedder: SentenceEmbedder) -> np.ndarray:
@@ -222,7 +268,9 @@ def _embed(texts: list[str], embedder: SentenceEmbedder) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class Support:
-    """How well a passage supports a claim; ``sentence`` indexes the best passage sentence."""
+    """How well a passage supports a claim; ``sentence`` indexes the anchor (the best passage
+    sentence that supports it, or the best one when none does); ``lexical`` is the share of the
+    claim's words near the anchor, ``cosine`` its closeness to the anchor."""
 
     supported: bool
     score: float
@@ -240,17 +288,38 @@ def judge(lexical: float, cosine: float) -> bool:
     )
 
 
-def support(words: set[str], numbers: set[str], vector: np.ndarray, ev: _Evidence) -> Support:
-    """Whether the claim (its words, numbers and vector) is supported by passage ``ev``."""
+def support(
+    words: set[str],
+    numbers: set[str],
+    vector: np.ndarray,
+    ev: _Evidence,
+    denies: bool = False,
+    names: set[str] | frozenset[str] = frozenset(),
+) -> Support:
+    """Whether the claim (its words, numbers, vector, whether it ``denies``, and the content
+    words of the names it gives) is supported by passage ``ev``: by some anchor sentence, with
+    what lies near it. Like its numbers, every name a claim gives must be near the anchor."""
     if not ev.spans or not words:
         return Support(False, 0.0, 0, 0.0, 0.0)
     cosines = ev.vectors @ vector
-    overlaps = np.array([len(words & w) / len(words) for w in ev.words])
-    best = int(np.argmax(0.5 * cosines + 0.5 * overlaps))
-    lexical = len(words & ev.all_words) / len(words)
-    cosine = float(cosines.max())
-    ok = numbers <= ev.numbers and judge(lexical, cosine)
-    return Support(ok, float(0.5 * cosines[best] + 0.5 * overlaps[best]), best, lexical, cosine)
+    # a sentence's meaning leans on its neighbours ("The Chinese leader" is Xi, named next door)
+    near_cosines = np.array([cosines[near].max() for near in ev.near])
+    lexical = np.array([len(words & near) / len(words) for near in ev.near_words])
+    # the quote: the sentence closest to the claim in meaning and in its own words
+    score = 0.5 * cosines + 0.5 * np.array([len(words & w) / len(words) for w in ev.words])
+    ok = np.array(
+        [
+            numbers <= ev.near_numbers[j] and denies == ev.negated[j] and judge(lexical[j], near_cosines[j])
+            for j in range(len(ev.spans))
+        ]
+    )
+    pool = np.flatnonzero(ok) if ok.any() else np.arange(len(ev.spans))
+    best = int(pool[np.argmax(score[pool])])
+    return Support(bool(ok.any()), float(score[best]), best, float(lexical[best]), float(near_cosines[best]))
+
+
+#: A reference: the prompt key of a passage and the index of the anchor sentence it quotes.
+Source = tuple[str, int]
 
 
 def verify_answer(reply: str, passages: Mapping[str, SearchHit], embedder: SentenceEmbedder) -> Verified:
@@ -261,25 +330,24 @@ def verify_answer(reply: str, passages: Mapping[str, SearchHit], embedder: Sente
     unknown = tuple(dict.fromkeys(k for c in claims for k in c.keys if k not in passages))
     evidence = {key: _evidence(hit) for key, hit in passages.items()}
     vectors = _embed_all(claims, evidence, embedder)
-    kept: list[tuple[Claim, tuple[str, ...]]] = []
+    kept: list[tuple[Claim, tuple[Source, ...]]] = []
     removed: list[str] = []
-    quotes: dict[str, Support] = {}
+    refused = False
     for claim, vector in zip(claims, vectors, strict=True):
         if is_cannot_answer(claim.text):
-            kept.append((claim, ()))
+            refused = True
             continue
-        keys = _supporting_keys(claim, vector, evidence, quotes)
-        if keys:
-            kept.append((claim, keys))
+        sources = () if is_question(claim.text) else _supporting_sources(claim, vector, evidence)
+        if sources:
+            kept.append((claim, sources))
         else:
             removed.append(claim.text)
-    order = list(dict.fromkeys(k for _, keys in kept for k in keys))
-    if not order:
-        return Verified("", (), tuple(removed), unknown, cannot_answer=not removed and bool(kept))
-    numbers = {key: n for n, key in enumerate(order, start=1)}
-    citations = tuple(_citation(numbers[k], evidence[k], quotes[k]) for k in order)
-    text = render(kept, numbers)
-    return Verified(text, citations, tuple(removed), unknown, kept=len(kept))
+    if not kept:
+        return Verified("", (), tuple(removed), unknown, cannot_answer=refused and not removed)
+    order = list(dict.fromkeys(source for _, sources in kept for source in sources))
+    numbers = {source: n for n, source in enumerate(order, start=1)}
+    citations = tuple(_citation(numbers[(k, j)], evidence[k], j) for k, j in order)
+    return Verified(render(kept, numbers), citations, tuple(removed), unknown, kept=len(kept))
 
 
 def _embed_all(
@@ -309,25 +377,24 @@ def _embed_all(
     return matrix[: len(claims)]
 
 
-def _supporting_keys(
-    claim: Claim, vector: np.ndarray, evidence: Mapping[str, _Evidence], quotes: dict[str, Support]
-) -> tuple[str, ...]:
-    """The cited keys whose passages support ``claim`` (for an uncited claim, the best one)."""
+def _supporting_sources(
+    claim: Claim, vector: np.ndarray, evidence: Mapping[str, _Evidence]
+) -> tuple[Source, ...]:
+    """The cited passages that support ``claim``, each with its anchor (for an uncited claim,
+    the passage that supports it best)."""
     cited = [k for k in dict.fromkeys(claim.keys) if k in evidence]
     candidates = cited or list(evidence)
-    words, numbers = content_words(claim.text), numbers_in(claim.text)
-    verdicts = {k: support(words, numbers, vector, evidence[k]) for k in candidates}
+    words, numbers, denies = content_words(claim.text), numbers_in(claim.text), negated(claim.text)
+    names = content_words(" ".join(names_in(claim.text)))
+    verdicts = {k: support(words, numbers, vector, evidence[k], denies, names) for k in candidates}
     keys = [k for k in candidates if verdicts[k].supported]
     if not cited and keys:
         keys = [max(keys, key=lambda k: verdicts[k].score)]
-    for key in keys:
-        if key not in quotes or verdicts[key].score > quotes[key].score:
-            quotes[key] = verdicts[key]
-    return tuple(keys)
+    return tuple((k, verdicts[k].sentence) for k in keys)
 
 
-def _citation(n: int, ev: _Evidence, best: Support) -> Citation:
-    start, end = ev.spans[best.sentence]
+def _citation(n: int, ev: _Evidence, anchor: int) -> Citation:
+    start, end = ev.spans[anchor]
     return Citation.of(n, ev.hit, start, end)
 
 
@@ -342,11 +409,11 @@ def cite(sentence: str, numbers: Sequence[int]) -> str:
     return f"{sentence[: match.start()].rstrip()} {markers}{sentence[match.start() :]}"
 
 
-def render(kept: Sequence[tuple[Claim, tuple[str, ...]]], numbers: Mapping[str, int]) -> str:
+def render(kept: Sequence[tuple[Claim, tuple[Source, ...]]], numbers: Mapping[Source, int]) -> str:
     """The kept sentences with renumbered markers, paragraphs as the model wrote them."""
     paragraphs: dict[int, list[str]] = {}
-    for claim, keys in kept:
-        paragraphs.setdefault(claim.paragraph, []).append(cite(claim.text, [numbers[k] for k in keys]))
+    for claim, sources in kept:
+        paragraphs.setdefault(claim.paragraph, []).append(cite(claim.text, [numbers[s] for s in sources]))
     return "\n\n".join(" ".join(sentences) for sentences in paragraphs.values())
 
 
@@ -374,6 +441,7 @@ __all__ = [
     "LEXICAL_FLOOR",
     "LEXICAL_MIN",
     "LEXICAL_STRONG",
+    "SUPPORT_WINDOW_CHARS",
     "BatchEmbedder",
     "Claim",
     "SentenceEmbedder",
@@ -383,8 +451,10 @@ __all__ = [
     "cite",
     "content_words",
     "is_cannot_answer",
+    "is_question",
     "judge",
     "marker_keys",
+    "negated",
     "normalise_key",
     "parse_keys",
     "render",

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from prompts.chat_model import ChatModel
-from prompts.citations import CANNOT_ANSWER, Answer
+from prompts.citations import CANNOT_ANSWER, Answer, ShortAnswer
 from prompts.desk import Turn
 from prompts.extractive import answer_extractively
 from prompts.generative import (
@@ -19,6 +19,7 @@ from prompts.generative import (
     answer_with_model,
     estimate_tokens,
     fit_prompt,
+    lead_facts,
     on_topic,
     rewrite_followup,
     stream_answer_with_model,
@@ -54,20 +55,29 @@ def offline(question: str, hits: list[SearchHit]) -> Callable[[], Answer]:
     return lambda: answer_extractively(question, hits, min_relevance=0.42, max_sentences=4)
 
 
+def no_better(question: str) -> Callable[[], Answer]:
+    """An offline answer the model's cannot be thinner than (a refusal): for tests of the model
+    path's plumbing, which should not turn on what the offline answerer leads with."""
+    return lambda: Answer(question, CANNOT_ANSWER, (), grounded=False, mode="extractive")
+
+
 async def ask(
-    chat: ChatModel, minilm: MiniLMEmbedding, prompts: Prompts, hits: list[SearchHit],
+    chat: ChatModel,
+    minilm: MiniLMEmbedding,
+    prompts: Prompts,
+    hits: list[SearchHit],
     question: str = QUESTION,
+    fallback: Callable[[], Answer] | None = None,
 ) -> Answer:
-    return await answer_with_model(
-        question, hits, chat, minilm, TODAY, offline(question, hits), prompts=prompts
-    )
+    fallback = fallback or offline(question, hits)
+    return await answer_with_model(question, hits, chat, minilm, TODAY, fallback, prompts=prompts)
 
 
 async def test_a_cited_answer_is_verified_and_renumbered(
     chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
 ):
     llm_server.queue(Reply(f"{SUPPORTED} [P2]."))
-    answer = await ask(chat_model, minilm, prompts, hits)
+    answer = await ask(chat_model, minilm, prompts, hits, fallback=no_better(QUESTION))
     assert (answer.mode, answer.grounded, answer.notice) == ("llm", True, None)
     assert answer.text == f"{SUPPORTED} [1]."
     [citation] = answer.citations
@@ -82,7 +92,7 @@ async def test_keys_that_match_no_passage_are_dropped_and_the_sentence_checked_a
 ):
     ushakov = "Kremlin adviser Yuri Ushakov spoke to reporters"
     llm_server.queue(Reply(f"{SUPPORTED} [P2][P7]. {ushakov} [P4]."))
-    answer = await ask(chat_model, minilm, prompts, hits)
+    answer = await ask(chat_model, minilm, prompts, hits, fallback=no_better(QUESTION))
     assert answer.text == f"{SUPPORTED} [1]. {ushakov} [2]."
     assert [c.doc_id for c in answer.citations] == [h.passage.doc_id for h in hits[::-1]]
 
@@ -91,7 +101,7 @@ async def test_a_sentence_its_citation_does_not_support_is_removed_with_a_notice
     chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
 ):
     llm_server.queue(Reply(f"{SUPPORTED} [P2]. {UNSUPPORTED} [P2]."))
-    answer = await ask(chat_model, minilm, prompts, hits)
+    answer = await ask(chat_model, minilm, prompts, hits, fallback=no_better(QUESTION))
     assert answer.text == f"{SUPPORTED} [1]."
     assert answer.grounded and answer.mode == "llm"
     assert answer.notice is not None and "1 sentence(s)" in answer.notice
@@ -136,7 +146,7 @@ async def test_429_with_retry_after_then_success_answers_from_the_model(
     chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
 ):
     llm_server.queue(Fail(429, {"Retry-After": "0.2"}), Reply(f"{SUPPORTED} [P2]."))
-    answer = await ask(chat_model, minilm, prompts, hits)
+    answer = await ask(chat_model, minilm, prompts, hits, fallback=no_better(QUESTION))
     assert answer.mode == "llm" and answer.notice is None
     first, second = llm_server.chat_requests
     assert 0.2 <= second.at - first.at < 0.35
@@ -152,9 +162,7 @@ async def test_500_three_times_falls_back_saying_the_model_was_unavailable(
     assert len(llm_server.chat_requests) == 3
 
 
-async def test_hangs_past_the_timeout_fall_back(
-    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
-):
+async def test_hangs_past_the_timeout_fall_back(chat_model, llm_server: FakeLLMServer, minilm, prompts, hits):
     llm_server.queue(Hang(5), Hang(5), Hang(5))
     answer = await ask(chat_model, minilm, prompts, hits)
     assert answer.mode == "extractive"
@@ -170,9 +178,7 @@ async def test_malformed_json_every_time_falls_back(
     assert answer.notice is not None and "malformed JSON" in answer.notice
 
 
-async def test_an_empty_completion_falls_back(
-    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
-):
+async def test_an_empty_completion_falls_back(chat_model, llm_server: FakeLLMServer, minilm, prompts, hits):
     llm_server.queue(Empty())
     answer = await ask(chat_model, minilm, prompts, hits)
     assert answer.mode == "extractive"
@@ -231,7 +237,7 @@ async def test_streaming_yields_drafts_then_the_verified_answer(
     items = [
         item
         async for item in stream_answer_with_model(
-            QUESTION, hits, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+            QUESTION, hits, chat_model, minilm, TODAY, no_better(QUESTION), prompts=prompts
         )
     ]
     *drafts, final = items
@@ -257,9 +263,7 @@ async def test_a_stream_that_stalls_falls_back_to_the_offline_answer(
     assert final.notice is not None and "mid-answer" in final.notice
 
 
-async def test_a_follow_up_is_rewritten_with_the_conversation(
-    chat_model, llm_server: FakeLLMServer, prompts
-):
+async def test_a_follow_up_is_rewritten_with_the_conversation(chat_model, llm_server: FakeLLMServer, prompts):
     llm_server.queue(Reply("When will Xi Jinping visit Moscow?\n"))
     history = [Turn("Who is visiting Moscow next week?", "Xi Jinping will visit Moscow [1].")]
     rewritten = await rewrite_followup("When is he going?", history, chat_model, prompts=prompts)
@@ -276,9 +280,7 @@ async def test_a_question_without_history_is_not_sent_for_rewriting(
     assert llm_server.requests == []
 
 
-async def test_a_failed_rewrite_keeps_the_question_as_asked(
-    chat_model, llm_server: FakeLLMServer, prompts
-):
+async def test_a_failed_rewrite_keeps_the_question_as_asked(chat_model, llm_server: FakeLLMServer, prompts):
     llm_server.queue(Fail(400, message="bad request"))
     history = [Turn("Who is visiting Moscow?", "Xi Jinping [1].")]
     assert await rewrite_followup("When?", history, chat_model, prompts=prompts) == "When?"
@@ -295,7 +297,7 @@ async def test_passages_beyond_max_passages_are_not_shown(
         chat_model,
         minilm,
         TODAY,
-        offline(QUESTION, hits),
+        no_better(QUESTION),
         prompts=prompts,
         options=options,
     )
@@ -328,13 +330,13 @@ async def test_a_context_error_is_retried_with_half_the_passages(
         items = [
             i
             async for i in stream_answer_with_model(
-                QUESTION, shown, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+                QUESTION, shown, chat_model, minilm, TODAY, no_better(QUESTION), prompts=prompts
             )
         ]
         answer = items[-1]
     else:
         answer = await answer_with_model(
-            QUESTION, shown, chat_model, minilm, TODAY, offline(QUESTION, hits), prompts=prompts
+            QUESTION, shown, chat_model, minilm, TODAY, no_better(QUESTION), prompts=prompts
         )
     assert isinstance(answer, Answer) and answer.mode == "llm" and answer.notice is None
     first, second = llm_server.chat_requests
@@ -399,3 +401,42 @@ def test_a_question_with_names_is_on_topic_only_where_a_sentence_names_one():
     question = "A $5 million class-action lawsuit alleges that Kellogg's:"
     assert on_topic("The DC lawsuit seeks civil penalties against Amazon [1].", question) == 0
     assert on_topic("The lawsuit says Kellogg's misled buyers [1].", question) == 1
+
+
+@pytest.mark.parametrize(
+    ("offline_text", "short", "facts"),
+    [
+        ("Xi will be in Russia from Monday to Wednesday [1].", None, {"monday", "wednesday"}),
+        (
+            "Xi will be in Russia from Monday to Wednesday [1].",
+            "Monday to Wednesday",
+            {"monday", "wednesday"},
+        ),
+        ("Xi visits Russia [1]. It starts on Monday [2].", None, set()),
+    ],
+)
+def test_lead_facts_are_what_the_offline_answer_leads_with_beyond_the_question(
+    offline_text: str, short: str | None, facts: set[str]
+):
+    answer = _offline(offline_text)
+    if short is not None:
+        answer = dataclasses.replace(answer, short=ShortAnswer(short, 1, 0, len(short)))
+    assert lead_facts(answer, QUESTION) == facts
+
+
+def test_an_offline_refusal_has_no_lead_facts():
+    refusal = dataclasses.replace(_offline(CANNOT_ANSWER), citations=())
+    assert lead_facts(refusal, QUESTION) == set()
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("Xi will visit Russia from Monday to Wednesday [1].", False),
+        ("Xi will visit Russia on Monday [1].", False),
+        ("Xi will visit Russia, the Kremlin said [1].", True),  # the question again, no answer
+    ],
+)
+def test_a_model_answer_without_the_offline_answers_lead_facts_is_thinner(model: str, expected: bool):
+    offline_answer = _offline("Xi will be in Russia from Monday to Wednesday [1].")
+    assert thinner(QUESTION, _verified(model, 0), offline_answer) is expected

@@ -6,13 +6,15 @@ import dataclasses
 
 import pytest
 
-from prompts.citations import CANNOT_ANSWER
+from prompts.citations import CANNOT_ANSWER, Answer
 from prompts.verification import (
+    SUPPORT_WINDOW_CHARS,
     _embed,
     _evidence,
     cite,
     content_words,
     is_cannot_answer,
+    negated,
     numbers_in,
     parse_keys,
     renumber_draft,
@@ -21,7 +23,9 @@ from prompts.verification import (
     verify_answer,
 )
 from retrieval.embedding import MiniLMEmbedding
-from retrieval.models import SearchHit
+from retrieval.models import Article, Passage, SearchHit
+from retrieval.splitting import sentence_spans
+from tests.prompts.citation_check import CONTEXT_CHARS, citations_verify
 from tests.prompts.seed_hits import USHAKOV, XI_VISIT, article_text, seed_hit
 
 XI_CLAIM = "Xi will visit Russia from Monday to Wednesday."
@@ -99,18 +103,36 @@ def test_renumber_draft_numbers_known_keys_and_hides_the_rest():
 
 SUPPORT_CASES = [
     # claim, passage key, supported?
-    ("Kremlin adviser Yuri Ushakov said a joint statement on international relations entering "
-     "a new era had been prepared for the talks.", "P1", True),
-    ("Ushakov told reporters that a major announcement would be on the agenda of Putin's "
-     "visit to China.", "P1", True),
-    ("The joint statement will reflect the two countries' shared views on world problems, "
-     "including security.", "P1", True),
+    (
+        "Kremlin adviser Yuri Ushakov said a joint statement on international relations entering "
+        "a new era had been prepared for the talks.",
+        "P1",
+        True,
+    ),
+    (
+        "Ushakov told reporters that a major announcement would be on the agenda of Putin's visit to China.",
+        "P1",
+        True,
+    ),
+    (
+        "The joint statement will reflect the two countries' shared views on world problems, "
+        "including security.",
+        "P1",
+        True,
+    ),
     ("According to Ushakov, the statement was prepared in advance.", "P1", True),
     ("Xi will visit Russia from Monday to Wednesday.", "P2", True),
-    ("The ICC issued an arrest warrant for Putin over the deportation of children from "
-     "occupied parts of Ukraine.", "P2", True),
-    ("China's foreign minister Qin Gang urged Kyiv and Moscow to hold peace talks as soon as "
-     "possible.", "P2", True),
+    (
+        "The ICC issued an arrest warrant for Putin over the deportation of children from "
+        "occupied parts of Ukraine.",
+        "P2",
+        True,
+    ),
+    (
+        "China's foreign minister Qin Gang urged Kyiv and Moscow to hold peace talks as soon as possible.",
+        "P2",
+        True,
+    ),
     ("Putin and Xi signed a trade deal worth 500 billion dollars.", "P1", False),
     ("Xi will visit Russia from Monday to Wednesday.", "P1", False),
     ("The Winter Olympics were boycotted by several nations over human rights.", "P2", False),
@@ -215,3 +237,115 @@ def test_an_instruction_inside_a_passage_never_supports_a_claim(passages, minilm
     result = verify_answer("The summit was cancelled by Putin [P1].", keyed, minilm)
     assert result.text == ""
     assert result.removed == ("The summit was cancelled by Putin.",)
+
+
+def test_a_cannot_answer_sentence_beside_supported_ones_is_dropped(passages, minilm):
+    result = verify_answer(f"{CANNOT_ANSWER} {XI_CLAIM[:-1]} [P2].", passages, minilm)
+    assert result.text == "Xi will visit Russia from Monday to Wednesday [1]."
+    assert (result.kept, result.removed, result.cannot_answer) == (1, (), False)
+
+
+@pytest.mark.parametrize(
+    ("text", "denies"),
+    [
+        ("Xi will not visit Russia.", True),
+        ("Xi won't visit Russia.", True),
+        ("No one was hurt.", True),
+        ("He never went.", True),
+        ("Red dye No. 3 was banned.", False),
+        ("Xi will visit Russia.", False),
+        ("Nothing changed.", True),
+    ],
+)
+def test_negated_reads_denials_not_numbered_names(text: str, denies: bool):
+    assert negated(text) is denies
+
+
+def test_a_claim_that_denies_what_its_passage_says_is_removed(passages, minilm):
+    result = verify_answer("Xi will not visit Russia from Monday to Wednesday [P2].", passages, minilm)
+    assert result.text == ""
+    assert result.removed == ("Xi will not visit Russia from Monday to Wednesday.",)
+
+
+def test_two_sentences_drawing_on_far_apart_parts_of_a_passage_get_a_quote_each(passages, minilm):
+    reply = (
+        "Xi will visit Russia from Monday to Wednesday [P2]. China's foreign minister Qin Gang "
+        "urged Kyiv and Moscow to hold peace talks as soon as possible [P2]."
+    )
+    result = verify_answer(reply, passages, minilm)
+    assert result.text.endswith("[2].") and "[1]" in result.text
+    assert [c.doc_id for c in result.citations] == [passages["P2"].passage.doc_id] * 2
+    assert "Monday to Wednesday" in result.citations[0].quote
+    assert "Qin Gang" in result.citations[1].quote
+
+
+#: Filler of the length of a news paragraph, about none of the claims below.
+_FILLER = (
+    "The weather in the capital was mild for the season, with light winds from the west. "
+    "Local markets reported a quiet week, and traders expected little change before the "
+    "holidays. A museum reopened its east wing after a long renovation of its roof. "
+)
+
+
+def _far_apart_hit() -> tuple[SearchHit, Article]:
+    """A title line and, more than SUPPORT_WINDOW_CHARS later, the sentence that carries the rest."""
+    text = (
+        "Donald Trump indicted on 4 counts in 2020 election investigation\n\n"
+        + _FILLER * 3
+        + "The indictment details the efforts Trump and his allies made to remain in the White "
+        "House following his election loss."
+    )
+    article = Article(doc_id="far", title="Donald Trump indicted", text=text)
+    passage = Passage(
+        key="far:0", doc_id="far", title=article.title, text=text, start=0, end=len(text),
+        sentences=tuple(sentence_spans(text)),
+    )  # fmt: skip
+    return SearchHit(passage, 0.8, dense_score=0.8), article
+
+
+def test_words_far_from_every_anchor_do_not_add_up_to_support(minilm):
+    hit, _ = _far_apart_hit()
+    claim = (
+        "Trump has been indicted for his efforts to remain in the White House following his "
+        "2020 election loss."
+    )
+    evidence = _evidence(hit)
+    text = hit.passage.text
+    evidence.vectors = _embed([text[a:b] for a, b in evidence.spans], minilm)
+    vector = _embed([claim], minilm)[0]
+    verdict = support(content_words(claim), numbers_in(claim), vector, evidence)
+    assert not verdict.supported, (verdict.lexical, verdict.cosine)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Trump has been indicted for his efforts to remain in the White House following his "
+        "2020 election loss [P1].",
+        "Donald Trump was indicted on 4 counts in the 2020 election investigation [P1].",
+        "The indictment details the efforts Trump made to remain in the White House [P1].",
+        "Trump was indicted on 4 counts [P1]. His allies tried to remain in the White House [P1].",
+    ],
+)
+def test_every_kept_citation_passes_the_independent_check(reply: str, minilm):
+    hit, article = _far_apart_hit()
+    result = verify_answer(reply, {"P1": hit}, minilm)
+    answer = Answer(question="?", text=result.text, citations=result.citations, grounded=True, mode="llm")
+    assert not result.citations or citations_verify(answer, {"far": article}), result.text
+
+
+def test_the_support_window_lies_within_the_checks_context():
+    assert SUPPORT_WINDOW_CHARS <= CONTEXT_CHARS
+
+
+def test_a_question_is_not_a_claim_even_when_its_words_are_in_the_passage(passages, minilm):
+    result = verify_answer("Will Xi visit Russia from Monday to Wednesday?", passages, minilm)
+    assert result.text == ""
+    assert result.removed == ("Will Xi visit Russia from Monday to Wednesday?",)
+
+
+def test_a_name_the_passage_does_not_give_near_the_anchor_is_not_supported(passages, minilm):
+    reply = "Xi will visit Russia from Monday to Wednesday with Biden [P2]."
+    result = verify_answer(reply, passages, minilm)
+    assert result.text == ""
+    assert result.removed == ("Xi will visit Russia from Monday to Wednesday with Biden.",)
