@@ -10,8 +10,8 @@ story, so the top results do not say the same thing twice -- the same way on eve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -156,21 +156,22 @@ class HybridSearcher:
         extra = self.source.best_passages([d for d in articles if d not in seen], vector)
         fused = self._fuse(dense, keyword, filters, query, articles, extra)
         if self.settings.expansion_terms > 0:
-            expanded = f"{query} {' '.join(expansion_terms(query, fused, self.settings))}"
+            best = [fused.passages[key] for key in fused.order]
+            expanded = f"{query} {' '.join(expansion_terms(query, best, self.settings))}"
             keyword = self.source.keyword(expanded, pool, filters)
             articles = self.source.article_ranks(expanded, pool, filters)
             seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
             extra = self.source.best_passages([d for d in articles if d not in seen], vector)
             fused = self._fuse(dense, keyword, filters, query, articles, extra)
         if self.settings.phrase_weight > 0:
-            fused = _phrase_match(fused, query, self.settings.phrase_weight)
+            _phrase_match(fused, query, self.settings.phrase_weight)
         if asked_on is not None and self.settings.recency_weight > 0:
-            fused = _near_asking(fused, asked_on, self.settings.recency_weight, self.settings.recency_days)
+            _near_asking(fused, asked_on, self.settings.recency_weight, self.settings.recency_days)
         if self.settings.headline_weight > 0:
-            fused = _headline_match(fused, query, self.settings.headline_weight)
+            _headline_match(fused, query, self.settings.headline_weight)
         if self.settings.article_evidence > 0:
-            fused = _article_evidence(fused, self.settings.article_evidence)
-        return collapse_duplicates(fused, self.settings.duplicate_overlap, self.stories, k)
+            _article_evidence(fused, self.settings.article_evidence)
+        return collapse_duplicates(fused.hits(), self.settings.duplicate_overlap, self.stories, k)
 
     def _fuse(
         self,
@@ -180,32 +181,71 @@ class HybridSearcher:
         query: str,
         articles: dict[str, int],
         extra: Sequence[tuple[Passage, float | None]],
-    ) -> list[SearchHit]:
+    ) -> _Ranking:
         """Reciprocal-rank fusion of dense and keyword passage ranks and the article's keyword rank."""
         rrf = self.settings.rrf_k
-        hits: dict[str, SearchHit] = {}
-        for passage, score in extra:
-            hits[passage.key] = SearchHit(passage, 0.0, dense_score=score)
+        fused = _Ranking()
+        passages, score = fused.passages, fused.score
+        dense_score, dense_rank, keyword_rank = fused.dense_score, fused.dense_rank, fused.keyword_rank
+        for passage, value in extra:
+            passages[passage.key] = passage
+            score[passage.key] = 0.0
+            dense_score[passage.key] = value
         dense_w, keyword_w = self.settings.dense_weight, self.settings.keyword_weight
-        for rank, (passage, score) in enumerate(dense, 1):
-            hits[passage.key] = SearchHit(passage, dense_w / (rrf + rank), dense_score=score, dense_rank=rank)
-        for rank, (passage, _score) in enumerate(keyword, 1):
-            prior = hits.get(passage.key)
+        for rank, (passage, value) in enumerate(dense, 1):
+            passages[passage.key] = passage
+            score[passage.key] = dense_w / (rrf + rank)
+            dense_score[passage.key] = value
+            dense_rank[passage.key] = rank
+            keyword_rank.pop(passage.key, None)
+        for rank, (passage, _value) in enumerate(keyword, 1):
+            prior = score.get(passage.key)
             if prior is None:
-                hits[passage.key] = SearchHit(passage, keyword_w / (rrf + rank), keyword_rank=rank)
+                passages[passage.key] = passage
+                score[passage.key] = keyword_w / (rrf + rank)
+                dense_score[passage.key] = None
+                dense_rank.pop(passage.key, None)
             else:
-                hits[passage.key] = replace(
-                    prior, score=prior.score + keyword_w / (rrf + rank), keyword_rank=rank
-                )
-        for key, hit in hits.items():
-            article_rank = articles.get(hit.passage.doc_id)
+                score[passage.key] = prior + keyword_w / (rrf + rank)
+            keyword_rank[passage.key] = rank
+        article_w = self.settings.article_weight
+        for key, passage in passages.items():
+            article_rank = articles.get(passage.doc_id)
             if article_rank is not None:
-                bonus = self.settings.article_weight / (rrf + article_rank)
-                hits[key] = replace(hit, score=hit.score + bonus)
-        ranked = [h for h in hits.values() if filters.admits(h.passage)]
+                score[key] = score[key] + article_w / (rrf + article_rank)
+        fused.order = [key for key, passage in passages.items() if filters.admits(passage)]
         if _RECENT.search(query):
-            ranked = _prefer_recent(ranked)
-        return sorted(ranked, key=lambda h: h.score, reverse=True)
+            _prefer_recent(fused)
+        fused.sort()
+        return fused
+
+
+@dataclass(slots=True)
+class _Ranking:
+    """Candidates being ranked: plain scores and ranks keyed by passage key, ``order`` best
+    first. The fusion and every prior work on these floats; :class:`SearchHit` objects are made
+    only for the hits the caller takes (:meth:`hits`), not once per candidate per step."""
+
+    passages: dict[str, Passage] = field(default_factory=dict)
+    score: dict[str, float] = field(default_factory=dict)
+    dense_score: dict[str, float | None] = field(default_factory=dict)
+    dense_rank: dict[str, int] = field(default_factory=dict)
+    keyword_rank: dict[str, int] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def sort(self) -> None:
+        """Best first; ties keep their order (a stable sort, as each step has always done)."""
+        self.order = sorted(self.order, key=self.score.__getitem__, reverse=True)
+
+    def hits(self) -> Iterator[SearchHit]:
+        for key in self.order:
+            yield SearchHit(
+                self.passages[key],
+                self.score[key],
+                dense_score=self.dense_score.get(key),
+                keyword_rank=self.keyword_rank.get(key),
+                dense_rank=self.dense_rank.get(key),
+            )
 
 
 _STOP = frozenset(
@@ -217,16 +257,16 @@ _STOP = frozenset(
 _NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'-]+)+")
 
 
-def expansion_terms(query: str, hits: Sequence[SearchHit], settings: SearchSettings) -> list[str]:
-    """Pseudo-relevance feedback: the words most shared by the best few articles' passages and
-    absent from the query (each word counted once per article)."""
+def expansion_terms(query: str, passages: Sequence[Passage], settings: SearchSettings) -> list[str]:
+    """Pseudo-relevance feedback: the words most shared by the best few articles' passages
+    (``passages`` best first) and absent from the query (each word counted once per article)."""
     asked = {w.lower() for w in _WORDS.findall(query)}
     docs: dict[str, set[str]] = {}
-    for h in hits:
-        if h.passage.doc_id not in docs and len(docs) >= settings.expansion_docs:
+    for p in passages:
+        if p.doc_id not in docs and len(docs) >= settings.expansion_docs:
             continue
-        words = {w.lower() for w in _WORDS.findall(h.passage.text)}
-        docs.setdefault(h.passage.doc_id, set()).update(words)
+        words = {w.lower() for w in _WORDS.findall(p.text)}
+        docs.setdefault(p.doc_id, set()).update(words)
     counts: dict[str, int] = {}
     for words in docs.values():
         for w in words:
@@ -236,70 +276,80 @@ def expansion_terms(query: str, hits: Sequence[SearchHit], settings: SearchSetti
     return shared[: settings.expansion_terms]
 
 
-def _phrase_match(hits: list[SearchHit], query: str, weight: float) -> list[SearchHit]:
+def _phrase_match(fused: _Ranking, query: str, weight: float) -> None:
     """Raise passages that contain the query's names and phrases verbatim ("Antony Blinken")."""
     names = {m.group(0).lower() for m in _NAME.finditer(query)}
     if not names:
-        return hits
-    out = []
-    for h in hits:
-        text = f"{h.passage.title} {h.passage.text}".lower()
+        return
+    score = fused.score
+    for key in fused.order:
+        p = fused.passages[key]
+        text = f"{p.title} {p.text}".lower()
         share = sum(n in text for n in names) / len(names)
-        out.append(replace(h, score=h.score * (1 + weight * share)))
-    return sorted(out, key=lambda h: h.score, reverse=True)
+        score[key] = score[key] * (1 + weight * share)
+    fused.sort()
 
 
-def _near_asking(hits: list[SearchHit], asked_on: date, weight: float, days: float) -> list[SearchHit]:
+def _near_asking(fused: _Ranking, asked_on: date, weight: float, days: float) -> None:
     """Raise coverage published near the asking date: a news question asked on a day is
     mostly about that week's news (scores times ``1 + weight`` at age 0, fading with age;
     articles dated after the asking day count as far as they are)."""
-    out = []
-    for h in hits:
-        if h.passage.published is None:
-            out.append(h)
+    score = fused.score
+    factors: dict[date, float] = {}
+    for key in fused.order:
+        published = fused.passages[key].published
+        if published is None:
             continue
-        age = abs((asked_on - h.passage.published).days)
-        out.append(replace(h, score=h.score * (1 + weight * days / (days + age))))
-    return sorted(out, key=lambda h: h.score, reverse=True)
+        factor = factors.get(published)
+        if factor is None:
+            age = abs((asked_on - published).days)
+            factor = factors[published] = 1 + weight * days / (days + age)
+        score[key] = score[key] * factor
+    fused.sort()
 
 
-def _headline_match(hits: list[SearchHit], query: str, weight: float) -> list[SearchHit]:
+def _headline_match(fused: _Ranking, query: str, weight: float) -> None:
     """Raise passages whose article headline shares the query's words (a headline field)."""
     words = {w for w in _WORDS.findall(query.lower()) if len(w) > 3}
     if not words:
-        return hits
-    out = []
-    for h in hits:
-        title = set(_WORDS.findall(h.passage.title.lower()))
-        share = len(words & title) / len(words)
-        out.append(replace(h, score=h.score * (1 + weight * share)))
-    return sorted(out, key=lambda h: h.score, reverse=True)
+        return
+    score = fused.score
+    shares: dict[str, float] = {}
+    for key in fused.order:
+        title = fused.passages[key].title
+        share = shares.get(title)
+        if share is None:
+            share = shares[title] = len(words & set(_WORDS.findall(title.lower()))) / len(words)
+        score[key] = score[key] * (1 + weight * share)
+    fused.sort()
 
 
-def _article_evidence(hits: list[SearchHit], weight: float) -> list[SearchHit]:
+def _article_evidence(fused: _Ranking, weight: float) -> None:
     """Each passage also credited with its article's other strong passages (the article's
     second-best score times ``weight``), so an article matching in several places wins over
     one lucky passage."""
+    score, passages = fused.score, fused.passages
     by_doc: dict[str, list[float]] = {}
-    for h in hits:
-        by_doc.setdefault(h.passage.doc_id, []).append(h.score)
+    for key in fused.order:
+        by_doc.setdefault(passages[key].doc_id, []).append(score[key])
     second = {d: sorted(s, reverse=True)[1] if len(s) > 1 else 0.0 for d, s in by_doc.items()}
-    out = [replace(h, score=h.score + weight * second[h.passage.doc_id]) for h in hits]
-    return sorted(out, key=lambda h: h.score, reverse=True)
+    for key in fused.order:
+        score[key] = score[key] + weight * second[passages[key].doc_id]
+    fused.sort()
 
 
-def _prefer_recent(hits: list[SearchHit]) -> list[SearchHit]:
+def _prefer_recent(fused: _Ranking) -> None:
     """Nudge newer passages up when the question asks for the latest news."""
-    dated = sorted({h.passage.published for h in hits if h.passage.published})
+    passages = fused.passages
+    dated = sorted({d for key in fused.order if (d := passages[key].published)})
     if len(dated) < 2:
-        return hits
+        return
     position = {d: i / (len(dated) - 1) for i, d in enumerate(dated)}
-    return [
-        replace(h, score=h.score * (1 + 0.5 * position.get(h.passage.published, 0.0)))
-        if h.passage.published
-        else h
-        for h in hits
-    ]
+    score = fused.score
+    for key in fused.order:
+        published = passages[key].published
+        if published:
+            score[key] = score[key] * (1 + 0.5 * position.get(published, 0.0))
 
 
 def _sentence_keys(passage: Passage) -> frozenset[str]:
@@ -316,7 +366,7 @@ _KEYS: dict[str, frozenset[str]] = {}
 
 
 def collapse_duplicates(
-    hits: list[SearchHit],
+    hits: Iterable[SearchHit],
     threshold: float,
     story_of: Mapping[str, str] | None = None,
     limit: int | None = None,
