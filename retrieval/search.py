@@ -372,10 +372,14 @@ def collapse_duplicates(
     limit: int | None = None,
 ) -> list[SearchHit]:
     """Drop hits whose sentences mostly appear in a better hit, or whose article belongs to
-    the same story (syndicated copy) as a better hit's; record where they also ran."""
+    the same story (syndicated copy) as a better hit's; record where they also ran.
+
+    A hit is a duplicate of the first (best) kept hit holding at least ``threshold`` of its
+    sentences; the kept hits sharing any sentence are found through an index of sentence keys,
+    not by comparing with every kept hit."""
     story_of = story_of or {}
     kept: list[SearchHit] = []
-    seen: list[frozenset[str]] = []
+    holders: dict[str, list[int]] = {}  # sentence key -> indices of the kept hits holding it
     stories: dict[str, int] = {}
     for hit in hits:
         if limit is not None and len(kept) >= limit:
@@ -383,16 +387,21 @@ def collapse_duplicates(
         keys = _sentence_keys(hit.passage)
         story = story_of.get(hit.passage.doc_id)
         dup_of = stories.get(story) if story is not None else None
-        if dup_of is None:
-            dup_of = next(
-                (i for i, prior in enumerate(seen) if keys and len(keys & prior) / len(keys) >= threshold),
-                None,
-            )
+        if dup_of is None and keys:
+            if threshold <= 0:  # any kept hit qualifies, sharing nothing or not
+                dup_of = 0 if kept else None
+            else:
+                shared: dict[int, int] = {}
+                for key in keys:
+                    for i in holders.get(key, ()):
+                        shared[i] = shared.get(i, 0) + 1
+                dup_of = min((i for i, n in shared.items() if n / len(keys) >= threshold), default=None)
         if dup_of is None:
             if story is not None:
                 stories[story] = len(kept)
+            for key in keys:
+                holders.setdefault(key, []).append(len(kept))
             kept.append(hit)
-            seen.append(keys)
             continue
         original = kept[dup_of]
         if hit.passage.doc_id != original.passage.doc_id and hit.passage.doc_id not in original.also_in:
