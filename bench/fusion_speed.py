@@ -8,9 +8,9 @@ encoder, catalog and story map of the full RealTimeQA newsdesk index
 (``<work>/newsdesk-rtqa-full``, read only). For every labelled question, asked as of its quiz
 date, under several ``search.*`` settings and filters: the whole fused list (keys, scores,
 ranks, ``also_in``; the benches' depth, 60) of old and new must be equal. Then warm
-``Desk.search`` (top_k, as the bot asks) is timed, old and new taking turns question by question: with the query's
-vector cache emptied before each call (a new question) and with it warm (fusion and the
-backend only).
+``Desk.search`` (top_k, as the bot asks) is timed, old and new taking turns question by
+question: with the query's vector cache emptied before each call (a new question) and with it
+warm (fusion and the backend only).
 """
 
 from __future__ import annotations
