@@ -107,13 +107,22 @@ def reembed(source: Path, target: Path, provider: str) -> dict[str, Any]:
     write_dense(generation / DENSE_FILE, nodes)
     catalog = Catalog.read(generation)
     dataclasses.replace(
-        catalog, embedder=provider, embedding_model=embedder_model(settings.embedding),
-        dimension=int(vectors.shape[1]), settings_key=settings_key(settings),
+        catalog,
+        embedder=provider,
+        embedding_model=embedder_model(settings.embedding),
+        dimension=int(vectors.shape[1]),
+        settings_key=settings_key(settings),
     ).write(generation)
     return {
-        "provider": provider, "source": str(source), "index": str(target), "passages": len(texts),
-        "encode_s": round(seconds, 1), "passages_per_s": round(len(texts) / seconds, 1),
-        "cpu_s": round(time.process_time() - cpu, 1), "batch": batch, "load": load.summary(),
+        "provider": provider,
+        "source": str(source),
+        "index": str(target),
+        "passages": len(texts),
+        "encode_s": round(seconds, 1),
+        "passages_per_s": round(len(texts) / seconds, 1),
+        "cpu_s": round(time.process_time() - cpu, 1),
+        "batch": batch,
+        "load": load.summary(),
     }
 
 
@@ -211,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.source is None:
             p.error("reembed needs --source DIR (a data dir holding an index)")
         result = reembed(args.source, index_dir(args.work_dir, bset, args.provider), args.provider)
-        say(f"{args.provider}: re-embedded {result['passages']} passages in {result['encode_s']} s "
-            f"= {result['passages_per_s']} passages/s")
+        say(
+            f"{args.provider}: re-embedded {result['passages']} passages in {result['encode_s']} s "
+            f"= {result['passages_per_s']} passages/s"
+        )
         say("wrote", write_result(f"embedders_reembed_{args.provider}", bset, result, args.out))
     elif args.mode == "rate":
         result = rate(bset, args.sample, args.batch or load_settings().embedding.batch_size)

@@ -221,8 +221,10 @@ def fit_sentences(
     beta = _signed(x, y, l2, weight, FEATURES)
     if quiet:
         return dict(zip([*FEATURES, "bias"], beta.tolist(), strict=True))
-    say(f"sentences: {len(set(q.tolist()))} questions, {len(y)} sentences, {int(y.sum())} carry the answer;"
-        f" best-scored carries it (of questions where one does): {_top1(x, y, q, beta):.3f}")
+    say(
+        f"sentences: {len(set(q.tolist()))} questions, {len(y)} sentences, {int(y.sum())} carry the answer;"
+        f" best-scored carries it (of questions where one does): {_top1(x, y, q, beta):.3f}"
+    )
     _print_weights("SENTENCE_WEIGHTS", FEATURES, beta)
     return dict(zip([*FEATURES, "bias"], beta.tolist(), strict=True))
 

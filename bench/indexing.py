@@ -49,9 +49,13 @@ def encoder_rate(encoder: Any, texts: list[str], batch: int) -> dict[str, float]
     for i in range(0, len(texts), batch):
         encoder.encode(texts[i : i + batch])
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"passages": len(texts), "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
-            "passages_per_s": round(len(texts) / seconds, 2),
-            "passages_per_cpu_s": round(len(texts) / max(cpu, 1e-9), 2)}
+    return {
+        "passages": len(texts),
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "passages_per_s": round(len(texts) / seconds, 2),
+        "passages_per_cpu_s": round(len(texts) / max(cpu, 1e-9), 2),
+    }
 
 
 def changed(articles: list[Article], share: float, seed: int = 1) -> tuple[list[Article], int]:
@@ -60,7 +64,8 @@ def changed(articles: list[Article], share: float, seed: int = 1) -> tuple[list[
     picked = set(random.Random(seed).sample(range(len(articles)), n))
     out = [
         dataclasses.replace(a, text=a.text + "\n\nCorrection: an earlier version misstated a date.")
-        if i in picked else a
+        if i in picked
+        else a
         for i, a in enumerate(articles)
     ]
     return out, n
@@ -81,8 +86,11 @@ def reindex_only(bset: BenchSet, work: Any, sample: int) -> dict[str, Any]:
     embedder = build_embedder(settings.embedding)
     texts, split_s = embed_texts(bset, settings, embedder.encoder)
     with LoadSampler() as load_encoder:
-        alone = encoder_rate(embedder.encoder, random.Random(0).sample(texts, min(sample, len(texts))),
-                             settings.embedding.batch_size)
+        alone = encoder_rate(
+            embedder.encoder,
+            random.Random(0).sample(texts, min(sample, len(texts))),
+            settings.embedding.batch_size,
+        )
     say("encoder alone:", alone)
     with LoadSampler() as load_reindex:
         prepared = build_newsdesk(data_dir, bset.articles, embedder, rebuild=False)  # a newer core's files
@@ -95,11 +103,16 @@ def reindex_only(bset: BenchSet, work: Any, sample: int) -> dict[str, Any]:
         one = build_newsdesk(scratch, edited, embedder, rebuild=False)
         say("1% changed:", one.summary())
         shutil.rmtree(scratch, ignore_errors=True)
-    return {"passages": len(texts), "split_seconds": round(split_s, 2), "encoder_alone": alone,
-            "prepare": _report(prepared), "no_change": _report(same),
-            "one_percent": {**_report(one), "articles_changed": n_changed},
-            "index_mib": dir_mib(data_dir / "index"),
-            "load": {"encoder": load_encoder.summary(), "reindex": load_reindex.summary()}}
+    return {
+        "passages": len(texts),
+        "split_seconds": round(split_s, 2),
+        "encoder_alone": alone,
+        "prepare": _report(prepared),
+        "no_change": _report(same),
+        "one_percent": {**_report(one), "articles_changed": n_changed},
+        "index_mib": dir_mib(data_dir / "index"),
+        "load": {"encoder": load_encoder.summary(), "reindex": load_reindex.summary()},
+    }
 
 
 def run(bset: BenchSet, work: Any, sample: int) -> dict[str, Any]:
@@ -150,21 +163,37 @@ def run(bset: BenchSet, work: Any, sample: int) -> dict[str, Any]:
     return {
         "passages": len(texts),
         "split_seconds": round(split_s, 2),
-        "encoder_alone": {"before": before, "after": after, "mean_passages_per_s": round(limit, 2),
-                          "mean_passages_per_cpu_s": round(cpu_limit, 2),
-                          "batch_size": batch, "threads": settings.embedding.threads},
-        "full": {**_report(full), "articles_per_s": round(len(bset.articles) / full.seconds, 2),
-                 "passages_per_s": round(rate, 2), "share_of_encoder_alone": round(rate / limit, 3),
-                 "cpu_seconds": round(build_cpu, 1),
-                 "passages_per_cpu_s": round(full.passages / build_cpu, 2),
-                 "cpu_share_of_encoder_alone": round(full.passages / build_cpu / cpu_limit, 3),
-                 "timeline_s_done_total": timeline},
+        "encoder_alone": {
+            "before": before,
+            "after": after,
+            "mean_passages_per_s": round(limit, 2),
+            "mean_passages_per_cpu_s": round(cpu_limit, 2),
+            "batch_size": batch,
+            "threads": settings.embedding.threads,
+        },
+        "full": {
+            **_report(full),
+            "articles_per_s": round(len(bset.articles) / full.seconds, 2),
+            "passages_per_s": round(rate, 2),
+            "share_of_encoder_alone": round(rate / limit, 3),
+            "cpu_seconds": round(build_cpu, 1),
+            "passages_per_cpu_s": round(full.passages / build_cpu, 2),
+            "cpu_share_of_encoder_alone": round(full.passages / build_cpu / cpu_limit, 3),
+            "timeline_s_done_total": timeline,
+        },
         "no_change": {**_report(same), "share_of_full": round(same.seconds / full.seconds, 4)},
-        "one_percent": {**_report(one), "articles_changed": n_changed,
-                        "share_of_full": round(one.seconds / full.seconds, 4)},
+        "one_percent": {
+            **_report(one),
+            "articles_changed": n_changed,
+            "share_of_full": round(one.seconds / full.seconds, 4),
+        },
         "index_mib": dir_mib(data_dir / "index"),
-        "load": {"encoder_before": load_before.summary(), "build": load_build.summary(),
-                 "encoder_after": load_after.summary(), "reindex": load_reindex.summary()},
+        "load": {
+            "encoder_before": load_before.summary(),
+            "build": load_build.summary(),
+            "encoder_after": load_after.summary(),
+            "reindex": load_reindex.summary(),
+        },
         "goals": {"throughput_share_min": 0.8, "no_change_share_max": 0.05},
     }
 
@@ -172,8 +201,11 @@ def run(bset: BenchSet, work: Any, sample: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--sample", type=int, default=400, help="passages per encoder-alone timing")
-    p.add_argument("--reindex-only", action="store_true",
-                   help="keep the built index: time the encoder and the reindexes only")
+    p.add_argument(
+        "--reindex-only",
+        action="store_true",
+        help="keep the built index: time the encoder and the reindexes only",
+    )
     args = p.parse_args(argv)
     bset = bench_set(args)
     if args.reindex_only:

@@ -56,8 +56,9 @@ def sized_dir(work: Path, bset: BenchSet, size: int) -> Path:
     generation = current_generation(target / "index")
     if generation is None or len(Catalog.read(generation).articles) != size:
         say(f"deriving a {size}-article newsdesk index")
-        derive_newsdesk(full, target, size, article_order(bset), with_qdrant=with_qdrant,
-                        articles=bset.articles)
+        derive_newsdesk(
+            full, target, size, article_order(bset), with_qdrant=with_qdrant, articles=bset.articles
+        )
     return target
 
 
@@ -69,8 +70,9 @@ def _fresh(encoder: Any, call: Any) -> Any:
     return run
 
 
-def measure_size(bset: BenchSet, work: Path, size: int, llama_full: Any, embed: Any,
-                 queries: list[str]) -> dict[str, Any]:
+def measure_size(
+    bset: BenchSet, work: Path, size: int, llama_full: Any, embed: Any, queries: list[str]
+) -> dict[str, Any]:
     data_dir = sized_dir(work, bset, size)
     rss_before = current_rss_mib()
     ours = Newsdesk(data_dir, {q.question: q.date for q in bset.questions})
@@ -123,10 +125,10 @@ def run(bset: BenchSet, work: Path, sizes: list[int], n_queries: int) -> dict[st
         "sizes": rows,
         "queries": len(queries),
         "how_sized": "subset of the built index, or copies of every article under changed ids with "
-                     "their passages' vectors reused (bench/scaling.py); no re-embedding",
+        "their passages' vectors reused (bench/scaling.py); no re-embedding",
         "cache": "query-vector cache emptied before every call",
         "llamaindex_answer": "as_query_engine(llm=MockLLM(max_tokens=64)): retrieval (top 2) and "
-                             "response synthesis, no model time",
+        "response synthesis, no model time",
         "goals": {"answer_p50_ms_max": 10, "answer_p95_ms_max": 25, "at_articles": len(bset.articles)},
     }
 

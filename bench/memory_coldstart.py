@@ -56,11 +56,16 @@ def _child(kind: str, folder: str, questions: list[str]) -> None:
     print("ANSWERED", flush=True)
     for q in questions[1:]:
         answer(q)
-    print(json.dumps({
-        "open_s": round(opened - started, 3),
-        "first_answer_s": round(first - opened, 3),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "open_s": round(opened - started, 3),
+                "first_answer_s": round(first - opened, 3),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        ),
+        flush=True,
+    )
 
 
 def spawn(kind: str, folder: Path, questions: list[str]) -> dict[str, Any]:
@@ -68,8 +73,13 @@ def spawn(kind: str, folder: Path, questions: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     args = [PYTHON, "-m", "bench.memory_coldstart", "--child", kind, str(folder), *questions]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env,  # noqa: S603
-                          cwd=Path(__file__).parents[1]) as proc:
+    with subprocess.Popen(  # noqa: S603
+        args,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[1],
+    ) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         cold = time.perf_counter() - started
@@ -110,13 +120,16 @@ def run(bset: BenchSet, work: Path, sizes: list[int], repeats: int, more: int) -
             llama = llama_dir(work, bset)
             if size == len(bset.articles) and (llama / "docs.json").is_file():
                 row["llamaindex_process"] = _median_of(
-                    [spawn("llamaindex", llama, questions) for _ in range(repeats)])
+                    [spawn("llamaindex", llama, questions) for _ in range(repeats)]
+                )
                 row["llamaindex_persisted_mib"] = dir_mib(llama)
         generation = folder / "index"
         row["newsdesk_index_mib"] = dir_mib(generation)
         row["load"] = load.summary()
-        say(f"size {size}: newsdesk cold {desk['cold_start_s']} s, peak {desk['peak_rss_mib']} MiB; "
-            f"cli {cli['wall_s']} s, {cli['peak_rss_mib']} MiB; index {row['newsdesk_index_mib']} MiB")
+        say(
+            f"size {size}: newsdesk cold {desk['cold_start_s']} s, peak {desk['peak_rss_mib']} MiB; "
+            f"cli {cli['wall_s']} s, {cli['peak_rss_mib']} MiB; index {row['newsdesk_index_mib']} MiB"
+        )
         rows.append(row)
     return {"sizes": rows, "repeats": repeats, "questions_per_process": len(questions)}
 

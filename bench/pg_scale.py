@@ -76,10 +76,19 @@ def nodes(n: int, data: np.ndarray) -> list[Any]:
         day = int(rng.integers(0, 3650))
         published = str(np.datetime64("2015-01-01") + np.timedelta64(day, "D"))
         node = TextNode(
-            id_=f"00000000-0000-4000-8000-{i:012d}", text=text, embedding=data[i].tolist(),
-            start_char_idx=0, end_char_idx=len(text),
-            metadata={"article_id": doc, "title": f"Title {i // 5}", "outlet": OUTLETS[i % len(OUTLETS)],
-                      "published": published, "url": None, "sentences": [[0, len(text)]]},
+            id_=f"00000000-0000-4000-8000-{i:012d}",
+            text=text,
+            embedding=data[i].tolist(),
+            start_char_idx=0,
+            end_char_idx=len(text),
+            metadata={
+                "article_id": doc,
+                "title": f"Title {i // 5}",
+                "outlet": OUTLETS[i % len(OUTLETS)],
+                "published": published,
+                "url": None,
+                "sentences": [[0, len(text)]],
+            },
         )
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc)
         out.append(node)
@@ -88,8 +97,11 @@ def nodes(n: int, data: np.ndarray) -> list[Any]:
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(samples_ms, n=100)
-    return {"p50_ms": round(cuts[49], 3), "p95_ms": round(cuts[94], 3),
-            "mean_ms": round(statistics.fmean(samples_ms), 3)}
+    return {
+        "p50_ms": round(cuts[49], 3),
+        "p95_ms": round(cuts[94], 3),
+        "mean_ms": round(statistics.fmean(samples_ms), 3),
+    }
 
 
 def timed(fn: Any, items: Any) -> tuple[list[float], list[Any]]:
@@ -139,8 +151,13 @@ def run_numpy(n: int, count: int) -> dict[str, Any]:
         return top[np.argsort(-scores[top])]
 
     samples, _ = timed(search, queries(vectors(n), count))
-    return {"index_s_vectors_only": round(index_s, 2), **percentiles(samples), "peak_rss_mb": peak_rss_mb(),
-            "vectors_mb": round(n * DIM * 4 / 2**20, 1), "recall_at_10": 1.0}
+    return {
+        "index_s_vectors_only": round(index_s, 2),
+        **percentiles(samples),
+        "peak_rss_mb": peak_rss_mb(),
+        "vectors_mb": round(n * DIM * 4 / 2**20, 1),
+        "recall_at_10": 1.0,
+    }
 
 
 def run_qdrant(n: int, count: int) -> dict[str, Any]:
@@ -176,9 +193,13 @@ def run_qdrant(n: int, count: int) -> dict[str, Any]:
 
     samples, found = timed(search, qs)
     client.close()
-    return {"index_s": round(index_s, 2), **percentiles(samples), "peak_rss_mb": peak_rss_mb(),
-            "recall_at_10": recall([f[:10] for f in found], exact_truth(data, qs)),
-            "nearest_in_top10": source_found(found, exact_truth(data, qs))}
+    return {
+        "index_s": round(index_s, 2),
+        **percentiles(samples),
+        "peak_rss_mb": peak_rss_mb(),
+        "recall_at_10": recall([f[:10] for f in found], exact_truth(data, qs)),
+        "nearest_in_top10": source_found(found, exact_truth(data, qs)),
+    }
 
 
 def run_postgres(n: int, count: int, dsn: str) -> dict[str, Any]:
@@ -205,18 +226,25 @@ def run_postgres(n: int, count: int, dsn: str) -> dict[str, Any]:
     dense, found = timed(lambda v: [p.key for p, _ in searcher.dense(v, 40)], qs)
     keyword, _ = timed(lambda q: searcher.keyword(q, 40), keyword_queries(count))
     with conn.cursor() as cur:
-        cur.execute("SELECT pg_total_relation_size(%s), pg_relation_size(%s)",
-                    (table.name, f"{table.name}_hnsw"))
+        cur.execute(
+            "SELECT pg_total_relation_size(%s), pg_relation_size(%s)", (table.name, f"{table.name}_hnsw")
+        )
         total, hnsw = cur.fetchone()
     conn.close()
     searcher.close()
     table.close()
-    return {"index_s": round(index_s, 2), "insert_s": round(add_s, 2),
-            "hnsw_build_s": round(index_s - add_s, 2),
-            **percentiles(dense), "keyword": percentiles(keyword), "client_peak_rss_mb": peak_rss_mb(),
-            "table_mb": round(total / 2**20, 1), "hnsw_index_mb": round(hnsw / 2**20, 1),
-            "recall_at_10": recall([f[:10] for f in found], exact_truth(data, qs)),
-            "nearest_in_top10": source_found(found, exact_truth(data, qs))}
+    return {
+        "index_s": round(index_s, 2),
+        "insert_s": round(add_s, 2),
+        "hnsw_build_s": round(index_s - add_s, 2),
+        **percentiles(dense),
+        "keyword": percentiles(keyword),
+        "client_peak_rss_mb": peak_rss_mb(),
+        "table_mb": round(total / 2**20, 1),
+        "hnsw_index_mb": round(hnsw / 2**20, 1),
+        "recall_at_10": recall([f[:10] for f in found], exact_truth(data, qs)),
+        "nearest_in_top10": source_found(found, exact_truth(data, qs)),
+    }
 
 
 # -- the orchestration ------------------------------------------------------------------------
@@ -248,10 +276,25 @@ def _start_postgres() -> Any:
 
 
 def _child(system: str, n: int, count: int, dsn: str | None) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.pg_scale", "--child", system, "--n", str(n),
-               "--queries", str(count)] + (["--dsn", dsn] if dsn else [])
-    out = subprocess.run(command, check=True, capture_output=True, text=True,  # noqa: S603
-                         cwd=Path(__file__).resolve().parent.parent, timeout=3600)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.pg_scale",
+        "--child",
+        system,
+        "--n",
+        str(n),
+        "--queries",
+        str(count),
+    ] + (["--dsn", dsn] if dsn else [])
+    out = subprocess.run(  # noqa: S603
+        command,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=3600,
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -266,9 +309,11 @@ def main() -> None:
     p.add_argument("--dsn", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        runners = {"numpy_exact": lambda: run_numpy(args.n, args.queries),
-                   "qdrant_local": lambda: run_qdrant(args.n, args.queries),
-                   "postgres_hnsw": lambda: run_postgres(args.n, args.queries, args.dsn)}
+        runners = {
+            "numpy_exact": lambda: run_numpy(args.n, args.queries),
+            "qdrant_local": lambda: run_qdrant(args.n, args.queries),
+            "postgres_hnsw": lambda: run_postgres(args.n, args.queries, args.dsn),
+        }
         try:
             print(json.dumps(runners[args.child]()))
         finally:
@@ -276,8 +321,14 @@ def main() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
         return
     server = _start_postgres() if "postgres_hnsw" in args.systems else None
-    results: dict[str, Any] = {"synthetic": True, "dim": DIM, "queries": args.queries,
-                               "load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(), "sizes": {}}
+    results: dict[str, Any] = {
+        "synthetic": True,
+        "dim": DIM,
+        "queries": args.queries,
+        "load_average_at_start": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "sizes": {},
+    }
     try:
         for n in args.sizes:
             row = {}

@@ -133,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         idx = halves[which]
         s = summarise([ranks[i] for i in idx])
         rr = head_to_head([ranks[i] for i in idx], [baseline[i] for i in idx])["rr10"]
-        return (f"{s['hits@4']:.3f} | {s['hits@10']:.3f} | {s['mrr@10']:.3f} | "
-                f"+{rr['wins']}/-{rr['losses']} p={rr['sign_test_p']}")
+        return (
+            f"{s['hits@4']:.3f} | {s['hits@10']:.3f} | {s['mrr@10']:.3f} | "
+            f"+{rr['wins']}/-{rr['losses']} p={rr['sign_test_p']}"
+        )
 
     say(f"tune n={len(halves['tune'])}, report (held back) n={len(halves['report'])}")
     say("| variant | tune H@4 | H@10 | MRR@10 | RR vs BM25 | held H@4 | H@10 | MRR@10 | RR vs BM25 |")

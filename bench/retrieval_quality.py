@@ -78,8 +78,12 @@ def head_to_head(ours: list[int | None], theirs: list[int | None]) -> dict[str, 
         b = [scores(r)[key] for r in theirs]
         wins = sum(x > y for x, y in zip(a, b, strict=True))
         losses = sum(x < y for x, y in zip(a, b, strict=True))
-        out[key] = {"wins": wins, "losses": losses, "ties": len(a) - wins - losses,
-                    "sign_test_p": sign_test(wins, losses)}
+        out[key] = {
+            "wins": wins,
+            "losses": losses,
+            "ties": len(a) - wins - losses,
+            "sign_test_p": sign_test(wins, losses),
+        }
     return out
 
 
@@ -106,8 +110,10 @@ def open_systems(bset: BenchSet, work: Any, llama: bool = True) -> tuple[dict[st
     if llama:
         index, build_s = ensure_llama_default(work, bset, MiniLMEmbedding(ours.desk.encoder))
         systems["llamaindex-default"] = LlamaDefault(index)
-        info |= {"llamaindex_build_s": round(build_s, 1) if build_s else "reused",
-                 "llamaindex_nodes": len(index.docstore.docs)}
+        info |= {
+            "llamaindex_build_s": round(build_s, 1) if build_s else "reused",
+            "llamaindex_nodes": len(index.docstore.docs),
+        }
     else:
         info["llamaindex"] = "skipped (--no-llama)"
     systems |= {
@@ -129,8 +135,11 @@ def evaluate(
     }
     summary = {name: summarise(r) for name, r in ranks.items()}
     versus = {name: head_to_head(ranks["newsdesk"], r) for name, r in ranks.items() if name != "newsdesk"}
-    return {"summary": summary, "newsdesk_vs": versus,
-            "per_question": {questions[i].id: {n: ranks[n][j] for n in ranks} for j, i in enumerate(chosen)}}
+    return {
+        "summary": summary,
+        "newsdesk_vs": versus,
+        "per_question": {questions[i].id: {n: ranks[n][j] for n in ranks} for j, i in enumerate(chosen)},
+    }
 
 
 def run(bset: BenchSet, work: Any, llama: bool = True) -> dict[str, Any]:
@@ -149,7 +158,7 @@ def run(bset: BenchSet, work: Any, llama: bool = True) -> dict[str, Any]:
         "rank_latency": {name: percentiles(t) for name, t in times.items()},
         "load": load.summary(),
         "note": "silver labels: exact answer-string matches in each question's own search results; "
-                "they favour keyword retrieval",
+        "they favour keyword retrieval",
     }
     systems["newsdesk"].close()
     systems["newsdesk-undated"].close()
@@ -164,8 +173,12 @@ def prepare(bset: BenchSet, work: Any) -> dict[str, Any]:
     with LoadSampler() as load:
         index, build_s = ensure_llama_default(work, bset, MiniLMEmbedding())
     nodes = len(index.docstore.docs)
-    return {"llamaindex_build_s": round(build_s, 1) if build_s else "reused", "llamaindex_nodes": nodes,
-            "cpu_seconds": round(time.process_time() - cpu, 1), "load": load.summary()}
+    return {
+        "llamaindex_build_s": round(build_s, 1) if build_s else "reused",
+        "llamaindex_nodes": nodes,
+        "cpu_seconds": round(time.process_time() - cpu, 1),
+        "load": load.summary(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,8 +196,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, row in result[part]["summary"].items():
             say(f"{name:24s} {row}")
         for name, row in result[part]["newsdesk_vs"].items():
-            say(f"newsdesk vs {name:24s} " + ", ".join(
-                f"{k} +{v['wins']}/-{v['losses']}/={v['ties']} p={v['sign_test_p']}" for k, v in row.items()))
+            say(
+                f"newsdesk vs {name:24s} "
+                + ", ".join(
+                    f"{k} +{v['wins']}/-{v['losses']}/={v['ties']} p={v['sign_test_p']}"
+                    for k, v in row.items()
+                )
+            )
     say("wrote", write_result("retrieval_quality", bset, result, args.out))
     return 0
 

@@ -70,9 +70,15 @@ def newsdesk_nodes(generation: Path) -> list[Any]:
     return nodes
 
 
-def derive_newsdesk(source_dir: Path, target_dir: Path, size: int, order: list[str] | None = None,
-                    settings: Any = None, with_qdrant: bool = True,
-                    articles: list[Any] | None = None) -> dict[str, Any]:
+def derive_newsdesk(
+    source_dir: Path,
+    target_dir: Path,
+    size: int,
+    order: list[str] | None = None,
+    settings: Any = None,
+    with_qdrant: bool = True,
+    articles: list[Any] | None = None,
+) -> dict[str, Any]:
     """A newsdesk data dir of ``size`` articles made from the index in ``source_dir``."""
     from bench.systems import bench_settings
     from retrieval.backends.embedded import write_bm25, write_dense

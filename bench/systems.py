@@ -42,8 +42,9 @@ def has_index(data_dir: Path, bset: BenchSet) -> bool:
     return set(Catalog.read(generation).articles) == {a.doc_id for a in bset.articles}
 
 
-def build_newsdesk(data_dir: Path, articles: list[Article], embedder: Any = None, rebuild: bool = True,
-                   progress: Any = None) -> Any:
+def build_newsdesk(
+    data_dir: Path, articles: list[Article], embedder: Any = None, rebuild: bool = True, progress: Any = None
+) -> Any:
     """Index ``articles`` with newsdesk's own builder; returns its ReindexReport."""
     from retrieval.backends import open_backend
     from retrieval.embedding import build_embedder
@@ -52,8 +53,14 @@ def build_newsdesk(data_dir: Path, articles: list[Article], embedder: Any = None
     settings = bench_settings(data_dir)
     embedder = embedder or build_embedder(settings.embedding)
     return build_generation(
-        open_backend(settings), settings, data_dir / "index", embedder, articles, [],
-        rebuild=rebuild, progress=progress,
+        open_backend(settings),
+        settings,
+        data_dir / "index",
+        embedder,
+        articles,
+        [],
+        rebuild=rebuild,
+        progress=progress,
     )
 
 
@@ -155,8 +162,9 @@ class Bm25Articles:
         self._bm25s = bm25s
         self.stemmer = Stemmer.Stemmer("english")
         self.ids = [a.doc_id for a in articles]
-        tokens = bm25s.tokenize([a.text for a in articles], stopwords="en", stemmer=self.stemmer,
-                                show_progress=False)
+        tokens = bm25s.tokenize(
+            [a.text for a in articles], stopwords="en", stemmer=self.stemmer, show_progress=False
+        )
         self.index = bm25s.BM25()
         self.index.index(tokens, show_progress=False)
 

@@ -57,8 +57,11 @@ async def test_reindex_as_admin_shows_progress_then_the_report(discord_scenario)
 
     await s.fake.wait_for(lambda: ix.edits and "finished" in ix.edits[-1]["content"])
     assert ix.callbacks[0]["data"]["flags"] == 64  # ephemeral
-    assert re.fullmatch(r"Reindex finished: 0 added, 0 changed, 0 removed, 5 unchanged, "
-                        r"0 failed; 23 passages \(0 embedded\) in \d+\.\d s\.", contents(ix)[-1])
+    assert re.fullmatch(
+        r"Reindex finished: 0 added, 0 changed, 0 removed, 5 unchanged, "
+        r"0 failed; 23 passages \(0 embedded\) in \d+\.\d s\.",
+        contents(ix)[-1],
+    )
     assert "Reindexing… read 5 articles from " in "\n".join(contents(ix)[1:-1])
     (job,) = s.bot.answers.jobs()
     assert job.status == "done" and "5 unchanged" in (job.summary or "")
@@ -74,8 +77,7 @@ async def test_reindex_is_hidden_from_members_by_default(discord_scenario):
 
 async def test_reindex_refused_by_the_bot_when_the_server_overrides_the_default(discord_scenario):
     s = discord_scenario
-    ix = await s.fake.invoke_slash(s.member, s.channel, "reindex",
-                                   enforce_default_permissions=False)
+    ix = await s.fake.invoke_slash(s.member, s.channel, "reindex", enforce_default_permissions=False)
     ack = await s.fake.wait_for_ack(ix)
     assert ack["type"] == 4 and ack["data"]["flags"] == 64
     assert "Manage Server" in ack["data"]["content"]
@@ -89,8 +91,7 @@ async def test_admin_role_from_config_may_reindex(fake_discord, discord_desk, tm
     settings = bot_settings(s.fake, tmp_path, admin_role_ids=[role.id])
     s.bot, s.task = await start_bot(s.fake, discord_desk, settings)
     discord_desk.gate.set()
-    ix = await s.fake.invoke_slash(s.member, s.channel, "reindex",
-                                   enforce_default_permissions=False)
+    ix = await s.fake.invoke_slash(s.member, s.channel, "reindex", enforce_default_permissions=False)
     await s.fake.wait_for(lambda: ix.edits and "finished" in ix.edits[-1]["content"])
 
 

@@ -21,8 +21,10 @@ async def test_ask_defers_then_answers_with_cited_sources(discord_scenario):
     embed = answer["embeds"][0]
     assert embed["title"] == QUESTION
     assert "[1]" in embed["description"]
-    assert '[1] Al Jazeera — "Russia and China hail ties amid tensions with West" (2021-12-15)' \
+    assert (
+        '[1] Al Jazeera — "Russia and China hail ties amid tensions with West" (2021-12-15)'
         in sources_field(answer)
+    )
     assert answer["allowed_mentions"] == {"parse": []}
     assert answer in s.channel.messages  # public, not ephemeral
 

@@ -26,11 +26,25 @@ class QuotingDesk:
 
     async def ask(self, question, history=(), **filters) -> Answer:
         await self.release.wait()
-        citation = Citation(1, "doc", "Evacuation ordered", EVERYONE_QUOTE, 0, 10,
-                            outlet="Gazette", published=date(2024, 5, 1),
-                            url="https://example.org/a")
-        return Answer(question, f"{EVERYONE_QUOTE} [1]", (citation,), True, "extractive",
-                      Coverage(1, date(2024, 5, 1), date(2024, 5, 1)))
+        citation = Citation(
+            1,
+            "doc",
+            "Evacuation ordered",
+            EVERYONE_QUOTE,
+            0,
+            10,
+            outlet="Gazette",
+            published=date(2024, 5, 1),
+            url="https://example.org/a",
+        )
+        return Answer(
+            question,
+            f"{EVERYONE_QUOTE} [1]",
+            (citation,),
+            True,
+            "extractive",
+            Coverage(1, date(2024, 5, 1), date(2024, 5, 1)),
+        )
 
 
 async def test_feedback_button_stores_vote_with_question_answer_and_citations(discord_scenario):
@@ -56,15 +70,16 @@ async def test_everyone_in_an_article_quote_pings_nobody(fake_discord, tmp_path)
     [answer] = await s.fake.wait_for_messages_with_buttons(ix)
     await s.fake.send_message(s.member, s.channel, f"<@{s.world.bot_user.id}> and now?")
     bot_id = str(s.world.bot_user.id)
-    reply = await s.fake.wait_for(lambda: [m for m in s.channel.messages
-                                           if m["author"]["id"] == bot_id][1:])
+    reply = await s.fake.wait_for(lambda: [m for m in s.channel.messages if m["author"]["id"] == bot_id][1:])
 
     for message in (answer, reply[0]):
         assert "@everyone" in message["embeds"][0]["description"]
         assert message["allowed_mentions"]["parse"] == []
         assert message["mention_everyone"] is False
-    assert "[Gazette — \"Evacuation ordered\"](<https://example.org/a>)" in \
-        answer["embeds"][0]["fields"][0]["value"]
+    assert (
+        '[Gazette — "Evacuation ordered"](<https://example.org/a>)'
+        in answer["embeds"][0]["fields"][0]["value"]
+    )
 
 
 @pytest.mark.parametrize("discord_settings_overrides", [{"cooldown_s": 60}])
@@ -147,8 +162,13 @@ async def test_summary_and_timeline_show_dated_cited_stories(discord_scenario):
 async def test_ack_and_answer_latency_on_the_seed_corpus(discord_scenario):
     """Interaction → first acknowledgement and → final answer, p50 over 20 asks."""
     s = discord_scenario
-    questions = [QUESTION, "When did Putin and Xi meet?", "What is the new era?",
-                 "What did the West do?", "What treaty was extended?"]
+    questions = [
+        QUESTION,
+        "When did Putin and Xi meet?",
+        "What is the new era?",
+        "What did the West do?",
+        "What treaty was extended?",
+    ]
     acks, finals = [], []
     for i in range(20):
         ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=questions[i % 5])
@@ -156,8 +176,10 @@ async def test_ack_and_answer_latency_on_the_seed_corpus(discord_scenario):
         acks.append(ix.acked_at - ix.created)
         finals.append(ix.answered_at - ix.created)
     ack_p50, final_p50 = statistics.median(acks), statistics.median(finals)
-    print(f"\nack p50 {ack_p50 * 1000:.1f} ms (max {max(acks) * 1000:.1f}); "
-          f"final answer p50 {final_p50 * 1000:.1f} ms (max {max(finals) * 1000:.1f})")
+    print(
+        f"\nack p50 {ack_p50 * 1000:.1f} ms (max {max(acks) * 1000:.1f}); "
+        f"final answer p50 {final_p50 * 1000:.1f} ms (max {max(finals) * 1000:.1f})"
+    )
     assert ack_p50 < 0.5 and max(acks) < 3.0  # Discord's deadline is 3 s
 
 

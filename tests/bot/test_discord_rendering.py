@@ -123,8 +123,14 @@ def test_invite_url_has_exact_scopes_and_least_permissions():
 
 
 def test_the_short_answer_leads_the_embed():
-    answer = Answer("When?", "The first crossing is on 14 April. [1]", (citation(1),), True, "extractive",
-                    short=ShortAnswer("14 April", 1, 25, 33))
+    answer = Answer(
+        "When?",
+        "The first crossing is on 14 April. [1]",
+        (citation(1),),
+        True,
+        "extractive",
+        short=ShortAnswer("14 April", 1, 25, 33),
+    )
     [[embed]] = render_answer(answer)
     assert embed.description == "**14 April [1]**\n\nThe first crossing is on 14 April. [1]"
 

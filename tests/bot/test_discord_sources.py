@@ -11,11 +11,13 @@ from retrieval.collecting import collect
 
 
 def test_collected_source_status_is_kept_in_the_bot_database(tmp_path: Path, corpus_copy: Path) -> None:
-    settings = load_settings(sources=[
-        {"name": "seeds", "kind": "folder", "path": str(corpus_copy)},
-        {"name": "broken", "kind": "folder", "path": str(tmp_path / "missing")},
-        {"name": "later", "kind": "folder", "path": str(corpus_copy), "enabled": False},
-    ])
+    settings = load_settings(
+        sources=[
+            {"name": "seeds", "kind": "folder", "path": str(corpus_copy)},
+            {"name": "broken", "kind": "folder", "path": str(tmp_path / "missing")},
+            {"name": "later", "kind": "folder", "path": str(corpus_copy), "enabled": False},
+        ]
+    )
     data = tmp_path / "data"
     collect(settings, data)
     state = open_state(settings, data / "newsdesk.sqlite3")

@@ -40,12 +40,15 @@ async def test_a_rejected_token_is_one_line_and_exit_2(fake_discord, discord_des
     code = await serve(settings, discord_desk, "not-the-token", guild_ready_timeout=0.05)
     err = capsys.readouterr().err
     assert code == 2
-    assert err == ("newsdesk bot: Discord rejected the token in DISCORD_TOKEN: reset it on the "
-                   "developer portal (Bot → Reset Token) and set it again\n")
+    assert err == (
+        "newsdesk bot: Discord rejected the token in DISCORD_TOKEN: reset it on the "
+        "developer portal (Bot → Reset Token) and set it again\n"
+    )
 
 
 async def test_a_token_refused_by_the_gateway_is_one_line_and_exit_2(
-        fake_discord, discord_desk, tmp_path, capsys):
+    fake_discord, discord_desk, tmp_path, capsys
+):
     fake_discord.world.gateway_token = "rotated"
     settings = bot_settings(fake_discord.fake, tmp_path)
     code = await serve(settings, discord_desk, fake_discord.world.token, guild_ready_timeout=0.05)
@@ -62,7 +65,8 @@ def test_a_missing_token_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
     assert run(settings, lambda: opened.append(1)) == 2
     assert capsys.readouterr().err == (
         "newsdesk bot: no bot token: set the NEWSDESK_TEST_TOKEN environment variable "
-        "(see docs/discord-setup.md)\n")
+        "(see docs/discord-setup.md)\n"
+    )
     assert opened == []  # fails before loading the index
 
 
@@ -80,6 +84,7 @@ async def test_without_mentions_no_privileged_intent_is_requested(discord_scenar
 
 async def test_sharded_bot_connects_every_shard(fake_discord, discord_desk, tmp_path, monkeypatch):
     from bot.discord.app import ShardedNewsdeskBot
+
     async def no_identify_spacing(self, shard_id, *, initial=False):
         pass  # discord.py waits 5 s between shards' IDENTIFYs, as Discord's limit requires
 
@@ -89,7 +94,10 @@ async def test_sharded_bot_connects_every_shard(fake_discord, discord_desk, tmp_
     s.fake.recommended_shards = 2
     s.bot, s.task = await start_bot(s.fake, discord_desk, settings)
     assert [r.path for r in s.fake.requests][:3] == [
-        "/users/@me", "/oauth2/applications/@me", f"/applications/{s.world.app_id}/commands"]
+        "/users/@me",
+        "/oauth2/applications/@me",
+        f"/applications/{s.world.app_id}/commands",
+    ]
     assert any(r.path == "/gateway/bot" for r in s.fake.requests)
     shards = sorted(tuple(f["d"]["shard"]) for f in s.fake.gateway_received if f["op"] == 2)
     assert shards == [(0, 2), (1, 2)]
@@ -102,7 +110,13 @@ async def test_commands_sync_to_listed_guilds(fake_discord, discord_desk, tmp_pa
     settings = bot_settings(s.fake, tmp_path, guild_ids=[s.guild.id])
     s.bot, s.task = await start_bot(s.fake, discord_desk, settings)
     assert set(s.fake.commands.guild_commands[s.guild.id]) == {
-        "ask", "sources", "summary", "timeline", "reindex", "status"}
+        "ask",
+        "sources",
+        "summary",
+        "timeline",
+        "reindex",
+        "status",
+    }
     assert s.fake.commands.global_commands == {}
 
 

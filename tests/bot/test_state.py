@@ -43,8 +43,17 @@ def test_a_fresh_database_is_migrated_to_the_latest_version(state: StateStore) -
 
 
 def test_answers_give_threads_their_history(state: StateStore) -> None:
-    ids = [state.record(_answer(f"Q{i}", f"A{i}"), message_ids=[100 + i], conversation="thread-1",
-                        guild_id=1, channel_id=2, user_id=3) for i in range(4)]
+    ids = [
+        state.record(
+            _answer(f"Q{i}", f"A{i}"),
+            message_ids=[100 + i],
+            conversation="thread-1",
+            guild_id=1,
+            channel_id=2,
+            user_id=3,
+        )
+        for i in range(4)
+    ]
     assert len(set(ids)) == 4
     assert state.history("thread-1", 2) == [("Q2", "A2"), ("Q3", "A3")]
     assert state.conversation_of(101) == "thread-1"
@@ -52,8 +61,14 @@ def test_answers_give_threads_their_history(state: StateStore) -> None:
 
 
 def test_a_vote_is_stored_once_per_user_and_can_change(state: StateStore) -> None:
-    state.record(_answer("Did it rain?"), message_ids=[7, 8], conversation="c", guild_id=None,
-                 channel_id=None, user_id=None)
+    state.record(
+        _answer("Did it rain?"),
+        message_ids=[7, 8],
+        conversation="c",
+        guild_id=None,
+        channel_id=None,
+        user_id=None,
+    )
     assert state.vote(8, user_id=42, vote=1)
     assert state.vote(7, user_id=42, vote=-1)
     assert not state.vote(9, user_id=42, vote=1)
@@ -63,8 +78,7 @@ def test_a_vote_is_stored_once_per_user_and_can_change(state: StateStore) -> Non
 
 def test_discord_snowflakes_fit(state: StateStore) -> None:
     big = 1_234_567_890_123_456_789
-    state.record(_answer("Q"), message_ids=[big], conversation="c", guild_id=big, channel_id=big,
-                 user_id=big)
+    state.record(_answer("Q"), message_ids=[big], conversation="c", guild_id=big, channel_id=big, user_id=big)
     assert state.vote(big, user_id=big, vote=1)
 
 
@@ -106,7 +120,8 @@ def test_processes_starting_together_migrate_once(state_settings: Settings, tmp_
         t.join()
     assert not errors and [s.version for s in stores] == [len(MIGRATIONS)] * 3
     assert stores[0].db.rows("SELECT version FROM newsdesk_schema ORDER BY version") == [
-        (n,) for n in range(1, len(MIGRATIONS) + 1)]
+        (n,) for n in range(1, len(MIGRATIONS) + 1)
+    ]
     for s in stores:
         s.close()
 

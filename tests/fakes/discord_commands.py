@@ -65,8 +65,10 @@ def build_options(command: dict[str, Any], path: list[str], values: dict[str, An
     """Wire options for ``/name sub ... key=value``, validated against the stored schema."""
     schema = command.get("options") or []
     if path:
-        sub = next((o for o in schema if o["name"] == path[0]
-                    and o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)), None)
+        sub = next(
+            (o for o in schema if o["name"] == path[0] and o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)),
+            None,
+        )
         if sub is None:
             raise CommandNotRegistered(f"{command['name']} {path[0]}")
         inner = build_options(sub, path[1:], values)

@@ -51,9 +51,14 @@ def build_world() -> tuple[World, Guild, Channel, Channel, User, User]:
 
 
 def bot_settings(fake: FakeDiscord, data_dir: Path, **discord_overrides: Any) -> Settings:
-    section = {"api_base_url": fake.base_url, "gateway_url": fake.gateway_url,
-               "cooldown_s": 0, "progress_interval_s": 0,
-               "database": str(data_dir / "bot.sqlite3"), **discord_overrides}
+    section = {
+        "api_base_url": fake.base_url,
+        "gateway_url": fake.gateway_url,
+        "cooldown_s": 0,
+        "progress_interval_s": 0,
+        "database": str(data_dir / "bot.sqlite3"),
+        **discord_overrides,
+    }
     return load_settings(data_dir=str(data_dir), discord=section)
 
 
@@ -84,8 +89,9 @@ async def stop_bot(bot: Any, task: asyncio.Task | None) -> None:
 def restore_discord_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bot points discord.py's class-level URLs at the fake; put them back afterwards."""
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY",
-                        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    )
 
 
 @pytest.fixture
@@ -109,12 +115,15 @@ def discord_settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def discord_scenario(fake_discord: DiscordScenario, discord_desk: Any, tmp_path: Path,
-                           discord_settings_overrides: dict[str, Any]) -> DiscordScenario:
+async def discord_scenario(
+    fake_discord: DiscordScenario,
+    discord_desk: Any,
+    tmp_path: Path,
+    discord_settings_overrides: dict[str, Any],
+) -> DiscordScenario:
     """The fake Discord with the newsdesk bot connected and ready."""
     settings = bot_settings(fake_discord.fake, tmp_path, **discord_settings_overrides)
-    fake_discord.bot, fake_discord.task = await start_bot(fake_discord.fake, discord_desk,
-                                                          settings)
+    fake_discord.bot, fake_discord.task = await start_bot(fake_discord.fake, discord_desk, settings)
     return fake_discord
 
 
@@ -131,8 +140,9 @@ def copied_seed_desk(seed_data_dir: Path, settings: Settings, folder: Path) -> A
 
 
 @pytest.fixture(scope="session")
-def discord_seed_desk(seed_data_dir: Path, settings: Settings,
-                      tmp_path_factory: pytest.TempPathFactory) -> Any:
+def discord_seed_desk(
+    seed_data_dir: Path, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
     desk = copied_seed_desk(seed_data_dir, settings, tmp_path_factory.mktemp("discord") / "data")
     yield desk
     desk.close()

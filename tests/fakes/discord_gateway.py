@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     from tests.fakes.discord_server import FakeDiscord
 
 GUILDS, GUILD_MEMBERS, GUILD_PRESENCES, GUILD_MESSAGES, MESSAGE_CONTENT = 0, 1, 8, 9, 15
-PRIVILEGED = {GUILD_MEMBERS: "members", GUILD_PRESENCES: "presences",
-              MESSAGE_CONTENT: "message_content"}
+PRIVILEGED = {GUILD_MEMBERS: "members", GUILD_PRESENCES: "presences", MESSAGE_CONTENT: "message_content"}
 CLOSE_AUTH_FAILED, CLOSE_DISALLOWED_INTENTS = 4004, 4014
 
 
@@ -89,11 +88,17 @@ class Gateway:
         self.sessions[session.session_id] = session
         guilds = [g for g in world.guilds.values() if self._in_shard(g.id, shard)]
         ready = {
-            "v": 10, "user": world.bot_user.payload(), "session_id": session.session_id,
-            "resume_gateway_url": f"{self.fake.gateway_url}", "session_type": "normal",
+            "v": 10,
+            "user": world.bot_user.payload(),
+            "session_id": session.session_id,
+            "resume_gateway_url": f"{self.fake.gateway_url}",
+            "session_type": "normal",
             "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
-            "application": {"id": str(world.app_id), "flags": 0}, "private_channels": [],
-            "relationships": [], "presences": [], "geo_ordered_rtc_regions": [],
+            "application": {"id": str(world.app_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "geo_ordered_rtc_regions": [],
         }
         if shard:
             ready["shard"] = list(shard)
@@ -122,12 +127,22 @@ class Gateway:
 
     async def _chunk(self, session: Session, data: dict[str, Any]) -> None:
         guild = self.fake.world.guilds[int(data["guild_id"])]
-        await self._dispatch(session, "GUILD_MEMBERS_CHUNK", {
-            "guild_id": str(guild.id), "members": [m.payload() for m in guild.members.values()],
-            "chunk_index": 0, "chunk_count": 1, "nonce": data.get("nonce"), "not_found": []})
+        await self._dispatch(
+            session,
+            "GUILD_MEMBERS_CHUNK",
+            {
+                "guild_id": str(guild.id),
+                "members": [m.payload() for m in guild.members.values()],
+                "chunk_index": 0,
+                "chunk_count": 1,
+                "nonce": data.get("nonce"),
+                "not_found": [],
+            },
+        )
 
-    async def broadcast(self, event: str, data: dict[str, Any], intent: int | None,
-                        guild_id: int | None = None) -> None:
+    async def broadcast(
+        self, event: str, data: dict[str, Any], intent: int | None, guild_id: int | None = None
+    ) -> None:
         """Send an event to every session that asked for ``intent`` (queued if disconnected)."""
         for session in list(self.sessions.values()):
             if intent is not None and not session.has(intent):

@@ -23,8 +23,9 @@ def reply(data: Any = None, status: int = 200, headers: dict[str, str] | None = 
     if status == 204:
         return web.Response(status=204)
     body = json.dumps(data).encode()
-    return web.Response(body=body, status=status,
-                        headers={"Content-Type": "application/json", **(headers or {})})
+    return web.Response(
+        body=body, status=status, headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def error(status: int, code: int, message: str) -> web.Response:
@@ -70,28 +71,48 @@ class Rest:
         return request.headers.get("Authorization") == f"Bot {self.world.token}"
 
     async def me(self, request: web.Request) -> web.Response:
-        return reply(self.world.bot_user.payload() | {"verified": True, "mfa_enabled": False,
-                                                      "flags": 0})
+        return reply(self.world.bot_user.payload() | {"verified": True, "mfa_enabled": False, "flags": 0})
 
     async def application(self, request: web.Request) -> web.Response:
         w = self.world
-        return reply({"id": str(w.app_id), "name": "newsdesk", "description": "", "icon": None,
-                      "bot_public": True, "bot_require_code_grant": False,
-                      "owner": w.owner.payload(), "verify_key": "0" * 64, "flags": 0,
-                      "interactions_endpoint_url": None, "team": None})
+        return reply(
+            {
+                "id": str(w.app_id),
+                "name": "newsdesk",
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": w.owner.payload(),
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "interactions_endpoint_url": None,
+                "team": None,
+            }
+        )
 
     async def gateway(self, request: web.Request) -> web.Response:
         return reply({"url": self.fake.gateway_url})
 
     async def gateway_bot(self, request: web.Request) -> web.Response:
-        return reply({"url": self.fake.gateway_url, "shards": self.fake.recommended_shards,
-                      "session_start_limit": {"total": 1000, "remaining": 1000,
-                                              "reset_after": 0, "max_concurrency": 16}})
+        return reply(
+            {
+                "url": self.fake.gateway_url,
+                "shards": self.fake.recommended_shards,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 1000,
+                    "reset_after": 0,
+                    "max_concurrency": 16,
+                },
+            }
+        )
 
     async def sync(self, request: web.Request) -> web.Response:
         guild = request.match_info.get("guild")
         stored = self.fake.commands.overwrite(
-            int(guild) if guild else None, await read_body(request), self.world.ids)
+            int(guild) if guild else None, await read_body(request), self.world.ids
+        )
         for command in stored:
             command["application_id"] = str(self.world.app_id)
             if guild:
@@ -121,12 +142,18 @@ class Rest:
         resource: dict[str, Any] = {"type": kind}
         if kind == 4 and ix.original:
             resource["message"] = ix.original
-        return reply({"interaction": {
-            "id": str(ix.id), "type": ix.type,
-            "response_message_id": ix.original["id"] if ix.original else None,
-            "response_message_loading": kind == 5,
-            "response_message_ephemeral": bool(ix.original and ix.original["flags"] & EPHEMERAL)},
-            "resource": resource})
+        return reply(
+            {
+                "interaction": {
+                    "id": str(ix.id),
+                    "type": ix.type,
+                    "response_message_id": ix.original["id"] if ix.original else None,
+                    "response_message_loading": kind == 5,
+                    "response_message_ephemeral": bool(ix.original and ix.original["flags"] & EPHEMERAL),
+                },
+                "resource": resource,
+            }
+        )
 
     def _webhook(self, request: web.Request) -> InteractionRecord | None:
         return self.fake.interactions_by_token.get(request.match_info["token"])
@@ -141,8 +168,9 @@ class Rest:
         if original is not None and original["flags"] & LOADING and not ix.original_deleted:
             # The first followup after a defer replaces "thinking…", keeping its visibility.
             keep = original["flags"] & EPHEMERAL
-            ix.original = message = self.fake.bot_message(ix.channel, body | {"flags": keep},
-                                                          ix, message_id=int(original["id"]))
+            ix.original = message = self.fake.bot_message(
+                ix.channel, body | {"flags": keep}, ix, message_id=int(original["id"])
+            )
         else:
             message = self.fake.bot_message(ix.channel, body, ix)
             ix.followups.append(message)

@@ -94,8 +94,13 @@ class FakeDiscord:
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> FakeDiscord:
         app = web.Application(middlewares=[self._middleware])
-        app.add_routes([*self.rest.routes(), web.get("/gateway/", self.gateway.handle),
-                        web.get("/", self.gateway.handle)])
+        app.add_routes(
+            [
+                *self.rest.routes(),
+                web.get("/gateway/", self.gateway.handle),
+                web.get("/", self.gateway.handle),
+            ]
+        )
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -133,10 +138,12 @@ class FakeDiscord:
             return await handler(request)
         path = request.path.removeprefix("/api/v10")
         body = await read_body(request) if request.can_read_body else None
-        record = RecordedRequest(request.method, path, dict(request.query),
-                                 dict(request.headers), body)
-        response = (self._unauthorised(request, path) or self._rate_limited(request.method, path)
-                    or await self._call(handler, request))
+        record = RecordedRequest(request.method, path, dict(request.query), dict(request.headers), body)
+        response = (
+            self._unauthorised(request, path)
+            or self._rate_limited(request.method, path)
+            or await self._call(handler, request)
+        )
         record.status = response.status
         await self.note("requests", record)
         return response
@@ -161,14 +168,18 @@ class FakeDiscord:
             if rule.times > 0 and rule.method == method and re.fullmatch(rule.pattern, path):
                 rule.times -= 1
                 # discord.py only honours a 429 carrying Via (else it assumes a Cloudflare ban).
-                return reply({"message": "You are being rate limited.", "global": False,
-                              "retry_after": rule.retry_after}, 429,
-                             {"Via": "1.1 google", "X-RateLimit-Scope": "user",
-                              "Retry-After": str(rule.retry_after)})
+                return reply(
+                    {
+                        "message": "You are being rate limited.",
+                        "global": False,
+                        "retry_after": rule.retry_after,
+                    },
+                    429,
+                    {"Via": "1.1 google", "X-RateLimit-Scope": "user", "Retry-After": str(rule.retry_after)},
+                )
         return None
 
-    def rate_limit(self, method: str, pattern: str, *, times: int = 1,
-                   retry_after: float = 0.05) -> None:
+    def rate_limit(self, method: str, pattern: str, *, times: int = 1, retry_after: float = 0.05) -> None:
         """Answer the next ``times`` matching requests with 429."""
         self.rate_limits.append(RateLimitRule(method, pattern, times, retry_after))
 
@@ -194,6 +205,7 @@ class FakeDiscord:
 
     async def wait_for(self, predicate: Callable[[], Any], within: float = 10.0) -> Any:
         """Wait until ``predicate()`` is truthy (re-checked on every change); return it."""
+
         def ready() -> Any:
             self._raise_if_broken()
             return predicate()
@@ -202,11 +214,11 @@ class FakeDiscord:
             await asyncio.wait_for(self._changed.wait_for(ready), within)
         return predicate()
 
-    async def wait_for_request(self, method: str, pattern: str, count: int = 1,
-                               within: float = 10.0) -> list[RecordedRequest]:
+    async def wait_for_request(
+        self, method: str, pattern: str, count: int = 1, within: float = 10.0
+    ) -> list[RecordedRequest]:
         def found() -> list[RecordedRequest]:
-            hits = [r for r in self.requests
-                    if r.method == method and re.fullmatch(pattern, r.path)]
+            hits = [r for r in self.requests if r.method == method and re.fullmatch(pattern, r.path)]
             return hits if len(hits) >= count else []
 
         return await self.wait_for(found, within)
@@ -220,6 +232,7 @@ class FakeDiscord:
 
     async def wait_for_messages_with_buttons(self, ix: InteractionRecord, within: float = 10.0):
         """All messages up to and including the one carrying components (the last of an answer)."""
+
         def done() -> list[dict[str, Any]]:
             shown = ix.messages
             return shown if shown and shown[-1].get("components") else []
@@ -227,69 +240,107 @@ class FakeDiscord:
         return await self.wait_for(done, within)
 
     # -- simulated users -------------------------------------------------------------------
-    async def invoke_slash(self, user: User, channel: Channel, command: str, *,
-                           enforce_default_permissions: bool = True,
-                           **options: Any) -> InteractionRecord:
+    async def invoke_slash(
+        self,
+        user: User,
+        channel: Channel,
+        command: str,
+        *,
+        enforce_default_permissions: bool = True,
+        **options: Any,
+    ) -> InteractionRecord:
         """A user runs ``/command`` (or ``/group sub``); Discord's checks apply first."""
         name, *path = command.split()
         guild = self.world.guilds[channel.guild_id]
         schema, is_guild_command = self.commands.find(guild.id, name)
         if enforce_default_permissions:
             check_permission(schema, guild.permissions_of(user.id))
-        data: dict[str, Any] = {"id": schema["id"], "name": name, "type": 1,
-                                "options": build_options(schema, path, options)}
+        data: dict[str, Any] = {
+            "id": schema["id"],
+            "name": name,
+            "type": 1,
+            "options": build_options(schema, path, options),
+        }
         if is_guild_command:
             data["guild_id"] = str(guild.id)
         return await self._interact(user, channel, 2, data, command, {})
 
-    async def click_button(self, user: User, message: dict[str, Any],
-                           custom_id: str) -> InteractionRecord:
+    async def click_button(self, user: User, message: dict[str, Any], custom_id: str) -> InteractionRecord:
         """A user clicks the button ``custom_id`` on ``message`` (a component interaction)."""
-        ids = [c.get("custom_id") for row in message.get("components", [])
-               for c in row.get("components", [])]
+        ids = [c.get("custom_id") for row in message.get("components", []) for c in row.get("components", [])]
         if custom_id not in ids:
             raise LookupError(f"no button {custom_id!r} on that message (has {ids})")
         channel = self.world.channel(int(message["channel_id"]))
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._interact(user, channel, 3, data, custom_id, {"message": message})
 
-    async def _interact(self, user: User, channel: Channel, kind: int, data: dict[str, Any],
-                        name: str, extra: dict[str, Any]) -> InteractionRecord:
+    async def _interact(
+        self, user: User, channel: Channel, kind: int, data: dict[str, Any], name: str, extra: dict[str, Any]
+    ) -> InteractionRecord:
         w = self.world
         guild = w.guilds[channel.guild_id]
         ix = InteractionRecord(w.ids.next(), f"tok{w.ids.next()}", kind, user, channel, name)
         self.interactions_by_id[ix.id] = ix
         self.interactions_by_token[ix.token] = ix
         payload = {
-            "id": str(ix.id), "application_id": str(w.app_id), "type": kind, "token": ix.token,
-            "version": 1, "attachment_size_limit": 10 * 1024 * 1024, "guild_id": str(guild.id),
-            "channel_id": str(channel.id), "channel": channel.payload(),
+            "id": str(ix.id),
+            "application_id": str(w.app_id),
+            "type": kind,
+            "token": ix.token,
+            "version": 1,
+            "attachment_size_limit": 10 * 1024 * 1024,
+            "guild_id": str(guild.id),
+            "channel_id": str(channel.id),
+            "channel": channel.payload(),
             "member": guild.members[user.id].payload(guild.permissions_of(user.id)),
-            "app_permissions": str(guild.permissions_of(w.bot_user.id)), "locale": "en-US",
-            "guild_locale": "en-US", "entitlements": [], "context": 0,
-            "authorizing_integration_owners": {"0": str(guild.id)}, "data": data, **extra,
+            "app_permissions": str(guild.permissions_of(w.bot_user.id)),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "context": 0,
+            "authorizing_integration_owners": {"0": str(guild.id)},
+            "data": data,
+            **extra,
         }
         await self.gateway.broadcast("INTERACTION_CREATE", payload, None, guild.id)
         return ix
 
-    async def send_message(self, user: User, channel: Channel, content: str, *,
-                           reply_to: dict[str, Any] | None = None,
-                           ping_reply: bool = True) -> dict[str, Any]:
+    async def send_message(
+        self,
+        user: User,
+        channel: Channel,
+        content: str,
+        *,
+        reply_to: dict[str, Any] | None = None,
+        ping_reply: bool = True,
+    ) -> dict[str, Any]:
         """A user posts ``content``; ``<@id>`` mentions and replies are parsed like Discord."""
         guild = self.world.guilds[channel.guild_id]
         mentioned = [int(m) for m in re.findall(r"<@!?(\d+)>", content)]
         if reply_to is not None and ping_reply:
             mentioned.append(int(reply_to["author"]["id"]))
-        mentions = [self.world.users[i].payload() | {"member": guild.members[i].payload()}
-                    for i in dict.fromkeys(mentioned) if i in guild.members]
+        mentions = [
+            self.world.users[i].payload() | {"member": guild.members[i].payload()}
+            for i in dict.fromkeys(mentioned)
+            if i in guild.members
+        ]
         message = self._message(channel, user, {"content": content}) | {
-            "mentions": mentions, "member": guild.members[user.id].payload(),
+            "mentions": mentions,
+            "member": guild.members[user.id].payload(),
             "mention_roles": re.findall(r"<@&(\d+)>", content),
-            "mention_everyone": "@everyone" in content}
+            "mention_everyone": "@everyone" in content,
+        }
         if reply_to is not None:
-            message |= {"type": 19, "referenced_message": reply_to, "message_reference": {
-                "message_id": reply_to["id"], "channel_id": str(channel.id),
-                "guild_id": str(guild.id), "type": 0}}
+            message |= {
+                "type": 19,
+                "referenced_message": reply_to,
+                "message_reference": {
+                    "message_id": reply_to["id"],
+                    "channel_id": str(channel.id),
+                    "guild_id": str(guild.id),
+                    "type": 0,
+                },
+            }
         await self.post_to_channel(message)
         return message
 
@@ -298,35 +349,58 @@ class FakeDiscord:
         await self.gateway.drop(code)
 
     # -- messages --------------------------------------------------------------------------
-    def _message(self, channel: Channel, author: User, body: dict[str, Any],
-                 message_id: int | None = None) -> dict[str, Any]:
+    def _message(
+        self, channel: Channel, author: User, body: dict[str, Any], message_id: int | None = None
+    ) -> dict[str, Any]:
         mid = message_id or self.world.ids.next()
         return {
-            "id": str(mid), "type": 0, "channel_id": str(channel.id),
-            "guild_id": str(channel.guild_id), "author": author.payload(),
-            "content": body.get("content") or "", "embeds": body.get("embeds") or [],
-            "components": body.get("components") or [], "attachments": [], "mentions": [],
-            "mention_roles": [], "mention_everyone": False, "pinned": False, "tts": False,
-            "timestamp": iso_time(mid), "edited_timestamp": None,
-            "flags": int(body.get("flags") or 0), "allowed_mentions": body.get("allowed_mentions"),
+            "id": str(mid),
+            "type": 0,
+            "channel_id": str(channel.id),
+            "guild_id": str(channel.guild_id),
+            "author": author.payload(),
+            "content": body.get("content") or "",
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "attachments": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": iso_time(mid),
+            "edited_timestamp": None,
+            "flags": int(body.get("flags") or 0),
+            "allowed_mentions": body.get("allowed_mentions"),
         }
 
-    def bot_message(self, channel: Channel, body: dict[str, Any], ix: InteractionRecord | None,
-                    message_id: int | None = None) -> dict[str, Any]:
+    def bot_message(
+        self,
+        channel: Channel,
+        body: dict[str, Any],
+        ix: InteractionRecord | None,
+        message_id: int | None = None,
+    ) -> dict[str, Any]:
         message = self._message(channel, self.world.bot_user, body, message_id)
         allowed = body.get("allowed_mentions")
         # Discord pings @everyone from content only if allowed_mentions lets it.
         message["mention_everyone"] = "@everyone" in message["content"] and (
-            allowed is None or "everyone" in allowed.get("parse", []))
+            allowed is None or "everyone" in allowed.get("parse", [])
+        )
         if body.get("message_reference"):
             message["type"] = 19
             message["message_reference"] = body["message_reference"]
         if ix is not None:
-            message |= {"webhook_id": str(self.world.app_id),
-                        "application_id": str(self.world.app_id),
-                        "interaction_metadata": {"id": str(ix.id), "type": ix.type,
-                                                 "user": ix.user.payload(),
-                                                 "authorizing_integration_owners": {}}}
+            message |= {
+                "webhook_id": str(self.world.app_id),
+                "application_id": str(self.world.app_id),
+                "interaction_metadata": {
+                    "id": str(ix.id),
+                    "type": ix.type,
+                    "user": ix.user.payload(),
+                    "authorizing_integration_owners": {},
+                },
+            }
         return message
 
     async def post_to_channel(self, message: dict[str, Any]) -> None:

@@ -44,9 +44,15 @@ class User:
     bot: bool = False
 
     def payload(self) -> dict[str, Any]:
-        return {"id": str(self.id), "username": self.username, "discriminator": "0",
-                "global_name": self.username, "avatar": None, "bot": self.bot,
-                "public_flags": 0}
+        return {
+            "id": str(self.id),
+            "username": self.username,
+            "discriminator": "0",
+            "global_name": self.username,
+            "avatar": None,
+            "bot": self.bot,
+            "public_flags": 0,
+        }
 
 
 @dataclass
@@ -57,9 +63,19 @@ class Role:
     position: int
 
     def payload(self) -> dict[str, Any]:
-        return {"id": str(self.id), "name": self.name, "permissions": str(self.permissions),
-                "position": self.position, "color": 0, "hoist": False, "managed": False,
-                "mentionable": False, "flags": 0, "icon": None, "unicode_emoji": None}
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "permissions": str(self.permissions),
+            "position": self.position,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+            "icon": None,
+            "unicode_emoji": None,
+        }
 
 
 @dataclass
@@ -73,15 +89,30 @@ class Channel:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": str(self.id), "type": self.type, "name": self.name,
-                                "guild_id": str(self.guild_id), "position": 0, "nsfw": False,
-                                "permission_overwrites": [], "flags": 0,
-                                "parent_id": str(self.parent_id) if self.parent_id else None}
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "type": self.type,
+            "name": self.name,
+            "guild_id": str(self.guild_id),
+            "position": 0,
+            "nsfw": False,
+            "permission_overwrites": [],
+            "flags": 0,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
+        }
         if self.type == PUBLIC_THREAD:
-            data |= {"owner_id": str(self.owner_id), "message_count": 0, "member_count": 1,
-                     "rate_limit_per_user": 0, "thread_metadata": {
-                         "archived": False, "auto_archive_duration": 1440, "locked": False,
-                         "archive_timestamp": JOINED}}
+            data |= {
+                "owner_id": str(self.owner_id),
+                "message_count": 0,
+                "member_count": 1,
+                "rate_limit_per_user": 0,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "locked": False,
+                    "archive_timestamp": JOINED,
+                },
+            }
         return data
 
 
@@ -91,9 +122,18 @@ class Member:
     role_ids: list[int]
 
     def payload(self, permissions: int | None = None) -> dict[str, Any]:
-        data = {"user": self.user.payload(), "roles": [str(r) for r in self.role_ids],
-                "flags": 0, "joined_at": JOINED, "nick": None, "avatar": None, "deaf": False,
-                "mute": False, "pending": False, "premium_since": None}
+        data = {
+            "user": self.user.payload(),
+            "roles": [str(r) for r in self.role_ids],
+            "flags": 0,
+            "joined_at": JOINED,
+            "nick": None,
+            "avatar": None,
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "premium_since": None,
+        }
         if permissions is not None:
             data["permissions"] = str(permissions)
         return data
@@ -122,19 +162,44 @@ class Guild:
         plain = [c.payload() for c in self.channels.values() if c.type != PUBLIC_THREAD]
         threads = [c.payload() for c in self.channels.values() if c.type == PUBLIC_THREAD]
         return {
-            "id": str(self.id), "name": self.name, "owner_id": str(self.owner_id),
-            "unavailable": False, "member_count": len(self.members), "large": False,
-            "roles": [r.payload() for r in self.roles.values()], "channels": plain,
-            "threads": threads, "members": [m.payload() for m in self.members.values()],
-            "icon": None, "splash": None, "banner": None, "description": None, "features": [],
-            "emojis": [], "stickers": [], "voice_states": [], "presences": [],
-            "stage_instances": [], "guild_scheduled_events": [], "premium_tier": 0,
-            "preferred_locale": "en-US", "joined_at": JOINED, "verification_level": 0,
-            "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
-            "system_channel_flags": 0, "afk_timeout": 300, "nsfw_level": 0,
-            "premium_subscription_count": 0, "max_members": 500_000, "afk_channel_id": None,
-            "system_channel_id": None, "rules_channel_id": None,
-            "public_updates_channel_id": None, "vanity_url_code": None,
+            "id": str(self.id),
+            "name": self.name,
+            "owner_id": str(self.owner_id),
+            "unavailable": False,
+            "member_count": len(self.members),
+            "large": False,
+            "roles": [r.payload() for r in self.roles.values()],
+            "channels": plain,
+            "threads": threads,
+            "members": [m.payload() for m in self.members.values()],
+            "icon": None,
+            "splash": None,
+            "banner": None,
+            "description": None,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "joined_at": JOINED,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "system_channel_flags": 0,
+            "afk_timeout": 300,
+            "nsfw_level": 0,
+            "premium_subscription_count": 0,
+            "max_members": 500_000,
+            "afk_channel_id": None,
+            "system_channel_id": None,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "vanity_url_code": None,
         }
 
 

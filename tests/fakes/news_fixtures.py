@@ -12,7 +12,12 @@ from tests.fakes.news_site import NewsSite
 
 #: Budgets small enough for fast tests: a slow page costs attempts x timeout_s.
 FAST_FETCH = FetchSettings(
-    timeout_s=0.3, max_bytes=200_000, per_host=4, attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02,
+    timeout_s=0.3,
+    max_bytes=200_000,
+    per_host=4,
+    attempts=2,
+    backoff_initial_s=0.01,
+    backoff_max_s=0.02,
 )
 
 

@@ -36,8 +36,11 @@ def _iso(day: date, hour: int = 7) -> str:
 
 def _json_ld(story: Story, graph: bool) -> str:
     item = {
-        "@context": "https://schema.org", "@type": "NewsArticle", "headline": story.headline,
-        "datePublished": _iso(story.published), "dateModified": _iso(story.modified or story.published, 9),
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": story.headline,
+        "datePublished": _iso(story.published),
+        "dateModified": _iso(story.modified or story.published, 9),
         "author": {"@type": "Person", "name": story.author},
         "publisher": {"@type": "Organization", "name": story.outlet},
     }
@@ -50,8 +53,10 @@ def _paragraphs(story: Story, ad_every: int) -> str:
     for i, text in enumerate(story.paragraphs, 1):
         out.append(f"<p>{escape(text)}</p>")
         if i % ad_every == 0 and i < len(story.paragraphs):
-            out.append('<div class="ad ad-inline"><span>Advertisement</span>'
-                       '<a href="https://ads.example/c?id=7">Compare energy tariffs in two minutes</a></div>')
+            out.append(
+                '<div class="ad ad-inline"><span>Advertisement</span>'
+                '<a href="https://ads.example/c?id=7">Compare energy tariffs in two minutes</a></div>'
+            )
     return "\n".join(out)
 
 
@@ -104,7 +109,7 @@ def _courier(story: Story, base: str) -> str:
 <nav class="sections"><a href="/courier/local">Local</a> <a href="/courier/world">World</a>
 <a href="/courier/schools">Schools</a> <a href="/courier/obituaries">Obituaries</a></nav>
 <div class="container"><div class="story">
-<span class="kicker">{'World' if '/world/' in story.path else 'Local'}</span>
+<span class="kicker">{"World" if "/world/" in story.path else "Local"}</span>
 <h1 class="headline">{escape(story.headline)}</h1>
 <p class="meta">{escape(story.author)} &middot; Published {story.published:%d %b %Y}</p>
 {_paragraphs(story, ad_every=3)}
@@ -127,10 +132,12 @@ def article_page(story: Story, base: str) -> str:
 
 def _rss_item(base: str, path: str, title: str, day: date, summary: str) -> str:
     stamp = format_datetime(datetime(day.year, day.month, day.day, 7, 30, tzinfo=UTC))
-    return (f"<item><title>{escape(title)}</title>"
-            f"<link>{base}{path}?utm_source=rss&amp;utm_medium=feed</link>"
-            f'<guid isPermaLink="false">{base}{path}</guid><pubDate>{stamp}</pubDate>'
-            f"<description>{escape(summary)}</description></item>")
+    return (
+        f"<item><title>{escape(title)}</title>"
+        f"<link>{base}{path}?utm_source=rss&amp;utm_medium=feed</link>"
+        f'<guid isPermaLink="false">{base}{path}</guid><pubDate>{stamp}</pubDate>'
+        f"<description>{escape(summary)}</description></item>"
+    )
 
 
 def rss_feed(stories: Sequence[Story], base: str, edition: int) -> str:
@@ -145,17 +152,20 @@ def rss_feed(stories: Sequence[Story], base: str, edition: int) -> str:
 
 
 def _atom_entry(base: str, link: str, title: str, day: date, updated: date, summary: str) -> str:
-    return (f"<entry><title>{escape(title)}</title><link rel=\"alternate\" href=\"{base}{link}\"/>"
-            f"<id>tag:valleycourier.test,2026:{link}</id><published>{_iso(day)}</published>"
-            f"<updated>{_iso(updated, 9)}</updated><summary>{escape(summary)}</summary></entry>")
+    return (
+        f'<entry><title>{escape(title)}</title><link rel="alternate" href="{base}{link}"/>'
+        f"<id>tag:valleycourier.test,2026:{link}</id><published>{_iso(day)}</published>"
+        f"<updated>{_iso(updated, 9)}</updated><summary>{escape(summary)}</summary></entry>"
+    )
 
 
 def atom_feed(stories: Sequence[Story], base: str, edition: int) -> str:
     entries = []
     for s in stories:
         link = "/go/rhine" if "rhine" in s.path else s.path
-        entries.append(_atom_entry(base, link, s.headline, s.published, s.modified or s.published,
-                                   s.paragraphs[0]))
+        entries.append(
+            _atom_entry(base, link, s.headline, s.published, s.modified or s.published, s.paragraphs[0])
+        )
     if edition >= 2:
         day = edition_date(edition)
         entries.append(_atom_entry(base, SLOW_PATH, SLOW_TITLE, day, day, SLOW_SUMMARY))

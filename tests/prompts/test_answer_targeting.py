@@ -108,8 +108,12 @@ def test_the_first_sentence_of_a_body_whose_title_is_metadata_can_answer() -> No
     )
     passage = hit(body, doc="port")
     titled = SearchHit(
-        Passage(**{**{f: getattr(passage.passage, f) for f in passage.passage.__slots__},
-                   "title": "Port strike ends after nine days"}),
+        Passage(
+            **{
+                **{f: getattr(passage.passage, f) for f in passage.passage.__slots__},
+                "title": "Port strike ends after nine days",
+            }
+        ),
         0.6,
         dense_score=0.6,
     )

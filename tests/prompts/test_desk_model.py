@@ -54,9 +54,7 @@ async def test_auto_mode_answers_from_the_model_when_a_base_url_is_set(
     assert citations_verify(answer, ARTICLES)
 
 
-async def test_an_unanswerable_question_makes_no_model_request(
-    model_desk: Desk, llm_server: FakeLLMServer
-):
+async def test_an_unanswerable_question_makes_no_model_request(model_desk: Desk, llm_server: FakeLLMServer):
     answer = await model_desk.ask("How do I bake sourdough bread?")
     assert answer.text == CANNOT_ANSWER
     assert llm_server.requests == []
@@ -120,8 +118,12 @@ async def test_the_injected_day_reaches_model_answers(
     seed_data_dir: Path, settings: Settings, llm_settings: LLMSettings, llm_server: FakeLLMServer
 ):
     answer = settings.answer.model_copy(update={"mode": "auto"})
-    desk = Desk.open(settings.model_copy(update={"llm": llm_settings, "answer": answer}),
-                     seed_data_dir, build=False, today=lambda: date(2024, 5, 15))
+    desk = Desk.open(
+        settings.model_copy(update={"llm": llm_settings, "answer": answer}),
+        seed_data_dir,
+        build=False,
+        today=lambda: date(2024, 5, 15),
+    )
     llm_server.script = ScriptedModel()
     try:
         await desk.ask("What did Putin and Xi agree last year?")  # 2023, read against 2024-05-15

@@ -48,8 +48,12 @@ async def model_desk(
     seed_data_dir: Path, settings: Settings, llm_settings: LLMSettings, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Desk]:
     answer = settings.answer.model_copy(update={"mode": "auto"})
-    desk = Desk.open(settings.model_copy(update={"llm": llm_settings, "answer": answer}),
-                     seed_data_dir, build=False, today=lambda: date(2023, 4, 1))
+    desk = Desk.open(
+        settings.model_copy(update={"llm": llm_settings, "answer": answer}),
+        seed_data_dir,
+        build=False,
+        today=lambda: date(2023, 4, 1),
+    )
     yield desk
     await desk.aclose()
 
@@ -107,8 +111,14 @@ async def test_the_desk_routes_timeline_and_article_requests(model_desk: Desk, l
 
 def test_the_summary_templates_load_and_validate():
     prompts = load_summary_prompts()
-    assert set(prompts.story.variables) == {"today", "topic", "when", "passages", "cannot_answer",
-                                            "max_sentences"}
+    assert set(prompts.story.variables) == {
+        "today",
+        "topic",
+        "when",
+        "passages",
+        "cannot_answer",
+        "max_sentences",
+    }
     assert "stories" in prompts.overall.variables
 
 

@@ -71,8 +71,12 @@ def _hit(day: date | None, dense: float, key: str) -> SearchHit:
 
 
 def test_focus_recent_keeps_the_newest_relevant_story():
-    hits = [_hit(date(2021, 12, 15), 0.7, "a"), _hit(date(2023, 3, 17), 0.6, "b"),
-            _hit(date(2023, 3, 10), 0.5, "c"), _hit(date(2024, 1, 1), 0.1, "weak")]
+    hits = [
+        _hit(date(2021, 12, 15), 0.7, "a"),
+        _hit(date(2023, 3, 17), 0.6, "b"),
+        _hit(date(2023, 3, 10), 0.5, "c"),
+        _hit(date(2024, 1, 1), 0.1, "weak"),
+    ]
     kept = focus_recent(hits, top=4, min_dense=0.3)
     assert [h.passage.key for h in kept] == ["b", "c", "weak"]
 

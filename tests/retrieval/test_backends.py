@@ -75,7 +75,11 @@ def test_passages_carry_their_article_metadata_and_exact_text(backend_desk: Desk
         p, article = hit.passage, articles[hit.passage.doc_id]
         assert article.text[p.start : p.end] == p.text
         assert (p.title, p.outlet, p.published, p.url) == (
-            article.title, article.outlet, article.published, article.url)
+            article.title,
+            article.outlet,
+            article.published,
+            article.url,
+        )
         assert p.sentences and p.sentences[-1][1] <= len(p.text)
 
 
@@ -127,8 +131,9 @@ def test_incremental_reindex_embeds_only_what_changed(
     assert (again.unchanged, again.embedded, again.added, again.changed) == (5, 0, 0, 0)
 
     path = corpus_copy / "004_b7190532bde7290f.txt"
-    path.write_text(path.read_text(encoding="utf-8") + "\nPutin later added a closing remark.\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nPutin later added a closing remark.\n", encoding="utf-8"
+    )
     (corpus_copy / "003_8ede539651f993fa.txt").unlink()
     changed = desk.reindex(corpus_copy)
     assert (changed.changed, changed.removed, changed.unchanged) == (1, 1, 3)
@@ -149,8 +154,9 @@ def test_a_run_killed_half_way_leaves_the_last_good_index(
     desk = Desk.open(backend_settings, tmp_path / "data", build=False)
     desk.reindex(corpus_copy)
     good = current_generation(desk.index_root)
-    (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met again in Beijing today. " * 40,
-                                         encoding="utf-8")
+    (corpus_copy / "new.txt").write_text(
+        "Fresh talks\n\n" + "Delegates met again in Beijing today. " * 40, encoding="utf-8"
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(embedded, "build_catalog", _die)
         mp.setattr(postgres, "build_catalog", _die)
@@ -178,8 +184,9 @@ def test_another_process_sees_a_new_index_without_restarting(
     elsewhere = tmp_path / ("b" if backend_settings.store.backend == "postgres" else "a")
     reader = Desk.open(backend_settings, elsewhere, build=False)
     assert reader.stats().articles == 5
-    (corpus_copy / "new.txt").write_text("Fresh talks\n\n" + "Delegates met again in Ulaanbaatar. " * 30,
-                                         encoding="utf-8")
+    (corpus_copy / "new.txt").write_text(
+        "Fresh talks\n\n" + "Delegates met again in Ulaanbaatar. " * 30, encoding="utf-8"
+    )
     builder.reindex(corpus_copy)
     assert reader.search("Delegates met again in Ulaanbaatar", k=3)[0].passage.doc_id == "new"
     assert reader.stats().articles == 6
@@ -329,8 +336,10 @@ def test_both_backends_rank_the_same_top_articles(both_backends: dict[str, Desk]
 
 
 def test_both_backends_collapse_syndicated_copies_into_one_story(both_backends: dict[str, Desk]) -> None:
-    queries = {"004_b7190532bde7290f.txt": "Igor Sechin Rosneft gas agreements",
-               "001_f0604eb540a79818.txt": "meeting between Putin and Xi in Moscow"}
+    queries = {
+        "004_b7190532bde7290f.txt": "Igor Sechin Rosneft gas agreements",
+        "001_f0604eb540a79818.txt": "meeting between Putin and Xi in Moscow",
+    }
     for original, (copy, _outlet, _day) in COPIES.items():
         pair = {f"wire/{original.removesuffix('.txt')}", f"wire/{copy.removesuffix('.txt')}"}
         for backend, desk in both_backends.items():
@@ -352,6 +361,8 @@ def test_both_backends_collapse_syndicated_copies_into_one_story(both_backends: 
     ids=["since", "until", "outlet", "copy-outlet"],
 )
 def test_both_backends_filter_alike(both_backends: dict[str, Desk], window: dict) -> None:  # type: ignore[type-arg]
-    results = [set(top_articles(d.search("Putin Xi Rosneft Olympics meeting", k=10, **window)))
-               for d in both_backends.values()]
+    results = [
+        set(top_articles(d.search("Putin Xi Rosneft Olympics meeting", k=10, **window)))
+        for d in both_backends.values()
+    ]
     assert results[0] and results[0] == results[1]

@@ -178,13 +178,24 @@ def test_a_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
     index_root = data / "index"
     command = [sys.executable, "-m", "bot", "--data-dir", str(data), "--config", str(config), "index"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    first = subprocess.run([*command, "--corpus", str(_town_corpus(tmp_path / "small", 1))],  # noqa: S603
-                           env=env, capture_output=True, text=True, timeout=120, check=True)
+    first = subprocess.run(  # noqa: S603
+        [*command, "--corpus", str(_town_corpus(tmp_path / "small", 1))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert "1 added" in first.stdout
     serving = current_generation(index_root)
 
-    build = subprocess.Popen([*command, "--corpus", str(corpus)], env=env,  # noqa: S603
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    build = subprocess.Popen(  # noqa: S603
+        [*command, "--corpus", str(corpus)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while len(_committed(index_root)) < 4 and build.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -195,8 +206,14 @@ def test_a_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
     batches = [len(json.loads(p.read_text(encoding="utf-8"))["rows"]) for p in saved]
     assert current_generation(index_root) == serving  # the last good index keeps serving
 
-    again = subprocess.run([*command, "--corpus", str(corpus)], env=env,  # noqa: S603
-                           capture_output=True, text=True, timeout=300, check=True)
+    again = subprocess.run(  # noqa: S603
+        [*command, "--corpus", str(corpus)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     report = desk_report(again.stdout)
     assert (report["added"], report["unchanged"]) == (29, 1)  # town-000 was in the first index
     # what was saved is not embedded again; at most the batch being saved when killed is lost

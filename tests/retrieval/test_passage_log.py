@@ -59,7 +59,6 @@ def test_deletions_without_a_batch_are_saved_by_flush(tmp_path: Path) -> None:
     assert log.counts() == {"b": 1}
 
 
-
 def test_a_stored_rows_keyword_text_is_the_one_its_node_gave(tmp_path: Path) -> None:
     from llama_index.core.schema import MetadataMode
 

@@ -79,12 +79,18 @@ async def test_newsdesk_refresh_without_sources_is_a_usage_error(
 
 
 def test_a_source_is_due_when_its_interval_has_passed_since_the_last_attempt(news_site: NewsSite) -> None:
-    settings = site_settings(news_site, {**RSS, "refresh_minutes": 30}, {**ATOM, "refresh_minutes": 5},
-                             {**ATOM, "name": "off", "enabled": False})
+    settings = site_settings(
+        news_site,
+        {**RSS, "refresh_minutes": 30},
+        {**ATOM, "refresh_minutes": 5},
+        {**ATOM, "name": "off", "enabled": False},
+    )
     now = datetime(2026, 11, 23, 12, tzinfo=UTC)
     ten_ago = (now - timedelta(minutes=10)).isoformat()
-    statuses = {"harbor-rss": SourceStatus("harbor-rss", "feed", last_attempt=ten_ago),
-                "courier-atom": SourceStatus("courier-atom", "feed", last_attempt=ten_ago, last_error="x")}
+    statuses = {
+        "harbor-rss": SourceStatus("harbor-rss", "feed", last_attempt=ten_ago),
+        "courier-atom": SourceStatus("courier-atom", "feed", last_attempt=ten_ago, last_error="x"),
+    }
     assert due_sources(settings, statuses, now) == ["courier-atom"]
     assert due_sources(settings, {}, now) == ["harbor-rss", "courier-atom"]
 
@@ -97,8 +103,13 @@ class FakeDesk:
         self.calls: list[str | None] = []
         self.busy = busy
 
-    def reindex(self, corpus: Path | None = None, rebuild: bool = False, progress: None = None,
-                source: str | None = None) -> ReindexReport:
+    def reindex(
+        self,
+        corpus: Path | None = None,
+        rebuild: bool = False,
+        progress: None = None,
+        source: str | None = None,
+    ) -> ReindexReport:
         if self.busy:
             raise ReindexBusy("busy")
         self.calls.append(source)
@@ -109,8 +120,15 @@ async def test_the_loop_refreshes_everything_at_start_then_stops(news_site: News
     desk = FakeDesk(tmp_path)
     stop = asyncio.Event()
     seen: list[str | None] = []
-    task = asyncio.create_task(refresh_loop(desk, site_settings(news_site, RSS, ATOM), stop, tick_s=0.05,
-                                            on_refresh=lambda name, _: (seen.append(name), stop.set())))
+    task = asyncio.create_task(
+        refresh_loop(
+            desk,
+            site_settings(news_site, RSS, ATOM),
+            stop,
+            tick_s=0.05,
+            on_refresh=lambda name, _: (seen.append(name), stop.set()),
+        )
+    )
     await asyncio.wait_for(task, timeout=2)
     assert desk.calls == [None] and seen == [None]
 

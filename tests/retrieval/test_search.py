@@ -120,9 +120,11 @@ def test_local_exact_search_ranks_as_qdrant_does(seed_data_dir: Path, settings: 
 
 
 def test_articles_of_one_story_collapse_into_the_best_hit() -> None:
-    hits = [_hit("a", "afp-on-site-1", "Talks began in Beijing. Both praised ties", 0.9),
-            _hit("b", "afp-on-site-2", "Negotiations opened in the capital. Leaders hailed links", 0.8),
-            _hit("c", "other", "Something else entirely. Another topic here", 0.7)]
+    hits = [
+        _hit("a", "afp-on-site-1", "Talks began in Beijing. Both praised ties", 0.9),
+        _hit("b", "afp-on-site-2", "Negotiations opened in the capital. Leaders hailed links", 0.8),
+        _hit("c", "other", "Something else entirely. Another topic here", 0.7),
+    ]
     story_of = {"afp-on-site-1": "afp-on-site-1", "afp-on-site-2": "afp-on-site-1"}
     collapsed = collapse_duplicates(hits, 0.5, story_of)
     assert [h.passage.key for h in collapsed] == ["a", "c"]
