@@ -100,12 +100,19 @@ def read_question(question: str) -> Question:
     return Question(question, folded_terms(timeless), kind_of(question), words, kinds, tense_of(question))
 
 
+#: Bullets that open a standfirst line (the summary points under a headline).
+BULLETS = ("•", "▪", "◦", "·", "* ", "- ")
+
+
 def _is_headline(hit: SearchHit, start: int, text: str) -> bool:
     """The article's headline: its title, or the first line of its text unless that reads as a
-    sentence (ends with a full stop: the body of an article whose title is in its metadata)."""
+    sentence (ends with a full stop: the body of an article whose title is in its metadata), or a
+    bulleted standfirst line that does not end as a sentence does."""
     passage = hit.passage
     first = passage.start + start == 0 and not text.rstrip().endswith(".")
-    return first or text.strip() == passage.title.strip()
+    stripped = text.strip()
+    standfirst = stripped.startswith(BULLETS) and not stripped.endswith((".", "!", "?", "”", '"'))
+    return first or standfirst or stripped == passage.title.strip()
 
 
 def _sentences(hits: Sequence[SearchHit]) -> list[tuple[SearchHit, int, int, int, str, str]]:
