@@ -120,7 +120,8 @@ def test_an_answer_quotes_at_most_three_sentences_and_never_a_headline(seed_desk
 
 def test_a_bulleted_standfirst_line_is_not_quoted_as_a_sentence(seed_desk: Desk) -> None:
     # the SCMP seed article's two summary bullets under its headline end without a full stop
-    answer = seed_desk.ask_offline("What did Ushakov say about Xi and Russia's demands for security guarantees?")
+    question = "What did Ushakov say about Xi and Russia's demands for security guarantees?"
+    answer = seed_desk.ask_offline(question)
     assert answer.grounded
     assert not any(c.quote.lstrip().startswith("•") for c in answer.citations)
     assert any("security guarantees" in c.quote for c in answer.citations)
