@@ -150,19 +150,18 @@ class HybridSearcher:
                 f"{len(vector)}; run 'newsdesk index --rebuild'"
             )
         dense = self.source.dense(vector, pool, filters)
-        keyword = self.source.keyword(query, pool, filters)
-        articles = self.source.article_ranks(query, pool, filters)
-        seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
-        extra = self.source.best_passages([d for d in articles if d not in seen], vector)
-        fused = self._fuse(dense, keyword, filters, query, articles, extra)
-        if self.settings.expansion_terms > 0:
-            best = [fused.passages[key] for key in fused.order]
-            expanded = f"{query} {' '.join(expansion_terms(query, best, self.settings))}"
-            keyword = self.source.keyword(expanded, pool, filters)
-            articles = self.source.article_ranks(expanded, pool, filters)
+
+        def fuse_with_keywords(keyword_query: str) -> _Ranking:
+            keyword = self.source.keyword(keyword_query, pool, filters)
+            articles = self.source.article_ranks(keyword_query, pool, filters)
             seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
             extra = self.source.best_passages([d for d in articles if d not in seen], vector)
-            fused = self._fuse(dense, keyword, filters, query, articles, extra)
+            return self._fuse(dense, keyword, filters, query, articles, extra)
+
+        fused = fuse_with_keywords(query)
+        if self.settings.expansion_terms > 0:
+            best = [fused.passages[key] for key in fused.order]
+            fused = fuse_with_keywords(f"{query} {' '.join(expansion_terms(query, best, self.settings))}")
         if self.settings.phrase_weight > 0:
             _phrase_match(fused, query, self.settings.phrase_weight)
         if asked_on is not None and self.settings.recency_weight > 0:
