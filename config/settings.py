@@ -131,6 +131,9 @@ class SearchSettings(_Section):
     article_evidence: float = Field(
         0.0, ge=0, le=10, description="Credit from the article's second-best passage (0 = off)."
     )
+    rerank_depth: int = Field(
+        0, ge=0, le=200, description="Articles the learned re-ranker re-orders (0 = off)."
+    )
 
 
 class AnswerSettings(_Section):

@@ -22,6 +22,8 @@ from config.errors import UserError
 from config.settings import SearchSettings
 from retrieval.catalog import Catalog, IndexMismatch
 from retrieval.models import Passage, SearchHit
+from retrieval.rerank_weights import RERANK_WEIGHTS, RerankWeights
+from retrieval.reranking import rerank
 
 _WORDS = re.compile(r"\w+")
 _RECENT = re.compile(r"\b(latest|most recent|newest|recently|last|current|now|today)\b", re.I)
@@ -125,6 +127,8 @@ class HybridSearcher:
         self.catalog = Catalog.read(generation)
         #: doc id -> story id for syndicated copies (set from the last collection)
         self.stories: Mapping[str, str] = {}
+        #: the re-ranker's weights (``search.rerank_depth`` > 0 turns it on)
+        self.reranker: RerankWeights = RERANK_WEIGHTS
 
     def close(self) -> None:
         self.source.close()
@@ -138,10 +142,16 @@ class HybridSearcher:
     ) -> list[SearchHit]:
         """The ``k`` best passages for ``query``, fused, filtered and de-duplicated; with
         ``asked_on`` (the day the question is asked), coverage near that day ranks higher."""
+        k = k or self.settings.top_k
+        fused = self.ranking(query, filters, asked_on)
+        return collapse_duplicates(fused.hits(), self.settings.duplicate_overlap, self.stories, k)
+
+    def ranking(self, query: str, filters: Filters | None = None, asked_on: date | None = None) -> _Ranking:
+        """Every admitted candidate passage for ``query``, best first, before duplicates are
+        collapsed (what :meth:`search` takes its hits from; the re-ranker's benchmark reads it)."""
         filters = filters or Filters()
         if self.catalog.articles:  # an outlet the coverage lacks is a mistake, not an empty answer
             filters.check_outlet(e.outlet for e in self.catalog.articles.values() if e.outlet)
-        k = k or self.settings.top_k
         pool = self.settings.candidates
         vector = self.encoder.embed_query(query)
         if self.catalog.dimension is not None and len(vector) != self.catalog.dimension:
@@ -170,7 +180,9 @@ class HybridSearcher:
             _headline_match(fused, query, self.settings.headline_weight)
         if self.settings.article_evidence > 0:
             _article_evidence(fused, self.settings.article_evidence)
-        return collapse_duplicates(fused.hits(), self.settings.duplicate_overlap, self.stories, k)
+        if self.settings.rerank_depth > 0:
+            rerank(fused, query, asked_on, self.settings.rerank_depth, self.reranker)
+        return fused
 
     def _fuse(
         self,
@@ -183,7 +195,7 @@ class HybridSearcher:
     ) -> _Ranking:
         """Reciprocal-rank fusion of dense and keyword passage ranks and the article's keyword rank."""
         rrf = self.settings.rrf_k
-        fused = _Ranking()
+        fused = _Ranking(article_rank=articles)
         passages, score = fused.passages, fused.score
         dense_score, dense_rank, keyword_rank = fused.dense_score, fused.dense_rank, fused.keyword_rank
         for passage, value in extra:
@@ -230,6 +242,8 @@ class _Ranking:
     dense_score: dict[str, float | None] = field(default_factory=dict)
     dense_rank: dict[str, int] = field(default_factory=dict)
     keyword_rank: dict[str, int] = field(default_factory=dict)
+    #: doc id -> rank (from 1) of the whole article in the keyword search of the query
+    article_rank: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
 
     def sort(self) -> None:
