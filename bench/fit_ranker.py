@@ -17,7 +17,7 @@ half once, beside the fused order it re-ranks and BM25 over whole articles is no
 
 from __future__ import annotations
 
-import pickle
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,22 @@ class Row:
 
 
 def _cache(work: Path, provider: str) -> Path:
-    return work / f"rerank-{provider}.pkl"
+    return work / f"rerank-{provider}.json"
+
+
+def _save(rows: list[Row], path: Path) -> None:
+    path.write_text(json.dumps([{**vars(r), "features": r.features.tolist()} for r in rows]))
+
+
+def _load(path: Path) -> list[Row]:
+    rows = []
+    for r in json.loads(path.read_text()):
+        shape = (len(r["docs"]), len(FEATURES))
+        features = np.array(r["features"], dtype=float).reshape(shape)
+        rows.append(
+            Row(**{**r, "week": tuple(r["week"]), "silver": tuple(r["silver"]), "features": features})
+        )
+    return rows
 
 
 def extract(work: Path, data: Path | None, provider: str, depth: int) -> list[Row]:
@@ -173,9 +188,11 @@ def fit(rows: list[Row], write: bool, report: bool) -> None:
     after = [first_rank(_ranked(r, w, mu, sd, depth), r.silver) for r in held]
     say(f"HELD-BACK half: fused {summarise(before)} -> re-ranked {summarise(after)}")
     say(f"held back, re-ranked vs fused: {head_to_head(after, before)}")
-    module = _module(RerankWeights(dict(zip(FEATURES, w.round(4).tolist(), strict=True)),
-                                   dict(zip(FEATURES, mu.round(4).tolist(), strict=True)),
-                                   dict(zip(FEATURES, sd.round(4).tolist(), strict=True))), penalty, len(tune))
+
+    def named(values: np.ndarray) -> dict[str, float]:
+        return dict(zip(FEATURES, values.round(4).tolist(), strict=True))
+
+    module = _module(RerankWeights(named(w), named(mu), named(sd)), penalty, len(tune))
     if write:
         Path(__file__).resolve().parents[1].joinpath("retrieval", "rerank_weights.py").write_text(module)
         say("wrote retrieval/rerank_weights.py")
@@ -214,12 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     cache = _cache(args.work_dir, args.provider)
     if args.mode == "extract":
         rows = extract(args.work_dir, args.data, args.provider, args.depth)
-        cache.write_bytes(pickle.dumps(rows))
+        _save(rows, cache)
         say(f"wrote {cache} ({len(rows)} questions)")
         return 0
     global LOSS
     LOSS = args.loss
-    fit(pickle.loads(cache.read_bytes()), args.write, args.report)
+    fit(_load(cache), args.write, args.report)
     return 0
 
 

@@ -29,7 +29,9 @@ from retrieval.models import Passage
 _WORDS = re.compile(r"\w+")
 _RECENT = re.compile(r"\b(latest|most recent|newest|recently|last|current|now|today)\b", re.I)
 _NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'-]+)+")
-_SHORT = frozenset("what which when where who whom whose does this that with from have were about into".split())
+_SHORT = frozenset(
+    "what which when where who whom whose does this that with from have were about into".split()
+)
 
 #: An article's features, in this order (see :func:`article_features`).
 FEATURES = (
@@ -151,7 +153,9 @@ def article_features(
     return docs, [keys[d] for d in docs], np.array(rows)
 
 
-def rerank(ranking: Candidates, query: str, asked_on: date | None, depth: int, weights: RerankWeights) -> None:
+def rerank(
+    ranking: Candidates, query: str, asked_on: date | None, depth: int, weights: RerankWeights
+) -> None:
     """Re-order ``ranking`` in place: its best ``depth`` articles by the model's score (each
     passage at its article's score less how far below the article's best it was fused), the
     rest after them in fused order. Scores stay positive and fall with the order."""
