@@ -93,6 +93,11 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORDS.findall(text.lower()) if len(w) > 3 and w not in _SHORT}
 
 
+def _share(words: set[str], text: str) -> float:
+    """Share of ``words`` (from :func:`_words`) that are words of ``text``."""
+    return len(words.intersection(_WORDS.findall(text.lower()))) / len(words) if words else 0.0
+
+
 def article_features(
     ranking: Candidates, query: str, asked_on: date | None, depth: int
 ) -> tuple[list[str], list[list[str]], np.ndarray]:
@@ -129,7 +134,7 @@ def article_features(
             age, future = math.log1p(abs(days)) / math.log(366), float(days > 0)
         else:
             age, future = 1.0, 0.0
-        text = " ".join(ranking.passages[k].text for k in own).lower()
+        text = " ".join(ranking.passages[k].text for k in own).lower() if names else ""
         rows.append(
             [
                 math.log(position),
@@ -144,9 +149,9 @@ def article_features(
                 age,
                 future,
                 age if recent else 0.0,
-                len(asked & _words(best.title)) / len(asked) if asked else 0.0,
+                _share(asked, best.title),
                 float(any(ranking.passages[k].start == 0 for k in own)),
-                len(asked & _words(f"{best.title} {best.text}")) / len(asked) if asked else 0.0,
+                _share(asked, f"{best.title} {best.text}"),
                 sum(n in text for n in names) / len(names) if names else 0.0,
             ]
         )
