@@ -30,9 +30,10 @@ from retrieval.models import Passage
 from retrieval.pgkeywords import (
     ARTICLE_COLUMN,
     ARTICLE_EXPRESSION,
+    META_COLUMN,
     TEXT_SEARCH_CONFIG,
     KeywordPlan,
-    add_article_column,
+    add_search_columns,
     flush_gin,
     keyword_query,
     plan_query,
@@ -41,7 +42,7 @@ from retrieval.pgkeywords import (
     write_term_stats,
 )
 from retrieval.search import Filters
-from retrieval.store import StoreError, passage_from_payload
+from retrieval.store import StoreError, passage_from_fields, passage_from_payload
 
 #: In a generation folder of the postgres backend: {"table": "<passage table>"}.
 PG_FILE = "pg.json"
@@ -130,11 +131,11 @@ class PassageTable:
 
     def create(self) -> None:
         """Create the (empty) table, its GIN text-search index and the ref_doc_id index, and
-        its ``article_id`` column (:func:`retrieval.pgkeywords.add_article_column`)."""
+        its ``article_id`` and ``passage_meta`` columns (:func:`retrieval.pgkeywords.add_search_columns`)."""
         self.store.add([])
         conn = connect(self.cfg)
         try:
-            add_article_column(conn, self.name)
+            add_search_columns(conn, self.name)
             conn.commit()
         finally:
             conn.close()
@@ -192,26 +193,30 @@ def vector_literal(vector: Sequence[float] | np.ndarray) -> str:
     return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
 
 
-def passage_from_row(node_id: str, text: str, metadata: dict[str, Any]) -> Passage:
-    """A passage from a row of a PGVectorStore table (text in its own column)."""
-    return dataclasses.replace(passage_from_payload(node_id, metadata), text=text)
+def passage_from_row(node_id: str, text: str, meta: dict[str, Any]) -> Passage:
+    """A passage from a row of a PGVectorStore table: its text column and either its slim
+    ``passage_meta`` or (a table nobody could upgrade) the full ``metadata_``."""
+    if "_node_content" in meta:
+        return dataclasses.replace(passage_from_payload(node_id, meta), text=text)
+    return passage_from_fields(node_id, meta, text, meta, meta.get("ref_doc_id"))
 
 
-def _where(filters: Filters | None) -> tuple[Any, dict[str, Any]]:
-    """The filter as an SQL condition (constant text; values go in as parameters)."""
+def _where(filters: Filters | None, meta: Any) -> tuple[Any, dict[str, Any]]:
+    """The filter as an SQL condition on the metadata column ``meta`` (constant text; values go
+    in as parameters)."""
     from psycopg2 import sql
 
     clauses, params = ["TRUE"], {}
     if filters is not None and filters.since is not None:
-        clauses.append("(metadata_->>'published') >= %(since)s")
+        clauses.append("({meta}->>'published') >= %(since)s")
         params["since"] = filters.since.isoformat()
     if filters is not None and filters.until is not None:
-        clauses.append("(metadata_->>'published') <= %(until)s")
+        clauses.append("({meta}->>'published') <= %(until)s")
         params["until"] = filters.until.isoformat()
     if filters is not None and filters.outlet:
-        clauses.append("strpos(lower(coalesce(metadata_->>'outlet', '')), %(outlet)s) > 0")
+        clauses.append("strpos(lower(coalesce({meta}->>'outlet', '')), %(outlet)s) > 0")
         params["outlet"] = filters.outlet.lower()
-    return sql.SQL(" AND ").join(sql.SQL(c) for c in clauses), params
+    return sql.SQL(" AND ").join(sql.SQL(c).format(meta=meta) for c in clauses), params
 
 
 #: a keyword query's passages (best first) and articles (doc id -> rank from 1)
@@ -229,6 +234,7 @@ class PgSearcher:
     """Dense (pgvector HNSW) and keyword (full-text) search over one generation's table."""
 
     def __init__(self, cfg: StoreSettings, table: str, max_connections: int = 4) -> None:
+        from psycopg2 import sql
         from psycopg2.pool import ThreadedConnectionPool
 
         self.cfg = cfg
@@ -247,6 +253,7 @@ class PgSearcher:
             self._pool.putconn(conn)
         self._bounded = shape.has_terms
         self._article = sql_article(shape.has_article)
+        self._meta = sql.Identifier(META_COLUMN if shape.has_meta else "metadata_")
         #: query text -> its keyword plan (a generation's table never changes once published)
         self._plans: dict[str, KeywordPlan] = {}
         self._recent: dict[tuple[str, int, str], _KeywordSide] = {}
@@ -271,7 +278,7 @@ class PgSearcher:
     ) -> list[tuple[Passage, float]]:
         from psycopg2 import sql
 
-        where, params = _where(filters)
+        where, params = _where(filters, self._meta)
         # filtered: let HNSW keep scanning until enough rows pass
         scan = "relaxed_order" if params else "off"
         params |= {"v": vector_literal(vector), "limit": limit, "scan": scan}
@@ -279,9 +286,9 @@ class PgSearcher:
         query = sql.SQL(  # one round trip: the settings (for this transaction) and the search
             "SELECT set_config('hnsw.ef_search', %(ef)s, true),"
             " set_config('hnsw.iterative_scan', %(scan)s, true);"
-            " SELECT node_id, text, metadata_, 1 - (embedding <=> %(v)s::vector) FROM {table} "
+            " SELECT node_id, text, {meta}, 1 - (embedding <=> %(v)s::vector) FROM {table} "
             "WHERE {where} ORDER BY embedding <=> %(v)s::vector LIMIT %(limit)s"
-        ).format(table=identifier(self.table), where=where)
+        ).format(table=identifier(self.table), where=where, meta=self._meta)
         with self._cursor() as cur:
             cur.execute(query, params)
             rows = cur.fetchall()
@@ -317,13 +324,13 @@ class PgSearcher:
             found = self._recent.get(key)
         if found is not None:
             return found
-        where, params = _where(filters)
+        where, params = _where(filters, self._meta)
         with self._cursor() as cur:
             plan = self._plan(cur, text)
             if plan.candidates is None:
                 return [], {}
             cur.execute(
-                keyword_query(plan, self.table, self._article, where),
+                keyword_query(plan, self.table, self._article, where, self._meta),
                 params | {"loose": plan.loose, "cand": plan.candidates, "limit": limit},
             )
             rows = cur.fetchall()
@@ -346,10 +353,10 @@ class PgSearcher:
         if not docs:
             return []
         query = sql.SQL(
-            "SELECT DISTINCT ON ({article}) {article}, node_id, text, metadata_,"
+            "SELECT DISTINCT ON ({article}) {article}, node_id, text, {meta},"
             " 1 - (embedding <=> %(v)s::vector) FROM {table} WHERE {article} = ANY(%(docs)s)"
             " ORDER BY {article}, embedding <=> %(v)s::vector"
-        ).format(article=self._article, table=identifier(self.table))
+        ).format(article=self._article, table=identifier(self.table), meta=self._meta)
         with self._cursor() as cur:
             cur.execute(query, {"v": vector_literal(vector), "docs": list(docs)})
             rows = {d: (passage_from_row(n, t, m), float(s)) for d, n, t, m, s in cur.fetchall()}

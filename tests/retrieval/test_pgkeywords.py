@@ -12,7 +12,7 @@ import pytest
 
 from config import Settings
 from config.settings import StoreSettings
-from retrieval.pgkeywords import ARTICLE_COLUMN, candidate_query, lexeme, terms_table
+from retrieval.pgkeywords import ARTICLE_COLUMN, META_COLUMN, candidate_query, lexeme, terms_table
 
 # -- choosing the rows to rank (no database) --------------------------------------------------
 
@@ -116,6 +116,7 @@ def _make_old(conn: Any, table: str) -> None:
     with conn.cursor() as cur:
         cur.execute(f"DROP TABLE {terms_table(table)}")
         cur.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {ARTICLE_COLUMN}")
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {META_COLUMN}")
 
 
 def _column(conn: Any, table: str, column: str) -> tuple[str, str] | None:
@@ -206,6 +207,7 @@ def test_an_old_table_is_upgraded_on_open_and_ranks_as_a_new_one(
     searchers = [PgSearcher(cfg, new), PgSearcher(cfg, old)]
     try:
         assert _column(conn, old, ARTICLE_COLUMN) == ("x", "s")
+        assert _column(conn, old, META_COLUMN) == ("x", "s")
         assert _column(conn, old, "text_search_tsv") == ("m", "s")
         assert _column(conn, old, "embedding") == ("m", "")
         for query in ("word150 word399 zebra", "word007 word020", "zebra"):
@@ -259,3 +261,56 @@ def test_an_excluded_word_keeps_its_rows_out(pg_tables: tuple[StoreSettings, str
         searcher.close()
     assert any("zebra" in text for text in with_zebra)
     assert without and not any("zebra" in text.split() for text in without)
+
+
+def test_a_table_keeps_slim_metadata_that_makes_the_same_passages_as_the_full_json(
+    pg_tables: tuple[StoreSettings, str, str],
+) -> None:
+    """Search reads ``passage_meta`` (a few hundred bytes, in the row), never llama-index's
+    ``_node_content`` copy of the node (kB, in TOAST); a passage is the same from either."""
+    from retrieval.pgstore import connect, passage_from_row
+
+    cfg, new, _ = pg_tables
+    conn = connect(cfg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT node_id, text, {META_COLUMN}, metadata_ FROM {new} ORDER BY id")  # noqa: S608
+            rows = cur.fetchall()
+            cur.execute(
+                f"SELECT max(pg_column_size({META_COLUMN})), min(pg_column_size(metadata_)) FROM {new}"  # noqa: S608
+            )
+            slim, full = cur.fetchone()
+    finally:
+        conn.close()
+    assert len(rows) == 3000
+    for node_id, text, meta, metadata in rows:
+        assert "_node_content" not in meta and {"start_char_idx", "end_char_idx"} <= meta.keys()
+        assert passage_from_row(node_id, text, meta) == passage_from_row(node_id, text, metadata)
+    assert slim * 3 < full
+
+
+def test_a_search_of_a_table_nobody_could_upgrade_reads_the_full_metadata(
+    pg_tables: tuple[StoreSettings, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A role without the rights to add the columns keeps searching, from ``metadata_``."""
+    import retrieval.pgstore
+    from retrieval.pgkeywords import TableShape
+    from retrieval.pgstore import PgSearcher
+
+    cfg, new, _ = pg_tables
+    searchers = [PgSearcher(cfg, new)]
+    monkeypatch.setattr(retrieval.pgstore, "upgrade_table", lambda conn, table: TableShape(True, True, False))
+    searchers.append(PgSearcher(cfg, new))
+    try:
+        vector = [0.5] * _DIM
+        for searcher in searchers:
+            assert searcher._meta.strings == ((META_COLUMN,) if searcher is searchers[0] else ("metadata_",))
+        dense = [s.dense(vector, 10) for s in searchers]  # type: ignore[arg-type]
+        assert dense[0] and dense[0] == dense[1]
+        keyword = [s.keyword("word150 word399 zebra", 10) for s in searchers]
+        assert keyword[0] and keyword[0] == keyword[1]
+        best = [s.best_passages(["doc-3", "doc-7"], vector) for s in searchers]  # type: ignore[arg-type]
+        assert len(best[0]) == 2 and best[0] == best[1]
+    finally:
+        for searcher in searchers:
+            searcher.close()
