@@ -140,6 +140,29 @@ class KeywordPlan:
         return sql.SQL("text_search_tsv @@ %(loose)s::tsquery" if self.constrains else "TRUE")
 
 
+def _ranked(plan: KeywordPlan, table: str, article: Any, where: Any) -> Any:
+    """The CTEs ``c`` (candidate rows and their per-word ranks), ``p`` (the best ``%(limit)s``
+    passages: id, doc, rank) and ``a`` (the best ``%(limit)s`` articles: doc, rank)."""
+    from psycopg2 import sql
+
+    return sql.SQL(
+        "c AS MATERIALIZED (SELECT id, {article} AS doc, {ranks} AS r FROM {table}"
+        "  WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}),"
+        " p AS MATERIALIZED (SELECT id, doc, {passage} AS rank FROM c"
+        "  ORDER BY rank DESC, id LIMIT %(limit)s),"
+        " a AS MATERIALIZED (SELECT doc, {score} AS rank FROM c GROUP BY doc"
+        "  ORDER BY rank DESC, doc LIMIT %(limit)s)"
+    ).format(
+        article=article,
+        ranks=plan.word_ranks(),
+        table=sql.Identifier(table),
+        matches=plan.condition() if plan.candidates is not None else sql.SQL("FALSE"),
+        where=where,
+        passage=plan.passage_score(),
+        score=plan.article_score(),
+    )
+
+
 def keyword_query(plan: KeywordPlan, table: str, article: Any, where: Any, meta: Any) -> Any:
     """Both keyword candidate lists in one statement, from one scoring of the candidate rows:
     rows ``('p', rank, id, node_id, text, metadata)`` for the best passages and ``('a', rank,
@@ -147,20 +170,45 @@ def keyword_query(plan: KeywordPlan, table: str, article: Any, where: Any, meta:
     from psycopg2 import sql
 
     return sql.SQL(
-        "WITH c AS MATERIALIZED (SELECT id, {article} AS doc, {ranks} AS r FROM {table}"
-        "  WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}),"
-        " p AS (SELECT id, {passage} AS rank FROM c ORDER BY rank DESC, id LIMIT %(limit)s),"
-        " a AS (SELECT doc, {score} AS rank FROM c GROUP BY doc ORDER BY rank DESC, doc LIMIT %(limit)s)"
+        "WITH {ranked}"
         " SELECT 'p', p.rank, p.id, t.node_id, t.text, t.{meta}, NULL FROM p JOIN {table} AS t USING (id)"
         " UNION ALL SELECT 'a', a.rank, NULL, NULL, NULL, NULL, a.doc FROM a"
+    ).format(ranked=_ranked(plan, table, article, where), table=sql.Identifier(table), meta=meta)
+
+
+def candidates_query(plan: KeywordPlan, table: str, article: Any, where: Any, meta: Any, dense: bool) -> Any:
+    """Everything one fusion step takes, in one statement (:class:`retrieval.search.Candidates`):
+    rows ``(kind, value, id, node_id, text, metadata, doc)`` -- ``'d'``: the ``%(limit)s``
+    passages nearest ``%(v)s`` (cosine similarity, nearest first; with ``dense`` False, none:
+    the docs of a dense list already had are ``%(seen)s``), ``'p'`` and ``'a'``: the keyword
+    passages and articles, ``'x'``: the passage nearest ``%(v)s`` of each keyword article in
+    neither passage list; and first ``'t'``: node id, text and metadata of every passage named."""
+    from psycopg2 import sql
+
+    nearest = sql.SQL(
+        "SELECT id, {article} AS doc, 1 - (embedding <=> %(v)s::vector) AS score FROM {table}"
+        " WHERE {where} ORDER BY embedding <=> %(v)s::vector LIMIT %(limit)s"
+        if dense
+        else "SELECT NULL::bigint AS id, unnest(%(seen)s::text[]) AS doc, NULL::float8 AS score"
+    ).format(article=article, table=sql.Identifier(table), where=where)
+    return sql.SQL(
+        "WITH d AS MATERIALIZED ({nearest}), {ranked},"
+        " x AS MATERIALIZED (SELECT DISTINCT ON ({article}) {article} AS doc, id,"
+        "  1 - (embedding <=> %(v)s::vector) AS score FROM {table}"
+        "  WHERE {article} IN (SELECT doc FROM a EXCEPT (SELECT doc FROM d UNION SELECT doc FROM p))"
+        "  ORDER BY {article}, embedding <=> %(v)s::vector)"
+        " SELECT 't', NULL::float8, t.id, t.node_id, t.text, t.{meta}, NULL FROM {table} AS t"
+        "  WHERE t.id IN (SELECT id FROM d UNION SELECT id FROM p UNION SELECT id FROM x)"
+        " UNION ALL SELECT 'd', score, id, NULL, NULL, NULL, doc FROM d WHERE id IS NOT NULL"
+        " UNION ALL SELECT 'p', rank, id, NULL, NULL, NULL, doc FROM p"
+        " UNION ALL SELECT 'a', rank, NULL, NULL, NULL, NULL, doc FROM a"
+        " UNION ALL SELECT 'x', score, id, NULL, NULL, NULL, doc FROM x"
     ).format(
+        nearest=nearest,
+        ranked=_ranked(plan, table, article, where),
         article=article,
-        ranks=plan.word_ranks(),
         table=sql.Identifier(table),
-        matches=plan.condition(),
         where=where,
-        passage=plan.passage_score(),
-        score=plan.article_score(),
         meta=meta,
     )
 

@@ -34,6 +34,7 @@ from retrieval.pgkeywords import (
     TEXT_SEARCH_CONFIG,
     KeywordPlan,
     add_search_columns,
+    candidates_query,
     flush_gin,
     keyword_query,
     plan_query,
@@ -41,7 +42,7 @@ from retrieval.pgkeywords import (
     upgrade_table,
     write_term_stats,
 )
-from retrieval.search import Filters
+from retrieval.search import Candidates, Filters
 from retrieval.store import StoreError, passage_from_fields, passage_from_payload
 
 #: In a generation folder of the postgres backend: {"table": "<passage table>"}.
@@ -295,6 +296,39 @@ class PgSearcher:
         hits = [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
         return sorted(hits, key=lambda h: -h[1])
 
+    def candidates(
+        self,
+        query: str,
+        vector: np.ndarray,
+        limit: int,
+        filters: Filters | None = None,
+        dense: list[tuple[Passage, float]] | None = None,
+    ) -> Candidates:
+        """What :meth:`dense`, :meth:`keyword`, :meth:`article_ranks` and :meth:`best_passages`
+        give one fusion step, in one statement (after the query's keyword plan, kept per query
+        text): text and metadata are read once per passage named, the ids ranked first."""
+        from psycopg2 import sql
+
+        where, params = _where(filters, self._meta)
+        scan = "relaxed_order" if params else "off"  # filtered: HNSW scans on until enough pass
+        params |= {"v": vector_literal(vector), "limit": limit, "scan": scan}
+        params |= {"ef": str(max(self.cfg.hnsw_ef_search, limit))}
+        if dense is not None:
+            params["seen"] = sorted({p.doc_id for p, _ in dense})
+        with self._cursor() as cur:
+            plan = self._plan(cur, query)
+            params |= {"loose": plan.loose or None, "cand": plan.candidates}
+            statement = candidates_query(plan, self.table, self._article, where, self._meta, dense is None)
+            cur.execute(
+                sql.SQL(
+                    "SELECT set_config('hnsw.ef_search', %(ef)s, true),"
+                    " set_config('hnsw.iterative_scan', %(scan)s, true); {}"
+                ).format(statement),
+                params,
+            )
+            rows = cur.fetchall()
+        return _candidates(rows, dense)
+
     def _plan(self, cur: Any, text: str) -> KeywordPlan:
         with self._plans_lock:
             found = self._plans.get(text)
@@ -364,6 +398,26 @@ class PgSearcher:
 
     def close(self) -> None:
         self._pool.closeall()
+
+
+def _candidates(rows: list[tuple[Any, ...]], dense: list[tuple[Passage, float]] | None) -> Candidates:
+    """:class:`Candidates` from the rows of :func:`retrieval.pgkeywords.candidates_query`, in
+    the orders the separate calls give (nearest first; rank, then id or doc; article order)."""
+    passages = {r[2]: passage_from_row(r[3], r[4], r[5]) for r in rows if r[0] == "t"}
+    by_kind: dict[str, list[tuple[Any, ...]]] = {"d": [], "p": [], "a": [], "x": []}
+    for row in rows:
+        if row[0] != "t":
+            by_kind[row[0]].append(row)
+    if dense is None:
+        dense = sorted(((passages[r[2]], float(r[1])) for r in by_kind["d"]), key=lambda h: -h[1])
+    keyword = [(passages[r[2]], float(r[1])) for r in sorted(by_kind["p"], key=lambda r: (-r[1], r[2]))]
+    articles = {
+        str(r[6]): rank for rank, r in enumerate(sorted(by_kind["a"], key=lambda r: (-r[1], r[6])), 1)
+    }
+    best: dict[str, tuple[Passage, float | None]] = {
+        r[6]: (passages[r[2]], float(r[1])) for r in by_kind["x"]
+    }
+    return Candidates(dense, keyword, articles, [best[d] for d in articles if d in best])
 
 
 def generation_table(generation: Path) -> str | None:

@@ -8,6 +8,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 
 from config import Settings
@@ -314,3 +315,32 @@ def test_a_search_of_a_table_nobody_could_upgrade_reads_the_full_metadata(
     finally:
         for searcher in searchers:
             searcher.close()
+
+
+@pytest.mark.parametrize("query", ["word150 word399 zebra", "word007 word020", "zebra", "quixotic zyzzyva"])
+@pytest.mark.parametrize("filtered", [False, True])
+def test_one_statement_gives_the_lists_of_the_separate_calls(
+    pg_tables: tuple[StoreSettings, str, str], query: str, filtered: bool
+) -> None:
+    """Hybrid search takes all its candidate lists in one round trip; they must be the lists
+    the four separate calls give (the fusion golden file pins what fusion makes of them)."""
+    from datetime import date
+
+    from retrieval.pgstore import PgSearcher
+    from retrieval.search import Filters, OneTripSource, candidates_separately
+
+    cfg, new, _ = pg_tables
+    filters = Filters(since=date(2024, 1, 2)) if filtered else Filters()
+    vector = np.array([random.Random(query).random() for _ in range(_DIM)])
+    searcher = PgSearcher(cfg, new)
+    try:
+        assert isinstance(searcher, OneTripSource)
+        apart = candidates_separately(searcher, query, vector, 40, filters)
+        together = searcher.candidates(query, vector, 40, filters)
+        assert together == apart
+        assert len(apart.dense) == 40 and bool(apart.keyword) is (query != "quixotic zyzzyva")
+        assert apart.extra or query != "word007 word020"  # articles only the article list found
+        again = searcher.candidates(f"{query} word003", vector, 40, filters, dense=apart.dense)
+        assert again == candidates_separately(searcher, f"{query} word003", vector, 40, filters, apart.dense)
+    finally:
+        searcher.close()
