@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -44,6 +45,8 @@ from retrieval.pgkeywords import (
 )
 from retrieval.search import Candidates, Filters
 from retrieval.store import StoreError, passage_from_fields, passage_from_payload
+
+log = logging.getLogger(__name__)
 
 #: In a generation folder of the postgres backend: {"table": "<passage table>"}.
 PG_FILE = "pg.json"
@@ -220,6 +223,27 @@ def _where(filters: Filters | None, meta: Any) -> tuple[Any, dict[str, Any]]:
     return sql.SQL(" AND ").join(sql.SQL(c).format(meta=meta) for c in clauses), params
 
 
+def advise_buffers(conn: Any, table: str) -> None:
+    """Say (once, when a searcher opens) if PostgreSQL's buffer cache cannot hold the table and
+    its indexes: search then copies most pages in from the OS cache (at 110k passages, twice
+    the server CPU per search with the default 128 MB; BENCHMARKS.md section 7)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_size_bytes(current_setting('shared_buffers')), pg_total_relation_size(%s)",
+            (table,),
+        )
+        buffers, size = cur.fetchone()
+    conn.rollback()
+    if size > buffers:
+        log.warning(
+            "PostgreSQL's shared_buffers (%d MB) is smaller than this index's table (%d MB): "
+            "search is about twice as slow; set shared_buffers to at least %d MB (needs a restart)",
+            buffers // 2**20,
+            size // 2**20,
+            size * 5 // 4 // 2**20,
+        )
+
+
 #: a keyword query's passages (best first) and articles (doc id -> rank from 1)
 _KeywordSide = tuple[list[tuple[Passage, float]], dict[str, int]]
 
@@ -250,6 +274,7 @@ class PgSearcher:
         conn = self._pool.getconn()
         try:
             shape = upgrade_table(conn, table)
+            advise_buffers(conn, table)
         finally:
             self._pool.putconn(conn)
         self._bounded = shape.has_terms
