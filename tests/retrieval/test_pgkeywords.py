@@ -344,3 +344,49 @@ def test_one_statement_gives_the_lists_of_the_separate_calls(
         assert again == candidates_separately(searcher, f"{query} word003", vector, 40, filters, apart.dense)
     finally:
         searcher.close()
+
+
+def test_a_buffer_cache_smaller_than_the_table_is_said_once_on_open(
+    pg_tables: tuple[StoreSettings, str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """At 110k passages PostgreSQL's default 128 MB doubled the server CPU per search."""
+    from retrieval.pgstore import PgSearcher, advise_buffers, connect
+
+    cfg, new, _ = pg_tables
+    with caplog.at_level("WARNING", logger="retrieval.pgstore"):
+        PgSearcher(cfg, new).close()  # a 3,000-row table fits the test server's 128 MB
+        assert not caplog.records
+        conn = connect(cfg)
+        try:  # the table against a cache of 8 kB: what a year's table meets with the default
+            advise_buffers(_SmallCache(conn), new)
+        finally:
+            conn.close()
+    assert len(caplog.records) == 1 and "shared_buffers (0 MB)" in caplog.text
+
+
+class _SmallCache:
+    """A connection whose server reports an 8 kB buffer cache (shared_buffers is set at start)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def cursor(self) -> Any:
+        real = self._conn.cursor()
+
+        class Cursor:
+            def __enter__(self) -> Any:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                real.close()
+
+            def execute(self, query: str, params: Any) -> None:
+                real.execute(query.replace("current_setting('shared_buffers')", "'8kB'"), params)
+
+            def fetchone(self) -> Any:
+                return real.fetchone()
+
+        return Cursor()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
