@@ -200,7 +200,8 @@ def test_the_keyword_query_finds_its_rows_through_the_gin_index_and_ranks_no_mor
 def test_an_old_table_is_upgraded_on_open_and_ranks_as_a_new_one(
     pg_tables: tuple[StoreSettings, str, str],
 ) -> None:
-    from retrieval.pgstore import PgSearcher, connect
+    from retrieval.pgsearch import PgSearcher
+    from retrieval.pgstore import connect
 
     cfg, new, old = pg_tables
     conn = connect(cfg)
@@ -226,7 +227,7 @@ def test_an_old_table_is_upgraded_on_open_and_ranks_as_a_new_one(
 
 
 def test_words_no_passage_holds_find_nothing(pg_tables: tuple[StoreSettings, str, str]) -> None:
-    from retrieval.pgstore import PgSearcher
+    from retrieval.pgsearch import PgSearcher
 
     cfg, new, _ = pg_tables
     searcher = PgSearcher(cfg, new)
@@ -251,7 +252,7 @@ def test_only_a_phrase_or_an_exclusion_makes_rows_match_the_whole_query_too(
 
 
 def test_an_excluded_word_keeps_its_rows_out(pg_tables: tuple[StoreSettings, str, str]) -> None:
-    from retrieval.pgstore import PgSearcher
+    from retrieval.pgsearch import PgSearcher
 
     cfg, new, _ = pg_tables
     searcher = PgSearcher(cfg, new)
@@ -269,7 +270,8 @@ def test_a_table_keeps_slim_metadata_that_makes_the_same_passages_as_the_full_js
 ) -> None:
     """Search reads ``passage_meta`` (a few hundred bytes, in the row), never llama-index's
     ``_node_content`` copy of the node (kB, in TOAST); a passage is the same from either."""
-    from retrieval.pgstore import connect, passage_from_row
+    from retrieval.pgsearch import passage_from_row
+    from retrieval.pgstore import connect
 
     cfg, new, _ = pg_tables
     conn = connect(cfg)
@@ -294,13 +296,14 @@ def test_a_search_of_a_table_nobody_could_upgrade_reads_the_full_metadata(
     pg_tables: tuple[StoreSettings, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A role without the rights to add the columns keeps searching, from ``metadata_``."""
-    import retrieval.pgstore
+    import retrieval.pgsearch
     from retrieval.pgkeywords import TableShape
-    from retrieval.pgstore import PgSearcher
+    from retrieval.pgsearch import PgSearcher
 
     cfg, new, _ = pg_tables
     searchers = [PgSearcher(cfg, new)]
-    monkeypatch.setattr(retrieval.pgstore, "upgrade_table", lambda conn, table: TableShape(True, True, False))
+    old_role = TableShape(has_terms=True, has_article=True, has_meta=False)
+    monkeypatch.setattr(retrieval.pgsearch, "upgrade_table", lambda conn, table: old_role)
     searchers.append(PgSearcher(cfg, new))
     try:
         vector = [0.5] * _DIM
@@ -326,7 +329,7 @@ def test_one_statement_gives_the_lists_of_the_separate_calls(
     the four separate calls give (the fusion golden file pins what fusion makes of them)."""
     from datetime import date
 
-    from retrieval.pgstore import PgSearcher
+    from retrieval.pgsearch import PgSearcher
     from retrieval.search import Filters, OneTripSource, candidates_separately
 
     cfg, new, _ = pg_tables
@@ -350,10 +353,11 @@ def test_a_buffer_cache_smaller_than_the_table_is_said_once_on_open(
     pg_tables: tuple[StoreSettings, str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """At 110k passages PostgreSQL's default 128 MB doubled the server CPU per search."""
-    from retrieval.pgstore import PgSearcher, advise_buffers, connect
+    from retrieval.pgsearch import PgSearcher, advise_buffers
+    from retrieval.pgstore import connect
 
     cfg, new, _ = pg_tables
-    with caplog.at_level("WARNING", logger="retrieval.pgstore"):
+    with caplog.at_level("WARNING", logger="retrieval.pgsearch"):
         PgSearcher(cfg, new).close()  # a 3,000-row table fits the test server's 128 MB
         assert not caplog.records
         conn = connect(cfg)
