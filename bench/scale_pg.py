@@ -175,7 +175,7 @@ def recall_at_10(searcher: Any, vectors: list[Any], limit: int) -> dict[str, Any
         wanted += len(truth)
     return {
         "recall_at_10": round(hits / max(1, wanted), 4),
-        "queries": len(vectors),
+        "recall_queries": len(vectors),
         "exact_search_ms": percentiles(exact_ms),
     }
 
