@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -110,6 +110,52 @@ class SearchSource(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The lists one fusion step takes: dense passages, keyword passages, article keyword ranks,
+    and the best passage (by the query vector) of each keyword-ranked article in neither list."""
+
+    dense: list[tuple[Passage, float]]
+    keyword: list[tuple[Passage, float]]
+    articles: dict[str, int]
+    extra: list[tuple[Passage, float | None]]
+
+
+@runtime_checkable
+class OneTripSource(Protocol):
+    """A :class:`SearchSource` that can fetch all of :class:`Candidates` at once (a database:
+    one round trip instead of four); the lists must equal those of the separate calls."""
+
+    def candidates(
+        self,
+        query: str,
+        vector: np.ndarray,
+        limit: int,
+        filters: Filters,
+        dense: list[tuple[Passage, float]] | None = None,
+    ) -> Candidates:
+        """``dense`` given: reuse it rather than search the vector again."""
+        ...
+
+
+def candidates_separately(
+    source: SearchSource,
+    query: str,
+    vector: np.ndarray,
+    limit: int,
+    filters: Filters,
+    dense: list[tuple[Passage, float]] | None = None,
+) -> Candidates:
+    """:class:`Candidates` from a source's separate calls (dense first, as search always asked)."""
+    if dense is None:
+        dense = source.dense(vector, limit, filters)
+    keyword = source.keyword(query, limit, filters)
+    articles = source.article_ranks(query, limit, filters)
+    seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
+    extra = source.best_passages([d for d in articles if d not in seen], vector)
+    return Candidates(dense, keyword, articles, extra)
+
+
 class HybridSearcher:
     """Searches one index generation on any backend; safe to share between threads for reading.
 
@@ -159,19 +205,22 @@ class HybridSearcher:
                 f"the index holds {self.catalog.dimension}-dimension vectors but the embedder gives "
                 f"{len(vector)}; run 'newsdesk index --rebuild'"
             )
-        dense = self.source.dense(vector, pool, filters)
+        source = self.source
 
-        def fuse_with_keywords(keyword_query: str) -> _Ranking:
-            keyword = self.source.keyword(keyword_query, pool, filters)
-            articles = self.source.article_ranks(keyword_query, pool, filters)
-            seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
-            extra = self.source.best_passages([d for d in articles if d not in seen], vector)
-            return self._fuse(dense, keyword, filters, query, articles, extra)
+        def fuse_with_keywords(keyword_query: str, dense: list[tuple[Passage, float]] | None) -> _Ranking:
+            if isinstance(source, OneTripSource):
+                found = source.candidates(keyword_query, vector, pool, filters, dense)
+            else:
+                found = candidates_separately(source, keyword_query, vector, pool, filters, dense)
+            fused = self._fuse(found.dense, found.keyword, filters, query, found.articles, found.extra)
+            fused.dense = found.dense
+            return fused
 
-        fused = fuse_with_keywords(query)
+        fused = fuse_with_keywords(query, None)
         if self.settings.expansion_terms > 0:
             best = [fused.passages[key] for key in fused.order]
-            fused = fuse_with_keywords(f"{query} {' '.join(expansion_terms(query, best, self.settings))}")
+            expanded = f"{query} {' '.join(expansion_terms(query, best, self.settings))}"
+            fused = fuse_with_keywords(expanded, fused.dense)
         if self.settings.phrase_weight > 0:
             _phrase_match(fused, query, self.settings.phrase_weight)
         if asked_on is not None and self.settings.recency_weight > 0:
@@ -245,6 +294,8 @@ class _Ranking:
     #: doc id -> rank (from 1) of the whole article in the keyword search of the query
     article_rank: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    #: the dense list it was fused from (an expanded query's fusion reuses it)
+    dense: list[tuple[Passage, float]] = field(default_factory=list)
 
     def sort(self) -> None:
         """Best first; ties keep their order (a stable sort, as each step has always done)."""
