@@ -148,7 +148,7 @@ class PassageTable:
         with conn.cursor() as cur:
             cur.execute(
                 sql.SQL(
-                    "CREATE INDEX {} ON {} USING hnsw (embedding vector_cosine_ops) "
+                    "CREATE INDEX IF NOT EXISTS {} ON {} USING hnsw (embedding vector_cosine_ops) "
                     "WITH (m = %s, ef_construction = %s)"
                 ).format(identifier(f"{self.name}_hnsw"), identifier(self.name)),
                 (cfg.hnsw_m, cfg.hnsw_ef_construction),
@@ -165,6 +165,12 @@ class PassageTable:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def table_exists(conn: Any, name: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        return bool(cur.fetchone()[0])
 
 
 def drop_table(conn: Any, name: str) -> None:

@@ -3,17 +3,21 @@
 Every reindex fills a new passage table (a copy of the current one, then llama-index's
 ingestion pipeline upserts and deletes what changed) and publishes it in one transaction that
 records its catalog and docstore in ``<table>_generations`` and marks it current. A run killed
-half way leaves the last published generation current; its unpublished table is dropped by
-the next run. Reindexing takes a PostgreSQL advisory lock, so of several bot processes (on
-one or many machines) one reindexes at a time; the others follow the published generation
-with :func:`sync_generation`, which mirrors its catalog into the local ``index/gen-*`` folder.
-Search runs in the database (:class:`retrieval.pgsearch.PgSearcher`).
+half way leaves the last published generation current and its unpublished table in place:
+the next run resumes it when it builds the same thing (the index layer keeps the generation
+folder, :func:`retrieval.index.build_generation`), skipping the articles of every batch the
+table committed (the folder's docstore is saved after each batch), else drops it. Reindexing
+takes a PostgreSQL advisory lock, so of several bot processes (on one or many machines) one
+reindexes at a time; the others follow the published generation with :func:`sync_generation`,
+which mirrors its catalog into the local ``index/gen-*`` folder. Search runs in the database
+(:class:`retrieval.pgsearch.PgSearcher`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator, Sequence
@@ -36,8 +40,18 @@ from retrieval.ingest import (
 )
 from retrieval.models import Article
 from retrieval.pgsearch import PgSearcher, open_pg_searcher
-from retrieval.pgstore import PG_FILE, PassageTable, connect, drop_table, generation_table, identifier
+from retrieval.pgstore import (
+    PG_FILE,
+    PassageTable,
+    connect,
+    drop_table,
+    generation_table,
+    identifier,
+    table_exists,
+)
 from retrieval.store import StoreError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +152,8 @@ def publish(conn: Any, cfg: StoreSettings, gen: Generation, docstore: str) -> No
     conn.commit()
 
 
-def remove_unpublished(conn: Any, cfg: StoreSettings) -> None:
-    """Drop passage tables left by runs that died before publishing."""
+def remove_unpublished(conn: Any, cfg: StoreSettings, keep: str | None = None) -> None:
+    """Drop passage tables left by runs that died before publishing (but ``keep``, resumed)."""
     from psycopg2 import sql
 
     with conn.cursor() as cur:
@@ -150,7 +164,7 @@ def remove_unpublished(conn: Any, cfg: StoreSettings) -> None:
             ).format(identifier(generations_table(cfg))),
             (f"^data_{cfg.table}_g[0-9]{{8}}t[0-9]+z$",),
         )
-        leftovers = [r[0] for r in cur.fetchall()]
+        leftovers = [r[0] for r in cur.fetchall() if r[0] != keep]
     for table in leftovers:
         drop_table(conn, table)
     conn.commit()
@@ -168,6 +182,36 @@ def _embed_dim(embed_model: Any) -> int:
 
 def _table_name(cfg: StoreSettings, stamp: str) -> str:
     return f"{cfg.table}_g{stamp.lower()}"
+
+
+def _committed() -> None:
+    """The checkpoint hook: each add and delete of ``PGVectorStore`` is already a committed
+    transaction, so once a batch is through, the docstore may record it."""
+
+
+def _resumable(conn: Any, table: str, docstore: Path) -> tuple[set[str], int] | None:
+    """Ready a killed run's table to go on: rows of articles its saved docstore does not
+    record (the batch being added when it was killed) are deleted; the articles it holds
+    passages of, and how many passages (None: the docstore is unreadable, start over)."""
+    from llama_index.core.storage.docstore import SimpleDocumentStore
+    from psycopg2 import sql
+
+    try:
+        saved = SimpleDocumentStore.from_persist_path(str(docstore))
+    except (OSError, ValueError) as exc:
+        log.warning("cannot resume the build of %s (%s); starting it again", table, exc)
+        return None
+    recorded = set(saved.get_all_document_hashes().values())
+    name = identifier(table)
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT metadata_->>'ref_doc_id', count(*) FROM {} GROUP BY 1").format(name))
+        held = {str(doc): int(n) for doc, n in cur.fetchall()}
+        unsaved = [doc for doc in held if doc not in recorded]
+        delete = sql.SQL("DELETE FROM {} WHERE metadata_->>'ref_doc_id' = ANY(%s)").format(name)
+        cur.execute(delete, (unsaved,))
+    conn.commit()
+    kept = {doc: n for doc, n in held.items() if doc in recorded}
+    return set(kept), sum(kept.values())
 
 
 class PostgresBackend:
@@ -192,37 +236,51 @@ class PostgresBackend:
         rebuild: bool,
         progress: Progress | None,
     ) -> Ingested:
-        """A new table: a copy of the published one, then the pipeline's upserts and deletes."""
+        """A new table: a copy of the published one, then the pipeline's upserts and deletes,
+        ``store.batch_articles`` at a time. A folder whose table a killed run left (with the
+        docstore it saved after its last committed batch) is that run resumed."""
         cfg = self.cfg
         folder.mkdir(parents=True, exist_ok=True)
+        stamp = folder.name.removeprefix("building-")
+        docstore = folder / "docstore.json"
         conn = connect(cfg)
         try:
             ensure_schema(conn, cfg)
-            remove_unpublished(conn, cfg)
-            found = published(conn, cfg, with_docstore=True)
-            if found and json.loads(found[0].catalog)["settings_key"] != settings_key(self.settings):
-                rebuild = True
-            docstore = folder / "docstore.json"
-            if found and not rebuild:  # the database's docstore, whatever this machine holds
-                docstore.write_text(found[1], encoding="utf-8")
-            stamp = folder.name.removeprefix("building-")
             table = PassageTable(cfg, _table_name(cfg, stamp), _embed_dim(embed_model))
             try:
-                table.create()
-                if found and not rebuild:
-                    table.copy_from(conn, found[0].table)
-                    conn.commit()
+                resuming = docstore.is_file() and table_exists(conn, table.name)
+                held = _resumable(conn, table.name, docstore) if resuming else None
+                remove_unpublished(conn, cfg, keep=table.name if held is not None else None)
+                found = published(conn, cfg, with_docstore=True)
+                if found and json.loads(found[0].catalog)["settings_key"] != settings_key(self.settings):
+                    rebuild = True
+                if held is not None:
+                    log.warning("resuming the build of %s: %d passages were saved", table.name, held[1])
+                else:
+                    docstore.unlink(missing_ok=True)  # its table is gone: start over
+                    table.create()
+                    if found and not rebuild:
+                        table.copy_from(conn, found[0].table)
+                        conn.commit()
+                        # written once the copy is committed: a folder with a docstore and a
+                        # table is resumable (the database's docstore, whatever this machine holds)
+                        write_atomically(docstore, found[1])
                 documents, embedded = run_pipeline(
-                    self.settings, embed_model, docstore, articles, table.store, progress
+                    self.settings,
+                    embed_model,
+                    docstore,
+                    articles,
+                    table.store,
+                    progress,
+                    after_batch=_committed,
+                    batch_articles=self.settings.store.batch_articles,
+                    held=held[0] if held else None,
                 )
                 counts = table.finish(conn)
                 conn.commit()
                 catalog = build_catalog(articles, documents, counts, self.settings)
                 catalog.write(folder)
                 write_atomically(folder / PG_FILE, json.dumps({"table": table.name}))
-            except BaseException:
-                self._drop(table.name)
-                raise
             finally:
                 table.close()
         finally:
@@ -239,6 +297,7 @@ class PostgresBackend:
             conn.close()
 
     def discard(self, ingested: Ingested | None) -> None:
+        # an unfinished table stays for the next run to resume (or drop); a whole one is dropped
         if ingested is not None and ingested.handle is not None:
             self._drop(ingested.handle[0])
 

@@ -19,7 +19,8 @@ from prompts.desk import Desk
 from retrieval.backends import embedded, postgres
 from retrieval.catalog import current_generation
 from retrieval.index import ReindexBusy
-from tests.fakes.postgres import DSN_ENV
+from tests.fakes.postgres import DSN_ENV, EmbeddedPostgres
+from tests.retrieval.test_index import desk_report, town_corpus
 
 BACKENDS = ["qdrant", "postgres"]
 
@@ -231,6 +232,158 @@ def test_a_killed_runs_table_is_dropped_by_the_next_run(
     assert every == tables | {f"{t}_terms" for t in tables}  # each with its term table, no other
     assert "data_newsdesk_g20200101t000000000000z" not in tables
     assert len(tables) == 2  # the current generation and the one before (still being read elsewhere)
+    desk.close()
+
+
+def _recorded(index_root: Path) -> set[str]:
+    """The articles an unfinished build's docstore records (saved after each committed batch)."""
+    from llama_index.core.storage.docstore import SimpleDocumentStore
+
+    saved = sorted(index_root.glob("building-*/docstore.json"))
+    if not saved:
+        return set()
+    try:
+        return set(SimpleDocumentStore.from_persist_path(str(saved[-1])).get_all_document_hashes().values())
+    except (OSError, ValueError):  # not written yet
+        return set()
+
+
+def test_a_postgres_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
+    tmp_path: Path, settings: Settings, postgres_server: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from retrieval.backends.postgres import published_generation
+    from retrieval.pgstore import connect
+
+    dsn = postgres_server.create_database()
+    monkeypatch.setenv(DSN_ENV, dsn)
+    pg = on_backend(settings, "postgres")
+    config = tmp_path / "config.yaml"
+    config.write_text("store:\n  backend: postgres\n  batch_articles: 2\n", encoding="utf-8")
+    data, corpus = tmp_path / "data", town_corpus(tmp_path / "corpus", 30)
+    index_root = data / "index"
+    command = [sys.executable, "-m", "bot", "--data-dir", str(data), "--config", str(config), "index"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run(  # noqa: S603
+        [*command, "--corpus", str(town_corpus(tmp_path / "small", 1))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "1 added" in first.stdout
+    serving = current_generation(index_root)
+    assert serving is not None and published_generation(pg.store) == serving.name
+
+    build = subprocess.Popen(  # noqa: S603
+        [*command, "--corpus", str(corpus)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(_recorded(index_root)) < 1 + 4 * 2 and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    build.send_signal(signal.SIGKILL)
+    build.communicate(timeout=30)
+    recorded = _recorded(index_root)
+    assert build.returncode == -signal.SIGKILL and 9 <= len(recorded) < 30, "not killed part way"
+    (folder,) = index_root.glob("building-*")
+    table = f"data_newsdesk_g{folder.name.removeprefix('building-').lower()}"
+    conn = connect(pg.store, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT DISTINCT metadata_->>'ref_doc_id' FROM {table}")  # noqa: S608
+        held = {r[0] for r in cur.fetchall()}
+    conn.close()
+    assert held >= recorded and len(held - recorded) <= 2  # at most one batch is not recorded
+    # the last good index keeps serving, here and in the database
+    assert current_generation(index_root) == serving and published_generation(pg.store) == serving.name
+
+    again = subprocess.run(  # noqa: S603
+        [*command, "--corpus", str(corpus)], env=env, capture_output=True, text=True, timeout=300, check=True
+    )
+    report = desk_report(again.stdout)
+    assert "resuming the build" in again.stderr, again.stderr
+    assert (report["added"], report["unchanged"]) == (29, 1)  # town-000 was in the first index
+    assert not list(index_root.glob("building-*"))
+    resumed = Desk.open(pg, data, build=False)
+    queries = ("Brixley13 council budget", "Kelburn22 day 5", "council of Farrow5")
+    found = [[(h.passage.key, round(h.score, 4)) for h in resumed.search(q, k=5)] for q in queries]
+    passages = resumed.stats().passages
+    resumed.close()
+
+    monkeypatch.setenv(DSN_ENV, postgres_server.create_database())  # a clean build elsewhere
+    fresh = Desk.open(pg, tmp_path / "fresh", build=False)
+    fresh.reindex(corpus)
+    assert found == [[(h.passage.key, round(h.score, 4)) for h in fresh.search(q, k=5)] for q in queries]
+    assert passages == fresh.stats().passages == report["passages"]
+    # only the articles no saved batch held were embedded again
+    unsaved = [e.passages for doc, e in fresh.catalog.articles.items() if doc not in recorded]
+    assert report["embedded"] == sum(unsaved)
+    assert report["embedded"] < report["passages"]
+    fresh.close()
+
+
+def _interrupt_second_batch(desk: Desk, corpus: Path) -> None:
+    """A build stopped (Ctrl-C) after its second batch is in the table, before the docstore
+    records it."""
+    calls: list[int] = []
+
+    def stop() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("stopped")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(postgres, "_committed", stop)
+        with pytest.raises(KeyboardInterrupt):
+            desk.reindex(corpus)
+
+
+def _generation_tables(settings: Settings) -> set[str]:
+    from retrieval.pgstore import connect
+
+    conn = connect(settings.store, autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE tablename ~ '^data_newsdesk_g.*z$'")
+        tables = {r[0] for r in cur.fetchall()}
+    conn.close()
+    return tables
+
+
+def test_an_interrupted_postgres_build_resumes_or_is_dropped(
+    tmp_path: Path, settings: Settings, postgres_dsn: str
+) -> None:
+    store = settings.store.model_copy(update={"batch_articles": 2})
+    pg = on_backend(settings.model_copy(update={"store": store}), "postgres")
+    corpus = town_corpus(tmp_path / "corpus", 6)
+    desk = Desk.open(pg, tmp_path / "data", build=False)
+    _interrupt_second_batch(desk, corpus)
+    (unfinished,) = _generation_tables(pg)
+    report = desk.reindex(corpus)  # the same build: the first batch is kept, the second redone
+    first_batch = sum(desk.catalog.articles[f"town-{i:03d}"].passages for i in range(2))
+    assert (report.added, report.embedded) == (6, report.passages - first_batch)
+    assert _generation_tables(pg) == {unfinished}  # resumed, then published
+    desk.close()
+
+    town_corpus(corpus, 10)  # four new articles: two batches
+    desk = Desk.open(pg, tmp_path / "data", build=False)
+    _interrupt_second_batch(desk, corpus)
+    desk.close()
+    splitting = pg.splitting.model_copy(update={"max_tokens": pg.splitting.max_tokens - 40})
+    other = pg.model_copy(update={"splitting": splitting})  # another build: nothing to resume
+    desk = Desk.open(other, tmp_path / "data", build=False)
+    report = desk.reindex(corpus)
+    assert (report.added, report.embedded) == (10, report.passages)
+    assert len(_generation_tables(pg)) == 2  # the published one and the one before; the stale one gone
+    assert desk.search("Istead8 council", k=1)[0].passage.doc_id == "town-008"
     desk.close()
 
 

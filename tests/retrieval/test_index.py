@@ -148,7 +148,7 @@ def test_colliding_ids_never_mix_articles_and_a_deleted_file_leaves_the_index(
 _TOWNS = "Arden Brixley Caldmoor Dunmere Elswick Farrow Galloway Harlow Istead Jarrow Kelburn Lorne".split()
 
 
-def _town_corpus(folder: Path, n: int) -> Path:
+def town_corpus(folder: Path, n: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         town = f"{_TOWNS[i % len(_TOWNS)]}{i}"
@@ -174,12 +174,12 @@ def test_a_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
 
     config = tmp_path / "config.yaml"
     config.write_text("store:\n  batch_articles: 2\n", encoding="utf-8")
-    data, corpus = tmp_path / "data", _town_corpus(tmp_path / "corpus", 30)
+    data, corpus = tmp_path / "data", town_corpus(tmp_path / "corpus", 30)
     index_root = data / "index"
     command = [sys.executable, "-m", "bot", "--data-dir", str(data), "--config", str(config), "index"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     first = subprocess.run(  # noqa: S603
-        [*command, "--corpus", str(_town_corpus(tmp_path / "small", 1))],
+        [*command, "--corpus", str(town_corpus(tmp_path / "small", 1))],
         env=env,
         capture_output=True,
         text=True,
@@ -278,7 +278,7 @@ def test_a_resumed_build_whose_saved_batch_is_damaged_embeds_that_batch_again(
     tmp_path: Path, settings: Settings
 ) -> None:
     small = settings.model_copy(update={"store": settings.store.model_copy(update={"batch_articles": 2})})
-    corpus = _town_corpus(tmp_path / "corpus", 6)
+    corpus = town_corpus(tmp_path / "corpus", 6)
 
     def die(*args: object) -> None:  # after every batch and the docstore were saved
         raise KeyboardInterrupt("killed")
