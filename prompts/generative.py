@@ -262,7 +262,7 @@ async def _verify(
     timings: dict[str, float],
 ) -> Answer:
     started = time.perf_counter()
-    checked = await asyncio.to_thread(verify_answer, reply, keyed, embedder)
+    checked = await asyncio.to_thread(verify_answer, reply, keyed, embedder, question)
     timings["verify"] = (time.perf_counter() - started) * 1000
     if checked.unknown_keys:
         log.info("model cited keys that match no passage: %s", ", ".join(checked.unknown_keys))
