@@ -146,7 +146,7 @@ class _Evidence:
     near: list[list[int]]
     near_words: list[set[str]]
     near_numbers: list[set[str]]
-    #: Per anchor sentence: the content words of it and of the sentences right before and after.
+    #: Per anchor sentence: the content words of it and of the sentences next door (_next_door).
     own_words: list[set[str]]
     negated: list[bool]
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
@@ -245,6 +245,25 @@ def _near(spans: Sequence[tuple[int, int]], j: int) -> list[int]:
     return [i for i, (a, b) in enumerate(spans) if i == j or (a >= lo and b <= hi)]
 
 
+#: A passage "sentence" with fewer content words than this ("ET.", "Pt.") is a fragment: it
+#: quotes nothing, so it is no anchor, and it does not stand between an anchor and the
+#: sentence next door.
+ANCHOR_MIN_WORDS = 2
+
+
+def _next_door(words: Sequence[set[str]], j: int) -> list[int]:
+    """Sentence ``j`` and the nearest sentence before and after it, fragments passed over."""
+    out = [j]
+    for step in (-1, 1):
+        i = j + step
+        while 0 <= i < len(words) and len(words[i]) < ANCHOR_MIN_WORDS:
+            out.append(i)
+            i += step
+        if 0 <= i < len(words):
+            out.append(i)
+    return out
+
+
 def _evidence(hit: SearchHit) -> _Evidence:
     text = hit.passage.text
     spans = list(hit.passage.sentences) or sentence_spans(text)
@@ -259,7 +278,7 @@ def _evidence(hit: SearchHit) -> _Evidence:
         near,
         [set().union(*(words[i] for i in n)) for n in near],
         [set().union(*(numbers[i] for i in n)) for n in near],
-        [set().union(*words[max(0, j - 1) : j + 2]) for j in range(len(spans))],
+        [set().union(*(words[i] for i in _next_door(words, j))) for j in range(len(spans))],
         [negated(text[a:b]) for a, b in spans],
     )
 
@@ -320,7 +339,8 @@ def support(
     score = 0.5 * cosines + 0.5 * np.array([len(words & w) / len(words) for w in ev.words])
     ok = np.array(
         [
-            numbers <= ev.near_numbers[j]
+            len(ev.words[j]) >= ANCHOR_MIN_WORDS
+            and numbers <= ev.near_numbers[j]
             and len(words - ev.own_words[j] - asked) <= NEW_WORDS_MAX
             and denies == ev.negated[j]
             and judge(lexical[j], near_cosines[j])
@@ -454,6 +474,7 @@ def renumber_draft(text: str, valid_keys: Sequence[str] | Mapping[str, object]) 
 
 
 __all__ = [
+    "ANCHOR_MIN_WORDS",
     "COSINE_FLOOR",
     "COSINE_MIN",
     "COSINE_STRONG",

@@ -400,3 +400,26 @@ def test_at_most_new_words_max_words_may_be_the_claims_own(passages, minilm):
     assert verify_answer(claim, passages, minilm).kept == 0
     faithful = claim.replace("two countries' shared", "Russia and China's common")
     assert verify_answer(faithful, passages, minilm).kept == 1
+
+
+def test_a_fragment_is_no_anchor_and_no_wall_between_an_anchor_and_its_neighbour(minilm):
+    """RealTimeQA 20230929_11: the sentence "ET." stood between the debate's place and its date;
+    the claim was anchored on "ET." (the only sentence whose neighbours held both), so its
+    reference quoted "ET."."""
+    text = (
+        "The second Republican debate starts at 9 p.m. on Wednesday night. ET. The debate will be "
+        "held in person at the Ronald Reagan Presidential Library in Simi Valley, California. Who "
+        "is in the GOP debate tonight?"
+    )
+    passage = Passage(
+        key="gop:0", doc_id="gop", title="GOP debate", text=text, start=0, end=len(text),
+        sentences=tuple(sentence_spans(text)),
+    )  # fmt: skip
+    reply = (
+        "The second Republican presidential debate took place in Simi Valley, California on "
+        "Wednesday night at the Ronald Reagan Presidential Library [P1]."
+    )
+    question = "Where did the second Republican presidential debate take place?"
+    result = verify_answer(reply, {"P1": SearchHit(passage, 0.8, dense_score=0.8)}, minilm, question)
+    [citation] = result.citations
+    assert citation.quote.startswith("The debate will be held in person")
