@@ -22,7 +22,14 @@ from collections.abc import Sequence
 from prompts.answer_kinds import TIME_WORD, kind_of, new_spans, question_words
 from prompts.answer_weights import ANSWERABLE_WEIGHTS, FEATURES, QUESTION_FEATURES, probability
 from prompts.questions import question_parts
-from prompts.sentence_scoring import Candidate, folded_terms, read_question, score_sentences, term_weights
+from prompts.sentence_scoring import (
+    Candidate,
+    folded_terms,
+    passage_terms,
+    read_question,
+    score_sentences,
+    term_weights,
+)
 from prompts.terms import key_terms, names_in
 from retrieval.models import SearchHit
 
@@ -65,7 +72,7 @@ def _acronym_said(word: str, hits: Sequence[SearchHit]) -> bool:
 def missing_names(question: str, hits: Sequence[SearchHit]) -> list[str]:
     """Names and numbers of ``question`` that the evidence never mentions (time words aside); a
     country and its people count as one ("Australian" is mentioned by "Australia")."""
-    evidence = frozenset().union(*(folded_terms(h.passage.text) for h in hits)) if hits else frozenset()
+    evidence = frozenset().union(*(passage_terms(h.passage) for h in hits)) if hits else frozenset()
     missing = []
     for word in names_in(question):
         if word in _QUESTION_OPENERS:
@@ -106,7 +113,7 @@ def _share_in(terms: frozenset[str], hits: Sequence[SearchHit]) -> float:
     """The share of ``terms`` that ``hits`` mention anywhere."""
     if not terms or not hits:
         return 0.0
-    said = frozenset().union(*(folded_terms(h.passage.text) for h in hits))
+    said = frozenset().union(*(passage_terms(h.passage) for h in hits))
     return len(terms & said) / len(terms)
 
 

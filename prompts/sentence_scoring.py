@@ -25,7 +25,7 @@ from prompts.answer_weights import FEATURES, SENTENCE_WEIGHTS, scorer
 from prompts.places import ASKS_FOR_COUNTRY, countries_in
 from prompts.questions import question_parts
 from prompts.terms import key_terms
-from retrieval.models import SearchHit
+from retrieval.models import Passage, SearchHit
 
 #: The score's factor when a sentence has / lacks a span of the kind of answer asked for: a
 #: "when" question is not answered by a sentence without a date.
@@ -90,6 +90,24 @@ def folded_terms(text: str) -> frozenset[str]:
         t[:-3] if t.endswith("ian") and len(t) > 5 else t[:-2] if t.endswith("ia") and len(t) > 4 else t
         for t in key_terms(text)
     )
+
+
+@lru_cache(maxsize=4096)
+def passage_terms(passage: Passage) -> frozenset[str]:
+    """The folded key terms of a whole passage: the union of its sentences' (each cached, and
+    the candidate sentences' already read for scoring) instead of reading its text once more;
+    its whole text when its sentences do not cover it (a passage stored without them)."""
+    text, spans = passage.text, passage.sentences
+    if not spans or not _covers(text, spans):
+        return folded_terms(text)
+    return frozenset().union(*(folded_terms(text[a:b]) for a, b in spans))
+
+
+def _covers(text: str, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether nothing but white space lies outside ``spans`` (in order, not overlapping)."""
+    ends = [0, *(b for _, b in spans)]
+    starts = [*(a for a, _ in spans), len(text)]
+    return all(e <= a and not text[e:a].strip() for e, a in zip(ends, starts, strict=True))
 
 
 def read_question(question: str) -> Question:
@@ -238,6 +256,7 @@ __all__ = [
     "KIND_FACTORS",
     "Candidate",
     "Question",
+    "passage_terms",
     "read_question",
     "score_sentences",
     "sentence_features",

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from config.settings import EmbeddingSettings
-from retrieval.minilm import MAX_TOKENS, EmbedderError, MiniLMEncoder
+from retrieval.minilm import MAX_TOKENS, EmbedderError, MiniLMEncoder, session_options
 
 #: Providers whose encoder runs in this process (``openai`` is the one that does not).
 LOCAL_PROVIDERS = ("minilm", "minilm-l3", "wordllama")
@@ -109,12 +109,8 @@ class MiniLML3Encoder:
     def __init__(self, minilm: MiniLMEncoder, threads: int = 2) -> None:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         self._session: Any = ort.InferenceSession(
-            str(l3_model_file()), options, providers=["CPUExecutionProvider"]
+            str(l3_model_file()), session_options(threads), providers=["CPUExecutionProvider"]
         )
         self._minilm = minilm
         self._queries = _QueryCache(self.encode)

@@ -62,6 +62,22 @@ def model_files() -> tuple[Path, Path]:
     )
 
 
+def session_options(threads: int) -> Any:
+    """onnxruntime options for a query-time encoder: ``threads`` intra-op threads that sleep,
+    not spin, when a run ends. onnxruntime's default keeps its worker threads spinning for a
+    while after each run: after a one-query embedding they burned the core that the rest of the
+    question (the dense scan, the answer step) needed -- a full offline answer took twice the
+    CPU time (BENCHMARKS.md section 2), and batch indexing gained nothing from the spin."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
 class MiniLMEncoder:
     """Encodes texts to 384-dim unit vectors; caches recent query vectors."""
 
@@ -70,12 +86,8 @@ class MiniLMEncoder:
         from tokenizers import Tokenizer
 
         model_path, tokenizer_path = model_files()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         self._session: Any = ort.InferenceSession(
-            str(model_path), options, providers=["CPUExecutionProvider"]
+            str(model_path), session_options(threads), providers=["CPUExecutionProvider"]
         )
         self._tokenizer: Any = Tokenizer.from_file(str(tokenizer_path))
         # the shipped tokenizer.json pads and truncates to 128; the model takes 256

@@ -7,6 +7,7 @@ from datetime import date
 
 from prompts.citations import CANNOT_ANSWER
 from prompts.extractive import MAX_SENTENCES, answer_extractively
+from prompts.sentence_scoring import folded_terms, passage_terms
 from retrieval.models import Passage, SearchHit
 from retrieval.splitting import sentence_spans
 
@@ -130,3 +131,12 @@ def test_a_which_country_question_gets_a_country_or_no_short_answer() -> None:
     question = "The US made a deal with which country to free five detained Americans?"
     answer = ask(question, hit(text, doc="deal"))
     assert answer.short is not None and answer.short.text == "Iran"
+
+
+def test_a_passage_s_terms_are_its_sentences_terms_or_its_whole_text_s() -> None:
+    text = "Putin met Xi in Moscow.  They signed a gas deal."
+    covered = Passage("k1", "d", "t", text, 0, len(text), sentences=((0, 23), (25, len(text))))
+    partial = Passage("k2", "d", "t", text, 0, len(text), sentences=((0, 23),))
+    assert passage_terms(covered) == folded_terms(text)
+    assert passage_terms(partial) == folded_terms(text)  # "gas deal" is outside its sentences
+    assert "gas" in passage_terms(partial)

