@@ -3,11 +3,12 @@
 Ingest runs llama-index's pipeline (splitting, embedding, the docstore that says what changed)
 into a :class:`retrieval.backends.passage_log.PassageLog` that starts from the current
 generation's passages and saves each batch, then writes what search reads: the passages' BM25
-index (llama-index's ``BM25Retriever``, loaded with ``bm25s``; its corpus is the passage table),
-their vectors in that order (``dense.npy``) and the whole articles' BM25 index. With a Qdrant
-server (``store.url``) the pipeline's adds and deletes go to its collection too, and dense
-search asks the server. Publishing is switching ``index/CURRENT``, which every process
-reading the folder follows; a build killed part way resumes from its last saved batch
+index (llama-index's ``BM25Retriever``, loaded with ``bm25s``; its corpus is the passage table,
+beside a lean copy of each row that passages are shown from), their vectors in that order
+(``dense.npy``) and the whole articles' BM25 index. With a Qdrant server (``store.url``) the
+pipeline's adds and deletes go to its collection too, and dense search asks the server.
+Publishing is switching ``index/CURRENT``, which every process reading the folder follows; a
+build killed part way resumes from its last saved batch
 (:func:`retrieval.index.build_generation` keeps its folder).
 """
 
