@@ -9,7 +9,8 @@
 ``newsdesk-<set>-<provider>`` and times it. ``rate`` times each local encoder on the same random
 passages (as they are embedded, title line included), providers taking turns per batch, so the
 load of this shared machine falls on all of them alike. ``quality`` opens each index with its
-own embedder and ranks the labelled questions with the full hybrid search: Hits@4/10 and MRR@10
+own embedder and ranks the labelled questions (each asked as of its quiz date) with the full
+hybrid search and each embedder's own search settings (``search.dense_weight`` etc.): Hits@4/10 and MRR@10
 on the tuning half and on the held-back half (bench.split), and each against the first index
 question by question. Add ``--small`` or ``--limit N`` for a slice.
 """
@@ -161,12 +162,20 @@ def rate(bset: BenchSet, sample: int, batch: int) -> dict[str, Any]:
 
 
 def _rank(indexes: dict[str, Path], questions: list[Question]) -> tuple[dict, dict]:
+    """Each index's article ranking per question, asked as of the question's quiz date (the
+    desks' clock set to that day, as ``bench.retrieval_quality`` asks newsdesk)."""
     from prompts.desk import Desk
+    from prompts.timeframes import local_today
 
-    desks = {p: Desk.open(settings_for(d, p), d, build=False) for p, d in indexes.items()}
+    day: list[Any] = [None]
+    desks = {
+        p: Desk.open(settings_for(d, p), d, build=False, today=lambda: day[0] or local_today())
+        for p, d in indexes.items()
+    }
     ranked: dict[str, list[list[str]]] = {p: [] for p in desks}
     times: dict[str, list[float]] = {p: [] for p in desks}
     for q in questions:
+        day[0] = q.date
         for p, desk in desks.items():
             started = time.perf_counter()
             hits = desk.search(q.question, k=desk.settings.search.candidates)

@@ -204,7 +204,8 @@ def run_qdrant(n: int, count: int) -> dict[str, Any]:
 
 def run_postgres(n: int, count: int, dsn: str) -> dict[str, Any]:
     from config import load_settings
-    from retrieval.pgstore import PassageTable, PgSearcher, connect
+    from retrieval.pgsearch import PgSearcher
+    from retrieval.pgstore import PassageTable, connect
 
     os.environ["NEWSDESK_POSTGRES_DSN"] = dsn
     cfg = load_settings().store.model_copy(update={"backend": "postgres"})

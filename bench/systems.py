@@ -24,7 +24,10 @@ def first_unique(doc_ids: list[str], n: int = RANK_DEPTH) -> list[str]:
     return list(dict.fromkeys(doc_ids))[:n]
 
 
-def bench_settings(data_dir: Path) -> Settings:
+def bench_settings(data_dir: Path, provider: str | None = None) -> Settings:
+    """The default settings over ``data_dir``; ``provider``: the embedder its index was built with."""
+    if provider:
+        return load_settings(data_dir=str(data_dir), embedding={"provider": provider})
     return load_settings(data_dir=str(data_dir))
 
 
@@ -81,16 +84,17 @@ class Newsdesk:
 
     name = "newsdesk"
 
-    def __init__(self, data_dir: Path, asked_on: dict[str, date | None] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, asked_on: dict[str, date | None] | None = None, provider: str | None = None
+    ) -> None:
         from prompts.desk import Desk
         from prompts.timeframes import local_today
 
         self.asked_on = asked_on or {}
         self._day: date | None = None
         # one clock for the whole desk: the day the question being answered was asked
-        self.desk = Desk.open(
-            bench_settings(data_dir), data_dir, build=False, today=lambda: self._day or local_today()
-        )
+        settings = bench_settings(data_dir, provider)
+        self.desk = Desk.open(settings, data_dir, build=False, today=lambda: self._day or local_today())
         self.depth = self.desk.settings.search.candidates
 
     def _as_of(self, question: str) -> None:

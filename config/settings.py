@@ -131,6 +131,9 @@ class SearchSettings(_Section):
     article_evidence: float = Field(
         0.0, ge=0, le=10, description="Credit from the article's second-best passage (0 = off)."
     )
+    rerank_depth: int = Field(
+        0, ge=0, le=200, description="Articles the learned re-ranker re-orders (0 = off)."
+    )
 
 
 class AnswerSettings(_Section):
@@ -332,17 +335,43 @@ def _explain(error: ValidationError, source: Path) -> str:
     return f"{source}: '{where}': {first['msg']} (got {first.get('input')!r})"
 
 
+#: Fusion settings tuned for an embedder other than the default MiniLM-L6 (on the tuning half of
+#: RealTimeQA; BENCHMARKS.md sections 1b and 9): they apply when that embedder is chosen, unless
+#: the user's file or overrides set the value themselves. WordLlama's static vectors rank
+#: passages differently from MiniLM's and fuse best with more weight and a sharper rank curve.
+EMBEDDER_SEARCH: dict[str, dict[str, Any]] = {
+    "wordllama": {"dense_weight": 1.5, "keyword_weight": 0.5, "rrf_k": 15},
+}
+
+
 def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
-    """Load ``default.yaml``, merge the user's file over it, apply keyword overrides, validate."""
+    """Load ``default.yaml``, merge the user's file over it, apply keyword overrides (and the
+    chosen embedder's own fusion settings where the user set none), validate."""
     data = _read_yaml(DEFAULTS_FILE)
     source = DEFAULTS_FILE
+    user: dict[str, Any] = {}
     if path is not None:
         source = Path(path)
-        data = _merge(data, _read_yaml(source))
-    data = _merge(data, {key: value for key, value in overrides.items() if value is not None})
+        user = _read_yaml(source)
+    user = _merge(user, {key: value for key, value in overrides.items() if value is not None})
+    data = _merge(data, user)
+    data = _embedder_search(data, user)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, source)) from None
     settings.remember_secrets()
     return settings
+
+
+def _embedder_search(data: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the chosen embedder's :data:`EMBEDDER_SEARCH` values for the search keys
+    the user did not set (anything malformed is left for validation to explain)."""
+    embedding, search = data.get("embedding"), data.get("search")
+    if not isinstance(embedding, dict) or not isinstance(search, dict):
+        return data
+    tuned = EMBEDDER_SEARCH.get(str(embedding.get("provider")), {})
+    mine = user.get("search")
+    chosen = mine if isinstance(mine, dict) else {}
+    extra = {key: value for key, value in tuned.items() if key not in chosen}
+    return {**data, "search": {**search, **extra}} if extra else data

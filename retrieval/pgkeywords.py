@@ -11,8 +11,11 @@ On the RealTimeQA set this agrees with the embedded backend's BM25 more than ``t
 the whole OR query over every match did (BENCHMARKS.md section 7).
 
 A table also carries ``article_id`` (a stored generated column, indexed), so the article-level
-queries do not unpack every row's JSON metadata. Tables made before these existed are given them
-on open (:func:`upgrade_table`).
+queries do not unpack every row's JSON metadata, and ``passage_meta`` (stored, generated), the
+few fields a search hit needs: PGVectorStore's ``metadata_`` holds llama-index's whole node again
+as ``_node_content`` (2-4 kB, so out of line in TOAST), and reading and parsing it for each of a
+search's ~150 candidate rows was most of the dense side's time. Tables made before these existed
+are given them on open (:func:`upgrade_table`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ TEXT_SEARCH_CONFIG = "english"
 #: A row's article: PGVectorStore keeps llama-index's metadata flat beside ``ref_doc_id``.
 ARTICLE_EXPRESSION = "coalesce(metadata_->>'article_id', metadata_->>'ref_doc_id')"
 ARTICLE_COLUMN = "article_id"
+#: What a search hit needs of a row's metadata: the flat fields (title, outlet, published, url,
+#: sentences, article_id, ref_doc_id) and the passage's offsets, without ``_node_content``.
+META_COLUMN = "passage_meta"
+META_EXPRESSION = (
+    "jsonb_set(jsonb_set(metadata_ - '{_node_content,_node_type,document_id,doc_id}'::text[],"
+    " '{start_char_idx}', coalesce((metadata_->>'_node_content')::jsonb->'start_char_idx', 'null'::jsonb)),"
+    " '{end_char_idx}', coalesce((metadata_->>'_node_content')::jsonb->'end_char_idx', 'null'::jsonb))"
+)
 # websearch_to_tsquery ANDs every word; a question rarely has all its words in one passage,
 # so plain conjunctions become disjunctions (quoted phrases and -exclusions are kept), like BM25.
 LOOSE_QUERY = "regexp_replace(websearch_to_tsquery('english', %(q)s)::text, ' & (?!!)', ' | ', 'g')"
@@ -129,27 +140,76 @@ class KeywordPlan:
         return sql.SQL("text_search_tsv @@ %(loose)s::tsquery" if self.constrains else "TRUE")
 
 
-def keyword_query(plan: KeywordPlan, table: str, article: Any, where: Any) -> Any:
-    """Both keyword candidate lists in one statement, from one scoring of the candidate rows:
-    rows ``('p', rank, id, node_id, text, metadata)`` for the best passages and ``('a', rank,
-    NULL..., doc)`` for the best articles, ``%(limit)s`` of each."""
+def _ranked(plan: KeywordPlan, table: str, article: Any, where: Any) -> Any:
+    """The CTEs ``c`` (candidate rows and their per-word ranks), ``p`` (the best ``%(limit)s``
+    passages: id, doc, rank) and ``a`` (the best ``%(limit)s`` articles: doc, rank)."""
     from psycopg2 import sql
 
     return sql.SQL(
-        "WITH c AS MATERIALIZED (SELECT id, {article} AS doc, {ranks} AS r FROM {table}"
+        "c AS MATERIALIZED (SELECT id, {article} AS doc, {ranks} AS r FROM {table}"
         "  WHERE text_search_tsv @@ %(cand)s::tsquery AND {matches} AND {where}),"
-        " p AS (SELECT id, {passage} AS rank FROM c ORDER BY rank DESC, id LIMIT %(limit)s),"
-        " a AS (SELECT doc, {score} AS rank FROM c GROUP BY doc ORDER BY rank DESC, doc LIMIT %(limit)s)"
-        " SELECT 'p', p.rank, p.id, t.node_id, t.text, t.metadata_, NULL FROM p JOIN {table} AS t USING (id)"
-        " UNION ALL SELECT 'a', a.rank, NULL, NULL, NULL, NULL, a.doc FROM a"
+        " p AS MATERIALIZED (SELECT id, doc, {passage} AS rank FROM c"
+        "  ORDER BY rank DESC, id LIMIT %(limit)s),"
+        " a AS MATERIALIZED (SELECT doc, {score} AS rank FROM c GROUP BY doc"
+        "  ORDER BY rank DESC, doc LIMIT %(limit)s)"
     ).format(
         article=article,
         ranks=plan.word_ranks(),
         table=sql.Identifier(table),
-        matches=plan.condition(),
+        matches=plan.condition() if plan.candidates is not None else sql.SQL("FALSE"),
         where=where,
         passage=plan.passage_score(),
         score=plan.article_score(),
+    )
+
+
+def keyword_query(plan: KeywordPlan, table: str, article: Any, where: Any, meta: Any) -> Any:
+    """Both keyword candidate lists in one statement, from one scoring of the candidate rows:
+    rows ``('p', rank, id, node_id, text, metadata)`` for the best passages and ``('a', rank,
+    NULL..., doc)`` for the best articles, ``%(limit)s`` of each (``meta``: the metadata column)."""
+    from psycopg2 import sql
+
+    return sql.SQL(
+        "WITH {ranked}"
+        " SELECT 'p', p.rank, p.id, t.node_id, t.text, t.{meta}, NULL FROM p JOIN {table} AS t USING (id)"
+        " UNION ALL SELECT 'a', a.rank, NULL, NULL, NULL, NULL, a.doc FROM a"
+    ).format(ranked=_ranked(plan, table, article, where), table=sql.Identifier(table), meta=meta)
+
+
+def candidates_query(plan: KeywordPlan, table: str, article: Any, where: Any, meta: Any, dense: bool) -> Any:
+    """Everything one fusion step takes, in one statement (:class:`retrieval.search.Candidates`):
+    rows ``(kind, value, id, node_id, text, metadata, doc)`` -- ``'d'``: the ``%(limit)s``
+    passages nearest ``%(v)s`` (cosine similarity, nearest first; with ``dense`` False, none:
+    the docs of a dense list already had are ``%(seen)s``), ``'p'`` and ``'a'``: the keyword
+    passages and articles, ``'x'``: the passage nearest ``%(v)s`` of each keyword article in
+    neither passage list; and first ``'t'``: node id, text and metadata of every passage named."""
+    from psycopg2 import sql
+
+    nearest = sql.SQL(
+        "SELECT id, {article} AS doc, 1 - (embedding <=> %(v)s::vector) AS score FROM {table}"
+        " WHERE {where} ORDER BY embedding <=> %(v)s::vector LIMIT %(limit)s"
+        if dense
+        else "SELECT NULL::bigint AS id, unnest(%(seen)s::text[]) AS doc, NULL::float8 AS score"
+    ).format(article=article, table=sql.Identifier(table), where=where)
+    return sql.SQL(
+        "WITH d AS MATERIALIZED ({nearest}), {ranked},"
+        " x AS MATERIALIZED (SELECT DISTINCT ON ({article}) {article} AS doc, id,"
+        "  1 - (embedding <=> %(v)s::vector) AS score FROM {table}"
+        "  WHERE {article} IN (SELECT doc FROM a EXCEPT (SELECT doc FROM d UNION SELECT doc FROM p))"
+        "  ORDER BY {article}, embedding <=> %(v)s::vector)"
+        " SELECT 't', NULL::float8, t.id, t.node_id, t.text, t.{meta}, NULL FROM {table} AS t"
+        "  WHERE t.id IN (SELECT id FROM d UNION SELECT id FROM p UNION SELECT id FROM x)"
+        " UNION ALL SELECT 'd', score, id, NULL, NULL, NULL, doc FROM d WHERE id IS NOT NULL"
+        " UNION ALL SELECT 'p', rank, id, NULL, NULL, NULL, doc FROM p"
+        " UNION ALL SELECT 'a', rank, NULL, NULL, NULL, NULL, doc FROM a"
+        " UNION ALL SELECT 'x', score, id, NULL, NULL, NULL, doc FROM x"
+    ).format(
+        nearest=nearest,
+        ranked=_ranked(plan, table, article, where),
+        article=article,
+        table=sql.Identifier(table),
+        where=where,
+        meta=meta,
     )
 
 
@@ -209,12 +269,11 @@ def write_term_stats(conn: Any, table: str) -> None:
         cur.execute(sql.SQL("ANALYZE {}").format(terms))
 
 
-def add_article_column(conn: Any, table: str) -> None:
-    """The row's article as a stored, indexed column, and the tsvector and the vector kept in
-    the row (MAIN, rows of up to 4 kB): ranking a match or scoring an article's passages then
-    reads no TOAST table (only the JSON metadata goes out of line). At 110k passages this cut
-    the dense side from 34 to 25 ms and an article's best passages from 41 to 24 ms (load
-    9-11). On a filled table this is one rewrite."""
+def add_search_columns(conn: Any, table: str) -> None:
+    """The row's article as a stored, indexed column, its slim metadata (``passage_meta``), and
+    the tsvector and the vector kept in the row (MAIN, rows of up to 4 kB): ranking a match,
+    scoring an article's passages or reading a hit then reads no TOAST table (only the full
+    JSON metadata goes out of line). On a filled table this is one rewrite."""
     from psycopg2 import sql
 
     name = sql.Identifier(table)
@@ -223,8 +282,15 @@ def add_article_column(conn: Any, table: str) -> None:
             sql.SQL(
                 "ALTER TABLE {} ALTER COLUMN text_search_tsv SET STORAGE MAIN,"
                 " ALTER COLUMN embedding SET STORAGE MAIN, SET (toast_tuple_target = 4080),"
-                " ADD COLUMN IF NOT EXISTS {} TEXT GENERATED ALWAYS AS ({}) STORED"
-            ).format(name, sql.Identifier(ARTICLE_COLUMN), sql.SQL(ARTICLE_EXPRESSION))
+                " ADD COLUMN IF NOT EXISTS {} TEXT GENERATED ALWAYS AS ({}) STORED,"
+                " ADD COLUMN IF NOT EXISTS {} JSONB GENERATED ALWAYS AS ({}) STORED"
+            ).format(
+                name,
+                sql.Identifier(ARTICLE_COLUMN),
+                sql.SQL(ARTICLE_EXPRESSION),
+                sql.Identifier(META_COLUMN),
+                sql.SQL(META_EXPRESSION),
+            )
         )
         cur.execute(
             sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
@@ -239,20 +305,28 @@ class TableShape:
 
     has_terms: bool
     has_article: bool
+    has_meta: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.has_terms and self.has_article and self.has_meta
 
 
 def table_shape(cur: Any, table: str) -> TableShape:
     cur.execute(
-        "SELECT to_regclass(%s) IS NOT NULL, EXISTS (SELECT 1 FROM information_schema.columns"
-        " WHERE table_schema = current_schema() AND table_name = %s AND column_name = %s)",
-        (terms_table(table), table, ARTICLE_COLUMN),
+        "SELECT to_regclass(%(terms)s) IS NOT NULL, array(SELECT column_name::text"
+        " FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = %(table)s AND column_name IN (%(article)s, %(meta)s))",
+        {"terms": terms_table(table), "table": table, "article": ARTICLE_COLUMN, "meta": META_COLUMN},
     )
-    terms, article = cur.fetchone()
-    return TableShape(bool(terms), bool(article))
+    terms, columns = cur.fetchone()
+    return TableShape(bool(terms), ARTICLE_COLUMN in columns, META_COLUMN in columns)
 
 
 def upgrade_table(conn: Any, table: str) -> TableShape:
-    """Give a table made by an older newsdesk its term table and article column, once.
+    """Give a table made by an older newsdesk its term table, article column and slim metadata
+    column, once (the columns: one rewrite of the table; at 110k passages ~1-4 minutes, during
+    which this process does not answer).
 
     Several processes may open it at once: a transaction-scoped advisory lock lets one do the
     work. Without the rights to (a read-only role), search still works, ranking every match.
@@ -261,7 +335,7 @@ def upgrade_table(conn: Any, table: str) -> TableShape:
 
     with conn.cursor() as cur:
         shape = table_shape(cur, table)
-    if shape.has_terms and shape.has_article:
+    if shape.complete:
         conn.rollback()
         return shape
     try:
@@ -271,11 +345,11 @@ def upgrade_table(conn: Any, table: str) -> TableShape:
         if not shape.has_terms:
             flush_gin(conn, table)
             write_term_stats(conn, table)
-        if not shape.has_article:
-            add_article_column(conn, table)
+        if not (shape.has_article and shape.has_meta):
+            add_search_columns(conn, table)
         conn.commit()
-        log.info("upgraded %s for bounded keyword search", table)
-        return TableShape(True, True)
+        log.info("upgraded %s for bounded keyword search and slim metadata", table)
+        return TableShape(True, True, True)
     except psycopg2.Error as exc:
         conn.rollback()
         log.warning(

@@ -3,22 +3,18 @@
 Passages are written through llama-index's ``PGVectorStore`` (``hybrid_search=True`` gives each
 row a stored ``tsvector`` of its text with a GIN index); every index generation is its own
 table, with an HNSW index (cosine) built once the table is filled, and the companions of
-:mod:`retrieval.pgkeywords` (a term table, an ``article_id`` column). Searching queries the table
-with ``psycopg2`` directly, as :mod:`retrieval.store` does for Qdrant, so answering a question
-does not import llama-index: pgvector for the dense side, PostgreSQL full-text search over a
-bounded candidate set for the keyword side, date and outlet filters in SQL.
+:mod:`retrieval.pgkeywords` (a term table, ``article_id`` and ``passage_meta`` columns).
+Searching is :mod:`retrieval.pgsearch` (``psycopg2`` only: answering a question does not import
+llama-index).
 
 The DSN comes from the environment variable ``store.postgres_dsn_env``; it is never logged.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +22,14 @@ import numpy as np
 
 from config.redaction import redact
 from config.settings import ConfigError, Settings, StoreSettings
-from retrieval.models import Passage
 from retrieval.pgkeywords import (
-    ARTICLE_COLUMN,
-    ARTICLE_EXPRESSION,
     TEXT_SEARCH_CONFIG,
-    KeywordPlan,
-    add_article_column,
+    add_search_columns,
     flush_gin,
-    keyword_query,
-    plan_query,
     terms_table,
-    upgrade_table,
     write_term_stats,
 )
-from retrieval.search import Filters
-from retrieval.store import StoreError, passage_from_payload
+from retrieval.store import StoreError
 
 #: In a generation folder of the postgres backend: {"table": "<passage table>"}.
 PG_FILE = "pg.json"
@@ -67,7 +55,7 @@ def sqlalchemy_urls(dsn_text: str) -> tuple[str, str]:
     return f"postgresql+psycopg2://{rest}", f"postgresql+asyncpg://{rest}"
 
 
-def _connect_error(cfg: StoreSettings, exc: BaseException) -> StoreError | ConfigError:
+def connect_error(cfg: StoreSettings, exc: BaseException) -> StoreError | ConfigError:
     """One line naming the variable; libpq's words may quote the DSN, so they are redacted.
     A malformed DSN is the user's to fix (exit 2); a server that cannot be reached, a failed run."""
     detail = " ".join(str(exc).split())
@@ -83,7 +71,7 @@ def connect(cfg: StoreSettings, autocommit: bool = False) -> Any:
     try:
         conn = psycopg2.connect(dsn(cfg), connect_timeout=10, application_name="newsdesk")
     except psycopg2.Error as exc:  # OperationalError, or ProgrammingError for a malformed DSN
-        raise _connect_error(cfg, exc) from None
+        raise connect_error(cfg, exc) from None
     conn.autocommit = autocommit
     return conn
 
@@ -130,11 +118,11 @@ class PassageTable:
 
     def create(self) -> None:
         """Create the (empty) table, its GIN text-search index and the ref_doc_id index, and
-        its ``article_id`` column (:func:`retrieval.pgkeywords.add_article_column`)."""
+        its ``article_id`` and ``passage_meta`` columns (:func:`retrieval.pgkeywords.add_search_columns`)."""
         self.store.add([])
         conn = connect(self.cfg)
         try:
-            add_article_column(conn, self.name)
+            add_search_columns(conn, self.name)
             conn.commit()
         finally:
             conn.close()
@@ -192,187 +180,9 @@ def vector_literal(vector: Sequence[float] | np.ndarray) -> str:
     return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
 
 
-def passage_from_row(node_id: str, text: str, metadata: dict[str, Any]) -> Passage:
-    """A passage from a row of a PGVectorStore table (text in its own column)."""
-    return dataclasses.replace(passage_from_payload(node_id, metadata), text=text)
-
-
-def _where(filters: Filters | None) -> tuple[Any, dict[str, Any]]:
-    """The filter as an SQL condition (constant text; values go in as parameters)."""
-    from psycopg2 import sql
-
-    clauses, params = ["TRUE"], {}
-    if filters is not None and filters.since is not None:
-        clauses.append("(metadata_->>'published') >= %(since)s")
-        params["since"] = filters.since.isoformat()
-    if filters is not None and filters.until is not None:
-        clauses.append("(metadata_->>'published') <= %(until)s")
-        params["until"] = filters.until.isoformat()
-    if filters is not None and filters.outlet:
-        clauses.append("strpos(lower(coalesce(metadata_->>'outlet', '')), %(outlet)s) > 0")
-        params["outlet"] = filters.outlet.lower()
-    return sql.SQL(" AND ").join(sql.SQL(c) for c in clauses), params
-
-
-#: a keyword query's passages (best first) and articles (doc id -> rank from 1)
-_KeywordSide = tuple[list[tuple[Passage, float]], dict[str, int]]
-
-
-def sql_article(has_column: bool) -> Any:
-    """A row's article in SQL: the indexed column, or (an old table) the JSON expression."""
-    from psycopg2 import sql
-
-    return sql.Identifier(ARTICLE_COLUMN) if has_column else sql.SQL(ARTICLE_EXPRESSION)
-
-
-class PgSearcher:
-    """Dense (pgvector HNSW) and keyword (full-text) search over one generation's table."""
-
-    def __init__(self, cfg: StoreSettings, table: str, max_connections: int = 4) -> None:
-        from psycopg2.pool import ThreadedConnectionPool
-
-        self.cfg = cfg
-        self.table = table
-        identifier(table)
-        try:
-            self._pool = ThreadedConnectionPool(
-                1, max_connections, dsn(cfg), connect_timeout=10, application_name="newsdesk"
-            )
-        except Exception as exc:  # psycopg2.Error, without importing it at module level
-            raise _connect_error(cfg, exc) from None
-        conn = self._pool.getconn()
-        try:
-            shape = upgrade_table(conn, table)
-        finally:
-            self._pool.putconn(conn)
-        self._bounded = shape.has_terms
-        self._article = sql_article(shape.has_article)
-        #: query text -> its keyword plan (a generation's table never changes once published)
-        self._plans: dict[str, KeywordPlan] = {}
-        self._recent: dict[tuple[str, int, str], _KeywordSide] = {}
-        self._plans_lock = threading.Lock()
-
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        import psycopg2
-
-        conn = self._pool.getconn()
-        try:
-            with conn.cursor() as cur:
-                yield cur
-        except psycopg2.errors.UndefinedTable as exc:
-            raise StoreError("this index generation was replaced; ask again") from exc
-        finally:
-            conn.rollback()  # read only: ends the transaction and its SET LOCALs
-            self._pool.putconn(conn)
-
-    def dense(
-        self, vector: np.ndarray, limit: int, filters: Filters | None = None
-    ) -> list[tuple[Passage, float]]:
-        from psycopg2 import sql
-
-        where, params = _where(filters)
-        # filtered: let HNSW keep scanning until enough rows pass
-        scan = "relaxed_order" if params else "off"
-        params |= {"v": vector_literal(vector), "limit": limit, "scan": scan}
-        params["ef"] = str(max(self.cfg.hnsw_ef_search, limit))
-        query = sql.SQL(  # one round trip: the settings (for this transaction) and the search
-            "SELECT set_config('hnsw.ef_search', %(ef)s, true),"
-            " set_config('hnsw.iterative_scan', %(scan)s, true);"
-            " SELECT node_id, text, metadata_, 1 - (embedding <=> %(v)s::vector) FROM {table} "
-            "WHERE {where} ORDER BY embedding <=> %(v)s::vector LIMIT %(limit)s"
-        ).format(table=identifier(self.table), where=where)
-        with self._cursor() as cur:
-            cur.execute(query, params)
-            rows = cur.fetchall()
-        hits = [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
-        return sorted(hits, key=lambda h: -h[1])
-
-    def _plan(self, cur: Any, text: str) -> KeywordPlan:
-        with self._plans_lock:
-            found = self._plans.get(text)
-        if found is None:
-            found = plan_query(cur, self.table, text, self.cfg.keyword_budget, self._bounded)
-            with self._plans_lock:
-                if len(self._plans) >= 512:
-                    self._plans.clear()
-                self._plans[text] = found
-        return found
-
-    def keyword(self, text: str, limit: int, filters: Filters | None = None) -> list[tuple[Passage, float]]:
-        """The best ``limit`` of the passages holding the query's rarest words, scored like
-        BM25 (see :mod:`retrieval.pgkeywords`); the text is read for those only."""
-        return self._keyword_side(text, limit, filters)[0]
-
-    def article_ranks(self, text: str, limit: int, filters: Filters | None = None) -> dict[str, int]:
-        """Articles ranked by the query words found in their candidate passages: the whole
-        article's keyword match, as the embedded backend's article BM25 ranks it."""
-        return self._keyword_side(text, limit, filters)[1]
-
-    def _keyword_side(self, text: str, limit: int, filters: Filters | None) -> _KeywordSide:
-        """Both keyword lists from one query; hybrid search asks for the passages, then the
-        articles, of the same question, so the last few answers are kept."""
-        key = (text, limit, repr(filters))
-        with self._plans_lock:
-            found = self._recent.get(key)
-        if found is not None:
-            return found
-        where, params = _where(filters)
-        with self._cursor() as cur:
-            plan = self._plan(cur, text)
-            if plan.candidates is None:
-                return [], {}
-            cur.execute(
-                keyword_query(plan, self.table, self._article, where),
-                params | {"loose": plan.loose, "cand": plan.candidates, "limit": limit},
-            )
-            rows = cur.fetchall()
-        passages = sorted((r for r in rows if r[0] == "p"), key=lambda r: (-r[1], r[2]))
-        articles = sorted((r for r in rows if r[0] == "a"), key=lambda r: (-r[1], r[6]))
-        found = (
-            [(passage_from_row(r[3], r[4], r[5]), float(r[1])) for r in passages],
-            {str(r[6]): rank for rank, r in enumerate(articles, 1)},
-        )
-        with self._plans_lock:
-            if len(self._recent) >= 8:
-                self._recent.pop(next(iter(self._recent)))
-            self._recent[key] = found
-        return found
-
-    def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
-        """Each article's passage nearest ``vector``, in the order of ``docs``."""
-        from psycopg2 import sql
-
-        if not docs:
-            return []
-        query = sql.SQL(
-            "SELECT DISTINCT ON ({article}) {article}, node_id, text, metadata_,"
-            " 1 - (embedding <=> %(v)s::vector) FROM {table} WHERE {article} = ANY(%(docs)s)"
-            " ORDER BY {article}, embedding <=> %(v)s::vector"
-        ).format(article=self._article, table=identifier(self.table))
-        with self._cursor() as cur:
-            cur.execute(query, {"v": vector_literal(vector), "docs": list(docs)})
-            rows = {d: (passage_from_row(n, t, m), float(s)) for d, n, t, m, s in cur.fetchall()}
-        return [rows[d] for d in docs if d in rows]
-
-    def close(self) -> None:
-        self._pool.closeall()
-
-
 def generation_table(generation: Path) -> str | None:
     """The passage table of a postgres generation folder; None for another backend's folder."""
     try:
         return str(json.loads((generation / PG_FILE).read_text(encoding="utf-8"))["table"])
     except FileNotFoundError:
         return None
-
-
-def open_pg_searcher(generation: Path, cfg: StoreSettings) -> PgSearcher:
-    """The searcher of a postgres generation folder; StoreError for a Qdrant-built index."""
-    table = generation_table(generation)
-    if table is None:
-        raise StoreError(
-            f"the index in {generation.parent} was built for Qdrant; run 'newsdesk migrate --to postgres' "
-            "(keeps the vectors) or 'newsdesk index --rebuild'"
-        )
-    return PgSearcher(cfg, table)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -22,6 +22,8 @@ from config.errors import UserError
 from config.settings import SearchSettings
 from retrieval.catalog import Catalog, IndexMismatch
 from retrieval.models import Passage, SearchHit
+from retrieval.rerank_weights import RERANK_WEIGHTS, RerankWeights
+from retrieval.reranking import rerank
 
 _WORDS = re.compile(r"\w+")
 _RECENT = re.compile(r"\b(latest|most recent|newest|recently|last|current|now|today)\b", re.I)
@@ -108,6 +110,52 @@ class SearchSource(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The lists one fusion step takes: dense passages, keyword passages, article keyword ranks,
+    and the best passage (by the query vector) of each keyword-ranked article in neither list."""
+
+    dense: list[tuple[Passage, float]]
+    keyword: list[tuple[Passage, float]]
+    articles: dict[str, int]
+    extra: list[tuple[Passage, float | None]]
+
+
+@runtime_checkable
+class OneTripSource(Protocol):
+    """A :class:`SearchSource` that can fetch all of :class:`Candidates` at once (a database:
+    one round trip instead of four); the lists must equal those of the separate calls."""
+
+    def candidates(
+        self,
+        query: str,
+        vector: np.ndarray,
+        limit: int,
+        filters: Filters,
+        dense: list[tuple[Passage, float]] | None = None,
+    ) -> Candidates:
+        """``dense`` given: reuse it rather than search the vector again."""
+        ...
+
+
+def candidates_separately(
+    source: SearchSource,
+    query: str,
+    vector: np.ndarray,
+    limit: int,
+    filters: Filters,
+    dense: list[tuple[Passage, float]] | None = None,
+) -> Candidates:
+    """:class:`Candidates` from a source's separate calls (dense first, as search always asked)."""
+    if dense is None:
+        dense = source.dense(vector, limit, filters)
+    keyword = source.keyword(query, limit, filters)
+    articles = source.article_ranks(query, limit, filters)
+    seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
+    extra = source.best_passages([d for d in articles if d not in seen], vector)
+    return Candidates(dense, keyword, articles, extra)
+
+
 class HybridSearcher:
     """Searches one index generation on any backend; safe to share between threads for reading.
 
@@ -125,6 +173,8 @@ class HybridSearcher:
         self.catalog = Catalog.read(generation)
         #: doc id -> story id for syndicated copies (set from the last collection)
         self.stories: Mapping[str, str] = {}
+        #: the re-ranker's weights (``search.rerank_depth`` > 0 turns it on)
+        self.reranker: RerankWeights = RERANK_WEIGHTS
 
     def close(self) -> None:
         self.source.close()
@@ -138,10 +188,16 @@ class HybridSearcher:
     ) -> list[SearchHit]:
         """The ``k`` best passages for ``query``, fused, filtered and de-duplicated; with
         ``asked_on`` (the day the question is asked), coverage near that day ranks higher."""
+        k = k or self.settings.top_k
+        fused = self.ranking(query, filters, asked_on)
+        return collapse_duplicates(fused.hits(), self.settings.duplicate_overlap, self.stories, k)
+
+    def ranking(self, query: str, filters: Filters | None = None, asked_on: date | None = None) -> _Ranking:
+        """Every admitted candidate passage for ``query``, best first, before duplicates are
+        collapsed (what :meth:`search` takes its hits from; the re-ranker's benchmark reads it)."""
         filters = filters or Filters()
         if self.catalog.articles:  # an outlet the coverage lacks is a mistake, not an empty answer
             filters.check_outlet(e.outlet for e in self.catalog.articles.values() if e.outlet)
-        k = k or self.settings.top_k
         pool = self.settings.candidates
         vector = self.encoder.embed_query(query)
         if self.catalog.dimension is not None and len(vector) != self.catalog.dimension:
@@ -149,19 +205,22 @@ class HybridSearcher:
                 f"the index holds {self.catalog.dimension}-dimension vectors but the embedder gives "
                 f"{len(vector)}; run 'newsdesk index --rebuild'"
             )
-        dense = self.source.dense(vector, pool, filters)
+        source = self.source
 
-        def fuse_with_keywords(keyword_query: str) -> _Ranking:
-            keyword = self.source.keyword(keyword_query, pool, filters)
-            articles = self.source.article_ranks(keyword_query, pool, filters)
-            seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
-            extra = self.source.best_passages([d for d in articles if d not in seen], vector)
-            return self._fuse(dense, keyword, filters, query, articles, extra)
+        def fuse_with_keywords(keyword_query: str, dense: list[tuple[Passage, float]] | None) -> _Ranking:
+            if isinstance(source, OneTripSource):
+                found = source.candidates(keyword_query, vector, pool, filters, dense)
+            else:
+                found = candidates_separately(source, keyword_query, vector, pool, filters, dense)
+            fused = self._fuse(found.dense, found.keyword, filters, query, found.articles, found.extra)
+            fused.dense = found.dense
+            return fused
 
-        fused = fuse_with_keywords(query)
+        fused = fuse_with_keywords(query, None)
         if self.settings.expansion_terms > 0:
             best = [fused.passages[key] for key in fused.order]
-            fused = fuse_with_keywords(f"{query} {' '.join(expansion_terms(query, best, self.settings))}")
+            expanded = f"{query} {' '.join(expansion_terms(query, best, self.settings))}"
+            fused = fuse_with_keywords(expanded, fused.dense)
         if self.settings.phrase_weight > 0:
             _phrase_match(fused, query, self.settings.phrase_weight)
         if asked_on is not None and self.settings.recency_weight > 0:
@@ -170,7 +229,9 @@ class HybridSearcher:
             _headline_match(fused, query, self.settings.headline_weight)
         if self.settings.article_evidence > 0:
             _article_evidence(fused, self.settings.article_evidence)
-        return collapse_duplicates(fused.hits(), self.settings.duplicate_overlap, self.stories, k)
+        if self.settings.rerank_depth > 0:
+            rerank(fused, query, asked_on, self.settings.rerank_depth, self.reranker)
+        return fused
 
     def _fuse(
         self,
@@ -183,7 +244,7 @@ class HybridSearcher:
     ) -> _Ranking:
         """Reciprocal-rank fusion of dense and keyword passage ranks and the article's keyword rank."""
         rrf = self.settings.rrf_k
-        fused = _Ranking()
+        fused = _Ranking(article_rank=articles)
         passages, score = fused.passages, fused.score
         dense_score, dense_rank, keyword_rank = fused.dense_score, fused.dense_rank, fused.keyword_rank
         for passage, value in extra:
@@ -230,7 +291,11 @@ class _Ranking:
     dense_score: dict[str, float | None] = field(default_factory=dict)
     dense_rank: dict[str, int] = field(default_factory=dict)
     keyword_rank: dict[str, int] = field(default_factory=dict)
+    #: doc id -> rank (from 1) of the whole article in the keyword search of the query
+    article_rank: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    #: the dense list it was fused from (an expanded query's fusion reuses it)
+    dense: list[tuple[Passage, float]] = field(default_factory=list)
 
     def sort(self) -> None:
         """Best first; ties keep their order (a stable sort, as each step has always done)."""

@@ -64,14 +64,23 @@ def _date(value: Any) -> date | None:
 def passage_from_payload(key: str, payload: dict[str, Any]) -> Passage:
     """A passage from the payload llama-index stores with each point (``_node_content``)."""
     node = json.loads(payload["_node_content"])
-    meta = node.get("metadata", {})
+    return passage_from_fields(
+        key, node.get("metadata", {}), node.get("text", ""), node, payload.get("ref_doc_id")
+    )
+
+
+def passage_from_fields(
+    key: str, meta: dict[str, Any], text: str, offsets: dict[str, Any], ref_doc_id: str | None
+) -> Passage:
+    """A passage from its metadata fields, text, offsets (``start_char_idx``/``end_char_idx``)
+    and source document id: what every backend's row or payload holds, however laid out."""
     return Passage(
         key=key,
-        doc_id=meta.get("article_id") or payload.get("ref_doc_id") or "",
+        doc_id=meta.get("article_id") or ref_doc_id or "",
         title=meta.get("title", ""),
-        text=node.get("text", ""),
-        start=int(node.get("start_char_idx") or 0),
-        end=int(node.get("end_char_idx") or 0),
+        text=text,
+        start=int(offsets.get("start_char_idx") or 0),
+        end=int(offsets.get("end_char_idx") or 0),
         outlet=meta.get("outlet"),
         published=_date(meta.get("published")),
         url=meta.get("url"),

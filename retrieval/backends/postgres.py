@@ -7,7 +7,7 @@ half way leaves the last published generation current; its unpublished table is 
 the next run. Reindexing takes a PostgreSQL advisory lock, so of several bot processes (on
 one or many machines) one reindexes at a time; the others follow the published generation
 with :func:`sync_generation`, which mirrors its catalog into the local ``index/gen-*`` folder.
-Search runs in the database (:class:`retrieval.pgstore.PgSearcher`).
+Search runs in the database (:class:`retrieval.pgsearch.PgSearcher`).
 """
 
 from __future__ import annotations
@@ -35,16 +35,8 @@ from retrieval.ingest import (
     unless_reindexing,
 )
 from retrieval.models import Article
-from retrieval.pgstore import (
-    PG_FILE,
-    PassageTable,
-    PgSearcher,
-    connect,
-    drop_table,
-    generation_table,
-    identifier,
-    open_pg_searcher,
-)
+from retrieval.pgsearch import PgSearcher, open_pg_searcher
+from retrieval.pgstore import PG_FILE, PassageTable, connect, drop_table, generation_table, identifier
 from retrieval.store import StoreError
 
 

@@ -41,6 +41,8 @@ def test_run_builds_serves_and_reports_every_figure(tmp_path: Path, monkeypatch:
     assert build["passages_per_s"] > 0 and build["indexing_peak_rss_mib"] > 0
     assert build["no_change_embedded"] == 0
     assert serve["hybrid_search_ms"]["n"] == 3 and serve["offline_answer_ms"]["n"] == 3
+    for figures in (serve["hybrid_search_ms"], serve["offline_answer_ms"]):  # CPU per query, load
+        assert figures["client_cpu_ms"] > 0 and figures["server_cpu_ms"] >= 0 and len(figures["load1"]) == 2
     assert serve["keyword_side_ms"]["p95_ms"] >= serve["keyword_side_ms"]["p50_ms"] > 0
     assert serve["recall_at_10"] == 1.0  # a handful of rows: the HNSW scan finds them all
     assert serve["database_mib"] > 0 and serve["serving_peak_rss_mib"] > 0

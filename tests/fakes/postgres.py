@@ -96,6 +96,11 @@ class EmbeddedPostgres:
             "pg_ctl", "-D", str(self.data), "-w", "-l", str(self.root / "server.log"), "-o", options, "start"
         )
 
+    def restart(self) -> None:
+        """Stop and start again (settings such as ``shared_buffers`` take effect only then)."""
+        log = str(self.root / "server.log")  # without -l the server would hold our stdout pipe
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", log, "-m", "fast", "restart")
+
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 

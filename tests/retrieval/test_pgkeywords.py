@@ -8,11 +8,12 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 
 from config import Settings
 from config.settings import StoreSettings
-from retrieval.pgkeywords import ARTICLE_COLUMN, candidate_query, lexeme, terms_table
+from retrieval.pgkeywords import ARTICLE_COLUMN, META_COLUMN, candidate_query, lexeme, terms_table
 
 # -- choosing the rows to rank (no database) --------------------------------------------------
 
@@ -116,6 +117,7 @@ def _make_old(conn: Any, table: str) -> None:
     with conn.cursor() as cur:
         cur.execute(f"DROP TABLE {terms_table(table)}")
         cur.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {ARTICLE_COLUMN}")
+        cur.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {META_COLUMN}")
 
 
 def _column(conn: Any, table: str, column: str) -> tuple[str, str] | None:
@@ -198,7 +200,8 @@ def test_the_keyword_query_finds_its_rows_through_the_gin_index_and_ranks_no_mor
 def test_an_old_table_is_upgraded_on_open_and_ranks_as_a_new_one(
     pg_tables: tuple[StoreSettings, str, str],
 ) -> None:
-    from retrieval.pgstore import PgSearcher, connect
+    from retrieval.pgsearch import PgSearcher
+    from retrieval.pgstore import connect
 
     cfg, new, old = pg_tables
     conn = connect(cfg)
@@ -206,6 +209,7 @@ def test_an_old_table_is_upgraded_on_open_and_ranks_as_a_new_one(
     searchers = [PgSearcher(cfg, new), PgSearcher(cfg, old)]
     try:
         assert _column(conn, old, ARTICLE_COLUMN) == ("x", "s")
+        assert _column(conn, old, META_COLUMN) == ("x", "s")
         assert _column(conn, old, "text_search_tsv") == ("m", "s")
         assert _column(conn, old, "embedding") == ("m", "")
         for query in ("word150 word399 zebra", "word007 word020", "zebra"):
@@ -223,7 +227,7 @@ def test_an_old_table_is_upgraded_on_open_and_ranks_as_a_new_one(
 
 
 def test_words_no_passage_holds_find_nothing(pg_tables: tuple[StoreSettings, str, str]) -> None:
-    from retrieval.pgstore import PgSearcher
+    from retrieval.pgsearch import PgSearcher
 
     cfg, new, _ = pg_tables
     searcher = PgSearcher(cfg, new)
@@ -248,7 +252,7 @@ def test_only_a_phrase_or_an_exclusion_makes_rows_match_the_whole_query_too(
 
 
 def test_an_excluded_word_keeps_its_rows_out(pg_tables: tuple[StoreSettings, str, str]) -> None:
-    from retrieval.pgstore import PgSearcher
+    from retrieval.pgsearch import PgSearcher
 
     cfg, new, _ = pg_tables
     searcher = PgSearcher(cfg, new)
@@ -259,3 +263,134 @@ def test_an_excluded_word_keeps_its_rows_out(pg_tables: tuple[StoreSettings, str
         searcher.close()
     assert any("zebra" in text for text in with_zebra)
     assert without and not any("zebra" in text.split() for text in without)
+
+
+def test_a_table_keeps_slim_metadata_that_makes_the_same_passages_as_the_full_json(
+    pg_tables: tuple[StoreSettings, str, str],
+) -> None:
+    """Search reads ``passage_meta`` (a few hundred bytes, in the row), never llama-index's
+    ``_node_content`` copy of the node (kB, in TOAST); a passage is the same from either."""
+    from retrieval.pgsearch import passage_from_row
+    from retrieval.pgstore import connect
+
+    cfg, new, _ = pg_tables
+    conn = connect(cfg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT node_id, text, {META_COLUMN}, metadata_ FROM {new} ORDER BY id")  # noqa: S608
+            rows = cur.fetchall()
+            cur.execute(
+                f"SELECT max(pg_column_size({META_COLUMN})), min(pg_column_size(metadata_)) FROM {new}"  # noqa: S608
+            )
+            slim, full = cur.fetchone()
+    finally:
+        conn.close()
+    assert len(rows) == 3000
+    for node_id, text, meta, metadata in rows:
+        assert "_node_content" not in meta and {"start_char_idx", "end_char_idx"} <= meta.keys()
+        assert passage_from_row(node_id, text, meta) == passage_from_row(node_id, text, metadata)
+    assert slim * 3 < full
+
+
+def test_a_search_of_a_table_nobody_could_upgrade_reads_the_full_metadata(
+    pg_tables: tuple[StoreSettings, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A role without the rights to add the columns keeps searching, from ``metadata_``."""
+    import retrieval.pgsearch
+    from retrieval.pgkeywords import TableShape
+    from retrieval.pgsearch import PgSearcher
+
+    cfg, new, _ = pg_tables
+    searchers = [PgSearcher(cfg, new)]
+    old_role = TableShape(has_terms=True, has_article=True, has_meta=False)
+    monkeypatch.setattr(retrieval.pgsearch, "upgrade_table", lambda conn, table: old_role)
+    searchers.append(PgSearcher(cfg, new))
+    try:
+        vector = [0.5] * _DIM
+        for searcher in searchers:
+            assert searcher._meta.strings == ((META_COLUMN,) if searcher is searchers[0] else ("metadata_",))
+        dense = [s.dense(vector, 10) for s in searchers]  # type: ignore[arg-type]
+        assert dense[0] and dense[0] == dense[1]
+        keyword = [s.keyword("word150 word399 zebra", 10) for s in searchers]
+        assert keyword[0] and keyword[0] == keyword[1]
+        best = [s.best_passages(["doc-3", "doc-7"], vector) for s in searchers]  # type: ignore[arg-type]
+        assert len(best[0]) == 2 and best[0] == best[1]
+    finally:
+        for searcher in searchers:
+            searcher.close()
+
+
+@pytest.mark.parametrize("query", ["word150 word399 zebra", "word007 word020", "zebra", "quixotic zyzzyva"])
+@pytest.mark.parametrize("filtered", [False, True])
+def test_one_statement_gives_the_lists_of_the_separate_calls(
+    pg_tables: tuple[StoreSettings, str, str], query: str, filtered: bool
+) -> None:
+    """Hybrid search takes all its candidate lists in one round trip; they must be the lists
+    the four separate calls give (the fusion golden file pins what fusion makes of them)."""
+    from datetime import date
+
+    from retrieval.pgsearch import PgSearcher
+    from retrieval.search import Filters, OneTripSource, candidates_separately
+
+    cfg, new, _ = pg_tables
+    filters = Filters(since=date(2024, 1, 2)) if filtered else Filters()
+    vector = np.array([random.Random(query).random() for _ in range(_DIM)])
+    searcher = PgSearcher(cfg, new)
+    try:
+        assert isinstance(searcher, OneTripSource)
+        apart = candidates_separately(searcher, query, vector, 40, filters)
+        together = searcher.candidates(query, vector, 40, filters)
+        assert together == apart
+        assert len(apart.dense) == 40 and bool(apart.keyword) is (query != "quixotic zyzzyva")
+        assert apart.extra or query != "word007 word020"  # articles only the article list found
+        again = searcher.candidates(f"{query} word003", vector, 40, filters, dense=apart.dense)
+        assert again == candidates_separately(searcher, f"{query} word003", vector, 40, filters, apart.dense)
+    finally:
+        searcher.close()
+
+
+def test_a_buffer_cache_smaller_than_the_table_is_said_once_on_open(
+    pg_tables: tuple[StoreSettings, str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """At 110k passages PostgreSQL's default 128 MB doubled the server CPU per search."""
+    from retrieval.pgsearch import PgSearcher, advise_buffers
+    from retrieval.pgstore import connect
+
+    cfg, new, _ = pg_tables
+    with caplog.at_level("WARNING", logger="retrieval.pgsearch"):
+        PgSearcher(cfg, new).close()  # a 3,000-row table fits the test server's 128 MB
+        assert not caplog.records
+        conn = connect(cfg)
+        try:  # the table against a cache of 8 kB: what a year's table meets with the default
+            advise_buffers(_SmallCache(conn), new)
+        finally:
+            conn.close()
+    assert len(caplog.records) == 1 and "shared_buffers (0 MB)" in caplog.text
+
+
+class _SmallCache:
+    """A connection whose server reports an 8 kB buffer cache (shared_buffers is set at start)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def cursor(self) -> Any:
+        real = self._conn.cursor()
+
+        class Cursor:
+            def __enter__(self) -> Any:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                real.close()
+
+            def execute(self, query: str, params: Any) -> None:
+                real.execute(query.replace("current_setting('shared_buffers')", "'8kB'"), params)
+
+            def fetchone(self) -> Any:
+                return real.fetchone()
+
+        return Cursor()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
