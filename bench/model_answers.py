@@ -13,11 +13,18 @@ sentences the verifier removed, cited keys that matched no passage, and fallback
 reason. On ``unanswerable.jsonl`` (questions the corpus cannot answer): how often the model was
 asked, answered anyway, and what reached the user. The index is opened from a copy (the
 benchmark index is shared and read-only).
+
+``--replay RESULT.json`` re-judges the replies recorded in an earlier run's result with the
+current code, with no model: a loopback fake server (tests/fakes/llm_server.py) gives each
+question the reply recorded for it (a question not asked then fails as an unavailable model),
+so a change to verification or to the fallback policy is measured in seconds on the same
+replies. Latencies are then the fake's, not the model's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import tempfile
@@ -35,6 +42,7 @@ from bench.data import Question, _read_jsonl, data_folder, load_realtimeqa, ques
 from bench.harness import RESULTS, LoadSampler, percentiles, say, write_result
 from bench.split import half
 from bench.systems import bench_settings
+from config import Settings
 from prompts.citations import CANNOT_ANSWER, Answer
 from prompts.extractive import key_terms
 from prompts.generative import AnswerDraft
@@ -93,6 +101,7 @@ def fallback_reason(answer: Answer) -> str | None:
         ("unavailable", generative.MODEL_UNAVAILABLE),
         ("unverified", generative.UNVERIFIED),
         ("thinner", getattr(generative, "THINNER", "\0")),
+        ("no_evidence", getattr(generative, "NO_EVIDENCE", "\0")),
     ):
         if notice.startswith(template.split("{")[0][:40]):
             return label
@@ -262,6 +271,45 @@ def unanswerable_figures(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: How alike (shared key terms) a prompt's question and a recorded one must be to replay its reply.
+REPLAY_MATCH_MIN = 0.6
+_PROMPT_QUESTION = re.compile(r"<question>\s*(.*?)\s*</question>", re.S)
+
+
+def recorded_replies(result: Path) -> dict[str, str]:
+    """Question text -> the model's reply, from a result this benchmark wrote."""
+    payload = json.loads(result.read_text(encoding="utf-8"))
+    rows = payload["answerable"]["per_question"]["model"] + payload["unanswerable"]["per_question"]["model"]
+    by_id = {r["id"]: r["reply"] for r in rows if r.get("reply")}
+    return {q.question: by_id[q.id] for q in _questions_by_id(by_id) if q.id in by_id}
+
+
+def _questions_by_id(ids: dict[str, str]) -> list[Question]:
+    return [q for q in load_realtimeqa(None, None).questions + unanswerable(None, 10**6) if q.id in ids]
+
+
+def replay_script(replies: dict[str, str]) -> Any:
+    """A fake-server script giving each question (as the prompt shows it) its recorded reply."""
+    from tests.fakes.llm_server import Fail, Reply
+
+    recorded = [(set(key_terms(q)), reply) for q, reply in replies.items()]
+
+    def closest(question: str) -> str | None:
+        # the prompt shows the question as searched ("this week" may be resolved away)
+        terms = set(key_terms(question))
+        scored = ((len(terms & t) / max(1, len(terms | t)), r) for t, r in recorded)
+        overlap, reply = max(scored, default=(0.0, None))
+        return reply if overlap >= REPLAY_MATCH_MIN else None
+
+    def script(body: dict[str, Any]) -> Any:
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        asked = _PROMPT_QUESTION.findall(prompt)  # the last: the instructions name the tag too
+        reply = closest(asked[-1]) if asked else None
+        return Reply(reply) if reply is not None else Fail(400, message="no recorded reply for this question")
+
+    return script
+
+
 def open_copy(index: Path, work: Path) -> Path:
     target = work / index.name
     if not target.exists():
@@ -283,29 +331,44 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--work-dir", type=Path, default=None, help="where the index copy goes")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--replay", type=Path, default=None, help="re-judge the replies of this result")
     args = p.parse_args(argv)
+    if args.replay is not None and not args.replay.is_file():
+        p.error(f"--replay: no such result file: {args.replay}")
 
     bset = load_realtimeqa(args.data, args.limit)
     articles = {a.doc_id: a for a in bset.articles}
     questions = sample(bset.questions, args.half, args.sample)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="newsdesk-model-bench-"))
     data_dir = open_copy(args.index, work)
-    runtime = install()
-    from prompts.desk import Desk
+    refusable = unanswerable(args.data, args.unanswerable)
 
-    log = work / "llama-server.log"
-    with LlamaServer(runtime, n_ctx=args.n_ctx, threads=args.threads, log=log) as server:
-        settings = model_settings(bench_settings(data_dir), server.base_url, context_tokens=args.n_ctx)
+    async def run_both(base_url: str) -> tuple[Settings, dict[str, Any], dict[str, Any]]:
+        from prompts.desk import Desk
+
+        settings = model_settings(bench_settings(data_dir), base_url, context_tokens=args.n_ctx)
         clock = AsOf()
         desk = Desk.open(settings, data_dir, build=False, today=clock)
         try:
-            with LoadSampler() as load:
-                answered = asyncio.run(run_questions(desk, clock, questions, articles))
-                refused = asyncio.run(
-                    run_questions(desk, clock, unanswerable(args.data, args.unanswerable), articles)
-                )
+            answered = await run_questions(desk, clock, questions, articles)
+            return settings, answered, await run_questions(desk, clock, refusable, articles)
         finally:
-            desk.close()
+            await desk.aclose()
+
+    async def replayed(replies: dict[str, str]) -> tuple[Settings, dict[str, Any], dict[str, Any]]:
+        from tests.fakes.llm_server import FakeLLMServer
+
+        async with FakeLLMServer(model=MODEL_ALIAS) as fake:
+            fake.script = replay_script(replies)
+            return await run_both(fake.base_url)
+
+    with LoadSampler() as load:
+        if args.replay is not None:
+            settings, answered, refused = asyncio.run(replayed(recorded_replies(args.replay)))
+        else:
+            log = work / "llama-server.log"
+            with LlamaServer(install(), n_ctx=args.n_ctx, threads=args.threads, log=log) as server:
+                settings, answered, refused = asyncio.run(run_both(server.base_url))
     bset.questions = questions
     bset.notes.append(f"{len(questions)} labelled questions of the '{args.half}' half, every k-th by id")
     payload = {
@@ -318,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             "llm_settings": settings.llm.model_dump(),
         },
         "half": args.half,
+        "replayed_from": str(args.replay) if args.replay else None,
         "answerable": answered,
         "unanswerable": unanswerable_figures(refused) | {"per_question": refused["per_question"]},
         "load": load.summary(),
@@ -325,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     for arm in ("model", "offline"):
         say(arm, {k: v for k, v in answered[arm].items()})
     say("unanswerable", {k: v for k, v in payload["unanswerable"].items() if k != "per_question"})
-    say("wrote", write_result(f"model_answers-{args.half}", bset, payload, args.out))
+    name = f"model_answers-{args.half}" + ("-replay" if args.replay else "")
+    say("wrote", write_result(name, bset, payload, args.out))
     return 0
 
 

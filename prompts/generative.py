@@ -40,6 +40,9 @@ THINNER = (
     "The language model's checked answer said less about the question than the offline answer, "
     "so this is the offline answer."
 )
+NO_EVIDENCE = (
+    "No passage was close enough to the question to ask the language model, so this is the offline answer."
+)
 REMOVED = (
     "{n} sentence(s) of the model's answer were left out because the sources they cited don't support them."
 )
@@ -97,8 +100,9 @@ def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
 
 
 def has_evidence(question: str, hits: Sequence[SearchHit], min_relevance: float) -> bool:
-    """The same gate as the offline answerer: a close enough passage that names the
-    question's names."""
+    """The model's evidence gate: a close enough passage that names the question's names (the
+    offline answerer's gate when it was written; that one may now let more through, see
+    :func:`without_evidence`)."""
     best = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
     if not hits or best < min_relevance or not key_terms(question):
         return False
@@ -171,6 +175,16 @@ def cannot_answer(question: str) -> Answer:
 
 def _fallback(fallback: Callable[[], Answer], notice: str) -> Answer:
     return dataclasses.replace(fallback(), notice=notice)
+
+
+def without_evidence(question: str, fallback: Callable[[], Answer]) -> Answer:
+    """No passage passes the model's evidence gate: the model is not asked. The offline
+    answerer judges the same passages by its own gate, which may find an answer (it then
+    stands, with a notice); otherwise the refusal."""
+    offline = fallback()
+    if not offline.citations:
+        return cannot_answer(question)
+    return dataclasses.replace(offline, notice=NO_EVIDENCE)
 
 
 def on_topic(text: str, question: str) -> int:
@@ -262,7 +276,7 @@ async def _verify(
     timings: dict[str, float],
 ) -> Answer:
     started = time.perf_counter()
-    checked = await asyncio.to_thread(verify_answer, reply, keyed, embedder)
+    checked = await asyncio.to_thread(verify_answer, reply, keyed, embedder, question)
     timings["verify"] = (time.perf_counter() - started) * 1000
     if checked.unknown_keys:
         log.info("model cited keys that match no passage: %s", ", ".join(checked.unknown_keys))
@@ -283,7 +297,7 @@ async def answer_with_model(
     """The model's answer from ``hits``, verified; ``fallback()`` gives the offline answer."""
     options = options or AnswerOptions()
     if not has_evidence(question, hits, options.min_relevance):
-        return cannot_answer(question)
+        return without_evidence(question, fallback)
     started = time.perf_counter()
     shown: list[SearchHit] | None = list(hits)
     while shown is not None:
@@ -319,7 +333,7 @@ async def stream_answer_with_model(
     """
     options = options or AnswerOptions()
     if not has_evidence(question, hits, options.min_relevance):
-        yield cannot_answer(question)
+        yield without_evidence(question, fallback)
         return
     started = time.perf_counter()
     first = 0.0

@@ -120,7 +120,7 @@ class ModelRun:
 
     async def _checked(self, messages: Any, keyed: Mapping[str, SearchHit]) -> Part | None:
         reply = await self.chat.complete(messages)
-        checked = await asyncio.to_thread(verify_answer, reply, keyed, self.embedder)
+        checked = await asyncio.to_thread(verify_answer, reply, keyed, self.embedder, self.topic)
         if checked.unknown_keys:
             log.info("summary cited keys that match no passage: %s", ", ".join(checked.unknown_keys))
         if not checked.citations:

@@ -9,10 +9,11 @@ from datetime import date
 import pytest
 
 from prompts.chat_model import ChatModel
-from prompts.citations import CANNOT_ANSWER, Answer, ShortAnswer
+from prompts.citations import CANNOT_ANSWER, Answer, Citation, ShortAnswer
 from prompts.desk import Turn
 from prompts.extractive import answer_extractively
 from prompts.generative import (
+    NO_EVIDENCE,
     THINNER,
     AnswerDraft,
     AnswerOptions,
@@ -53,6 +54,11 @@ def hits() -> list[SearchHit]:
 
 def offline(question: str, hits: list[SearchHit]) -> Callable[[], Answer]:
     return lambda: answer_extractively(question, hits, min_relevance=0.42, max_sentences=4)
+
+
+def hits_citations(hits: list[SearchHit]) -> tuple[Citation, ...]:
+    passage = hits[1].passage
+    return (Citation.of(1, hits[1], 0, len(passage.text)),)
 
 
 def no_better(question: str) -> Callable[[], Answer]:
@@ -123,6 +129,19 @@ async def test_no_evidence_means_no_request_reaches_the_server(
     weak = [dataclasses.replace(h, dense_score=0.1) for h in hits]
     answer = await ask(chat_model, minilm, prompts, weak)
     assert answer.text == CANNOT_ANSWER and not answer.grounded
+    assert llm_server.requests == []
+
+
+async def test_without_evidence_for_the_model_an_offline_answer_from_the_same_passages_stands(
+    chat_model, llm_server: FakeLLMServer, minilm, prompts, hits
+):
+    """The offline answerer's own gate may find an answer the model's gate does not (RealTimeQA
+    20231006_10: the model path refused, the offline answer gave the right number)."""
+    weak = [dataclasses.replace(h, dense_score=0.1) for h in hits]
+    cited = hits_citations(hits)
+    given = Answer(QUESTION, "Xi will visit Russia [1].", cited, grounded=True, mode="extractive")
+    answer = await ask(chat_model, minilm, prompts, weak, fallback=lambda: given)
+    assert (answer.text, answer.mode, answer.notice) == (given.text, "extractive", NO_EVIDENCE)
     assert llm_server.requests == []
 
 

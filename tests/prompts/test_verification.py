@@ -8,6 +8,7 @@ import pytest
 
 from prompts.citations import CANNOT_ANSWER, Answer
 from prompts.verification import (
+    NEW_WORDS_MAX,
     SUPPORT_WINDOW_CHARS,
     _embed,
     _evidence,
@@ -111,12 +112,6 @@ SUPPORT_CASES = [
     ),
     (
         "Ushakov told reporters that a major announcement would be on the agenda of Putin's visit to China.",
-        "P1",
-        True,
-    ),
-    (
-        "The joint statement will reflect the two countries' shared views on world problems, "
-        "including security.",
         "P1",
         True,
     ),
@@ -349,3 +344,82 @@ def test_a_name_the_passage_does_not_give_near_the_anchor_is_not_supported(passa
     result = verify_answer(reply, passages, minilm)
     assert result.text == ""
     assert result.removed == ("Xi will visit Russia from Monday to Wednesday with Biden.",)
+
+
+def _georgia_hit() -> SearchHit:
+    text = (
+        "That indictment, on charges of trying to overturn the election, was built in part around "
+        "the phone call he made to Raffensperger. Prosecutors in Fulton County spent two years on "
+        "the case. Now, in the light of a late Georgia summer, in the eighth month of 2023, the "
+        "year 2020 feels as present as ever. Witnesses in Fulton County said they had been "
+        "summoned to testify Tuesday."
+    )
+    passage = Passage(
+        key="ga:0", doc_id="ga", title="Georgia", text=text, start=0, end=len(text),
+        sentences=tuple(sentence_spans(text)),
+    )  # fmt: skip
+    return SearchHit(passage, 0.8, dense_score=0.8)
+
+
+TRUMP_QUESTION = (
+    "Former President Donald Trump was indicted in Georgia this week for his alleged efforts to "
+    "overturn his 2020 election defeat. How many times has Trump been indicted in total?"
+)
+
+
+def test_words_near_the_quote_joined_into_a_new_meaning_are_not_supported(minilm):
+    """SmolLM2's sentence on the held-back half (20230818_11): its words are near the quote (and
+    in the question), its meaning is not; "make his way around the world" is its own."""
+    reply = (
+        "2020 was a year where Donald Trump had to make his way around the world before he could "
+        "be indicted for his election defeat [P1]."
+    )
+    result = verify_answer(reply, {"P1": _georgia_hit()}, minilm, TRUMP_QUESTION)
+    assert result.text == ""
+    assert len(result.removed) == 1
+
+
+def test_a_sentence_may_take_its_words_from_the_question_it_answers(minilm):
+    reply = (
+        "The indictment in Georgia this week, on charges of trying to overturn the election, was "
+        "built in part around the phone call Donald Trump made to Raffensperger [P1]."
+    )
+    assert verify_answer(reply, {"P1": _georgia_hit()}, minilm, TRUMP_QUESTION).kept == 1
+    # the same sentence, with no question to lend "week", "Donald", "Trump": too much of it is new
+    assert verify_answer(reply, {"P1": _georgia_hit()}, minilm).kept == 0
+
+
+def test_at_most_new_words_max_words_may_be_the_claims_own(passages, minilm):
+    """The price of NEW_WORDS_MAX: a paraphrase that says "the two countries' shared views" for
+    "Russia and China's common views" adds three words of its own and is removed."""
+    assert NEW_WORDS_MAX == 2
+    claim = (
+        "The joint statement will reflect the two countries' shared views on world problems, "
+        "including security [P1]."
+    )
+    assert verify_answer(claim, passages, minilm).kept == 0
+    faithful = claim.replace("two countries' shared", "Russia and China's common")
+    assert verify_answer(faithful, passages, minilm).kept == 1
+
+
+def test_a_fragment_is_no_anchor_and_no_wall_between_an_anchor_and_its_neighbour(minilm):
+    """RealTimeQA 20230929_11: the sentence "ET." stood between the debate's place and its date;
+    the claim was anchored on "ET." (the only sentence whose neighbours held both), so its
+    reference quoted "ET."."""
+    text = (
+        "The second Republican debate starts at 9 p.m. on Wednesday night. ET. The debate will be "
+        "held in person at the Ronald Reagan Presidential Library in Simi Valley, California. Who "
+        "is in the GOP debate tonight?"
+    )
+    passage = Passage(
+        key="gop:0", doc_id="gop", title="GOP debate", text=text, start=0, end=len(text),
+        sentences=tuple(sentence_spans(text)),
+    )  # fmt: skip
+    reply = (
+        "The second Republican presidential debate took place in Simi Valley, California on "
+        "Wednesday night at the Ronald Reagan Presidential Library [P1]."
+    )
+    question = "Where did the second Republican presidential debate take place?"
+    result = verify_answer(reply, {"P1": SearchHit(passage, 0.8, dense_score=0.8)}, minilm, question)
+    [citation] = result.citations
+    assert citation.quote.startswith("The debate will be held in person")
