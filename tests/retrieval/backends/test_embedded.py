@@ -1,0 +1,113 @@
+"""The embedded backend's passage table: passages are shown from lean rows, and a generation
+written before lean rows existed keeps answering and gets them on the next reindex."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from prompts.desk import Desk
+from retrieval.backends.embedded import LEAN_ROWS, KeywordTable, lean_row, passage_from_lean
+from retrieval.catalog import current_generation
+from retrieval.store import passage_from_payload
+
+
+def _row(text: str, **metadata: object) -> dict[str, object]:
+    from llama_index.core.schema import TextNode
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    node = TextNode(text=text, metadata=metadata, start_char_idx=12, end_char_idx=12 + len(text))
+    return node_to_metadata_dict(node) | {"node_id": node.node_id}
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        _row(
+            "Sechin — «the head» of Rosneft\nsaid 14 April.\u2028Next line",
+            title="Talks in Beijing",
+            outlet="rt.com",
+            published="2022-02-04",
+            url="https://example.org/a",
+            article_id="a-1",
+            sentences=[[0, 30], [31, 45]],
+        ),
+        _row("No date, no outlet.", title="", sentences=[]),
+        _row("A bad date.", title="T", published="4 Feb 2022", article_id="a-2"),
+    ],
+)
+def test_a_lean_row_makes_the_same_passage_as_the_full_row(row: dict[str, object]) -> None:
+    full = passage_from_payload(str(row["node_id"]), row)
+    lean = passage_from_lean(json.loads(json.dumps(lean_row(row), ensure_ascii=False)))
+    assert lean == full
+
+
+def _table_passages(table: KeywordTable) -> list[object]:
+    return [table.passage(i) for i in range(table.size)]
+
+
+@pytest.fixture
+def built(tmp_path: Path, settings: Settings, corpus_copy: Path) -> tuple[Desk, Path]:
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    desk.reindex(corpus_copy)
+    generation = current_generation(desk.index_root)
+    assert generation is not None
+    return desk, generation
+
+
+def test_every_passage_shown_from_its_lean_row_equals_the_one_from_the_corpus(
+    built: tuple[Desk, Path],
+) -> None:
+    desk, generation = built
+    desk.close()
+    bm25 = generation / "bm25"
+    lean = KeywordTable(bm25)
+    assert lean._lean is not None
+    from_lean = _table_passages(lean)
+    lean.close()
+    (bm25 / LEAN_ROWS).rename(bm25 / "aside.jsonl")
+    full = KeywordTable(bm25)
+    assert full._lean is None
+    assert _table_passages(full) == from_lean and len(from_lean) > 5
+    full.close()
+
+
+def test_a_lean_file_that_does_not_match_its_corpus_is_not_used(
+    built: tuple[Desk, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    desk, generation = built
+    desk.close()
+    lean = generation / "bm25" / LEAN_ROWS
+    lines = lean.read_text(encoding="utf-8").splitlines(keepends=True)
+    lean.write_text("".join(lines[:-1]), encoding="utf-8")  # a row short
+    with caplog.at_level(logging.WARNING):
+        table = KeywordTable(generation / "bm25")
+    assert table._lean is None and "does not match its corpus" in caplog.text
+    assert table.passage(table.size - 1).text
+    table.close()
+
+
+def test_an_index_without_lean_rows_keeps_answering_and_gets_them_on_the_next_reindex(
+    built: tuple[Desk, Path], settings: Settings, corpus_copy: Path
+) -> None:
+    desk, old = built
+    question = "Who is the head of Rosneft?"
+    before = desk.ask_offline(question)
+    desk.close()
+    (old / "bm25" / LEAN_ROWS).unlink()  # the layout before lean rows
+
+    desk = Desk.open(settings, old.parent.parent, build=False)
+    answer = desk.ask_offline(question)
+    assert answer.grounded and (answer.text, answer.citations) == (before.text, before.citations)
+    report = desk.reindex(corpus_copy)  # nothing changed in the corpus
+    assert (report.unchanged, report.embedded) == (5, 0)
+    new = current_generation(desk.index_root)
+    assert new is not None and new != old and (new / "bm25" / LEAN_ROWS).is_file()
+    assert desk.ask_offline(question).text == before.text
+    again = desk.reindex(corpus_copy)
+    assert current_generation(desk.index_root) == new and again.embedded == 0
+    desk.close()
