@@ -20,7 +20,7 @@ from retrieval.backends import embedded, postgres
 from retrieval.catalog import current_generation
 from retrieval.index import ReindexBusy
 from tests.fakes.postgres import DSN_ENV, EmbeddedPostgres
-from tests.retrieval.test_index import desk_report, town_corpus
+from tests.retrieval.test_index import desk_report, kill_a_build_part_way, town_corpus
 
 BACKENDS = ["qdrant", "postgres"]
 
@@ -251,50 +251,22 @@ def _recorded(index_root: Path) -> set[str]:
 def test_a_postgres_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
     tmp_path: Path, settings: Settings, postgres_server: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     from retrieval.backends.postgres import published_generation
     from retrieval.pgstore import connect
 
     dsn = postgres_server.create_database()
     monkeypatch.setenv(DSN_ENV, dsn)
     pg = on_backend(settings, "postgres")
-    config = tmp_path / "config.yaml"
-    config.write_text("store:\n  backend: postgres\n  batch_articles: 2\n", encoding="utf-8")
-    data, corpus = tmp_path / "data", town_corpus(tmp_path / "corpus", 30)
-    index_root = data / "index"
-    command = [sys.executable, "-m", "bot", "--data-dir", str(data), "--config", str(config), "index"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    first = subprocess.run(  # noqa: S603
-        [*command, "--corpus", str(town_corpus(tmp_path / "small", 1))],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+    killed = kill_a_build_part_way(
+        tmp_path,
+        "store:\n  backend: postgres\n  batch_articles: 2\n",
+        lambda root: len(_recorded(root)),
+        1 + 4 * 2,
     )
-    assert "1 added" in first.stdout
-    serving = current_generation(index_root)
-    assert serving is not None and published_generation(pg.store) == serving.name
-
-    build = subprocess.Popen(  # noqa: S603
-        [*command, "--corpus", str(corpus)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while len(_recorded(index_root)) < 1 + 4 * 2 and build.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    build.send_signal(signal.SIGKILL)
-    build.communicate(timeout=30)
+    data, corpus, index_root, serving = killed.data, killed.corpus, killed.index_root, killed.serving
+    assert serving is not None
     recorded = _recorded(index_root)
-    assert build.returncode == -signal.SIGKILL and 9 <= len(recorded) < 30, "not killed part way"
+    assert 9 <= len(recorded) < 30, "not killed part way"
     (folder,) = index_root.glob("building-*")
     table = f"data_newsdesk_g{folder.name.removeprefix('building-').lower()}"
     conn = connect(pg.store, autocommit=True)
@@ -306,9 +278,7 @@ def test_a_postgres_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
     # the last good index keeps serving, here and in the database
     assert current_generation(index_root) == serving and published_generation(pg.store) == serving.name
 
-    again = subprocess.run(  # noqa: S603
-        [*command, "--corpus", str(corpus)], env=env, capture_output=True, text=True, timeout=300, check=True
-    )
+    again = killed.rerun()
     report = desk_report(again.stdout)
     assert "resuming the build" in again.stderr, again.stderr
     assert (report["added"], report["unchanged"]) == (29, 1)  # town-000 was in the first index

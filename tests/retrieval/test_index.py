@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -162,18 +170,36 @@ def _committed(index_root: Path) -> list[Path]:
     return sorted(index_root.glob("building-*/log/[0-9]*.json"))
 
 
-def test_a_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
-    tmp_path: Path, settings: Settings
-) -> None:
-    import json
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+@dataclass
+class KilledBuild:
+    """A real ``newsdesk index`` child SIGKILLed part way through a 30-article build, after a
+    first build of one article that keeps serving."""
 
+    command: list[str]
+    env: dict[str, str]
+    data: Path
+    corpus: Path
+    index_root: Path
+    serving: Path | None
+
+    def rerun(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603
+            [*self.command, "--corpus", str(self.corpus)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+
+
+def kill_a_build_part_way(
+    tmp_path: Path, config_text: str, saved: Callable[[Path], int], at: int
+) -> KilledBuild:
+    """Build one article, then start a 30-article build and SIGKILL it once ``saved(index root)``
+    reaches ``at`` (or after 120 s)."""
     config = tmp_path / "config.yaml"
-    config.write_text("store:\n  batch_articles: 2\n", encoding="utf-8")
+    config.write_text(config_text, encoding="utf-8")
     data, corpus = tmp_path / "data", town_corpus(tmp_path / "corpus", 30)
     index_root = data / "index"
     command = [sys.executable, "-m", "bot", "--data-dir", str(data), "--config", str(config), "index"]
@@ -188,7 +214,6 @@ def test_a_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
     )
     assert "1 added" in first.stdout
     serving = current_generation(index_root)
-
     build = subprocess.Popen(  # noqa: S603
         [*command, "--corpus", str(corpus)],
         env=env,
@@ -197,23 +222,27 @@ def test_a_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
         text=True,
     )
     deadline = time.monotonic() + 120
-    while len(_committed(index_root)) < 4 and build.poll() is None and time.monotonic() < deadline:
+    while saved(index_root) < at and build.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     build.send_signal(signal.SIGKILL)
     build.communicate(timeout=30)
+    assert build.returncode == -signal.SIGKILL, "the build ended before it was killed"
+    return KilledBuild(command, env, data, corpus, index_root, serving)
+
+
+def test_a_build_killed_with_sigkill_resumes_from_its_last_saved_batch(
+    tmp_path: Path, settings: Settings
+) -> None:
+    killed = kill_a_build_part_way(
+        tmp_path, "store:\n  batch_articles: 2\n", lambda root: len(_committed(root)), 4
+    )
+    data, corpus, index_root, serving = killed.data, killed.corpus, killed.index_root, killed.serving
     saved = _committed(index_root)
-    assert build.returncode == -signal.SIGKILL and 4 <= len(saved) < 15, "the build was not killed part way"
+    assert 4 <= len(saved) < 15, "the build was not killed part way"
     batches = [len(json.loads(p.read_text(encoding="utf-8"))["rows"]) for p in saved]
     assert current_generation(index_root) == serving  # the last good index keeps serving
 
-    again = subprocess.run(  # noqa: S603
-        [*command, "--corpus", str(corpus)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    again = killed.rerun()
     report = desk_report(again.stdout)
     assert (report["added"], report["unchanged"]) == (29, 1)  # town-000 was in the first index
     # what was saved is not embedded again; at most the batch being saved when killed is lost
