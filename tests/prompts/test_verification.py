@@ -346,6 +346,14 @@ def test_a_name_the_passage_does_not_give_near_the_anchor_is_not_supported(passa
     assert result.removed == ("Xi will visit Russia from Monday to Wednesday with Biden.",)
 
 
+def _one_passage_hit(doc_id: str, title: str, text: str) -> SearchHit:
+    passage = Passage(
+        key=f"{doc_id}:0", doc_id=doc_id, title=title, text=text, start=0, end=len(text),
+        sentences=tuple(sentence_spans(text)),
+    )  # fmt: skip
+    return SearchHit(passage, 0.8, dense_score=0.8)
+
+
 def _georgia_hit() -> SearchHit:
     text = (
         "That indictment, on charges of trying to overturn the election, was built in part around "
@@ -354,11 +362,7 @@ def _georgia_hit() -> SearchHit:
         "year 2020 feels as present as ever. Witnesses in Fulton County said they had been "
         "summoned to testify Tuesday."
     )
-    passage = Passage(
-        key="ga:0", doc_id="ga", title="Georgia", text=text, start=0, end=len(text),
-        sentences=tuple(sentence_spans(text)),
-    )  # fmt: skip
-    return SearchHit(passage, 0.8, dense_score=0.8)
+    return _one_passage_hit("ga", "Georgia", text)
 
 
 TRUMP_QUESTION = (
@@ -411,15 +415,12 @@ def test_a_fragment_is_no_anchor_and_no_wall_between_an_anchor_and_its_neighbour
         "held in person at the Ronald Reagan Presidential Library in Simi Valley, California. Who "
         "is in the GOP debate tonight?"
     )
-    passage = Passage(
-        key="gop:0", doc_id="gop", title="GOP debate", text=text, start=0, end=len(text),
-        sentences=tuple(sentence_spans(text)),
-    )  # fmt: skip
+    hit = _one_passage_hit("gop", "GOP debate", text)
     reply = (
         "The second Republican presidential debate took place in Simi Valley, California on "
         "Wednesday night at the Ronald Reagan Presidential Library [P1]."
     )
     question = "Where did the second Republican presidential debate take place?"
-    result = verify_answer(reply, {"P1": SearchHit(passage, 0.8, dense_score=0.8)}, minilm, question)
+    result = verify_answer(reply, {"P1": hit}, minilm, question)
     [citation] = result.citations
     assert citation.quote.startswith("The debate will be held in person")
