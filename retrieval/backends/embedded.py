@@ -14,6 +14,7 @@ build killed part way resumes from its last saved batch
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -177,36 +178,26 @@ def write_passage_bm25(folder: Path, rows: list[dict[str, Any]], texts: list[str
     write_lean_rows(folder / LEAN_ROWS, rows)
 
 
+#: A lean row's keys: the passage's own fields.
+_PASSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Passage))
+
+
 def lean_row(row: dict[str, Any]) -> dict[str, Any]:
     """What a passage shown from ``row`` needs, flat (no nested node JSON to decode twice)."""
     p = passage_from_payload(row["node_id"], row)
-    return {
-        "key": p.key,
-        "doc_id": p.doc_id,
-        "title": p.title,
-        "text": p.text,
-        "start": p.start,
-        "end": p.end,
-        "outlet": p.outlet,
-        "published": p.published.isoformat() if p.published else None,
-        "url": p.url,
-        "sentences": p.sentences,
-    }
+    lean = {name: getattr(p, name) for name in _PASSAGE_FIELDS}
+    lean["published"] = p.published.isoformat() if p.published else None
+    return lean
 
 
 def passage_from_lean(row: dict[str, Any]) -> Passage:
     published = row["published"]
     return Passage(
-        key=row["key"],
-        doc_id=row["doc_id"],
-        title=row["title"],
-        text=row["text"],
-        start=row["start"],
-        end=row["end"],
-        outlet=row["outlet"],
-        published=date.fromisoformat(published) if published else None,
-        url=row["url"],
-        sentences=tuple((a, b) for a, b in row["sentences"]),
+        **{
+            **row,
+            "published": date.fromisoformat(published) if published else None,
+            "sentences": tuple((a, b) for a, b in row["sentences"]),
+        }
     )
 
 
