@@ -79,22 +79,41 @@ def session_options(threads: int) -> Any:
 
 
 class MiniLMEncoder:
-    """Encodes texts to 384-dim unit vectors; caches recent query vectors."""
+    """Encodes texts to 384-dim unit vectors; caches recent query vectors.
 
-    def __init__(self, threads: int = 2) -> None:
-        import onnxruntime as ort
+    Batches (indexing) run on ``threads`` onnxruntime threads; one query runs on
+    ``query_threads`` (1): a search computes the vector on its query worker while the keyword
+    side runs on the other core (:mod:`retrieval.query_vectors`), and a second onnxruntime
+    thread would only contend with it. One session per thread count, each made when first
+    needed (a process that only answers never makes the batch one); the vectors are the same
+    bit for bit whichever session computes them."""
+
+    def __init__(self, threads: int = 2, query_threads: int = 1) -> None:
         from tokenizers import Tokenizer
 
-        model_path, tokenizer_path = model_files()
-        self._session: Any = ort.InferenceSession(
-            str(model_path), session_options(threads), providers=["CPUExecutionProvider"]
-        )
+        self._model_path, tokenizer_path = model_files()
+        self.threads = threads
+        self.query_threads = query_threads
+        self._sessions: dict[int, Any] = {}
+        self._sessions_lock = threading.Lock()
+        self._session(query_threads)  # a broken model fails at start-up, not on the first question
         self._tokenizer: Any = Tokenizer.from_file(str(tokenizer_path))
         # the shipped tokenizer.json pads and truncates to 128; the model takes 256
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token name
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
+
+    def _session(self, threads: int) -> Any:
+        with self._sessions_lock:
+            session = self._sessions.get(threads)
+            if session is None:
+                import onnxruntime as ort
+
+                session = self._sessions[threads] = ort.InferenceSession(
+                    str(self._model_path), session_options(threads), providers=["CPUExecutionProvider"]
+                )
+            return session
 
     @property
     def tokenizer(self) -> Any:
@@ -105,13 +124,14 @@ class MiniLMEncoder:
         """Word pieces in ``text`` without special tokens (what the 256 limit counts)."""
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+    def encode(self, texts: list[str], threads: int | None = None) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text (on ``threads``, default
+        :attr:`threads`, onnxruntime threads)."""
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        (hidden,) = self._session(threads or self.threads).run(["last_hidden_state"], feeds)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -124,7 +144,7 @@ class MiniLMEncoder:
             if vector is not None:
                 self._queries.move_to_end(query)
                 return vector
-        vector = self.encode([query])[0]
+        vector = self.encode([query], self.query_threads)[0]
         with self._queries_lock:
             self._queries[query] = vector
             if len(self._queries) > 512:
