@@ -78,42 +78,54 @@ def session_options(threads: int) -> Any:
     return options
 
 
+class Sessions:
+    """onnxruntime sessions of one model file, one per thread count, each made when first
+    asked for (thread-safe). A query runs on :data:`QUERY_THREADS`: a search computes its
+    vector on the query worker while the keyword side runs on the other core
+    (:mod:`retrieval.query_vectors`), so a second onnxruntime thread would only contend with
+    it; batches (indexing) run on ``embedding.threads``. The vectors are the same bit for bit
+    whichever session computes them."""
+
+    def __init__(self, model_path: Path) -> None:
+        self.model_path = model_path
+        self._sessions: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, threads: int) -> Any:
+        with self._lock:
+            session = self._sessions.get(threads)
+            if session is None:
+                import onnxruntime as ort
+
+                session = self._sessions[threads] = ort.InferenceSession(
+                    str(self.model_path), session_options(threads), providers=["CPUExecutionProvider"]
+                )
+            return session
+
+
+#: onnxruntime threads of one query's run (see :class:`Sessions`)
+QUERY_THREADS = 1
+
+
 class MiniLMEncoder:
     """Encodes texts to 384-dim unit vectors; caches recent query vectors.
 
-    Batches (indexing) run on ``threads`` onnxruntime threads; one query runs on
-    ``query_threads`` (1): a search computes the vector on its query worker while the keyword
-    side runs on the other core (:mod:`retrieval.query_vectors`), and a second onnxruntime
-    thread would only contend with it. One session per thread count, each made when first
-    needed (a process that only answers never makes the batch one); the vectors are the same
-    bit for bit whichever session computes them."""
+    Batches run on ``threads`` onnxruntime threads, one query on :data:`QUERY_THREADS` (see
+    :class:`Sessions`; a process that only answers never makes the batch session)."""
 
-    def __init__(self, threads: int = 2, query_threads: int = 1) -> None:
+    def __init__(self, threads: int = 2) -> None:
         from tokenizers import Tokenizer
 
-        self._model_path, tokenizer_path = model_files()
+        model_path, tokenizer_path = model_files()
         self.threads = threads
-        self.query_threads = query_threads
-        self._sessions: dict[int, Any] = {}
-        self._sessions_lock = threading.Lock()
-        self._session(query_threads)  # a broken model fails at start-up, not on the first question
+        self.sessions = Sessions(model_path)
+        self.sessions.get(QUERY_THREADS)  # a broken model fails at start-up, not on a question
         self._tokenizer: Any = Tokenizer.from_file(str(tokenizer_path))
         # the shipped tokenizer.json pads and truncates to 128; the model takes 256
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token name
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
-
-    def _session(self, threads: int) -> Any:
-        with self._sessions_lock:
-            session = self._sessions.get(threads)
-            if session is None:
-                import onnxruntime as ort
-
-                session = self._sessions[threads] = ort.InferenceSession(
-                    str(self._model_path), session_options(threads), providers=["CPUExecutionProvider"]
-                )
-            return session
 
     @property
     def tokenizer(self) -> Any:
@@ -131,7 +143,7 @@ class MiniLMEncoder:
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (hidden,) = self._session(threads or self.threads).run(["last_hidden_state"], feeds)
+        (hidden,) = self.sessions.get(threads or self.threads).run(["last_hidden_state"], feeds)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -144,7 +156,7 @@ class MiniLMEncoder:
             if vector is not None:
                 self._queries.move_to_end(query)
                 return vector
-        vector = self.encode([query], self.query_threads)[0]
+        vector = self.encode([query], QUERY_THREADS)[0]
         with self._queries_lock:
             self._queries[query] = vector
             if len(self._queries) > 512:
