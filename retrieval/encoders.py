@@ -109,7 +109,6 @@ class MiniLML3Encoder:
     def __init__(self, minilm: MiniLMEncoder, threads: int = 2) -> None:
         self.threads = threads
         self.sessions = Sessions(l3_model_file())
-        self.sessions.get(QUERY_THREADS)
         self._minilm = minilm
         self._queries = _QueryCache(lambda texts: self.encode(texts, QUERY_THREADS))
 
