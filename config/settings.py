@@ -58,9 +58,7 @@ class EmbeddingSettings(_Section):
         description="Embedding backend: minilm (bundled), minilm-l3 or wordllama (the fast extra), openai.",
     )
     batch_size: int = Field(4, ge=1, le=256, description="Passages embedded per batch.")
-    threads: int = Field(
-        2, ge=1, le=64, description="onnxruntime intra-op threads for indexing batches (a query runs on one)."
-    )
+    threads: int = Field(2, ge=1, le=64, description="onnxruntime intra-op threads.")
     model: str = Field("text-embedding-3-small", description="Model name for provider openai.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint for provider openai.")
     api_key_env: str = Field("OPENAI_API_KEY", description="Env var holding the embeddings key.")

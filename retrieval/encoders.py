@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from config.settings import EmbeddingSettings
-from retrieval.minilm import MAX_TOKENS, QUERY_THREADS, EmbedderError, MiniLMEncoder, Sessions
+from retrieval.minilm import MAX_TOKENS, EmbedderError, MiniLMEncoder, session_options
 
 #: Providers whose encoder runs in this process (``openai`` is the one that does not).
 LOCAL_PROVIDERS = ("minilm", "minilm-l3", "wordllama")
@@ -107,20 +107,22 @@ class MiniLML3Encoder:
     HIDDEN = "onnx::Shape_422"
 
     def __init__(self, minilm: MiniLMEncoder, threads: int = 2) -> None:
-        self.threads = threads
-        self.sessions = Sessions(l3_model_file())
+        import onnxruntime as ort
+
+        self._session: Any = ort.InferenceSession(
+            str(l3_model_file()), session_options(threads), providers=["CPUExecutionProvider"]
+        )
         self._minilm = minilm
-        self._queries = _QueryCache(lambda texts: self.encode(texts, QUERY_THREADS))
+        self._queries = _QueryCache(self.encode)
 
     def count_tokens(self, text: str) -> int:
         return self._minilm.count_tokens(text)
 
-    def encode(self, texts: list[str], threads: int | None = None) -> np.ndarray:
+    def encode(self, texts: list[str]) -> np.ndarray:
         encodings = self._minilm.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        session = self.sessions.get(threads or self.threads)
-        (hidden,) = session.run([self.HIDDEN], {"input_ids": ids, "attention_mask": mask})
+        (hidden,) = self._session.run([self.HIDDEN], {"input_ids": ids, "attention_mask": mask})
         weights = mask[:, :, None].astype(np.float32)
         return _normalised((hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None))
 

@@ -78,48 +78,17 @@ def session_options(threads: int) -> Any:
     return options
 
 
-class Sessions:
-    """onnxruntime sessions of one model file, one per thread count, each made when first
-    asked for (thread-safe). A query runs on :data:`QUERY_THREADS`: a search computes its
-    vector on the query worker while the keyword side runs on the other core
-    (:mod:`retrieval.query_vectors`), so a second onnxruntime thread would only contend with
-    it; batches (indexing) run on ``embedding.threads``. The vectors are the same bit for bit
-    whichever session computes them."""
-
-    def __init__(self, model_path: Path) -> None:
-        self.model_path = model_path
-        self._sessions: dict[int, Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, threads: int) -> Any:
-        with self._lock:
-            session = self._sessions.get(threads)
-            if session is None:
-                import onnxruntime as ort
-
-                session = self._sessions[threads] = ort.InferenceSession(
-                    str(self.model_path), session_options(threads), providers=["CPUExecutionProvider"]
-                )
-            return session
-
-
-#: onnxruntime threads of one query's run (see :class:`Sessions`)
-QUERY_THREADS = 1
-
-
 class MiniLMEncoder:
-    """Encodes texts to 384-dim unit vectors; caches recent query vectors.
-
-    Batches run on ``threads`` onnxruntime threads, one query on :data:`QUERY_THREADS` (see
-    :class:`Sessions`). Each session is made when first used (0.3-0.4 s, ~100 MiB): a process
-    that only answers never makes the batch one, one that only indexes never the query one."""
+    """Encodes texts to 384-dim unit vectors; caches recent query vectors."""
 
     def __init__(self, threads: int = 2) -> None:
+        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_path, tokenizer_path = model_files()
-        self.threads = threads
-        self.sessions = Sessions(model_path)  # verified above; each session made on first use
+        self._session: Any = ort.InferenceSession(
+            str(model_path), session_options(threads), providers=["CPUExecutionProvider"]
+        )
         self._tokenizer: Any = Tokenizer.from_file(str(tokenizer_path))
         # the shipped tokenizer.json pads and truncates to 128; the model takes 256
         self._tokenizer.enable_truncation(MAX_TOKENS)
@@ -136,14 +105,13 @@ class MiniLMEncoder:
         """Word pieces in ``text`` without special tokens (what the 256 limit counts)."""
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def encode(self, texts: list[str], threads: int | None = None) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text (on ``threads``, default
-        :attr:`threads`, onnxruntime threads)."""
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (hidden,) = self.sessions.get(threads or self.threads).run(["last_hidden_state"], feeds)
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -156,7 +124,7 @@ class MiniLMEncoder:
             if vector is not None:
                 self._queries.move_to_end(query)
                 return vector
-        vector = self.encode([query], QUERY_THREADS)[0]
+        vector = self.encode([query])[0]
         with self._queries_lock:
             self._queries[query] = vector
             if len(self._queries) > 512:

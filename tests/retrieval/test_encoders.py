@@ -176,15 +176,3 @@ def test_the_seeds_indexed_with_a_fast_encoder_answer_and_record_it(
             other.search("Who is the head of Rosneft?")
     finally:
         other.close()
-
-
-@needs_l3
-def test_l3_gives_a_query_the_same_vector_on_one_thread_as_on_the_batch_threads(
-    fast: dict[str, LocalEncoder],
-) -> None:
-    from retrieval.encoders import MiniLML3Encoder
-
-    l3 = fast["minilm-l3"]
-    assert isinstance(l3, MiniLML3Encoder)
-    query = "When did the Chinese leader visit Russia?"
-    assert np.array_equal(l3.embed_query(query), l3.encode([query], threads=2)[0])

@@ -50,12 +50,3 @@ def test_encoder_threads_sleep_rather_than_spin_after_a_run() -> None:
     options = session_options(2)
     assert options.intra_op_num_threads == 2
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-
-
-def test_a_query_runs_on_one_thread_and_gives_the_batch_sessions_vector(encoder: MiniLMEncoder) -> None:
-    # the query session (1 thread, beside the keyword search) must not move any ranking
-    query = "When did the Chinese leader visit Russia?"
-    assert minilm.QUERY_THREADS == 1
-    assert encoder.threads == 2
-    assert np.array_equal(encoder.embed_query(query), encoder.encode([query], threads=2)[0])
-    assert np.array_equal(encoder.encode([query]), encoder.encode([query], threads=1))
