@@ -44,6 +44,8 @@ class Pending(Generic[T]):
             raise QueryVectorTimeout(
                 f"the question's vector took longer than {self._wait_s:g} s; try again"
             ) from None
+        except concurrent.futures.CancelledError:  # the index closed before the work began
+            raise RunFailed("the index was closed while the question was being searched") from None
 
 
 class _Done(Pending[T]):

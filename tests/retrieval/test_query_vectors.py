@@ -56,3 +56,16 @@ def test_after_close_work_runs_in_the_caller() -> None:
 def test_one_worker_pool_serves_every_query(ahead: VectorsAhead) -> None:
     names = {ahead.start(lambda: threading.current_thread().ident).result() for _ in range(50)}
     assert len(names) <= 2  # a long-lived pool, not a thread per query
+
+
+def test_work_cancelled_by_closing_the_index_is_one_clear_error() -> None:
+    release = threading.Event()
+    ahead = VectorsAhead(workers=1)
+    try:
+        ahead.start(lambda: release.wait(5))  # keeps the one worker busy
+        queued = ahead.start(lambda: "never run")
+        ahead.close()
+        with pytest.raises(RunFailed, match="closed"):
+            queued.result()
+    finally:
+        release.set()
