@@ -172,7 +172,10 @@ class HybridSearcher:
     """Searches one index generation on any backend; safe to share between threads for reading.
 
     Fusion, filters, the "latest" nudge, wire-copy and story collapse happen here, the same for
-    every backend; the backend's :class:`SearchSource` only supplies the candidates.
+    every backend; the backend's :class:`SearchSource` only supplies the candidates. With
+    ``ahead`` (the index's :class:`retrieval.query_vectors.VectorsAhead`) the query's vector and
+    the dense scan run on its worker while the keyword candidates are fetched here: the same
+    candidates, in less wall time when a core is free.
     """
 
     def __init__(
@@ -219,15 +222,7 @@ class HybridSearcher:
             filters.check_outlet(e.outlet for e in self.catalog.articles.values() if e.outlet)
         pool = self.settings.candidates
         source = self.source
-        if self.ahead is not None and not isinstance(source, OneTripSource):
-            # the vector and the dense scan on the worker, the keyword side here meanwhile
-            pending = self.ahead.start(lambda: self._dense(query, pool, filters))
-            keyword = source.keyword(query, pool, filters)
-            articles = source.article_ranks(query, pool, filters)
-            vector, dense = pending.result()
-            first: Candidates | None = with_best_passages(source, vector, dense, keyword, articles)
-        else:
-            vector, first = self._vector(query), None
+        vector, first = self._first_candidates(query, pool, filters)
 
         def fuse_with_keywords(keyword_query: str, dense: list[tuple[Passage, float]] | None) -> _Ranking:
             if first is not None and dense is None:
@@ -256,6 +251,21 @@ class HybridSearcher:
         if self.settings.rerank_depth > 0:
             rerank(fused, query, asked_on, self.settings.rerank_depth, self.reranker)
         return fused
+
+    def _first_candidates(
+        self, query: str, limit: int, filters: Filters
+    ) -> tuple[np.ndarray, Candidates | None]:
+        """The query's vector, with the first fusion's candidates when they were fetched beside
+        it: with a query worker (and a source asked in separate calls, not one round trip), the
+        vector and the dense scan run on the worker while the keyword side runs here."""
+        source = self.source
+        if self.ahead is None or isinstance(source, OneTripSource):
+            return self._vector(query), None
+        pending = self.ahead.start(lambda: self._dense(query, limit, filters))
+        keyword = source.keyword(query, limit, filters)
+        articles = source.article_ranks(query, limit, filters)
+        vector, dense = pending.result()
+        return vector, with_best_passages(source, vector, dense, keyword, articles)
 
     def _vector(self, query: str) -> np.ndarray:
         vector = self.encoder.embed_query(query)
