@@ -28,6 +28,7 @@ import json
 import random
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,14 +114,20 @@ def pool_for(ranked: dict[str, list[str]], silver: Iterable[str]) -> list[str]:
     return list(docs)
 
 
+def _unaccented(text: str) -> str:
+    """``text`` with each accented letter replaced by its base letter, same length."""
+    return "".join((unicodedata.normalize("NFKD", c)[:1] or c) for c in text)
+
+
 def _windows(answer: str, text: str, question: str, width: int = 160, most: int = 2) -> list[str]:
     """Raw text around the occurrences of any answer form (its words separated by anything not
     a letter or digit), the ``most`` that share the most words with the question first."""
     spans: list[tuple[int, int]] = []
+    plain = _unaccented(text)
     for form in sorted(answer_forms(answer), key=len, reverse=True):
         sep = r"[^A-Za-z0-9]+"
         pattern = r"(?<![A-Za-z0-9])" + sep.join(re.escape(w) for w in form.split()) + r"(?![A-Za-z0-9])"
-        for m in re.finditer(pattern, text, flags=re.IGNORECASE):
+        for m in re.finditer(pattern, plain, flags=re.IGNORECASE):
             if not any(s <= m.start() < e for s, e in spans):
                 spans.append((max(0, m.start() - width), m.end() + width))
     asked = {w for w in normalise(question).split() if len(w) > 3}
@@ -275,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         return 0
     if args.step == "render":  # the candidate files again from the saved pools
-        for which in ("tune", "report"):
+        for which in ("tune", "report") if args.half == "both" else (args.half,):
             pools = json.loads((args.work_dir / f"pool-{which}.json").read_text())
             chosen = [q for q in bset.labelled if q.id in pools]
             say(which, json.dumps(write_pool(bset, pools, chosen, args.work_dir, which)))
