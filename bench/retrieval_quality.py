@@ -28,6 +28,7 @@ from bench.data import BenchSet, Question
 from bench.harness import LoadSampler, bench_set, parser, percentiles, say, write_result
 from bench.split import half
 from bench.systems import (
+    AsOfQuizDate,
     Bm25Articles,
     LlamaDefault,
     Newsdesk,
@@ -117,8 +118,10 @@ def open_systems(bset: BenchSet, work: Any, llama: bool = True) -> tuple[dict[st
         }
     else:
         info["llamaindex"] = "skipped (--no-llama)"
+    bm25 = Bm25Articles(bset.articles)
     systems |= {
-        "bm25-articles": Bm25Articles(bset.articles),
+        "bm25-articles": bm25,
+        "bm25-articles-asof": AsOfQuizDate(bm25, bset.articles, {q.question: q.date for q in bset.questions}),
         "dense": NewsdeskDense(ours),
         "newsdesk-bm25-passages": NewsdeskKeyword(ours),
     }
