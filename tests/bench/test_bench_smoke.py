@@ -74,6 +74,7 @@ def test_retrieval_quality_compares_all_systems(bset: BenchSet, work: Path) -> N
         "newsdesk-undated",
         "llamaindex-default",
         "bm25-articles",
+        "bm25-articles-asof",
         "dense",
         "newsdesk-bm25-passages",
     }
