@@ -160,6 +160,10 @@ def summarise_answerable(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if rows and key in rows[0]:
             out[key] = share(rows, key)
     out["short_given"] = share(rows, lambda r: bool(r["short"]))
+    # the direct answer line alone: right when the answer string is inside it
+    out["short_right"] = share(rows, lambda r: bool(r["short"]) and contains(r["answer_text"], r["short"]))
+    given = [r for r in rows if r["short"]]
+    out["short_right_when_given"] = share(given, lambda r: contains(r["answer_text"], r["short"]))
     answered = [r for r in rows if not r["refused"]]
     out["citations_all_verify"] = share(answered, "verified")
     out["mean_sentences_answered"] = (

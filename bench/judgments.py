@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.judgments pool --work-dir /tmp/judge14-work [--half report]
     .venv/bin/python -m bench.judgments record --work-dir /tmp/judge14-work VERDICTS.tsv ...
     .venv/bin/python -m bench.judgments agreement
+    .venv/bin/python -m bench.judgments second
 
 ``pool`` asks every silver-labelled question of one half (or both) of four systems -- newsdesk
 as shipped (asked as of the quiz date), BM25 over whole articles, dense alone, the llama-index
@@ -18,7 +19,9 @@ each candidate's key to (question, article).
 
 ``record`` turns the judge's ``key<TAB>1|0<TAB>reason`` lines into rows of
 ``bench/judgments.tsv`` (question id, article id, verdict, reason; no article text).
-``agreement`` compares the silver labels with the judgements.
+``agreement`` compares the silver labels with the judgements; ``second`` compares the
+judgements with a second judge's blind verdicts on a sample of them (``bench/judgments-second.tsv``,
+same columns): raw agreement and Cohen's kappa.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from bench.harness import bench_set, parser, say
 from bench.split import half
 
 JUDGMENTS = REPO / "bench" / "judgments.tsv"
+SECOND = REPO / "bench" / "judgments-second.tsv"
 POOLED = ("newsdesk", "bm25-articles", "dense", "llamaindex-default")
 POOL_DEPTH = 10
 _SMALL = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen \
@@ -264,9 +268,36 @@ def agreement(questions: list[Question], judgments: list[Judgment]) -> dict[str,
     return out
 
 
+def judges_agree(first: list[Judgment], second: list[Judgment]) -> dict[str, Any]:
+    """The second judge's verdicts against the first's on the pairs both judged: counts,
+    raw agreement and Cohen's kappa, and the pairs they disagree on."""
+    mine = {(j.question, j.doc_id): j.relevant for j in first}
+    pairs = [(mine[(j.question, j.doc_id)], j.relevant, j) for j in second if (j.question, j.doc_id) in mine]
+    n = len(pairs)
+    if not n:
+        return {"pairs": 0}
+    agree = sum(a == b for a, b, _ in pairs) / n
+    p_first, p_second = sum(a for a, _, _ in pairs) / n, sum(b for _, b, _ in pairs) / n
+    chance = p_first * p_second + (1 - p_first) * (1 - p_second)
+    return {
+        "pairs": n,
+        "both_relevant": sum(a and b for a, b, _ in pairs),
+        "both_not": sum(not a and not b for a, b, _ in pairs),
+        "first_only": sum(a and not b for a, b, _ in pairs),
+        "second_only": sum(b and not a for a, b, _ in pairs),
+        "agreement": round(agree, 3),
+        "kappa": round((agree - chance) / (1 - chance), 3) if chance < 1 else 1.0,
+        "disagreements": [
+            {"question": j.question, "article": j.doc_id, "first": a, "second_reason": j.reason}
+            for a, b, j in pairs
+            if a != b
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("step", choices=("pool", "render", "record", "agreement"))
+    p.add_argument("step", choices=("pool", "render", "record", "agreement", "second"))
     p.add_argument("verdicts", nargs="*", type=Path, help="record: the judge's key/verdict/reason files")
     p.add_argument("--half", choices=("tune", "report", "both"), default="report")
     args = p.parse_args(argv)
@@ -275,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
             say("record needs at least one verdicts file")
             return 2
         say(f"{record(args.verdicts, args.work_dir)} judgements in {JUDGMENTS}")
+        return 0
+    if args.step == "second":
+        json.dump(judges_agree(load_judgments(), load_judgments(SECOND)), sys.stdout, indent=1)
+        print()
         return 0
     bset = bench_set(args)
     if args.step == "agreement":

@@ -14,6 +14,7 @@ from bench.judgments import (
     agreement,
     answer_forms,
     judged_labels,
+    judges_agree,
     load_judgments,
     pool_for,
     record,
@@ -88,3 +89,17 @@ def test_agreement_counts_silver_against_the_judgements() -> None:
 
 def test_a_missing_judgements_file_means_no_labels(tmp_path: Path) -> None:
     assert load_judgments(tmp_path / "none.tsv") == []
+
+
+def test_judges_agree_counts_agreement_and_kappa() -> None:
+    def j(q: str, d: str, rel: bool) -> Judgment:
+        return Judgment(q, d, rel, "r")
+
+    first = [j("q1", "a", True), j("q1", "b", False), j("q2", "c", True), j("q2", "d", False)]
+    second = [j("q1", "a", True), j("q1", "b", False), j("q2", "c", False), j("q9", "z", True)]
+    out = judges_agree(first, second)
+    assert (out["pairs"], out["both_relevant"], out["both_not"], out["first_only"]) == (3, 1, 1, 1)
+    assert out["agreement"] == round(2 / 3, 3)
+    assert out["kappa"] == 0.4  # chance agreement 4/9 ... (2/3 - 4/9) / (5/9)
+    assert [d["article"] for d in out["disagreements"]] == ["c"]
+    assert judges_agree(first, [])["pairs"] == 0
