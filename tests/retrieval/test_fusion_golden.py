@@ -166,7 +166,7 @@ def _searcher(ahead: VectorsAhead | None = None) -> HybridSearcher:
 def _results(ahead: VectorsAhead | None = None) -> list[dict[str, Any]]:
     searcher = _searcher(ahead)
     defaults = Settings().search
-    out = []
+    out: list[dict[str, Any]] = []
     for query, variant, filters, asked in _cases():
         searcher.settings = defaults.model_copy(update=variant)
         k = 40 if len(out) % 2 else None  # deep lists too: ties far down are ordered by stability
