@@ -94,7 +94,7 @@ def test_the_wheel_installs_the_newsdesk_command_and_the_html_cleaner(wheel: Pat
         info = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         metadata = Parser().parsestr(archive.read(info).decode())
         entry_points = archive.read(info.replace("METADATA", "entry_points.txt")).decode()
-    assert "newsdesk = bot.cli:main" in entry_points
+    assert "newsdesk = bot.console:main" in entry_points
     requires = metadata.get_all("Requires-Dist") or []
     # trafilatura needs lxml's HTML cleaner, a separate project since lxml 6
     assert any(r.startswith("lxml_html_clean") for r in requires)
