@@ -425,11 +425,23 @@ class ExactDense:
         return [(self.table.passage(int(i)), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
 
+def _check_pieces(generation: Path) -> None:
+    """FileNotFoundError naming what a local generation lacks (vectors may be the early Qdrant layout)."""
+    vectors = (generation / DENSE_FILE).is_file() or (generation / "qdrant").is_dir()
+    missing = [
+        name for name, there in (("bm25", (generation / "bm25").is_dir()), (DENSE_FILE, vectors)) if not there
+    ]
+    if missing:
+        raise FileNotFoundError(f"{' and '.join(missing)} missing")
+
+
 class EmbeddedSource:
     """Search candidates from a generation folder's files (and Qdrant when it is a server)."""
 
     def __init__(self, generation: Path, settings: Settings) -> None:
         store = settings.store
+        if not store.url:  # a piece deleted by hand would otherwise answer "doesn't say" from the rest
+            _check_pieces(generation)
         self.passages = KeywordTable(generation / "bm25") if (generation / "bm25").is_dir() else None
         articles = generation / ARTICLE_BM25
         self.articles = KeywordTable(articles) if articles.is_dir() else None

@@ -131,6 +131,23 @@ def test_a_damaged_index_is_one_line_and_a_rebuild_replaces_it(
     assert main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]) == 0
 
 
+@pytest.mark.parametrize("missing", ["dense.npy", "bm25"])
+def test_an_index_missing_a_piece_is_one_line_not_an_answer_from_the_rest(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, missing: str
+) -> None:
+    import shutil
+
+    from retrieval.catalog import current_generation
+
+    generation = current_generation(data_copy / "index")
+    assert generation is not None
+    piece = generation / missing
+    shutil.rmtree(piece) if piece.is_dir() else piece.unlink()
+    one_line(capsys, main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]), 1, "missing")
+    assert main(["--data-dir", str(data_copy), "index"]) == 0  # an incomplete index is rebuilt
+    assert main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]) == 0
+
+
 def test_a_malformed_dsn_is_one_line_without_the_password(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
