@@ -45,7 +45,11 @@ def _count(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="newsdesk",
+        description="Cited answers, summaries and timelines from a body of news coverage.",
+        epilog="exit codes: 0 done, 1 the run could not complete, 2 bad input or config, 130 interrupted",
+    )
     parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
     parser.add_argument("--config", type=Path, help="YAML config file (env NEWSDESK_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -139,6 +143,16 @@ def _open_desk(args: argparse.Namespace, settings: Any) -> Any:
         return Desk.open(settings, args.data_dir, progress=progress)
 
 
+_PRINTING_LOGGERS = ("retrieval.sources", "retrieval.collecting")
+
+
+def _printed_here(record: logging.LogRecord) -> bool:
+    """False for the log line of a problem that index/refresh print themselves as 'warning:'."""
+    if record.name == "retrieval.sources":
+        return record.levelno > logging.WARNING
+    return not (record.name == "retrieval.collecting" and str(record.msg).startswith("source %s failed"))
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     from bot.progress import progress_bar
     from prompts.desk import Desk
@@ -215,6 +229,8 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from prompts.desk import check_question
 
     settings = _settings(args)
+    if args.jsonl and args.question is not None:
+        raise UsageError("--jsonl reads the questions from stdin; give the question without --jsonl")
     if not args.jsonl:
         if args.question is None:
             raise UsageError('give a question, e.g. newsdesk ask "When did Xi visit Moscow?"')
@@ -398,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     redact_logs()
+    printing = [logging.getLogger(n) for n in _PRINTING_LOGGERS if args.command in ("index", "refresh")]
+    for logger in printing:  # index and refresh print each problem once, as 'warning:'
+        logger.addFilter(_printed_here)
     try:
         _check_data_dir(args.data_dir)
         since, until = getattr(args, "since", None), getattr(args, "until", None)
@@ -414,6 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)
         return 130
+    finally:
+        for logger in printing:
+            logger.removeFilter(_printed_here)
 
 
 def _reader_went_away() -> int:

@@ -162,3 +162,12 @@ def test_the_cores_user_errors_share_one_vocabulary(module: str, name: str, exit
 
     error = getattr(importlib.import_module(module), name)
     assert issubclass(error, UserError) and error.exit_code == exit_code
+
+
+def test_help_speaks_to_users_and_names_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert caught.value.code == 0
+    assert ":class:" not in out and "``" not in out  # no docstring markup
+    assert "exit codes: 0 done, 1 the run could not complete, 2 bad input or config, 130" in out

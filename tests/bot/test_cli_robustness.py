@@ -180,3 +180,27 @@ def test_several_first_asks_on_an_empty_data_folder_all_answer(tmp_path: Path) -
     assert codes == [0, 0, 0], errs
     assert all("Sechin" in out for out in outs)
     assert sum("waiting up to" in err for err in errs) >= 1
+
+
+def test_index_prints_each_skipped_file_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Harbour reopens\n\n" + "The harbour reopened to ferries. " * 20, "utf-8")
+    (corpus / "broken.txt").write_bytes(b"caf\xe9 story")
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "index", "--corpus", str(corpus)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "warning: skipped broken.txt: the file is not UTF-8 text (byte 3)\n"
+    assert done.stdout.startswith("indexed: 1 added")
+
+
+def test_ask_with_jsonl_and_a_question_is_refused(capsys: pytest.CaptureFixture[str], data_copy: Path) -> None:
+    one_line(capsys, main(["--data-dir", str(data_copy), "ask", "--jsonl", "Who?"]), 2, "without --jsonl")
