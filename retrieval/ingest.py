@@ -7,6 +7,7 @@ A backend (:mod:`retrieval.backends`) fills a new generation with :func:`run_pip
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
@@ -85,6 +86,8 @@ def new_stamp() -> str:
 
 
 _THREAD_LOCK = threading.Lock()
+#: what a read-only, full or foreign data folder raises: the user's to fix, not a bug
+_UNWRITABLE = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM})
 
 
 @contextmanager
@@ -100,6 +103,13 @@ def exclusive(index_root: Path) -> Iterator[None]:
             except BlockingIOError:
                 raise ReindexBusy("another process is reindexing this data directory") from None
             yield
+    except OSError as exc:
+        if exc.errno not in _UNWRITABLE:
+            raise
+        raise RunFailed(
+            f"the index folder {index_root} cannot be written ({exc.strerror}); "
+            "the index that answers is unchanged"
+        ) from None
     finally:
         _THREAD_LOCK.release()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,36 @@ def test_index_prints_each_skipped_file_once(tmp_path: Path) -> None:
 
 def test_ask_with_jsonl_and_a_question_is_refused(capsys: pytest.CaptureFixture[str], data_copy: Path) -> None:
     one_line(capsys, main(["--data-dir", str(data_copy), "ask", "--jsonl", "Who?"]), 2, "without --jsonl")
+
+
+@pytest.fixture
+def read_only_index(data_copy: Path) -> Iterator[Path]:
+    """The copy's index folder made read-only: by its modes, or (root ignores modes) a read-only bind mount."""
+    import os
+    import shutil
+    import subprocess
+
+    index = data_copy / "index"
+    folders = [index, *(p for p in index.iterdir() if p.is_dir())]
+    if os.geteuid() != 0:
+        for folder in folders:
+            folder.chmod(0o555)
+        yield data_copy
+        for folder in folders:
+            folder.chmod(0o755)
+        return
+    mount = shutil.which("mount")
+    if mount is None or subprocess.run([mount, "--bind", str(index), str(index)], check=False).returncode:  # noqa: S603
+        pytest.skip("running as root without bind mounts: no way to make a folder read-only")
+    try:
+        subprocess.run([mount, "-o", "remount,bind,ro", str(index)], check=True)  # noqa: S603
+        yield data_copy
+    finally:
+        subprocess.run([shutil.which("umount") or "umount", str(index)], check=False)  # noqa: S603
+
+
+def test_indexing_into_a_read_only_index_is_one_line_and_asking_still_answers(
+    capsys: pytest.CaptureFixture[str], read_only_index: Path
+) -> None:
+    one_line(capsys, main(["--data-dir", str(read_only_index), "index", "--rebuild"]), 1, "cannot be written")
+    assert main(["--data-dir", str(read_only_index), "ask", "Who is the head of Rosneft?"]) == 0
