@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
@@ -222,7 +223,17 @@ def render_answer(answer: Any) -> str:
         lines.append(f'{marks} {c.outlet or "Unknown outlet"}, "{c.title}" ({when}){more}')
         if c.url:
             lines.append(f"    {c.url}")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
+
+
+#: C0 and C1 control characters but newline and tab: an article (a fetched web page, a file)
+#: could otherwise move the cursor, clear the screen or retitle the terminal of whoever reads it
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal control characters (JSON output escapes them instead)."""
+    return _CONTROL.sub("", text)
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -303,7 +314,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             f"{i:>2}. {h.score:.4f} (dense {dense}, keyword #{h.keyword_rank or '-'}) "
             f"{h.passage.doc_id} [{h.passage.start}:{h.passage.end}]"
         )
-        print(f"    {' '.join(h.passage.text.split())[:200]}")
+        print(printable(f"    {' '.join(h.passage.text.split())[:200]}"))
     return 0
 
 
@@ -353,7 +364,7 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
         answer = result.as_answer()
-        print(f"{answer.question}\n\n{render_answer(answer)}")
+        print(printable(f"{answer.question}\n\n{render_answer(answer)}"))
     return 0
 
 
@@ -382,7 +393,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
         status = desk_status(desk)
     finally:
         desk.close()
-    print(json.dumps(status.to_json(), ensure_ascii=False) if args.json else "\n".join(status.lines()))
+    print(
+        json.dumps(status.to_json(), ensure_ascii=False)
+        if args.json
+        else printable("\n".join(status.lines()))
+    )
     return 0
 
 

@@ -171,3 +171,22 @@ def test_help_speaks_to_users_and_names_the_exit_codes(capsys: pytest.CaptureFix
     assert caught.value.code == 0
     assert ":class:" not in out and "``" not in out  # no docstring markup
     assert "exit codes: 0 done, 1 the run could not complete, 2 bad input or config, 130" in out
+
+
+def test_control_characters_in_an_article_never_reach_the_terminal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "esc.txt").write_text(
+        "Putin \x1b]0;pwned\x07visits \x1b[2JMoscow\n\n"
+        "Putin met Xi in Moscow on Monday \x1b[31mred\x1b[0m and they talked about trade, energy and gas"
+        " pipelines for a long time.\x08\x08 More talks followed.\n",
+        encoding="utf-8",
+    )
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main([*data, "index", "--corpus", str(corpus)]) == 0
+    for argv in (["ask", "What did Putin and Xi talk about?"], ["search", "Putin"], ["timeline", "--topic", "Putin"]):
+        code, out, _ = run(capsys, *data, *argv)
+        assert code == 0 and "Moscow" in out
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), (argv, out)
