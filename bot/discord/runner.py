@@ -19,6 +19,8 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+#: how long logging in may take: discord.py's own deadline is aiohttp's 5 minutes per request
+LOGIN_TIMEOUT_S = 60.0
 REJECTED = (
     "Discord rejected the token in {env}: reset it on the developer portal "
     "(Bot → Reset Token) and set it again"
@@ -36,6 +38,9 @@ def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
         )
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(level=logging.INFO)
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = (
+        False  # a text bot: no voice to warn about
+    )
     redact_logs()
     desk = desk_factory()
     try:
@@ -48,14 +53,23 @@ def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
             close()
 
 
-async def serve(settings: Settings, desk: Any, token: str, **client_options: Any) -> int:
+async def serve(
+    settings: Settings, desk: Any, token: str, login_timeout_s: float = LOGIN_TIMEOUT_S, **client_options: Any
+) -> int:
     """Run the bot over ``desk`` until it is closed; the async core of :func:`run`."""
     bot = create_bot(desk, settings, **client_options)
     _close_on_sigterm(bot)
     env = settings.discord.token_env
     try:
         async with bot:
-            await bot.start(token)
+            try:
+                async with asyncio.timeout(login_timeout_s):
+                    await bot.login(token)
+            except TimeoutError:
+                return _fail(
+                    f"cannot reach Discord: no answer to the login in {login_timeout_s:g} s", EXIT_FAILED
+                )
+            await bot.connect()
     except discord.LoginFailure:
         return _fail(REJECTED.format(env=env), EXIT_CONFIG)
     except discord.ConnectionClosed as exc:
@@ -69,7 +83,7 @@ async def serve(settings: Settings, desk: Any, token: str, **client_options: Any
             EXIT_CONFIG,
         )
     except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
-        return _fail(f"cannot reach Discord: {exc}", EXIT_FAILED)
+        return _fail(f"cannot reach Discord: {exc or type(exc).__name__}", EXIT_FAILED)
     finally:
         aclose = getattr(desk, "aclose", None)  # the model client lives in this event loop
         if aclose is not None:

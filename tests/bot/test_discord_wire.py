@@ -126,3 +126,35 @@ async def test_the_fake_refuses_an_acknowledgement_after_the_deadline(discord_sc
     ix = await s.fake.invoke_slash(s.member, s.channel, "sources")
     [late] = await s.fake.wait_for_request("POST", rf"/interactions/{ix.id}/[^/]+/callback")
     assert late.status == 404 and ix.callbacks == []
+
+
+async def test_a_discord_that_accepts_and_never_answers_is_one_line_within_the_login_deadline(
+    discord_desk, tmp_path, capsys
+):
+    import asyncio
+    import time
+
+    from config.settings import load_settings
+
+    silent: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)  # accepted, never answered
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = load_settings(
+        data_dir=str(tmp_path),
+        discord={
+            "api_base_url": f"http://127.0.0.1:{port}/api/v10",
+            "gateway_url": f"ws://127.0.0.1:{port}/",
+            "database": str(tmp_path / "bot.sqlite3"),
+        },
+    )
+    started = time.monotonic()
+    async with server:
+        code = await serve(settings, discord_desk, "MTIz.abc.def", login_timeout_s=0.5)
+    for writer in silent:
+        writer.close()
+    assert code == 1 and time.monotonic() - started < 10
+    assert capsys.readouterr().err == "newsdesk bot: cannot reach Discord: no answer to the login in 0.5 s\n"
