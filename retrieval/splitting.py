@@ -80,10 +80,9 @@ def sentence_spans(text: str) -> list[Span]:
 
 def join_spans(text: str, spans: Sequence[Span]) -> list[Span]:
     """``spans`` of ``text`` (stored by an earlier splitter) with each pair of neighbours joined
-    where :func:`sentence_spans` would not split: the first ends in one of ABBREVIATIONS (or
-    the first word of COLLOCATIONS), the
-    two are in one paragraph, and Punkt with those abbreviations reads them as one sentence.
-    Spans a current splitter made come back unchanged."""
+    where :func:`sentence_spans` would not split: the first ends in one of ABBREVIATIONS (or in
+    "No."), the two are in one paragraph, and Punkt with those abbreviations reads them as one
+    sentence. Spans a current splitter made come back unchanged."""
     out: list[Span] = []
     for span in spans:
         if out and _continues(text, out[-1], span):
