@@ -23,6 +23,8 @@ import re
 import statistics
 import unicodedata
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +162,10 @@ def summarise_answerable(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if rows and key in rows[0]:
             out[key] = share(rows, key)
     out["short_given"] = share(rows, lambda r: bool(r["short"]))
+    # the direct answer line alone: right when the answer string is inside it
+    out["short_right"] = share(rows, lambda r: bool(r["short"]) and contains(r["answer_text"], r["short"]))
+    given = [r for r in rows if r["short"]]
+    out["short_right_when_given"] = share(given, lambda r: contains(r["answer_text"], r["short"]))
     answered = [r for r in rows if not r["refused"]]
     out["citations_all_verify"] = share(answered, "verified")
     out["mean_sentences_answered"] = (
@@ -168,6 +174,10 @@ def summarise_answerable(rows: list[dict[str, Any]]) -> dict[str, Any]:
         else None
     )
     return out
+
+
+def _not(test: Callable[[dict[str, Any]], bool], row: dict[str, Any]) -> bool:
+    return not test(row)
 
 
 def tradeoff(answerable: list[dict[str, Any]], unanswerable: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -188,10 +198,25 @@ def tradeoff(answerable: list[dict[str, Any]], unanswerable: list[dict[str, Any]
                 "threshold": t,
                 "chosen": t == MIN_CONFIDENCE,
                 "answerable_answered": share(answerable, answered),
-                "unanswerable_refused": share(unanswerable, lambda r, f=answered: not f(r)),
+                "unanswerable_refused": share(unanswerable, partial(_not, answered)),
             }
         )
     return curve
+
+
+def judged_subsets(
+    rows: list[dict[str, Any]], labels: dict[str, tuple[str, ...]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The silver-labelled rows split by the judged relevance labels (``bench/judgments.tsv``):
+    ``answerable`` -- some article a reader on the quiz date would call relevant states the
+    answer; ``no_relevant_article`` -- judged, and none does (the answer string occurs only in
+    background, unrelated or later articles). Empty when there are no judgements."""
+    if not labels:
+        return {}
+    return {
+        "answerable": [r for r in rows if labels.get(r["id"])],
+        "no_relevant_article": [r for r in rows if r["id"] in labels and not labels[r["id"]]],
+    }
 
 
 def unanswerable_questions(folder: Path | None) -> list[Question]:
@@ -224,10 +249,12 @@ def run(bset: BenchSet, work: Any, data: Path | None = None) -> dict[str, Any]:
             rows_u = ask_all(system, unanswerable, None, articles)
     finally:
         system.close()
+    fallback = bset.questions[0].date or datetime.now(UTC).date()
     for r in rows_u:
-        r["time_phrase"] = bool(
-            resolve_time(r["question"], asked_on[r["question"]] or bset.questions[0].date).phrase
-        )  # type: ignore[arg-type]
+        r["time_phrase"] = bool(resolve_time(r["question"], asked_on[r["question"]] or fallback).phrase)
+    from bench.judgments import judged_labels, load_judgments
+
+    labels = judged_labels(load_judgments())
     out: dict[str, Any] = {"halves": {}}
     for name in ("tune", "report"):
         mine = [r for r in rows if r["half"] == name]
@@ -242,6 +269,12 @@ def run(bset: BenchSet, work: Any, data: Path | None = None) -> dict[str, Any]:
             },
             "tradeoff": tradeoff(mine, mine_u),
         }
+        judged = judged_subsets(mine, labels)
+        if judged:
+            out["halves"][name]["judged"] = {
+                **{k: summarise_answerable(v) for k, v in judged.items()},
+                "tradeoff": tradeoff(judged["answerable"], mine_u),
+            }
     all_ms = [r["ms"] for r in rows + rows_u]
     out["latency"] = {
         "total": percentiles(all_ms),
@@ -267,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, figures in result["halves"].items():
         say(name, "answerable:", figures["answerable"])
         say(name, "unanswerable:", figures["unanswerable"])
+        for subset in ("answerable", "no_relevant_article"):
+            if subset in figures.get("judged", {}):
+                say(name, f"judged {subset}:", figures["judged"][subset])
         for point in figures["tradeoff"]:
             say(name, "threshold", point)
     say("latency:", result["latency"])

@@ -102,7 +102,15 @@ def evaluate(rows: list[dict[str, Any]], answer: Answering | None = None) -> dic
     out: dict[str, Any] = {}
     times = []
     for name in ("tune", "report"):
-        got: dict[str, list[bool]] = {"contains": [], "first": [], "refused": [], "u_refused": [], "u_nt": []}
+        got: dict[str, list[bool]] = {
+            "contains": [],
+            "first": [],
+            "refused": [],
+            "short": [],
+            "short_given": [],
+            "u_refused": [],
+            "u_nt": [],
+        }
         for r in (r for r in rows if r["half"] == name):
             started = time.perf_counter()
             a = answer(r["asked"], r["hits"]) if answer else r["answer"]
@@ -116,6 +124,8 @@ def evaluate(rows: list[dict[str, Any]], answer: Answering | None = None) -> dic
             quotes = [c.quote for c in a.citations]
             short = a.short.text if a.short else ""
             got["refused"].append(refused)
+            got["short"].append(bool(short) and contains(r["answer_text"], short))
+            got["short_given"].append(bool(short))
             got["contains"].append(not refused and contains(r["answer_text"], " ".join(quotes) + " " + short))
             got["first"].append(
                 not refused and contains(r["answer_text"], (quotes[0] if quotes else "") + " | " + short)

@@ -1,7 +1,7 @@
 """Fit the learned re-ranker (:mod:`retrieval.reranking`) on the tuning half of RealTimeQA.
 
     .venv/bin/python -m bench.fit_ranker extract --work-dir /tmp/rank14-work [--provider wordllama]
-    .venv/bin/python -m bench.fit_ranker fit --work-dir /tmp/rank14-work [--write]
+    .venv/bin/python -m bench.fit_ranker fit --work-dir /tmp/rank14-work [--write] [--labels judged]
 
 ``extract`` asks every labelled question (as of its quiz date) of the full RealTimeQA index
 (``<work>/newsdesk-rtqa-full``, opened read-only, re-ranker off) and stores, per question, the
@@ -63,6 +63,23 @@ def _load(path: Path) -> list[Row]:
             Row(**{**r, "week": tuple(r["week"]), "silver": tuple(r["silver"]), "features": features})
         )
     return rows
+
+
+def judged(rows: list[Row], data: Path | None) -> list[Row]:
+    """The rows with their silver labels replaced by the judged ones (:mod:`bench.judgments`);
+    questions judged to have no relevant article are left out, as in ``bench.retrieval_quality``."""
+    from dataclasses import replace
+
+    from bench.judgments import judged_labels, load_judgments
+
+    labels = judged_labels(load_judgments())
+    by_key: dict[tuple[str, tuple[int, int]], set[str]] = {}
+    for q in load_realtimeqa(data).labelled:
+        if q.id in labels and q.date:
+            iso = q.date.isocalendar()
+            by_key.setdefault((q.question, (iso[0], iso[1])), set()).update(labels[q.id])
+    out = [replace(r, silver=tuple(sorted(by_key.get((r.question, r.week), ())))) for r in rows]
+    return [r for r in out if r.silver]
 
 
 def extract(work: Path, data: Path | None, provider: str, depth: int) -> list[Row]:
@@ -227,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loss", choices=("softmax", "pairwise"), default="softmax")
     p.add_argument("--write", action="store_true", help="fit: write retrieval/rerank_weights.py")
     p.add_argument("--report", action="store_true", help="fit: also report the held-back half (once)")
+    p.add_argument(
+        "--labels", choices=("silver", "judged"), default="silver", help="fit: the labels to fit and score on"
+    )
     args = p.parse_args(argv)
     cache = _cache(args.work_dir, args.provider)
     if args.mode == "extract":
@@ -236,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     global LOSS
     LOSS = args.loss
-    fit(_load(cache), args.write, args.report)
+    rows = _load(cache)
+    fit(judged(rows, args.data) if args.labels == "judged" else rows, args.write, args.report)
     return 0
 
 

@@ -1,6 +1,7 @@
-"""Retrieval quality at the article level on the silver labels, newsdesk against the baselines.
+"""Retrieval quality at the article level on the silver and judged labels, newsdesk against the baselines.
 
     .venv/bin/python -m bench.retrieval_quality            # full corpus (reuses the indexes)
+    .venv/bin/python -m bench.retrieval_quality --labels judged   # only the judged labels
     .venv/bin/python -m bench.retrieval_quality --small    # 40 articles
 
 Each question is asked as of its quiz date (``newsdesk``: the desk's clock set to that day, as a
@@ -27,6 +28,7 @@ from bench.data import BenchSet, Question
 from bench.harness import LoadSampler, bench_set, parser, percentiles, say, write_result
 from bench.split import half
 from bench.systems import (
+    AsOfQuizDate,
     Bm25Articles,
     LlamaDefault,
     Newsdesk,
@@ -116,8 +118,10 @@ def open_systems(bset: BenchSet, work: Any, llama: bool = True) -> tuple[dict[st
         }
     else:
         info["llamaindex"] = "skipped (--no-llama)"
+    bm25 = Bm25Articles(bset.articles)
     systems |= {
-        "bm25-articles": Bm25Articles(bset.articles),
+        "bm25-articles": bm25,
+        "bm25-articles-asof": AsOfQuizDate(bm25, bset.articles, {q.question: q.date for q in bset.questions}),
         "dense": NewsdeskDense(ours),
         "newsdesk-bm25-passages": NewsdeskKeyword(ours),
     }
@@ -125,13 +129,20 @@ def open_systems(bset: BenchSet, work: Any, llama: bool = True) -> tuple[dict[st
 
 
 def evaluate(
-    ranked: dict[str, list[list[str]]], questions: list[Question], field: str, which: str | None = None
+    ranked: dict[str, list[list[str]]],
+    questions: list[Question],
+    field: str | dict[str, tuple[str, ...]],
+    which: str | None = None,
 ) -> dict[str, Any]:
-    """Scores on the questions labelled in ``field``; only those of one half when ``which``."""
-    chosen = [i for i, q in enumerate(questions) if getattr(q, field) and which in (None, half(q))]
+    """Scores on the questions labelled in ``field`` (a Question field, or judged labels by
+    question id); only those of one half when ``which``."""
+
+    def labels(q: Question) -> tuple[str, ...]:
+        return getattr(q, field) if isinstance(field, str) else field.get(q.id, ())
+
+    chosen = [i for i, q in enumerate(questions) if labels(q) and which in (None, half(q))]
     ranks = {
-        name: [first_rank(rows[i], getattr(questions[i], field)) for i in chosen]
-        for name, rows in ranked.items()
+        name: [first_rank(rows[i], labels(questions[i])) for i in chosen] for name, rows in ranked.items()
     }
     summary = {name: summarise(r) for name, r in ranks.items()}
     versus = {name: head_to_head(ranks["newsdesk"], r) for name, r in ranks.items() if name != "newsdesk"}
@@ -142,23 +153,44 @@ def evaluate(
     }
 
 
-def run(bset: BenchSet, work: Any, llama: bool = True) -> dict[str, Any]:
+def judged(ranked: dict[str, list[list[str]]], questions: list[Question]) -> dict[str, Any]:
+    """The same scores on the judged labels (:mod:`bench.judgments`), per judged half: only
+    questions with at least one article judged relevant count (the others are counted)."""
+    from bench.judgments import agreement, judged_labels, load_judgments
+
+    judgments = load_judgments()
+    labels = judged_labels(judgments)
+    out: dict[str, Any] = {"agreement": agreement(questions, judgments)}
+    for which in ("tune", "report"):
+        if any(half(q) == which and q.id in labels for q in questions):
+            out[f"judged_{which}"] = evaluate(ranked, questions, labels, which)
+    return out
+
+
+def run(bset: BenchSet, work: Any, llama: bool = True, labels: str = "both") -> dict[str, Any]:
     systems, info = open_systems(bset, work, llama)
     questions = bset.labelled
     say(f"{len(questions)} labelled questions, {len(bset.articles)} articles")
     with LoadSampler() as load:
         ranked, times = rank_all(systems, questions)
-    result = {
+    result: dict[str, Any] = {
         "systems": info,
         "split": "ISO week of the quiz date: even = tune, odd = report (held back); bench/split.py",
-        "silver": evaluate(ranked, questions, "silver"),
-        "silver_tune": evaluate(ranked, questions, "silver", "tune"),
-        "silver_report": evaluate(ranked, questions, "silver", "report"),
-        "silver_recent": evaluate(ranked, questions, "silver_recent"),
+    }
+    if labels in ("silver", "both"):
+        result |= {
+            "silver": evaluate(ranked, questions, "silver"),
+            "silver_tune": evaluate(ranked, questions, "silver", "tune"),
+            "silver_report": evaluate(ranked, questions, "silver", "report"),
+            "silver_recent": evaluate(ranked, questions, "silver_recent"),
+        }
+    if labels in ("judged", "both"):
+        result |= judged(ranked, questions)
+    result |= {
         "rank_latency": {name: percentiles(t) for name, t in times.items()},
         "load": load.summary(),
         "note": "silver labels: exact answer-string matches in each question's own search results; "
-        "they favour keyword retrieval",
+        "they favour keyword retrieval. judged labels: bench/judgments.tsv (bench.judgments)",
     }
     systems["newsdesk"].close()
     systems["newsdesk-undated"].close()
@@ -185,13 +217,21 @@ def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--prepare", action="store_true", help="only build the llama-index default index")
     p.add_argument("--no-llama", action="store_true", help="leave out the llama-index default")
+    p.add_argument(
+        "--labels",
+        choices=("silver", "judged", "both"),
+        default="both",
+        help="score on the silver labels, the judged ones (bench/judgments.tsv), or both (default)",
+    )
     args = p.parse_args(argv)
     bset = bench_set(args)
     if args.prepare:
         say("wrote", write_result("llamaindex_build", bset, prepare(bset, args.work_dir), args.out))
         return 0
-    result = run(bset, args.work_dir, llama=not args.no_llama)
-    for part in ("silver", "silver_tune", "silver_report"):
+    result = run(bset, args.work_dir, llama=not args.no_llama, labels=args.labels)
+    for part in ("silver", "silver_tune", "silver_report", "judged_tune", "judged_report"):
+        if part not in result:
+            continue
         say(f"-- {part}")
         for name, row in result[part]["summary"].items():
             say(f"{name:24s} {row}")
@@ -203,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                     for k, v in row.items()
                 )
             )
+    if "agreement" in result:
+        say("-- silver vs judged", result["agreement"])
     say("wrote", write_result("retrieval_quality", bset, result, args.out))
     return 0
 

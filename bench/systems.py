@@ -143,11 +143,16 @@ class NewsdeskKeyword:
     name = "newsdesk-bm25-passages"
 
     def __init__(self, newsdesk: Newsdesk) -> None:
-        self.keyword = newsdesk.desk.searcher.source.passages
+        from retrieval.backends.embedded import EmbeddedSource
+
+        source = newsdesk.desk.searcher.source
+        self.keyword = source.passages if isinstance(source, EmbeddedSource) else None
         self.depth = newsdesk.depth
 
     def rank(self, question: str) -> list[str]:
-        hits = self.keyword.search(question, self.depth, None) if self.keyword else []
+        if self.keyword is None:
+            return []
+        hits = self.keyword.search(question, self.depth, None)
         return first_unique([self.keyword.passage(i).doc_id for i, _ in hits])
 
 
@@ -172,11 +177,39 @@ class Bm25Articles:
         self.index = bm25s.BM25()
         self.index.index(tokens, show_progress=False)
 
-    def rank(self, question: str) -> list[str]:
+    def rank(self, question: str, depth: int = RANK_DEPTH) -> list[str]:
         tokens = self._bm25s.tokenize(question, stopwords="en", stemmer=self.stemmer, show_progress=False)
-        k = min(RANK_DEPTH, len(self.ids))
+        k = min(depth, len(self.ids))
         docs, scores = self.index.retrieve(tokens, k=k, show_progress=False, n_threads=1)
         return [self.ids[int(d)] for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+
+class AsOfQuizDate:
+    """A control, not a product: BM25 over whole articles that only returns articles published on
+    or before the day the question was asked (a reader on that day could not have seen later ones,
+    and the judged labels count them as not relevant)."""
+
+    name = "bm25-articles-asof"
+
+    def __init__(
+        self,
+        ranker: Bm25Articles,
+        articles: list[Article],
+        asked_on: dict[str, date | None],
+        depth: int = 100,
+    ) -> None:
+        self.ranker = ranker
+        self.published = {a.doc_id: a.published for a in articles}
+        self.asked_on = asked_on
+        self.depth = depth
+
+    def rank(self, question: str) -> list[str]:
+        day = self.asked_on.get(question)
+        ranked = self.ranker.rank(question, depth=self.depth)
+        if day is None:
+            return ranked[:RANK_DEPTH]
+        kept = [d for d in ranked if (self.published.get(d) or day) <= day]
+        return kept[:RANK_DEPTH]
 
 
 # -- (b) the llama-index default ---------------------------------------------------------------

@@ -71,6 +71,8 @@ _NUMBER_HEADS = re.compile(
     r"by\s+how\s+much)\b",
     re.I,
 )
+#: "In what time did she solve it?", "within what time": a duration, a number of seconds.
+_TAKEN = re.compile(r"\b(?:in|within)\s+what\s+(?:time|period)\b", re.I)
 _AUXILIARIES = frozenset("did does do is was were are has have had will would can could should".split())
 _QUESTION_HEAD = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 
@@ -88,6 +90,8 @@ def kind_of(question: str) -> Kind:
     """The kind of answer ``question`` asks for; "what" when it is none of the others."""
     q = " ".join(question.split())
     if _NUMBER_HEADS.search(q) or re.search(r"\bhow\s+(?:many|much)\b", q, re.I):
+        return "number"
+    if _TAKEN.search(q):  # "in what time?" asks how long it took, not when
         return "number"
     head = _QUESTION_HEAD.search(q)
     if head is None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from prompts.citations import CANNOT_ANSWER, Answer, Citation, ShortAnswer, coverage_of
 from prompts.refusal import confidence, confident, unanswered_parts, unmentioned
 from prompts.sentence_scoring import Candidate, read_question, score_sentences
-from prompts.short_answers import short_span
+from prompts.short_answers import short_answer
 from prompts.terms import key_terms, named_terms
 from retrieval.models import SearchHit
 
@@ -90,17 +90,19 @@ def answer_extractively(
     candidates = score_sentences(read, hits)
     if not candidates:
         return refusal(question, confidence=0.0)
-    lead = candidates[0]
     sure = confidence(question, hits, candidates)
     if not confident(sure):
         return refusal(question, confidence=sure)
     picked = _pick(candidates, min(max_sentences, MAX_SENTENCES))
     citations = tuple(_citation(n, cand) for n, cand in enumerate(picked, 1))
-    span = short_span(read, lead)
     short = None
-    if span is not None:
-        start = citations[0].start + span.start
-        short = ShortAnswer(lead.text[span.start : span.end], 1, start, citations[0].start + span.end)
+    found = short_answer(read, picked)
+    if found is not None:
+        i, span = found
+        cited = citations[i]
+        short = ShortAnswer(
+            picked[i].text[span.start : span.end], cited.n, cited.start + span.start, cited.start + span.end
+        )
     return Answer(
         question=question,
         text=" ".join(f"{c.quote} [{c.n}]" for c in citations),

@@ -60,6 +60,26 @@ _COUNTRY = re.compile(
     )
     + r")(?!\w)"
 )
+_US_STATES = (
+    (
+        "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia Hawaii "
+        "Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts Michigan "
+        "Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma Oregon Pennsylvania "
+        "Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming"
+    ).split()
+    + [
+        f"{side} {name}"
+        for side, name in (("New", "Hampshire"), ("New", "Jersey"), ("New", "Mexico"), ("New", "York"))
+    ]
+    + ["North Carolina", "North Dakota", "South Carolina", "South Dakota", "West Virginia", "Rhode Island"]
+)
+_STATE = re.compile(r"\b(?:" + "|".join(sorted(_US_STATES, key=len, reverse=True)) + r")\b")
+#: "Which state ...", "what US state ..."
+ASKS_FOR_STATE = re.compile(
+    r"\b(?:which|what)\s+(?:(?!(?:did|does|do|is|was|are|were|has|have|had|the|a|an|its|his|her)\b)\w+\s+){0,2}?"
+    r"states?\b(?!\s+(?:of|department|media|TV|television|news|broadcaster))",
+    re.I,
+)
 #: "Which country ...", "what nation ...", "which European countries ..."
 ASKS_FOR_COUNTRY = re.compile(
     r"\b(?:which|what)\s+(?:(?!(?:did|does|do|is|was|are|were|has|have|had|the|a|an|its|his|her)\b)\w+\s+){0,3}?"
@@ -74,4 +94,10 @@ def countries_in(sentence: str) -> tuple[str, ...]:
     return tuple(m.group(0) for m in _COUNTRY.finditer(sentence))
 
 
-__all__ = ["ASKS_FOR_COUNTRY", "countries_in"]
+@lru_cache(maxsize=50_000)
+def states_in(sentence: str) -> tuple[str, ...]:
+    """The US states ``sentence`` names, as written ("New York" may be the city too)."""
+    return tuple(m.group(0) for m in _STATE.finditer(sentence))
+
+
+__all__ = ["ASKS_FOR_COUNTRY", "ASKS_FOR_STATE", "countries_in", "states_in"]

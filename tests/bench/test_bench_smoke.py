@@ -74,6 +74,7 @@ def test_retrieval_quality_compares_all_systems(bset: BenchSet, work: Path) -> N
         "newsdesk-undated",
         "llamaindex-default",
         "bm25-articles",
+        "bm25-articles-asof",
         "dense",
         "newsdesk-bm25-passages",
     }
@@ -129,3 +130,13 @@ def test_realtimeqa_slice_keeps_labelled_questions_answerable() -> None:
     assert len(bset.articles) <= 30 and bset.labelled
     assert all(set(q.silver) <= ids for q in bset.labelled)
     assert all(a.text.startswith(a.title) for a in bset.articles)
+
+
+def test_judged_subsets_split_rows_by_the_judged_labels() -> None:
+    rows = [{"id": "q1"}, {"id": "q2"}, {"id": "q3"}]
+    labels = {"q1": ("a",), "q2": ()}
+    assert answers.judged_subsets(rows, labels) == {
+        "answerable": [{"id": "q1"}],
+        "no_relevant_article": [{"id": "q2"}],
+    }
+    assert answers.judged_subsets(rows, {}) == {}

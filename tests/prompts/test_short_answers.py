@@ -1,0 +1,102 @@
+"""The direct answer line is a span of the kind asked for (hand-made passages; no index)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from prompts.answer_kinds import kind_of
+from prompts.extractive import answer_extractively
+from retrieval.models import Passage, SearchHit
+from retrieval.splitting import sentence_spans
+
+
+def _hit(text: str, doc: str = "d", score: float = 0.7) -> SearchHit:
+    passage = Passage(
+        key=f"{doc}:0",
+        doc_id=doc,
+        title=text.split("\n")[0],
+        text=text,
+        start=0,
+        end=len(text),
+        outlet="Herald",
+        published=date(2023, 9, 1),
+        sentences=tuple(sentence_spans(text)),
+    )
+    return SearchHit(passage, score, dense_score=score)
+
+
+def _short(question: str, text: str) -> str | None:
+    answer = answer_extractively(question, [_hit(text)], min_relevance=0.25, max_sentences=4)
+    assert answer.grounded
+    if answer.short is None:
+        return None
+    assert text[answer.short.start : answer.short.end] == answer.short.text  # verbatim, offsets
+    return answer.short.text
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "short"),
+    [
+        (  # a place the sentence puts something in, not the body named before it
+            "The Continental Congress adopted the Declaration of Independence in which city?",
+            "Independence Day\n\nThe Declaration of Independence was adopted by delegates to the "
+            "Second Continental Congress in Philadelphia. Fireworks followed in later years.",
+            "Philadelphia",
+        ),
+        (  # "which state": the state, not the longer name around it or another country
+            "Which state is adding more homeless people than any other?",
+            "Homelessness report\n\nCalifornia Governor Gavin Newsom said the state is adding more "
+            "homeless people every year than Mexico and Canada combined.",
+            "California",
+        ),
+        (  # "which country": not the country the question already names ("the US")
+            "The US bought the Louisiana Territory from which country?",
+            "Louisiana Purchase\n\nThe treaty between the United States and France gave the US "
+            "the Louisiana Territory for 15 million dollars.",
+            "France",
+        ),
+        (  # "when": the date with the clock time that follows it
+            "When does daylight saving time end?",
+            "Clocks change\n\nDaylight saving time officially ends Sunday, Nov. 5 at 2 a.m. Clocks "
+            "will fall back one hour.",
+            "Sunday, Nov. 5 at 2 a.m.",
+        ),
+        (  # "in what time?" is how long, with the unit the question does not name
+            "The teenager solved the cube in what time?",
+            "Cube record\n\nThe teenager solved the cube in a time of 3.13 seconds at a contest in "
+            "Wuhu on Saturday, a world record time.",
+            "3.13 seconds",
+        ),
+    ],
+)
+def test_the_short_answer_is_of_the_kind_asked(question: str, text: str, short: str) -> None:
+    assert _short(question, text) == short
+
+
+def test_who_is_answered_by_a_performer_not_the_venue() -> None:
+    text = (
+        "Halftime show\n\nThe halftime show at Allegiant Stadium will be headlined by Usher, the "
+        "league announced on Sunday."
+    )
+    assert _short("Who will headline the halftime show?", text) == "Usher"
+
+
+def test_in_what_time_asks_for_a_number_and_what_time_for_a_time() -> None:
+    assert kind_of("She solved the cube in what time?") == "number"
+    assert kind_of("What time does the show start?") == "when"
+
+
+def test_the_short_answer_comes_from_the_second_sentence_when_the_lead_has_none() -> None:
+    text = (
+        "Halftime show\n\nThe Super Bowl halftime show at Allegiant Stadium will be headlined by a "
+        "star act, the league said on Sunday. The singer chosen to headline is R&B star Usher, who "
+        "has sold millions of records."
+    )
+    answer = answer_extractively(
+        "Who will headline the Super Bowl halftime show?", [_hit(text)], min_relevance=0.25, max_sentences=4
+    )
+    assert "Allegiant Stadium" in answer.citations[0].quote  # the lead names only the venue
+    assert answer.short is not None and (answer.short.text, answer.short.n) == ("Usher", 2)
+    assert text[answer.short.start : answer.short.end] == "Usher"
