@@ -23,6 +23,8 @@ import re
 import statistics
 import unicodedata
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +176,10 @@ def summarise_answerable(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _not(test: Callable[[dict[str, Any]], bool], row: dict[str, Any]) -> bool:
+    return not test(row)
+
+
 def tradeoff(answerable: list[dict[str, Any]], unanswerable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per threshold of the answerability probability: answerable answered and unanswerable
     refused (hard refusals -- nothing retrieved -- score 0 and are refused at every threshold)."""
@@ -192,7 +198,7 @@ def tradeoff(answerable: list[dict[str, Any]], unanswerable: list[dict[str, Any]
                 "threshold": t,
                 "chosen": t == MIN_CONFIDENCE,
                 "answerable_answered": share(answerable, answered),
-                "unanswerable_refused": share(unanswerable, lambda r, f=answered: not f(r)),
+                "unanswerable_refused": share(unanswerable, partial(_not, answered)),
             }
         )
     return curve
@@ -243,10 +249,9 @@ def run(bset: BenchSet, work: Any, data: Path | None = None) -> dict[str, Any]:
             rows_u = ask_all(system, unanswerable, None, articles)
     finally:
         system.close()
+    fallback = bset.questions[0].date or datetime.now(UTC).date()
     for r in rows_u:
-        r["time_phrase"] = bool(
-            resolve_time(r["question"], asked_on[r["question"]] or bset.questions[0].date).phrase
-        )  # type: ignore[arg-type]
+        r["time_phrase"] = bool(resolve_time(r["question"], asked_on[r["question"]] or fallback).phrase)
     from bench.judgments import judged_labels, load_judgments
 
     labels = judged_labels(load_judgments())

@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         new.settings = old.settings = defaults.model_copy(update=changes)
         for q in questions:
             desk._day = q.date
-            for kw in ({}, {"since": q.date - timedelta(days=30)}, {"outlet": "a"}):
+            since: dict[str, Any] = {"since": q.date - timedelta(days=30)} if q.date else {}
+            for kw in ({}, since, {"outlet": "a"}):
                 compared += 1
                 if fingerprint(search(old, q.question, **kw)) != fingerprint(search(new, q.question, **kw)):
                     differ += 1

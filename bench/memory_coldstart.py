@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ NEWSDESK = str(Path(sys.executable).with_name("newsdesk"))
 def _child(kind: str, folder: str, questions: list[str]) -> None:
     """Runs in the fresh process: open, answer one question, say so, answer the rest, report."""
     started = time.perf_counter()
+    answer: Callable[[str], object]
     if kind == "newsdesk":
         from bench.systems import bench_settings
         from prompts.desk import Desk

@@ -80,16 +80,16 @@ class CachedSource:
         return self.memo[key]
 
     def dense(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
-        return self._call("dense", vector, limit, filters)  # type: ignore[no-any-return]
+        return self._call("dense", vector, limit, filters)
 
     def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
-        return self._call("keyword", query, limit, filters)  # type: ignore[no-any-return]
+        return self._call("keyword", query, limit, filters)
 
     def article_ranks(self, query: str, limit: int, filters: Filters) -> dict[str, int]:
-        return self._call("article_ranks", query, limit, filters)  # type: ignore[no-any-return]
+        return self._call("article_ranks", query, limit, filters)
 
     def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
-        return self._call("best_passages", tuple(docs), vector)  # type: ignore[no-any-return]
+        return self._call("best_passages", tuple(docs), vector)
 
     def close(self) -> None:
         self.inner.close()

@@ -190,11 +190,10 @@ def _in_child(args: list[str], timeout_s: float) -> dict[str, Any]:
 def encoder_alone(articles: list[Article], provider: str, sample: int, data_dir: Path) -> dict[str, Any]:
     """The bare encoder's rate on ``sample`` passages of the corpus (split from its first articles)."""
     from bench.data import BenchSet
-    from bench.indexing import embed_texts, encoder_rate
-    from retrieval.embedding import build_embedder
+    from bench.indexing import embed_texts, encoder_rate, local_embedder
 
     settings = settings_for(data_dir, provider)
-    encoder = build_embedder(settings.embedding).encoder
+    encoder = local_embedder(settings.embedding).encoder
     texts: list[str] = []
     start = 0
     while len(texts) < sample and start < len(articles):

@@ -34,9 +34,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.harness import LoadSampler, peak_rss_mib, percentiles
+
+if TYPE_CHECKING:
+    from tests.fakes.postgres import EmbeddedPostgres
 
 REPO = Path(__file__).resolve().parents[1]
 DSN_ENV = "NEWSDESK_POSTGRES_DSN"
@@ -184,6 +187,7 @@ def serve_step(
     corpus_path: Path, provider: str, data_dir: Path, queries: int, recall_queries: int
 ) -> dict[str, Any]:
     from prompts.desk import Desk
+    from retrieval.pgsearch import PgSearcher
 
     texts = query_texts(corpus_path, queries)
     with LoadSampler() as load:
@@ -193,6 +197,8 @@ def serve_step(
         try:
             searcher = desk.searcher
             source, pool = searcher.source, desk.settings.search.candidates
+            if not isinstance(source, PgSearcher):  # the keyword side and recall read its tables
+                raise SystemExit(f"{data_dir} holds no PostgreSQL index")
             desk.search(texts[0])  # warm: connections, encoder
             search = _measured(desk.search, texts, source)
             answer = _measured(desk.ask_offline, texts, source)
@@ -242,7 +248,11 @@ def hnsw_sweep(
     settings = settings_for(data_dir, provider)
     embedder = build_embedder(settings.embedding)
     vectors = [vector_literal(embedder.get_query_embedding(t)) for t in query_texts(corpus_path, count)]
-    table, pool = generation_table(current_generation(data_dir / "index")), settings.search.candidates
+    generation = current_generation(data_dir / "index")
+    table = generation_table(generation) if generation else None
+    if table is None:
+        raise SystemExit(f"{data_dir} holds no PostgreSQL index")
+    pool = settings.search.candidates
     conn = connect(settings.store, autocommit=True)
     rows: list[dict[str, Any]] = []
     try:
@@ -334,7 +344,7 @@ def _child(step: str, args: list[str], dsn: str) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
-def _server_rss_mib(server: Any) -> float | None:
+def _server_rss_mib(server: EmbeddedPostgres) -> float | None:
     try:
         import psutil
 
@@ -345,7 +355,7 @@ def _server_rss_mib(server: Any) -> float | None:
         return None
 
 
-def start_server() -> Any:
+def start_server() -> EmbeddedPostgres:
     """A throwaway PostgreSQL 18 + pgvector (tests/fakes/postgres.py), with room for HNSW builds
     and a buffer cache that holds a year's table (as a server for it should be configured)."""
     import psycopg2
@@ -386,8 +396,12 @@ def run(
 ) -> dict[str, Any]:
     """Build, reindex and serve ``limit`` articles of ``corpus_path`` (None: all) on PostgreSQL
     with the ``provider`` embedder; the figures as a dict (see the module docstring)."""
-    server = None if dsn else start_server()
-    database = dsn or server.create_database()
+    server: EmbeddedPostgres | None = None
+    if dsn:
+        database = dsn
+    else:
+        server = start_server()
+        database = server.create_database()
     data_dir = Path(work_dir) / f"pg-{provider}-{limit or 'all'}"
     common = ["--corpus", str(corpus_path), "--provider", provider, "--data-dir", str(data_dir)]
     result: dict[str, Any] = {

@@ -143,11 +143,16 @@ class NewsdeskKeyword:
     name = "newsdesk-bm25-passages"
 
     def __init__(self, newsdesk: Newsdesk) -> None:
-        self.keyword = newsdesk.desk.searcher.source.passages
+        from retrieval.backends.embedded import EmbeddedSource
+
+        source = newsdesk.desk.searcher.source
+        self.keyword = source.passages if isinstance(source, EmbeddedSource) else None
         self.depth = newsdesk.depth
 
     def rank(self, question: str) -> list[str]:
-        hits = self.keyword.search(question, self.depth, None) if self.keyword else []
+        if self.keyword is None:
+            return []
+        hits = self.keyword.search(question, self.depth, None)
         return first_unique([self.keyword.passage(i).doc_id for i, _ in hits])
 
 

@@ -256,18 +256,18 @@ class FetchSettings(_Section):
 
 class Settings(_Section):
     data_dir: Path | None = Field(None, description="Index and state folder; null = user data dir.")
-    corpus: CorpusSettings = Field(default_factory=CorpusSettings)  # type: ignore[arg-type]
-    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)  # type: ignore[arg-type]
-    splitting: SplittingSettings = Field(default_factory=SplittingSettings)  # type: ignore[arg-type]
-    store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
-    search: SearchSettings = Field(default_factory=SearchSettings)  # type: ignore[arg-type]
-    answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
-    llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
-    discord: DiscordSettings = Field(default_factory=DiscordSettings)  # type: ignore[arg-type]
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    splitting: SplittingSettings = Field(default_factory=SplittingSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
     sources: list[SourceSettings] = Field(
         default_factory=list, description="Where coverage comes from; [] = the corpus.path folder only."
     )
-    fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
 
     @field_validator("sources")
     @classmethod

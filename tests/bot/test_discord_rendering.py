@@ -46,6 +46,17 @@ def long_answer(words: int = 3000, sources: int = 30) -> Answer:
     )
 
 
+def value_of(field_value: str | None) -> str:
+    assert field_value is not None, "an embed field without a value"
+    return field_value
+
+
+def marker_of(line: str) -> int:
+    marker = re.match(r"\[(\d+)\]", line)
+    assert marker is not None, line
+    return int(marker[1])
+
+
 def check_limits(messages: list[list[discord.Embed]]) -> None:
     for embeds in messages:
         assert len(embeds) <= EMBEDS_PER_MESSAGE
@@ -53,7 +64,7 @@ def check_limits(messages: list[list[discord.Embed]]) -> None:
         for embed in embeds:
             assert len(embed.description or "") <= DESCRIPTION_LIMIT
             assert len(embed.fields) <= FIELDS_PER_EMBED
-            assert all(len(f.value) <= FIELD_LIMIT for f in embed.fields)
+            assert all(len(value_of(f.value)) <= FIELD_LIMIT for f in embed.fields)
 
 
 def test_a_3000_word_answer_splits_at_boundaries_within_limits():
@@ -69,10 +80,10 @@ def test_a_3000_word_answer_splits_at_boundaries_within_limits():
 
 def test_sources_are_never_cut_mid_link():
     messages = render_answer(long_answer())
-    values = [f.value for m in messages for e in m for f in e.fields]
+    values = [value_of(f.value) for m in messages for e in m for f in e.fields]
     lines = [line for value in values for line in value.split("\n")]
     assert len(lines) == 30
-    assert [int(re.match(r"\[(\d+)\]", line)[1]) for line in lines] == list(range(1, 31))
+    assert [marker_of(line) for line in lines] == list(range(1, 31))
     for line in lines:
         assert re.fullmatch(
             r'\[\d+\] \[Wire — "Leaders meet"\]\(<https://news\.example/\d+/x{60}>\)'

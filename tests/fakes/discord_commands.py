@@ -6,7 +6,12 @@ from typing import Any
 
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, NUMBER = 3, 4, 5, 6, 7, 8, 10
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
-_PY_TYPES = {STRING: str, INTEGER: int, BOOLEAN: bool, NUMBER: (int, float)}
+_PY_TYPES: dict[int, type | tuple[type, ...]] = {
+    STRING: str,
+    INTEGER: int,
+    BOOLEAN: bool,
+    NUMBER: (int, float),
+}
 
 
 class CommandNotRegistered(LookupError):

@@ -62,7 +62,8 @@ class Gateway:
         return ws
 
     async def _on_frame(self, ws, frame: dict[str, Any], session: Session | None):
-        op, data = frame.get("op"), frame.get("d")
+        op = frame.get("op")
+        data: Any = frame.get("d")  # JSON: an object for ops 2, 6 and 8
         if op == 1:
             await self._send(ws, {"op": 11, "d": None, "s": None, "t": None})
         elif op == 2:
@@ -84,7 +85,7 @@ class Gateway:
                 await ws.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
                 return None
         shard = tuple(data["shard"]) if data.get("shard") else None
-        session = Session(uuid.uuid4().hex, intents, shard, ws=ws)  # type: ignore[arg-type]
+        session = Session(uuid.uuid4().hex, intents, shard, ws=ws)
         self.sessions[session.session_id] = session
         guilds = [g for g in world.guilds.values() if self._in_shard(g.id, shard)]
         ready = {

@@ -51,8 +51,8 @@ class ScriptedModel:
     def __call__(self, body: dict[str, Any]) -> Action:
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
         if "Standalone question:" in prompt:
-            question = _QUESTION.search(prompt)
-            return Reply(question.group(1) if question else "")
+            asked = _QUESTION.search(prompt)
+            return Reply(asked.group(1) if asked else "")
         passages = dict(_PASSAGE.findall(prompt))
         match = _QUESTION.search(prompt)
         question = match.group(1) if match else ""

@@ -15,8 +15,10 @@ from config.settings import LLMSettings
 from corpus import SAMPLE_CORPUS
 from prompts.citations import Answer
 from prompts.desk import Desk
+from prompts.summaries import Summary
 from prompts.summary_model import load_summary_prompts
 from prompts.templates import TEMPLATE_DIR, TemplateError
+from prompts.timelines import Timeline
 from retrieval.sources import read_folder
 from tests.fakes.llm_server import Action, Fail, FakeLLMServer, Reply
 from tests.prompts.citation_check import citations_verify
@@ -68,6 +70,7 @@ async def test_model_summary_is_map_reduce_over_the_stories_with_citations_verif
 ):
     llm_server.script = summariser
     summary = await model_desk.summarize(TOPIC)
+    assert isinstance(summary, Summary)
     assert summary.mode == "llm" and summary.notice is None
     assert [s.start for s in summary.stories] == [date(2021, 12, 15), date(2022, 2, 2), date(2023, 3, 17)]
     assert len(llm_server.chat_requests) == 4  # three stories, then the overall summary
@@ -86,6 +89,7 @@ async def test_a_story_the_model_gets_wrong_is_quoted_instead(model_desk: Desk, 
 
     llm_server.script = sloppy
     summary = await model_desk.summarize(TOPIC)
+    assert isinstance(summary, Summary)
     assert summary.mode == "llm"
     assert UNSUPPORTED not in summary.render_text()
     assert summary.notice is not None and "1 story could not be checked" in summary.notice
@@ -97,14 +101,17 @@ async def test_an_unreachable_model_gives_the_offline_summary_with_a_notice(
 ):
     llm_server.script = lambda body: Fail(503)
     summary = await model_desk.summarize(TOPIC)
+    assert isinstance(summary, Summary)
     assert summary.mode == "extractive" and len(summary.stories) == 3
     assert summary.notice is not None and "unavailable" in summary.notice
 
 
 async def test_the_desk_routes_timeline_and_article_requests(model_desk: Desk, llm_server: FakeLLMServer):
     timeline = await model_desk.summarize(topic=TOPIC, timeline=True)
+    assert isinstance(timeline, Timeline)
     assert len(timeline.events) == 3
     article = await model_desk.summarize(topic=TOPIC, article="003_8ede539651f993fa")
+    assert isinstance(article, Summary)
     assert {c.doc_id for c in article.citations} == {"003_8ede539651f993fa"}
     assert llm_server.requests == []  # timelines and article summaries are quoted
 

@@ -139,7 +139,7 @@ def test_an_ordinary_question_gets_no_time_notice(desk_in_2024: Desk):
     assert answer.citations and answer.notice is None
 
 
-def test_a_question_window_outside_the_users_window_is_empty_not_an_error(seed_desk):  # type: ignore[no-untyped-def]
+def test_a_question_window_outside_the_users_window_is_empty_not_an_error(seed_desk: Desk) -> None:
     from datetime import date as day
 
     answer = seed_desk.ask_offline("What happened in 2019?", since=day(2020, 1, 1))

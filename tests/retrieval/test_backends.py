@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from prompts.desk import Desk
 from retrieval.backends import embedded, postgres
 from retrieval.catalog import current_generation
 from retrieval.index import ReindexBusy
+from retrieval.models import SearchHit
 from tests.fakes.postgres import DSN_ENV, EmbeddedPostgres
 from tests.retrieval.test_index import desk_report, kill_a_build_part_way, town_corpus
 
@@ -437,11 +439,11 @@ def both_backends(
             desk.close()
 
 
-def top_articles(hits: list) -> list[str]:  # type: ignore[type-arg]
+def top_articles(hits: list[SearchHit]) -> list[str]:
     return list(dict.fromkeys(h.passage.doc_id for h in hits))
 
 
-def top_stories(hits: list) -> list[frozenset[str]]:  # type: ignore[type-arg]
+def top_stories(hits: list[SearchHit]) -> list[frozenset[str]]:
     """Each hit's article with the copies folded into it ("+N outlets"), best first: which
     copy of a syndicated story leads is a near tie, the story and its outlets are not."""
     return list(dict.fromkeys(frozenset({h.passage.doc_id, *h.also_in}) for h in hits))
@@ -483,7 +485,7 @@ def test_both_backends_collapse_syndicated_copies_into_one_story(both_backends: 
     ],
     ids=["since", "until", "outlet", "copy-outlet"],
 )
-def test_both_backends_filter_alike(both_backends: dict[str, Desk], window: dict) -> None:  # type: ignore[type-arg]
+def test_both_backends_filter_alike(both_backends: dict[str, Desk], window: dict[str, Any]) -> None:
     results = [
         set(top_articles(d.search("Putin Xi Rosneft Olympics meeting", k=10, **window)))
         for d in both_backends.values()

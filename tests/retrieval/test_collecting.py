@@ -12,6 +12,7 @@ import pytest
 from config import ConfigError, load_settings
 from config.settings import Settings
 from retrieval.collecting import Collected, acollect, read_statuses, read_stories, state_dir, status_lines
+from retrieval.models import Article
 from retrieval.sources import CorpusError
 from retrieval.web import canonical_url
 from retrieval.web.records import SourceCache
@@ -28,15 +29,20 @@ from tests.fakes.news_stories import (
 )
 
 
-def by_url(collected: Collected) -> dict[str, object]:
+def by_url(collected: Collected) -> dict[str | None, Article]:
     return {a.url: a for a in collected.articles}
+
+
+def url_of(article: Article) -> str:
+    assert article.url is not None, f"{article.doc_id} has no URL"
+    return article.url
 
 
 async def test_feeds_and_url_lists_are_collected_under_canonical_urls(
     news_site: NewsSite, news_settings: Settings, tmp_path: Path
 ) -> None:
     collected = await acollect(news_settings, tmp_path)
-    urls = {a.url for a in collected.articles}
+    urls = {url_of(a) for a in collected.articles}
     expected = {news_site.url(s.path) for s in (PORT_STRIKE, BRIDGE, WIRE_HARBOR, WIRE_COURIER, LIBRARY)}
     assert expected <= urls
     assert not any("utm_" in u or "fbclid" in u for u in urls)
@@ -53,8 +59,8 @@ async def test_a_feed_summary_stands_in_for_a_page_that_cannot_be_fetched(
 ) -> None:
     collected = await acollect(news_settings, tmp_path)
     gone = by_url(collected)[news_site.url(GONE_PATH)]
-    assert gone.source == "harbor-rss (feed summary)"  # type: ignore[attr-defined]
-    assert "3.50 dollars" in gone.text  # type: ignore[attr-defined]
+    assert gone.source == "harbor-rss (feed summary)"
+    assert "3.50 dollars" in gone.text
     status = collected.statuses["harbor-rss"]
     assert (status.summaries, status.failed) == (1, 1)
     assert "HTTP 404" in (status.warning or "")
@@ -95,15 +101,16 @@ async def test_a_changed_feed_adds_new_articles_and_replaces_changed_ones(
     old, new = by_url(before), by_url(after)
     bridge = news_site.url(BRIDGE.path)
     assert news_site.url(FERRY.path) in new and news_site.url(FERRY.path) not in old
-    assert new[bridge].doc_id == old[bridge].doc_id  # type: ignore[attr-defined]
-    assert "Correction:" in new[bridge].text and "Correction:" not in old[bridge].text  # type: ignore[attr-defined]
+    assert new[bridge].doc_id == old[bridge].doc_id
+    assert "Correction:" in new[bridge].text and "Correction:" not in old[bridge].text
     pages = SourceCache.load(state_dir(tmp_path), "harbor-rss").pages
     records = {canonical_url(r.article.url or ""): r for r in pages.values()}
-    assert records[bridge].updated is not None and records[bridge].updated.isoformat() == "2026-11-22"
+    updated = records[bridge].updated
+    assert updated is not None and updated.isoformat() == "2026-11-22"
     strike = records[news_site.url(PORT_STRIKE.path)]
     assert strike.fetched_at <= records[bridge].fetched_at and strike.checked_at >= strike.fetched_at
     # The Atom feed's new entry times out: indexed from its summary, marked as such.
-    assert new[news_site.url(SLOW_PATH)].source.endswith("(feed summary)")  # type: ignore[attr-defined]
+    assert new[news_site.url(SLOW_PATH)].source.endswith("(feed summary)")
 
 
 async def test_a_failing_source_keeps_its_articles_and_reports_the_error(

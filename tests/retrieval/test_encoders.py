@@ -7,6 +7,7 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -45,7 +46,11 @@ FAST = [
 @pytest.fixture(scope="module")
 def fast(encoder: MiniLMEncoder) -> dict[str, LocalEncoder]:
     built: dict[str, LocalEncoder] = {}
-    for provider, dist in (("minilm-l3", encoders.L3_DIST), ("wordllama", "wordllama")):
+    providers: list[tuple[Literal["minilm-l3", "wordllama"], str]] = [
+        ("minilm-l3", encoders.L3_DIST),
+        ("wordllama", "wordllama"),
+    ]
+    for provider, dist in providers:
         if _installed(dist):
             local = local_encoder(EmbeddingSettings(provider=provider, threads=1), encoder)
             assert local is not None

@@ -163,7 +163,7 @@ def _searcher() -> HybridSearcher:
 def _results() -> list[dict[str, Any]]:
     searcher = _searcher()
     defaults = Settings().search
-    out = []
+    out: list[dict[str, Any]] = []
     for query, variant, filters, asked in _cases():
         searcher.settings = defaults.model_copy(update=variant)
         k = 40 if len(out) % 2 else None  # deep lists too: ties far down are ordered by stability

@@ -10,9 +10,10 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,10 +77,10 @@ def test_a_run_killed_half_way_leaves_the_last_good_index(
     reopened.close()
 
 
-def _held(started: threading.Event, release: threading.Event):  # type: ignore[no-untyped-def]
+def _held(started: threading.Event, release: threading.Event) -> Callable[[Path, Sequence[Any]], None]:
     original = embedded.write_bm25
 
-    def write(folder: Path, nodes: list) -> None:
+    def write(folder: Path, nodes: Sequence[Any]) -> None:
         started.set()
         release.wait(10)
         original(folder, nodes)

@@ -120,14 +120,13 @@ async def test_the_loop_refreshes_everything_at_start_then_stops(news_site: News
     desk = FakeDesk(tmp_path)
     stop = asyncio.Event()
     seen: list[str | None] = []
+
+    def refreshed(name: str | None, _: ReindexReport | BaseException) -> None:
+        seen.append(name)
+        stop.set()
+
     task = asyncio.create_task(
-        refresh_loop(
-            desk,
-            site_settings(news_site, RSS, ATOM),
-            stop,
-            tick_s=0.05,
-            on_refresh=lambda name, _: (seen.append(name), stop.set()),
-        )
+        refresh_loop(desk, site_settings(news_site, RSS, ATOM), stop, tick_s=0.05, on_refresh=refreshed)
     )
     await asyncio.wait_for(task, timeout=2)
     assert desk.calls == [None] and seen == [None]

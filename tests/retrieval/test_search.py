@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+
+import numpy as np
 
 from config import Settings
 from corpus import SAMPLE_CORPUS
 from prompts.desk import Desk
 from retrieval.models import Passage, SearchHit
-from retrieval.search import collapse_duplicates
+from retrieval.search import Filters, collapse_duplicates
 
 
 def test_keyword_and_dense_both_contribute(seed_desk: Desk) -> None:
@@ -137,16 +140,16 @@ class FakeSource:
     def __init__(self, passages: list[Passage]) -> None:
         self.passages = passages
 
-    def dense(self, vector, limit, filters):  # type: ignore[no-untyped-def]
+    def dense(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
         return [(p, 0.9 - i / 10) for i, p in enumerate(self.passages)][:limit]
 
-    def keyword(self, query, limit, filters):  # type: ignore[no-untyped-def]
+    def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
         return [(p, 5.0 - i) for i, p in enumerate(reversed(self.passages))][:limit]
 
-    def article_ranks(self, query, limit, filters):  # type: ignore[no-untyped-def]
+    def article_ranks(self, query: str, limit: int, filters: Filters) -> dict[str, int]:
         return {"c": 1}
 
-    def best_passages(self, docs, vector):  # type: ignore[no-untyped-def]
+    def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
         return []
 
     def close(self) -> None:
@@ -200,10 +203,10 @@ def test_coverage_near_the_asking_day_ranks_higher(tmp_path: Path, settings: Set
             return np.zeros(3, dtype=np.float32)
 
     class Source(FakeSource):
-        def keyword(self, query, limit, filters):  # type: ignore[no-untyped-def]
+        def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
             return []
 
-        def article_ranks(self, query, limit, filters):  # type: ignore[no-untyped-def]
+        def article_ranks(self, query: str, limit: int, filters: Filters) -> dict[str, int]:
             return {}
 
     searcher = HybridSearcher(tmp_path, Source([old, new]), settings.search, Encoder())

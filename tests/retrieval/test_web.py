@@ -12,7 +12,15 @@ from corpus import SAMPLE_CORPUS
 from retrieval.fetching import Fetcher
 from retrieval.models import Article
 from retrieval.sources import read_folder
-from retrieval.web import ExtractionError, FeedError, canonical_url, doc_id_for, extract_article, parse_feed
+from retrieval.web import (
+    ExtractionError,
+    FeedError,
+    WebArticle,
+    canonical_url,
+    doc_id_for,
+    extract_article,
+    parse_feed,
+)
 from retrieval.web.stories import SUMMARY_MARK, group_stories, jaccard, signature, similarity
 from retrieval.web.urls import pick_canonical
 from tests.fakes.news_pages import GONE_PATH, GONE_SUMMARY
@@ -76,7 +84,7 @@ def body_scores(extracted: str, story: Story) -> tuple[float, float]:
     return recall, precision
 
 
-async def _extract(site: NewsSite, cfg: FetchSettings, story: Story) -> tuple[str, object]:
+async def _extract(site: NewsSite, cfg: FetchSettings, story: Story) -> tuple[str, WebArticle]:
     async with Fetcher(cfg) as fetcher:
         got = await fetcher.fetch(site.url(story.path), internal=True)
     return got.url, extract_article(got.body, got.url)
