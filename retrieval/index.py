@@ -31,7 +31,7 @@ from typing import Any
 from config.settings import Settings
 from retrieval.backends import StoreBackend, open_backend
 from retrieval.catalog import CURRENT_FILE, Catalog, current_generation, write_atomically
-from retrieval.encoders import LocalEncoder, local_encoder
+from retrieval.encoders import LOCAL_PROVIDERS, LocalEncoder, local_encoder
 from retrieval.ingest import (
     Ingested,
     Progress,
@@ -44,6 +44,7 @@ from retrieval.ingest import (
 )
 from retrieval.minilm import MiniLMEncoder
 from retrieval.models import Article
+from retrieval.query_vectors import LOCAL_WAIT_S, VectorsAhead
 from retrieval.search import HybridSearcher
 from retrieval.sources import CorpusError, EmptyCorpus, SourceProblem, read_folder
 from retrieval.store import StoreError
@@ -90,6 +91,7 @@ class NewsIndex:
         self.encoder = encoder
         self.backend = backend or open_backend(settings)
         self._searcher: HybridSearcher | None = None
+        self._ahead: VectorsAhead | None = None
         self._swap = threading.Lock()
         self._embed_model: Any = None
         self._local: LocalEncoder | None = None
@@ -152,7 +154,11 @@ class NewsIndex:
             return
         try:
             searcher = HybridSearcher(
-                generation, self.backend.open(generation), self.settings.search, self._query_encoder()
+                generation,
+                self.backend.open(generation),
+                self.settings.search,
+                self._query_encoder(),
+                self._vectors_ahead(),
             )
         except (OSError, ValueError, KeyError, EOFError) as exc:  # JSON errors are ValueErrors
             raise StoreError(
@@ -188,6 +194,14 @@ class NewsIndex:
         if self._local is None:
             self._local = local_encoder(self.settings.embedding, self.encoder)
         return self._local
+
+    def _vectors_ahead(self) -> VectorsAhead:
+        """The one worker every generation's searcher computes query vectors on."""
+        if self._ahead is None:
+            cfg = self.settings.embedding
+            local = cfg.provider in LOCAL_PROVIDERS  # an API call has its own timeout and retries
+            self._ahead = VectorsAhead(LOCAL_WAIT_S if local else cfg.retry_budget_s + cfg.timeout_s)
+        return self._ahead
 
     def _query_encoder(self) -> Any:
         # a local encoder answers queries itself: no llama-index import on the query path
@@ -287,6 +301,8 @@ class NewsIndex:
             searcher, self._searcher = self._searcher, None
         if searcher is not None:
             searcher.close()
+        if self._ahead is not None:
+            self._ahead.close()
 
 
 class _EmbeddingQueries:

@@ -22,6 +22,7 @@ from config.errors import UserError
 from config.settings import SearchSettings
 from retrieval.catalog import Catalog, IndexMismatch
 from retrieval.models import Passage, SearchHit
+from retrieval.query_vectors import VectorsAhead
 from retrieval.rerank_weights import RERANK_WEIGHTS, RerankWeights
 from retrieval.reranking import rerank
 
@@ -151,6 +152,17 @@ def candidates_separately(
         dense = source.dense(vector, limit, filters)
     keyword = source.keyword(query, limit, filters)
     articles = source.article_ranks(query, limit, filters)
+    return with_best_passages(source, vector, dense, keyword, articles)
+
+
+def with_best_passages(
+    source: SearchSource,
+    vector: np.ndarray,
+    dense: list[tuple[Passage, float]],
+    keyword: list[tuple[Passage, float]],
+    articles: dict[str, int],
+) -> Candidates:
+    """The lists with the best passage of each keyword-ranked article in neither of them."""
     seen = {p.doc_id for p, _ in dense} | {p.doc_id for p, _ in keyword}
     extra = source.best_passages([d for d in articles if d not in seen], vector)
     return Candidates(dense, keyword, articles, extra)
@@ -160,16 +172,26 @@ class HybridSearcher:
     """Searches one index generation on any backend; safe to share between threads for reading.
 
     Fusion, filters, the "latest" nudge, wire-copy and story collapse happen here, the same for
-    every backend; the backend's :class:`SearchSource` only supplies the candidates.
+    every backend; the backend's :class:`SearchSource` only supplies the candidates. With
+    ``ahead`` (the index's :class:`retrieval.query_vectors.VectorsAhead`) the query's vector and
+    the dense scan run on its worker while the keyword candidates are fetched here: the same
+    candidates, in less wall time when a core is free.
     """
 
     def __init__(
-        self, generation: Path, source: SearchSource, search: SearchSettings, encoder: QueryEncoder
+        self,
+        generation: Path,
+        source: SearchSource,
+        search: SearchSettings,
+        encoder: QueryEncoder,
+        ahead: VectorsAhead | None = None,
     ) -> None:
         self.generation = generation
         self.source = source
         self.settings = search
         self.encoder = encoder
+        #: computes the query vector (and the dense scan) beside the keyword side; None: in turn
+        self.ahead = ahead
         self.catalog = Catalog.read(generation)
         #: doc id -> story id for syndicated copies (set from the last collection)
         self.stories: Mapping[str, str] = {}
@@ -199,16 +221,13 @@ class HybridSearcher:
         if self.catalog.articles:  # an outlet the coverage lacks is a mistake, not an empty answer
             filters.check_outlet(e.outlet for e in self.catalog.articles.values() if e.outlet)
         pool = self.settings.candidates
-        vector = self.encoder.embed_query(query)
-        if self.catalog.dimension is not None and len(vector) != self.catalog.dimension:
-            raise IndexMismatch(
-                f"the index holds {self.catalog.dimension}-dimension vectors but the embedder gives "
-                f"{len(vector)}; run 'newsdesk index --rebuild'"
-            )
         source = self.source
+        vector, first = self._first_candidates(query, pool, filters)
 
         def fuse_with_keywords(keyword_query: str, dense: list[tuple[Passage, float]] | None) -> _Ranking:
-            if isinstance(source, OneTripSource):
+            if first is not None and dense is None:
+                found = first
+            elif isinstance(source, OneTripSource):
                 found = source.candidates(keyword_query, vector, pool, filters, dense)
             else:
                 found = candidates_separately(source, keyword_query, vector, pool, filters, dense)
@@ -232,6 +251,36 @@ class HybridSearcher:
         if self.settings.rerank_depth > 0:
             rerank(fused, query, asked_on, self.settings.rerank_depth, self.reranker)
         return fused
+
+    def _first_candidates(
+        self, query: str, limit: int, filters: Filters
+    ) -> tuple[np.ndarray, Candidates | None]:
+        """The query's vector, with the first fusion's candidates when they were fetched beside
+        it: with a query worker (and a source asked in separate calls, not one round trip), the
+        vector and the dense scan run on the worker while the keyword side runs here."""
+        source = self.source
+        if self.ahead is None or isinstance(source, OneTripSource):
+            return self._vector(query), None
+        pending = self.ahead.start(lambda: self._dense(query, limit, filters))
+        keyword = source.keyword(query, limit, filters)
+        articles = source.article_ranks(query, limit, filters)
+        vector, dense = pending.result()
+        return vector, with_best_passages(source, vector, dense, keyword, articles)
+
+    def _vector(self, query: str) -> np.ndarray:
+        vector = self.encoder.embed_query(query)
+        if self.catalog.dimension is not None and len(vector) != self.catalog.dimension:
+            raise IndexMismatch(
+                f"the index holds {self.catalog.dimension}-dimension vectors but the embedder gives "
+                f"{len(vector)}; run 'newsdesk index --rebuild'"
+            )
+        return vector
+
+    def _dense(
+        self, query: str, limit: int, filters: Filters
+    ) -> tuple[np.ndarray, list[tuple[Passage, float]]]:
+        vector = self._vector(query)
+        return vector, self.source.dense(vector, limit, filters)
 
     def _fuse(
         self,

@@ -22,9 +22,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pytest
 
 from config import Settings
 from retrieval.models import Passage
+from retrieval.query_vectors import VectorsAhead
 from retrieval.search import Filters, HybridSearcher
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "fusion_golden.json"
@@ -149,9 +151,10 @@ def _cases() -> list[tuple[str, dict[str, Any], Filters, date | None]]:
     return cases
 
 
-def _searcher() -> HybridSearcher:
+def _searcher(ahead: VectorsAhead | None = None) -> HybridSearcher:
     passages = _corpus(random.Random(13))
     searcher = HybridSearcher.__new__(HybridSearcher)
+    searcher.ahead = ahead
     searcher.generation = Path("synthetic")
     searcher.source = FakeSource(passages)
     searcher.encoder = Encoder()
@@ -160,8 +163,8 @@ def _searcher() -> HybridSearcher:
     return searcher
 
 
-def _results() -> list[dict[str, Any]]:
-    searcher = _searcher()
+def _results(ahead: VectorsAhead | None = None) -> list[dict[str, Any]]:
+    searcher = _searcher(ahead)
     defaults = Settings().search
     out: list[dict[str, Any]] = []
     for query, variant, filters, asked in _cases():
@@ -183,9 +186,16 @@ def _results() -> list[dict[str, Any]]:
     return out
 
 
-def test_fusion_matches_the_recorded_ranking() -> None:
+@pytest.mark.parametrize("beside", [False, True], ids=["in-turn", "vector-beside-keywords"])
+def test_fusion_matches_the_recorded_ranking(beside: bool) -> None:
+    # the query worker (vector and dense scan beside the keyword side) ranks the same
     recorded = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    now = json.loads(json.dumps(_results()))
+    ahead = VectorsAhead() if beside else None
+    try:
+        now = json.loads(json.dumps(_results(ahead)))
+    finally:
+        if ahead is not None:
+            ahead.close()
     assert len(now) == len(recorded)
     for got, want in zip(now, recorded, strict=True):
         assert got == want, f"ranking changed for {want['query']!r} {want['variant']} {want['filters']}"

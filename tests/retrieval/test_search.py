@@ -215,3 +215,49 @@ def test_coverage_near_the_asking_day_ranks_higher(tmp_path: Path, settings: Set
     assert [h.passage.doc_id for h in asked] == ["new", "old"]  # that week's news first
     in_january = searcher.search("who won", k=2, asked_on=date(2023, 1, 3))
     assert [h.passage.doc_id for h in in_january] == ["old", "new"]
+
+
+def test_the_query_worker_changes_no_hit(seed_desk: Desk) -> None:
+    # the vector and the dense scan beside the keyword side: the same hits, scores and ranks
+    from retrieval.search import Filters
+
+    searcher = seed_desk.searcher
+    assert searcher.ahead is not None
+    cases = [
+        ("Igor Sechin Rosneft gas agreements", Filters()),
+        ("latest meeting between Putin and Xi", Filters()),
+        ("Olympics boycott", Filters(outlet="south china morning post")),
+        ("meeting between Putin and Xi", Filters(since=date(2023, 1, 1))),
+    ]
+    beside = [searcher.search(q, 10, f, asked_on=date(2023, 3, 20)) for q, f in cases]
+    ahead, searcher.ahead = searcher.ahead, None
+    try:
+        in_turn = [searcher.search(q, 10, f, asked_on=date(2023, 3, 20)) for q, f in cases]
+    finally:
+        searcher.ahead = ahead
+    assert beside == in_turn
+
+
+def test_an_error_making_the_vector_reaches_the_caller(tmp_path: Path, settings: Settings) -> None:
+    import numpy as np
+    import pytest
+
+    from retrieval.catalog import Catalog, IndexMismatch
+    from retrieval.query_vectors import VectorsAhead
+    from retrieval.search import HybridSearcher
+
+    Catalog({}, "2023-03-04T00:00:00+00:00", "minilm", "key", dimension=384).write(tmp_path)
+
+    class Encoder:
+        def embed_query(self, query: str) -> np.ndarray:
+            return np.zeros(3, dtype=np.float32)
+
+    text = "Sentence about a."
+    passages = [Passage("a-0", "a", "A", text, 0, len(text), "Wire", date(2023, 3, 1))]
+    ahead = VectorsAhead()
+    try:
+        searcher = HybridSearcher(tmp_path, FakeSource(passages), settings.search, Encoder(), ahead)
+        with pytest.raises(IndexMismatch, match="384-dimension"):
+            searcher.search("anything")
+    finally:
+        ahead.close()
