@@ -19,6 +19,16 @@ numpy only, so nothing new is installed. ``cv`` estimates the tuning half's figu
 sample (fits and threshold on three quarters, scored on the rest). ``eval`` scores the answerer
 as shipped on the dumped passages, both halves -- look at the reporting half only at the end of
 an idea; the figures to report come from :mod:`bench.answers`, which also searches.
+
+What the fits learn from (``--positives``, ``--negatives``, ``--sentences``; :class:`Targets`):
+by default the refusal's positives are the silver-labelled questions (the answer string is in
+some article) and its negatives ``unanswerable.jsonl``; with the judged relevance labels
+(``bench/judgments.tsv``) the positives can be only the *judged-answerable* ones (an article a
+reader on the quiz date would call relevant states the answer), the questions with no relevant
+article left out or counted as negatives, and the sentence model fitted only on the judged-
+answerable questions, or only on the sentences of their relevant articles. Cross-validation
+folds group the tuning half's quiz weeks (a week's questions share their news), and report the
+judged subsets and the out-of-fold trade-off too.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ import pickle
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +82,7 @@ def dump(bset: Any, work: Path, data: Path | None) -> Path:
                 rows.append(
                     {
                         "id": q.id,
+                        "date": q.date,
                         "half": half(q),
                         "question": q.question,
                         "asked": asked,
@@ -87,7 +100,67 @@ def dump(bset: Any, work: Path, data: Path | None) -> Path:
 
 
 def load(work: Path, name: str) -> list[dict[str, Any]]:
-    return pickle.loads(_dump_path(work, name).read_bytes())  # noqa: S301 -- our own file
+    """The dumped rows, each with its quiz ``week`` and its judged ``relevant`` articles
+    (``None`` when the question was not judged; ``()`` when no article is relevant)."""
+    from bench.judgments import judged_labels, load_judgments
+
+    rows: list[dict[str, Any]] = pickle.loads(_dump_path(work, name).read_bytes())  # noqa: S301 -- our own file
+    labels = judged_labels(load_judgments())
+    for r in rows:
+        day = r.get("date") or _id_date(r["id"])
+        r["week"] = tuple(day.isocalendar()[:2]) if day else (0, 0)
+        r["relevant"] = labels.get(r["id"]) if r["answerable"] else None
+    return rows
+
+
+def _id_date(qid: str) -> date | None:
+    """The quiz date a RealTimeQA id starts with (``20230623_1``), for dumps made before the
+    date was kept."""
+    try:
+        return date(int(qid[:4]), int(qid[4:6]), int(qid[6:8]))
+    except ValueError:
+        return None
+
+
+def judged_answerable(r: dict[str, Any]) -> bool:
+    """A silver-labelled question with an article judged relevant (or not judged at all)."""
+    return bool(r["answerable"]) and (r.get("relevant") is None or bool(r["relevant"]))
+
+
+def no_relevant_article(r: dict[str, Any]) -> bool:
+    """A silver-labelled question judged to have no relevant article."""
+    return bool(r["answerable"]) and r.get("relevant") == ()
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """What the two fits learn from. ``positives``: the refusal's answerable questions, all the
+    silver-labelled ones or only the judged-answerable ones; ``negatives``: ``unanswerable.jsonl``
+    alone, or with the questions judged to have no relevant article (``both``); ``sentences``:
+    the sentence model's questions and candidates -- every silver-labelled question's
+    (``all``), the judged-answerable questions' (``answerable``), or only the sentences of their
+    judged-relevant articles (``relevant``)."""
+
+    positives: str = "silver"
+    negatives: str = "unanswerable"
+    sentences: str = "all"
+
+    def answerable(self, r: dict[str, Any]) -> bool | None:
+        """The refusal fit's label of ``r``, or ``None`` to leave it out."""
+        if not r["answerable"]:
+            return False
+        if self.positives == "silver" or judged_answerable(r):
+            return True
+        return False if self.negatives == "both" else None
+
+    def sentence_rows(self, r: dict[str, Any]) -> bool:
+        return bool(r["answerable"]) and (self.sentences == "all" or judged_answerable(r))
+
+    def sentence_from(self, r: dict[str, Any], doc_id: str) -> bool:
+        return self.sentences != "relevant" or not r.get("relevant") or doc_id in r["relevant"]
+
+
+SHIPPED = Targets()
 
 
 # -- evaluating an answer step on the dumped passages -----------------------------------------
@@ -110,6 +183,10 @@ def evaluate(rows: list[dict[str, Any]], answer: Answering | None = None) -> dic
             "short_given": [],
             "u_refused": [],
             "u_nt": [],
+            "j_contains": [],
+            "j_first": [],
+            "j_refused": [],
+            "nr_refused": [],
         }
         for r in (r for r in rows if r["half"] == name):
             started = time.perf_counter()
@@ -130,6 +207,12 @@ def evaluate(rows: list[dict[str, Any]], answer: Answering | None = None) -> dic
             got["first"].append(
                 not refused and contains(r["answer_text"], (quotes[0] if quotes else "") + " | " + short)
             )
+            if r.get("relevant") == ():
+                got["nr_refused"].append(refused)
+            elif r.get("relevant"):
+                got["j_contains"].append(got["contains"][-1])
+                got["j_first"].append(got["first"][-1])
+                got["j_refused"].append(refused)
         out[name] = {k: round(sum(v) / len(v), 3) if v else None for k, v in got.items()}
     out["answer_ms_p50"] = round(statistics.median(times), 2) if times else None
     return out
@@ -161,17 +244,22 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, w: np.ndarray | None
     return np.append(weights, bias)
 
 
-def sentence_table(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and question index of every candidate sentence of answerable questions."""
+def sentence_table(
+    rows: list[dict[str, Any]], targets: Targets = SHIPPED
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and question index of every candidate sentence of answerable questions
+    (which questions and sentences: ``targets``)."""
     from prompts.sentence_scoring import read_question, sentence_features
 
     xs, ys, qs = [], [], []
     for i, r in enumerate(rows):
-        if not r["answerable"] or not r["hits"]:
+        if not targets.sentence_rows(r) or not r["hits"]:
             continue
         question = read_question(r["asked"])
         wanted = normalise(r["answer_text"])
         for cand in sentence_features(question, r["hits"]):
+            if not targets.sentence_from(r, cand.hit.passage.doc_id):
+                continue
             xs.append(cand.features)
             ys.append(wanted in normalise(cand.text))
             qs.append(i)
@@ -219,11 +307,15 @@ def _signed(x: np.ndarray, y: np.ndarray, l2: float, weight: np.ndarray, names: 
 
 
 def fit_sentences(
-    rows: list[dict[str, Any]], l2: float, drop: Sequence[str] = (), quiet: bool = False
+    rows: list[dict[str, Any]],
+    l2: float,
+    drop: Sequence[str] = (),
+    quiet: bool = False,
+    targets: Targets = SHIPPED,
 ) -> dict[str, float]:
     from prompts.answer_weights import FEATURES
 
-    x, y, q = sentence_table(rows)
+    x, y, q = sentence_table(rows, targets)
     for name in drop:
         x[:, FEATURES.index(name)] = 0.0
     counts = {i: int((q == i).sum()) for i in set(q.tolist())}
@@ -240,7 +332,11 @@ def fit_sentences(
 
 
 def fit_answerable(
-    rows: list[dict[str, Any]], l2: float, drop: Sequence[str] = (), quiet: bool = False
+    rows: list[dict[str, Any]],
+    l2: float,
+    drop: Sequence[str] = (),
+    quiet: bool = False,
+    targets: Targets = SHIPPED,
 ) -> dict[str, float]:
     from prompts.answer_weights import QUESTION_FEATURES
     from prompts.refusal import answerability
@@ -248,12 +344,13 @@ def fit_answerable(
 
     xa, ya = [], []
     for r in rows:
-        if not r["hits"]:
+        label = targets.answerable(r)
+        if not r["hits"] or label is None:
             continue
         candidates = score_sentences(read_question(r["asked"]), r["hits"])
         if candidates:
             xa.append(answerability(r["asked"], r["hits"], candidates))
-            ya.append(r["answerable"])
+            ya.append(label)
     xs = np.array(xa, dtype=float)
     for name in drop:
         xs[:, QUESTION_FEATURES.index(name)] = 0.0
@@ -263,23 +360,37 @@ def fit_answerable(
     return dict(zip([*QUESTION_FEATURES, "bias"], beta.tolist(), strict=True))
 
 
+def answered_at(pairs: Sequence[tuple[bool, float]], refuse: float) -> tuple[float, float]:
+    """From (answerable, confidence) pairs: the least threshold refusing ``refuse`` of the
+    unanswerable ones, and the share of the answerable ones answered at it."""
+    unans = sorted(c for a, c in pairs if not a)
+    ans = [c for a, c in pairs if a]
+    t = next(t for t in (i / 1000 for i in range(1001)) if sum(c < t for c in unans) / len(unans) >= refuse)
+    return t, round(sum(c > 0 and c >= t for c in ans) / len(ans), 3) if ans else 0.0
+
+
 def curve(rows: list[dict[str, Any]], answer: Callable[[str, list[Any]], Any]) -> list[float]:
-    """Per half: (answerable answered, unanswerable refused) at each threshold; the threshold
-    that refuses 85% of the tuning half's unanswerable questions."""
-    conf: dict[tuple[str, bool], list[float]] = {}
+    """Per half: (silver answerable answered, judged-answerable answered, unanswerable refused)
+    at each threshold; the threshold that refuses 85% of the tuning half's unanswerable
+    questions."""
+    conf: dict[tuple[str, str], list[float]] = {}
     for r in rows:
-        a = answer(r["asked"], r["hits"])
-        conf.setdefault((r["half"], r["answerable"]), []).append(a.confidence or 0.0)
-    unans = sorted(conf[("tune", False)])
+        c = answer(r["asked"], r["hits"]).confidence or 0.0
+        group = "u" if not r["answerable"] else "a"
+        conf.setdefault((r["half"], group), []).append(c)
+        if r.get("relevant"):
+            conf.setdefault((r["half"], "j"), []).append(c)
+    unans = sorted(conf[("tune", "u")])
     chosen = next(t for t in (i / 200 for i in range(201)) if sum(c < t for c in unans) / len(unans) >= 0.85)
-    print("threshold | answered, unanswerable refused: tune | report")
+    print("threshold | silver answered, judged-answerable answered, unanswerable refused: tune | report")
     for t in sorted({*(i / 20 for i in range(21)), chosen}):
         cells = []
         for name in sorted({h for h, _ in conf}, reverse=True):
-            a_ = conf[(name, True)]
-            u_ = conf[(name, False)]
-            answered = sum(c > 0 and c >= t for c in a_) / len(a_)
-            cells += [answered, sum(not (c > 0 and c >= t) for c in u_) / len(u_)]
+            for group in ("a", "j"):
+                mine = conf.get((name, group), [])
+                cells.append(sum(c > 0 and c >= t for c in mine) / len(mine) if mine else float("nan"))
+            u_ = conf[(name, "u")]
+            cells.append(sum(not (c > 0 and c >= t) for c in u_) / len(u_))
         print(f"{t:.3f} | " + " | ".join(f"{c:.3f}" for c in cells))
     return [chosen]
 
@@ -307,7 +418,16 @@ def _write(sentence: dict[str, float], answerable: dict[str, float], threshold: 
     say("wrote the weights and MIN_CONFIDENCE =", threshold)
 
 
-def fit(rows: list[dict[str, Any]], report: bool, l2: float, write: bool = False) -> None:
+def fit(
+    rows: list[dict[str, Any]],
+    report: bool,
+    l2: float,
+    write: bool = False,
+    targets: Targets = SHIPPED,
+    refusal_only: bool = False,
+) -> None:
+    """Fit both models on the tuning half (or, ``refusal_only``, the refusal alone over the
+    shipped sentence model), print the curve, and with ``write`` put them into ``prompts/``."""
     import prompts.refusal as refusal
     from prompts.answer_weights import ANSWERABLE_WEIGHTS, SENTENCE_WEIGHTS
     from prompts.extractive import answer_extractively
@@ -317,12 +437,14 @@ def fit(rows: list[dict[str, Any]], report: bool, l2: float, write: bool = False
 
     tune = [r for r in rows if r["half"] == "tune"]
     shown = rows if report else tune
-    new = fit_sentences(tune, l2)
-    SENTENCE_WEIGHTS.clear()
-    SENTENCE_WEIGHTS.update(new)
+    say("targets:", targets)
+    if not refusal_only:
+        new = fit_sentences(tune, l2, targets=targets)
+        SENTENCE_WEIGHTS.clear()
+        SENTENCE_WEIGHTS.update(new)
     refusal.MIN_CONFIDENCE = 0.0
     say("threshold 0:", evaluate(shown, shipped))
-    answerable = fit_answerable(tune, l2)
+    answerable = fit_answerable(tune, l2, targets=targets)
     ANSWERABLE_WEIGHTS.clear()
     ANSWERABLE_WEIGHTS.update(answerable)
     (chosen,) = curve(shown, shipped)
@@ -340,15 +462,27 @@ def _threshold(
     return next(t for t in (i / 200 for i in range(201)) if sum(c < t for c in conf) / len(conf) >= target)
 
 
+def week_folds(rows: list[dict[str, Any]], folds: int) -> list[int]:
+    """Each row's fold: its quiz week's place among the rows' weeks, modulo ``folds`` (a week's
+    questions share their news, so they are never split between fitting and scoring)."""
+    weeks = sorted({r["week"] for r in rows})
+    place = {w: i for i, w in enumerate(weeks)}
+    return [place[r["week"]] % folds for r in rows]
+
+
 def cross_validate(
     rows: list[dict[str, Any]],
     l2: float,
     folds: int = 4,
     drop: Sequence[str] = (),
     drop_q: Sequence[str] = (),
+    targets: Targets = SHIPPED,
+    by_week: bool = True,
 ) -> dict[str, Any]:
     """Both fits and the threshold on (folds - 1) parts of the tuning half, scored on the part
-    left out, for every part: an estimate of the tuning half's figures that is not in-sample."""
+    left out, for every part: an estimate of the tuning half's figures that is not in-sample.
+    Also the out-of-fold trade-off: judged-answerable (and silver) answered at 80 / 85 / 90% of
+    the unanswerable refused, each threshold read off the pooled out-of-fold confidences."""
     import prompts.refusal as refusal
     from prompts.answer_weights import ANSWERABLE_WEIGHTS, SENTENCE_WEIGHTS
     from prompts.extractive import answer_extractively
@@ -358,26 +492,33 @@ def cross_validate(
 
     saved = (dict(SENTENCE_WEIGHTS), dict(ANSWERABLE_WEIGHTS), refusal.MIN_CONFIDENCE)
     tune = sorted((r for r in rows if r["half"] == "tune"), key=lambda r: r["id"])
+    fold_of = week_folds(tune, folds) if by_week else [i % folds for i in range(len(tune))]
     left_out: list[dict[str, Any]] = []
     try:
         for f in range(folds):
-            train = [r for i, r in enumerate(tune) if i % folds != f]
+            train = [r for r, g in zip(tune, fold_of, strict=True) if g != f]
             SENTENCE_WEIGHTS.clear()
-            SENTENCE_WEIGHTS.update(fit_sentences(train, l2, drop, quiet=True))
+            SENTENCE_WEIGHTS.update(fit_sentences(train, l2, drop, quiet=True, targets=targets))
             ANSWERABLE_WEIGHTS.clear()
-            ANSWERABLE_WEIGHTS.update(fit_answerable(train, l2, drop_q, quiet=True))
+            ANSWERABLE_WEIGHTS.update(fit_answerable(train, l2, drop_q, quiet=True, targets=targets))
             refusal.MIN_CONFIDENCE = _threshold(train, shipped)
-            test = [r for i, r in enumerate(tune) if i % folds == f]
-            for r in test:
-                a = shipped(r["asked"], r["hits"])
-                left_out.append({**r, "answer": a})
+            for r, g in zip(tune, fold_of, strict=True):
+                if g == f:
+                    left_out.append({**r, "answer": shipped(r["asked"], r["hits"])})
     finally:
         SENTENCE_WEIGHTS.clear()
         SENTENCE_WEIGHTS.update(saved[0])
         ANSWERABLE_WEIGHTS.clear()
         ANSWERABLE_WEIGHTS.update(saved[1])
         refusal.MIN_CONFIDENCE = saved[2]
-    return evaluate(left_out)["tune"]
+    figures: dict[str, Any] = evaluate(left_out)["tune"]
+    unans = [(False, r["answer"].confidence or 0.0) for r in left_out if not r["answerable"]]
+    for name, test in (("oof_judged", judged_answerable), ("oof_silver", lambda r: bool(r["answerable"]))):
+        pairs = unans + [
+            (True, r["answer"].confidence or 0.0) for r in left_out if r["answerable"] and test(r)
+        ]
+        figures[name] = [answered_at(pairs, refuse)[1] for refuse in (0.80, 0.85, 0.90)]
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -388,7 +529,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", action="store_true", help="show the reporting half too (only at the end)")
     p.add_argument("--l2", type=float, default=10.0, help="ridge penalty of both fits")
     p.add_argument("--write", action="store_true", help="write the fitted constants into prompts/")
+    p.add_argument(
+        "--positives",
+        choices=("silver", "judged"),
+        default="silver",
+        help="the refusal's positives",
+    )
+    p.add_argument(
+        "--negatives",
+        choices=("unanswerable", "both"),
+        default="unanswerable",
+        help="the refusal's negatives: unanswerable.jsonl, or also the questions with no relevant article",
+    )
+    p.add_argument(
+        "--sentences",
+        choices=("all", "answerable", "relevant"),
+        default="all",
+        help="the sentence model's data: every silver-labelled question, the judged-answerable ones,"
+        " or only their relevant articles' sentences",
+    )
+    p.add_argument(
+        "--refusal-only", action="store_true", help="fit: keep the shipped sentence model, refit the refusal"
+    )
+    p.add_argument(
+        "--folds", choices=("week", "order"), default="week", help="cv: folds by quiz week or by id"
+    )
     args = p.parse_args(argv)
+    targets = Targets(args.positives, args.negatives, args.sentences)
     bset = bench_set(args)
     if args.step == "dump":
         say("wrote", dump(bset, args.work_dir, args.data))
@@ -397,11 +564,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.step == "cv":
         drop = [d for d in args.drop.split(",") if d]
         drop_q = [d for d in args.drop_q.split(",") if d]
-        figures = cross_validate(rows, args.l2, drop=drop, drop_q=drop_q)
-        say(f"cv l2={args.l2} drop={drop} drop_q={drop_q}:", figures)
+        figures = cross_validate(
+            rows, args.l2, drop=drop, drop_q=drop_q, targets=targets, by_week=args.folds == "week"
+        )
+        say(f"cv {targets} folds={args.folds} l2={args.l2} drop={drop} drop_q={drop_q}:", figures)
         return 0
     if args.step == "fit":
-        fit(rows, args.report, args.l2, args.write)
+        fit(rows, args.report, args.l2, args.write, targets, args.refusal_only)
         return 0
     from prompts.extractive import answer_extractively
 

@@ -86,11 +86,11 @@ def recording_verifier() -> Iterator[VerifierLog]:
         log.replies.append(args[0] if args else kwargs.get("reply", ""))
         return result
 
-    generative.verify_answer = record  # type: ignore[assignment]
+    generative.verify_answer = record
     try:
         yield log
     finally:
-        generative.verify_answer = real  # type: ignore[assignment]
+        generative.verify_answer = real
 
 
 def fallback_reason(answer: Answer) -> str | None:

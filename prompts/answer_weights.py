@@ -6,7 +6,10 @@ of RealTimeQA (even ISO weeks; see BENCHMARKS.md section 2), never on the report
 - :data:`SENTENCE_WEIGHTS`: the chance that a candidate sentence carries the answer, from its
   features (:func:`prompts.sentence_scoring.sentence_features`).
 - :data:`ANSWERABLE_WEIGHTS`: the chance that the coverage answers the question at all, from the
-  best sentence and what the evidence does not mention (:func:`prompts.refusal.answerability`).
+  best sentence and what the evidence does not mention (:func:`prompts.refusal.answerability`);
+  fitted with ``--refusal-only --positives judged``: the positives are the questions whose
+  answer an article judged relevant states (``bench/judgments.tsv``), not every question whose
+  answer string occurs somewhere (a third of those only in background or unrelated articles).
 """
 
 from __future__ import annotations
@@ -72,20 +75,20 @@ QUESTION_FEATURES = (
 )
 
 ANSWERABLE_WEIGHTS: dict[str, float] = {
-    "best": 0.434,
-    "words": 1.015,
-    "dense": -1.424,
-    "missing": -0.471,
-    "missing_share": 0.349,
-    "undated": -3.174,
-    "said": 0.277,
-    "said_top3": 0.388,
-    "said_top1": 0.750,
-    "second": 5.006,
-    "plain": 0.617,
-    "dense_top3": -0.049,
-    "keyword_top": 0.238,
-    "bias": -1.543,
+    "best": 0.565,
+    "words": 0.986,
+    "dense": 0.840,
+    "missing": -0.103,
+    "missing_share": 0.303,
+    "undated": -3.076,
+    "said": 1.154,
+    "said_top3": 0.863,
+    "said_top1": 1.576,
+    "second": 4.680,
+    "plain": 0.889,
+    "dense_top3": 1.271,
+    "keyword_top": -0.189,
+    "bias": -5.431,
 }
 
 

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -220,20 +221,49 @@ def lead_facts(offline: Answer, question: str) -> set[str]:
     return {t for t in key_terms(lead) if len(t) > 1} - key_terms(question)
 
 
+def _words(text: str) -> str:
+    """``text`` lower-cased, without citation markers, punctuation read as spaces; padded so
+    that containment is of whole words."""
+    text = re.sub(r"\[\d+\]", " ", text.lower().replace("’", "'"))
+    return " " + " ".join(re.sub(r"[^\w%$']+", " ", text).split()) + " "
+
+
+def says(text: str, phrase: str) -> bool:
+    """Whether ``text`` contains ``phrase`` word for word (case, punctuation and citation
+    markers aside). Words are not stemmed: "snail" does not say "snails", nor "6" "60"."""
+    wanted = _words(phrase)
+    return wanted.strip() != "" and wanted in _words(text)
+
+
+def covers(text: str, sentence: str, question: str) -> bool:
+    """Whether ``text`` states at least LEAD_COVER_MIN of what ``sentence`` adds to the
+    question (its key terms beyond the question's)."""
+    facts = {t for t in key_terms(sentence) if len(t) > 1} - key_terms(question)
+    return not facts or len(facts & key_terms(text)) >= LEAD_COVER_MIN * len(facts)
+
+
 def thinner(question: str, checked: Verified, offline: Answer) -> bool:
     """Whether the model's checked answer says less about the question than the offline one,
-    so that giving it would make newsdesk worse. A weak model copies a passage sentence that is
-    supported but is about something else, restates the question without its answer, or
-    guesses so that most of what it wrote is removed: its answer is thinner when none of its
-    kept sentences names the question's subject (then even an offline refusal is better), when
-    it states less than LEAD_COVER_MIN of the offline answer's lead facts, or when the verifier
-    removed more sentences than it kept and fewer kept ones name the subject than the offline
-    answer's do."""
+    so that giving it could make newsdesk worse. A weak model copies a passage sentence that is
+    supported but is about something else, restates the question without its answer, guesses
+    so that most of what it wrote is removed, or gives one fact where the offline answer gives
+    three. Its answer is given only when it says at least what the offline answer says: it is
+    thinner when none of its kept sentences names the question's subject (then even an offline
+    refusal is better), when it does not say the offline answer's direct answer (``short``) word
+    for word, when it leaves out what one of the offline answer's sentences about the question
+    (:func:`on_topic`) adds (LEAD_COVER_MIN of it), when it states less than LEAD_COVER_MIN of
+    the offline answer's lead facts, or when the verifier removed more sentences than it kept
+    and fewer kept ones name the subject than the offline answer's do."""
     mine = on_topic(checked.text, question)
     if mine == 0:
         return True
     if not offline.citations:
         return False
+    if offline.short is not None and not says(checked.text, offline.short.text):
+        return True
+    about = [claim.text for claim in split_claims(offline.text) if on_topic(claim.text, question)]
+    if not all(covers(checked.text, sentence, question) for sentence in about):
+        return True
     facts = lead_facts(offline, question)
     if facts and len(facts & key_terms(checked.text)) < LEAD_COVER_MIN * len(facts):
         return True
@@ -475,6 +505,7 @@ __all__ = [
     "ChatLike",
     "ModelAnswerer",
     "answer_with_model",
+    "covers",
     "estimate_tokens",
     "fit_prompt",
     "format_passages",
@@ -483,6 +514,7 @@ __all__ = [
     "lead_facts",
     "on_topic",
     "rewrite_followup",
+    "says",
     "stream_answer_with_model",
     "thinner",
 ]

@@ -1,9 +1,10 @@
 """When the offline answerer says "the coverage doesn't say", and what part it cannot answer.
 
 One calibrated reason: the answerability model (:data:`prompts.answer_weights.ANSWERABLE_WEIGHTS`,
-a logistic regression fitted on the tuning half of RealTimeQA, answerable questions against
-unanswerable ones) gives a probability below :data:`MIN_CONFIDENCE`, the least threshold that
-refuses 85% of that half's unanswerable questions (see BENCHMARKS.md section 2). Its features
+a logistic regression fitted on the tuning half of RealTimeQA: questions an article judged
+relevant answers -- ``bench/judgments.tsv`` -- against unanswerable ones) gives a probability
+below :data:`MIN_CONFIDENCE`, the least threshold that refuses 85% of that half's unanswerable
+questions (see BENCHMARKS.md section 2). Its features
 are the best sentence's chance of carrying the answer, how much of the question the passages
 mention, and what they never mention: a name (or number) of the question the evidence never
 mentions lowers the confidence rather than vetoing the answer (as a veto it cost more
@@ -34,7 +35,7 @@ from prompts.terms import key_terms, names_in
 from retrieval.models import SearchHit
 
 #: Least answerability (a probability) for an answer rather than a refusal (calibrated).
-MIN_CONFIDENCE = 0.32
+MIN_CONFIDENCE = 0.18
 _QUESTION_OPENERS = frozenset(
     "What When Who Whom Whose How Why Where Which Did Does Do Is Are Was Were Will Has Have Had Can "
     "Could Should Would In On At After Before During Since For From".split()

@@ -8,7 +8,8 @@ The model cites prompt keys (``[P3]``, ``[P1][P2]``, ``[P1, P2]``). Here:
    meaning (MiniLM cosine) to one of them, its content words must mostly occur in them, every
    number in it must occur there, at most ``NEW_WORDS_MAX`` of its content words may be in
    neither the anchor, the sentences right before and after it, nor the question, and it must
-   not deny what the anchor says or say "not" where the anchor does not (thresholds below).
+   not deny what the anchor says or say "not" where the anchor does not: each thing it denies
+   ("not Nevada", "didn't attend") must be denied there too (thresholds below).
    A cited passage with no anchor that holds is
    dropped from that sentence; a sentence left with no supporting passage is removed. A
    sentence with no citation is checked against every passage and cites the one that supports
@@ -85,6 +86,10 @@ _INSTRUCTION = re.compile(
 _NEGATION = re.compile(
     r"\b(?:not|never|none|nobody|nothing|neither|nor|without|cannot)\b|n[’']t\b|\bno\b(?!\.?\s*\d)", re.I
 )
+#: What a denial is about: the content words among the next NEGATION_SCOPE words of its clause
+#: ("not Nevada" -> nevada; "did not attend the event" -> attend, event).
+NEGATION_SCOPE = 4
+_CLAUSE_END = re.compile(r"[.,;:!?—–()\[\]]")
 _STOPWORDS = frozenset(
     """a an the and or but if then than so of in on at to for from by with without about into
     over after before under between during through against as is are was were be been being
@@ -149,6 +154,8 @@ class _Evidence:
     #: Per anchor sentence: the content words of it and of the sentences next door (_next_door).
     own_words: list[set[str]]
     negated: list[bool]
+    #: Per anchor sentence: the denials (:func:`denials`) of it and of the sentences next door.
+    own_denials: list[list[set[str]]]
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
@@ -239,6 +246,24 @@ def negated(text: str) -> bool:
     return _NEGATION.search(text) is not None
 
 
+def denials(text: str) -> list[set[str]]:
+    """What each denial in ``text`` is about: the content words of the next NEGATION_SCOPE
+    words of its clause (empty when nothing follows: "He did not.")."""
+    out = []
+    for match in _NEGATION.finditer(text):
+        rest = _CLAUSE_END.split(text[match.end() :], maxsplit=1)[0]
+        out.append(content_words(" ".join(_WORD.findall(rest)[:NEGATION_SCOPE])))
+    return out
+
+
+def denials_hold(claimed: Sequence[set[str]], found: Sequence[set[str]]) -> bool:
+    """Whether every denial ``claimed`` (:func:`denials` of a claim) is made in ``found`` (the
+    denials near its anchor): one about a word it is about, or, for a denial about nothing in
+    particular, any. A small model moves a "not" onto what the passage does not deny ("sold in
+    California, not Nevada" on "... ending a long stretch without a winner")."""
+    return all(any(scope & other for other in found) if scope else bool(found) for scope in claimed)
+
+
 def _near(spans: Sequence[tuple[int, int]], j: int) -> list[int]:
     """The sentences lying wholly within SUPPORT_WINDOW_CHARS of sentence ``j`` (it included)."""
     lo, hi = spans[j][0] - SUPPORT_WINDOW_CHARS, spans[j][1] + SUPPORT_WINDOW_CHARS
@@ -271,6 +296,7 @@ def _evidence(hit: SearchHit) -> _Evidence:
     words = [content_words(text[a:b]) for a, b in spans]
     numbers = [numbers_in(text[a:b]) for a, b in spans]
     near = [_near(spans, j) for j in range(len(spans))]
+    sentence_denials = [denials(text[a:b]) for a, b in spans]
     return _Evidence(
         hit,
         spans,
@@ -280,6 +306,7 @@ def _evidence(hit: SearchHit) -> _Evidence:
         [set().union(*(numbers[i] for i in n)) for n in near],
         [set().union(*(words[i] for i in _next_door(words, j))) for j in range(len(spans))],
         [negated(text[a:b]) for a, b in spans],
+        [[d for i in _next_door(words, j) for d in sentence_denials[i]] for j in range(len(spans))],
     )
 
 
@@ -324,11 +351,13 @@ def support(
     ev: _Evidence,
     denies: bool = False,
     asked: set[str] | frozenset[str] = frozenset(),
+    claimed: Sequence[set[str]] = (),
 ) -> Support:
-    """Whether the claim (its words, numbers, vector, and whether it ``denies``) is supported
-    by passage ``ev``: by some anchor sentence, with what lies near it. At most NEW_WORDS_MAX
-    of its words may be in neither the anchor, its next-door sentences, nor ``asked`` (the
-    content words of the question it answers)."""
+    """Whether the claim (its words, numbers, vector, whether it ``denies`` and what it denies,
+    ``claimed``) is supported by passage ``ev``: by some anchor sentence, with what lies near
+    it. At most NEW_WORDS_MAX of its words may be in neither the anchor, its next-door
+    sentences, nor ``asked`` (the content words of the question it answers); a claim that
+    denies needs an anchor that denies, and each of its denials made near it."""
     if not ev.spans or not words:
         return Support(False, 0.0, 0, 0.0, 0.0)
     cosines = ev.vectors @ vector
@@ -343,6 +372,7 @@ def support(
             and numbers <= ev.near_numbers[j]
             and len(words - ev.own_words[j] - asked) <= NEW_WORDS_MAX
             and denies == ev.negated[j]
+            and denials_hold(claimed, ev.own_denials[j])
             and judge(lexical[j], near_cosines[j])
             for j in range(len(ev.spans))
         ]
@@ -426,7 +456,8 @@ def _supporting_sources(
     cited = [k for k in dict.fromkeys(claim.keys) if k in evidence]
     candidates = cited or list(evidence)
     words, numbers, denies = content_words(claim.text), numbers_in(claim.text), negated(claim.text)
-    verdicts = {k: support(words, numbers, vector, evidence[k], denies, asked) for k in candidates}
+    claimed = denials(claim.text)
+    verdicts = {k: support(words, numbers, vector, evidence[k], denies, asked, claimed) for k in candidates}
     keys = [k for k in candidates if verdicts[k].supported]
     if not cited and keys:
         keys = [max(keys, key=lambda k: verdicts[k].score)]
@@ -482,6 +513,7 @@ __all__ = [
     "LEXICAL_FLOOR",
     "LEXICAL_MIN",
     "LEXICAL_STRONG",
+    "NEGATION_SCOPE",
     "NEW_WORDS_MAX",
     "SUPPORT_WINDOW_CHARS",
     "BatchEmbedder",
@@ -492,6 +524,8 @@ __all__ = [
     "Verified",
     "cite",
     "content_words",
+    "denials",
+    "denials_hold",
     "is_cannot_answer",
     "is_question",
     "judge",

@@ -20,6 +20,7 @@ import numpy as np
 from config.errors import RunFailed
 from config.settings import Settings, StoreSettings
 from retrieval.models import Passage
+from retrieval.splitting import join_spans
 
 DENSE_VECTOR = "text-dense"  # llama-index's dense vector name when vectors are named
 
@@ -84,7 +85,7 @@ def passage_from_fields(
         outlet=meta.get("outlet"),
         published=_date(meta.get("published")),
         url=meta.get("url"),
-        sentences=tuple((int(a), int(b)) for a, b in meta.get("sentences") or ()),
+        sentences=tuple(join_spans(text, [(int(a), int(b)) for a, b in meta.get("sentences") or ()])),
     )
 
 

@@ -31,6 +31,7 @@ from retrieval.catalog import ARTICLE_BM25, DENSE_FILE
 from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
 from retrieval.models import Article, Passage
 from retrieval.search import Filters
+from retrieval.splitting import join_spans
 from retrieval.store import DenseSearcher, open_client, passage_from_payload, vector_store
 
 #: The passages' lean rows, beside the BM25 corpus and in its order (see :class:`KeywordTable`).
@@ -196,7 +197,7 @@ def passage_from_lean(row: dict[str, Any]) -> Passage:
         **{
             **row,
             "published": date.fromisoformat(published) if published else None,
-            "sentences": tuple((a, b) for a, b in row["sentences"]),
+            "sentences": tuple(join_spans(row["text"], [(a, b) for a, b in row["sentences"]])),
         }
     )
 

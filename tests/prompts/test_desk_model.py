@@ -28,6 +28,10 @@ QUESTIONS = yaml.safe_load(
     (Path(__file__).parents[1] / "data" / "seed_questions.yaml").read_text(encoding="utf-8")
 )
 ARTICLES = {a.doc_id: a for a in read_folder(SAMPLE_CORPUS)[0]}
+#: A seed question whose scripted answer says all the offline answer says (on "Which court
+#: issued an arrest warrant for Putin?" it leaves out the offline answer's second sentence, so
+#: the offline answer is given: prompts.generative.thinner).
+MODEL_QUESTION = "What did Qin Gang tell Dmytro Kuleba?"
 
 
 @pytest.fixture
@@ -48,9 +52,9 @@ async def test_auto_mode_answers_from_the_model_when_a_base_url_is_set(
     model_desk: Desk, llm_server: FakeLLMServer
 ):
     llm_server.script = ScriptedModel()
-    answer = await model_desk.ask("Which court issued an arrest warrant for Putin?")
+    answer = await model_desk.ask(MODEL_QUESTION)
     assert answer.mode == "llm" and answer.grounded
-    assert "International Criminal Court" in answer.text
+    assert "peace talks" in answer.text
     assert citations_verify(answer, ARTICLES)
 
 
@@ -83,7 +87,7 @@ async def test_an_unreachable_model_gives_the_offline_answer_with_a_notice(
 
 async def test_ask_stream_yields_drafts_then_the_answer(model_desk: Desk, llm_server: FakeLLMServer):
     llm_server.script = ScriptedModel()
-    items = [i async for i in model_desk.ask_stream("Which court issued an arrest warrant for Putin?")]
+    items = [i async for i in model_desk.ask_stream(MODEL_QUESTION)]
     assert all(isinstance(i, AnswerDraft) for i in items[:-1]) and len(items) > 2
     assert isinstance(items[-1], Answer) and items[-1].mode == "llm"
 
@@ -97,8 +101,9 @@ async def test_seed_questions_answers_cite_only_what_verifies_in_model_and_offli
     answers = [await model_desk.ask(item["q"], mode="llm") for item in sample]
     model_answers = [a for a in answers if a.mode == "llm" and a.citations]
     offline = [model_desk.ask_offline(item["q"]) for item in sample]
-    # the rest: nothing of the reply verified, or it was thinner than the offline answer
-    assert len(model_answers) >= 0.65 * len(sample)
+    # the rest: nothing of the reply verified, or it said less than the offline answer (the
+    # scripted model restates at most two passage sentences; the offline answer gives up to four)
+    assert len(model_answers) >= 0.4 * len(sample)
     assert all(citations_verify(a, ARTICLES) for a in model_answers)
     assert all(citations_verify(a, ARTICLES) for a in offline if a.citations)
 

@@ -23,6 +23,7 @@ from prompts.generative import (
     lead_facts,
     on_topic,
     rewrite_followup,
+    says,
     stream_answer_with_model,
     thinner,
 )
@@ -393,7 +394,12 @@ def _offline(text: str) -> Answer:
 @pytest.mark.parametrize(
     ("model", "removed", "offline_text", "expected"),
     [
-        ("Xi will visit Russia next week [1].", 0, "Xi visits Russia [1]. Russia hosts Xi [2].", False),
+        (
+            "Xi will visit Russia next week, and Russia hosts Xi [1].",
+            0,
+            "Xi visits Russia [1]. Russia hosts Xi [2].",
+            False,
+        ),
         ("Xi will visit Russia next week [1].", 2, "Xi visits Russia [1]. Russia hosts Xi [2].", True),
         ("Xi will visit Russia next week [1].", 2, "Xi visits Russia [1].", False),
         ("The answer is: 27 [1].", 0, "Xi visits Russia [1].", True),
@@ -459,3 +465,44 @@ def test_an_offline_refusal_has_no_lead_facts():
 def test_a_model_answer_without_the_offline_answers_lead_facts_is_thinner(model: str, expected: bool):
     offline_answer = _offline("Xi will be in Russia from Monday to Wednesday [1].")
     assert thinner(QUESTION, _verified(model, 0), offline_answer) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "expected"),
+    [
+        ("Giant African land snails were spotted [1].", "giant African land snails", True),
+        ("A giant African land snail was spotted [1].", "giant African land snails", False),
+        ("At least 60 people died [1].", "6", False),
+        ("The escape was on Aug. 31 [1].", "31,", True),
+        ("Anything at all [1].", "", False),
+    ],
+)
+def test_says_is_word_for_word_without_stemming(text: str, phrase: str, expected: bool):
+    assert says(text, phrase) is expected
+
+
+def test_a_model_answer_without_the_offline_short_answer_word_for_word_is_thinner():
+    question = "Which invasive species led to a quarantine in Broward County?"
+    offline_answer = dataclasses.replace(
+        _offline("Giant African land snails led to a quarantine in Broward County [1]."),
+        short=ShortAnswer("Giant African land snails", 1, 0, 25),
+    )
+    snail = "A giant African land snail led to a quarantine in Broward County [1]."
+    assert thinner(question, _verified(snail, 0), offline_answer)
+    snails = "Giant African land snails were found in Broward County, officials said [1]."
+    assert not thinner(question, _verified(snails, 0), offline_answer)
+
+
+def test_a_model_answer_that_leaves_out_an_offline_sentence_about_the_question_is_thinner():
+    """RealTimeQA 20230929_19: the model restated the offline answer's first sentence (the
+    stadium) and left out its second (who headlines the show), which held the answer."""
+    question = "Who will headline the Super Bowl halftime show?"
+    offline_answer = _offline(
+        "Super Bowl LVIII is set for Feb. 11, 2024 at Allegiant Stadium in Las Vegas [1]. "
+        "Usher will headline the Super Bowl halftime show, the NFL said [2]. "
+        "Tickets went on sale on Monday [3]."
+    )
+    stadium = "The Super Bowl LVIII halftime show is set for Feb. 11, 2024 at Allegiant Stadium [1]."
+    assert thinner(question, _verified(stadium, 0), offline_answer)
+    both = stadium[:-5] + ", and Usher will headline the halftime show, the NFL said [1]."
+    assert not thinner(question, _verified(both, 0), offline_answer)  # the third is off the topic

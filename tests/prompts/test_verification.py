@@ -14,6 +14,8 @@ from prompts.verification import (
     _evidence,
     cite,
     content_words,
+    denials,
+    denials_hold,
     is_cannot_answer,
     negated,
     numbers_in,
@@ -424,3 +426,44 @@ def test_a_fragment_is_no_anchor_and_no_wall_between_an_anchor_and_its_neighbour
     result = verify_answer(reply, {"P1": hit}, minilm, question)
     [citation] = result.citations
     assert citation.quote.startswith("The debate will be held in person")
+
+
+def _powerball_hit() -> SearchHit:
+    text = (
+        "ST. LOUIS — A player in California won a $1.73 billion Powerball jackpot Wednesday night, "
+        "ending a long stretch without a winner of the top prize. The winning ticket was sold at "
+        "Midway Market & Liquor in Frazier Park, according to the California Lottery."
+    )
+    return _one_passage_hit("pb", "Powerball", text)
+
+
+POWERBALL_QUESTION = (
+    "One lucky lottery ticket for the $1.73 billion Powerball jackpot was sold in which state?"
+)
+
+
+def test_a_denial_the_passage_does_not_make_is_not_supported(minilm):
+    """SmolLM2 on the held-back half (20231013_19): "not Nevada" on an anchor whose only denial
+    is "without a winner" -- the anchor denies something, just not that."""
+    reply = "The jackpot for the $1.73 billion Powerball jackpot was sold in California, not Nevada [P1]."
+    result = verify_answer(reply, {"P1": _powerball_hit()}, minilm, POWERBALL_QUESTION)
+    assert result.kept == 0
+    plain = (
+        "A player in California won the $1.73 billion Powerball jackpot, ending a long stretch "
+        "without a winner [P1]."
+    )
+    assert verify_answer(plain, {"P1": _powerball_hit()}, minilm, POWERBALL_QUESTION).kept == 1
+
+
+@pytest.mark.parametrize(
+    ("claim", "anchor", "holds"),
+    [
+        ("sold in California, not Nevada", "ending a stretch without a winner", False),
+        ("He did not attend the summit.", "Biden did not attend the summit in Bali.", True),
+        ("He did not attend the summit.", "He did not travel; the summit went on.", False),
+        ("He did not.", "She never said so.", True),
+        ("He won.", "", True),
+    ],
+)
+def test_each_denial_of_a_claim_must_be_made_near_its_anchor(claim: str, anchor: str, holds: bool):
+    assert denials_hold(denials(claim), denials(anchor)) is holds

@@ -172,7 +172,7 @@ async def test_a_prompt_longer_than_the_context_is_trimmed_not_an_error(
 ):
     n_ctx = 1024  # the system prompt and six passages need ~2,000 tokens
     server = own_server(n_ctx)
-    overrides = {"max_passages": None, "context_tokens": n_ctx if known else None}
+    overrides: dict[str, Any] = {"max_passages": None, "context_tokens": n_ctx if known else None}
     desk = copied_seed_desk(
         seed_data_dir, model_settings(settings, server.base_url, **overrides), tmp_path / "data"
     )

@@ -16,7 +16,7 @@ from retrieval.models import Article
 from retrieval.sources import CorpusError
 from retrieval.web import canonical_url
 from retrieval.web.records import SourceCache
-from tests.fakes.news_fixtures import ATOM, LIBRARY_URLS, RSS, site_settings
+from tests.fakes.news_fixtures import ATOM, FAST_FETCH, LIBRARY_URLS, RSS, site_settings
 from tests.fakes.news_pages import GONE_PATH, SLOW_PATH
 from tests.fakes.news_site import NewsSite
 from tests.fakes.news_stories import (
@@ -148,7 +148,7 @@ async def test_broken_sources_never_stop_the_others(news_site: NewsSite, tmp_pat
     assert errors["harbor-rss"] is None and collected.statuses["harbor-rss"].articles == 5
     assert errors["bad-feed"] == "not an RSS or Atom feed"
     assert errors["dead-feed"] == "feed: HTTP 404"
-    assert errors["slow-feed"] == "feed: timed out after 0.3 s"
+    assert errors["slow-feed"] == f"feed: timed out after {FAST_FETCH.timeout_s:g} s"
     assert "cannot be resolved" in (errors["nowhere"] or "")
     assert (errors["odd-pages"] or "").startswith("all 5 pages failed")
     assert "loopback" in (errors["outside"] or "")
