@@ -203,13 +203,15 @@ def test_index_prints_each_skipped_file_once(tmp_path: Path) -> None:
     assert done.stdout.startswith("indexed: 1 added")
 
 
-def test_ask_with_jsonl_and_a_question_is_refused(capsys: pytest.CaptureFixture[str], data_copy: Path) -> None:
+def test_ask_with_jsonl_and_a_question_is_refused(
+    capsys: pytest.CaptureFixture[str], data_copy: Path
+) -> None:
     one_line(capsys, main(["--data-dir", str(data_copy), "ask", "--jsonl", "Who?"]), 2, "without --jsonl")
 
 
 @pytest.fixture
 def read_only_index(data_copy: Path) -> Iterator[Path]:
-    """The copy's index folder made read-only: by its modes, or (root ignores modes) a read-only bind mount."""
+    """The copy's index folder made read-only: by its modes, or (root ignores them) a read-only bind mount."""
     import os
     import shutil
     import subprocess
