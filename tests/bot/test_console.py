@@ -62,4 +62,5 @@ def test_ctrl_c_while_starting_or_answering_is_one_line(data_copy: Path, delay_s
         # -SIGINT is what a shell also reports as 130: Python ends itself by the signal when
         # the interrupt passed through a C extension's own Python call (pybind11's eval)
         assert code in (130, -signal.SIGINT)
-        assert err == "newsdesk: interrupted\n"
+        # ended by the signal itself, the process had no chance to print (the shell shows ^C)
+        assert err == "newsdesk: interrupted\n" or (code == -signal.SIGINT and err == "")
