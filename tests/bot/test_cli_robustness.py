@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -118,34 +119,39 @@ def test_one_bad_line_in_jsonl_does_not_abort_the_batch(
     assert "answer" in rows[0] and "answer" in rows[2]
 
 
-@pytest.mark.parametrize("damaged", ["catalog.json", "dense.npy"])
-def test_a_damaged_index_is_one_line_and_a_rebuild_replaces_it(
-    capsys: pytest.CaptureFixture[str], data_copy: Path, damaged: str
-) -> None:
-    from retrieval.catalog import current_generation
-
-    generation = current_generation(data_copy / "index")
-    assert generation is not None
-    (generation / damaged).write_text("garbage", encoding="utf-8")
-    one_line(capsys, main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]), 1, "damaged")
-    assert main(["--data-dir", str(data_copy), "index", "--rebuild"]) == 0
-    assert main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]) == 0
+def _garble(piece: Path) -> None:
+    piece.write_text("garbage", encoding="utf-8")
 
 
-@pytest.mark.parametrize("missing", ["dense.npy", "bm25"])
-def test_an_index_missing_a_piece_is_one_line_not_an_answer_from_the_rest(
-    capsys: pytest.CaptureFixture[str], data_copy: Path, missing: str
-) -> None:
-    import shutil
-
-    from retrieval.catalog import current_generation
-
-    generation = current_generation(data_copy / "index")
-    assert generation is not None
-    piece = generation / missing
+def _remove(piece: Path) -> None:
     shutil.rmtree(piece) if piece.is_dir() else piece.unlink()
-    one_line(capsys, main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]), 1, "missing")
-    assert main(["--data-dir", str(data_copy), "index"]) == 0  # an incomplete index is rebuilt
+
+
+@pytest.mark.parametrize(
+    ("piece", "harm", "said", "rebuild"),
+    [
+        ("catalog.json", _garble, "damaged", ["--rebuild"]),
+        ("dense.npy", _garble, "damaged", ["--rebuild"]),
+        ("dense.npy", _remove, "missing", []),  # an incomplete index is rebuilt by a plain index
+        ("bm25", _remove, "missing", []),
+    ],
+    ids=["catalog-garbage", "dense-garbage", "dense-missing", "bm25-missing"],
+)
+def test_a_damaged_index_is_one_line_not_an_answer_and_indexing_replaces_it(
+    capsys: pytest.CaptureFixture[str],
+    data_copy: Path,
+    piece: str,
+    harm: Callable[[Path], None],
+    said: str,
+    rebuild: list[str],
+) -> None:
+    from retrieval.catalog import current_generation
+
+    generation = current_generation(data_copy / "index")
+    assert generation is not None
+    harm(generation / piece)
+    one_line(capsys, main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]), 1, said)
+    assert main(["--data-dir", str(data_copy), "index", *rebuild]) == 0
     assert main(["--data-dir", str(data_copy), "ask", "Who is the head of Rosneft?"]) == 0
 
 

@@ -1,4 +1,5 @@
-"""Search hits cut from the bundled seed articles, for tests that need real news text."""
+"""Search hits for answer tests: cut from the bundled seed articles (real news text), or one
+passage holding a test's own text."""
 
 from __future__ import annotations
 
@@ -29,6 +30,22 @@ def seed_hit(
         outlet="Seed outlet",
         published=published,
         sentences=tuple(sentence_spans(text[start:end])),
+    )
+    return SearchHit(passage, score, dense_score=score)
+
+
+def text_hit(text: str, *, doc: str, outlet: str, published: date | None, score: float) -> SearchHit:
+    """A one-passage hit holding all of ``text`` (its first line is the headline)."""
+    passage = Passage(
+        key=f"{doc}:0",
+        doc_id=doc,
+        title=text.split("\n")[0],
+        text=text,
+        start=0,
+        end=len(text),
+        outlet=outlet,
+        published=published,
+        sentences=tuple(sentence_spans(text)),
     )
     return SearchHit(passage, score, dense_score=score)
 

@@ -9,7 +9,7 @@ from prompts.citations import CANNOT_ANSWER
 from prompts.extractive import MAX_SENTENCES, answer_extractively
 from prompts.sentence_scoring import folded_terms, passage_terms
 from retrieval.models import Passage, SearchHit
-from retrieval.splitting import sentence_spans
+from tests.prompts.seed_hits import text_hit
 
 FERRY = (
     "Council approves harbour ferry\n\n"
@@ -23,18 +23,7 @@ FERRY = (
 def hit(
     text: str, *, doc: str = "ferry", published: date | None = date(2026, 3, 2), score: float = 0.6
 ) -> SearchHit:
-    passage = Passage(
-        key=f"{doc}:0",
-        doc_id=doc,
-        title=text.split("\n")[0],
-        text=text,
-        start=0,
-        end=len(text),
-        outlet="Harbour Herald",
-        published=published,
-        sentences=tuple(sentence_spans(text)),
-    )
-    return SearchHit(passage, score, dense_score=score)
+    return text_hit(text, doc=doc, outlet="Harbour Herald", published=published, score=score)
 
 
 def ask(question: str, *hits: SearchHit):

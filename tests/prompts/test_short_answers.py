@@ -8,23 +8,12 @@ import pytest
 
 from prompts.answer_kinds import kind_of
 from prompts.extractive import answer_extractively
-from retrieval.models import Passage, SearchHit
-from retrieval.splitting import sentence_spans
+from retrieval.models import SearchHit
+from tests.prompts.seed_hits import text_hit
 
 
 def _hit(text: str, doc: str = "d", score: float = 0.7) -> SearchHit:
-    passage = Passage(
-        key=f"{doc}:0",
-        doc_id=doc,
-        title=text.split("\n")[0],
-        text=text,
-        start=0,
-        end=len(text),
-        outlet="Herald",
-        published=date(2023, 9, 1),
-        sentences=tuple(sentence_spans(text)),
-    )
-    return SearchHit(passage, score, dense_score=score)
+    return text_hit(text, doc=doc, outlet="Herald", published=date(2023, 9, 1), score=score)
 
 
 def _short(question: str, text: str) -> str | None:
