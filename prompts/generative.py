@@ -218,7 +218,17 @@ def lead_facts(offline: Answer, question: str) -> set[str]:
     else:
         claims = split_claims(offline.text)
         lead = claims[0].text if claims else ""
-    return {t for t in key_terms(lead) if len(t) > 1} - key_terms(question)
+    return added_facts(lead, question)
+
+
+def added_facts(text: str, question: str) -> set[str]:
+    """The key terms of ``text`` beyond the question's own (one-letter terms aside)."""
+    return {t for t in key_terms(text) if len(t) > 1} - key_terms(question)
+
+
+def _states(text: str, facts: set[str]) -> bool:
+    """Whether ``text`` states at least LEAD_COVER_MIN of ``facts`` (any text states none)."""
+    return not facts or len(facts & key_terms(text)) >= LEAD_COVER_MIN * len(facts)
 
 
 def _words(text: str) -> str:
@@ -238,8 +248,7 @@ def says(text: str, phrase: str) -> bool:
 def covers(text: str, sentence: str, question: str) -> bool:
     """Whether ``text`` states at least LEAD_COVER_MIN of what ``sentence`` adds to the
     question (its key terms beyond the question's)."""
-    facts = {t for t in key_terms(sentence) if len(t) > 1} - key_terms(question)
-    return not facts or len(facts & key_terms(text)) >= LEAD_COVER_MIN * len(facts)
+    return _states(text, added_facts(sentence, question))
 
 
 def thinner(question: str, checked: Verified, offline: Answer) -> bool:
@@ -264,8 +273,7 @@ def thinner(question: str, checked: Verified, offline: Answer) -> bool:
     about = [claim.text for claim in split_claims(offline.text) if on_topic(claim.text, question)]
     if not all(covers(checked.text, sentence, question) for sentence in about):
         return True
-    facts = lead_facts(offline, question)
-    if facts and len(facts & key_terms(checked.text)) < LEAD_COVER_MIN * len(facts):
+    if not _states(checked.text, lead_facts(offline, question)):
         return True
     return len(checked.removed) > checked.kept and mine < on_topic(offline.text, question)
 
