@@ -359,6 +359,8 @@ def build_generation(
         whole = current is not None and backend.is_whole(current)
         if not rebuild and whole and _unchanged(articles, previous, key):
             _remove_leftovers(index_root)
+            if current is not None:
+                backend.upgrade(current)
             n = len(previous.articles) if previous else 0
             seconds = time.perf_counter() - started
             passages = previous.passages if previous else 0

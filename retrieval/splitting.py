@@ -9,11 +9,13 @@ with each passage); ``overlap`` sentences are repeated between neighbours.
 
 Passages store their sentence spans when they are indexed; :func:`join_spans` applies the same
 abbreviations to spans stored before they were known, so an index built earlier reads as a new
-one would split (within each passage) without being rebuilt.
+one would split (within each passage) without being rebuilt. Spans stored already joined are
+stamped with :data:`SPLITTER` and need no join when read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
@@ -43,6 +45,13 @@ _LAST_WORD = re.compile(r"""(?<![\w.])([A-Za-z]{2,5})\.[)\]"'”’]*$""")
 _JOINERS = ABBREVIATIONS | {first for first, _ in COLLOCATIONS}
 #: How far back from a sentence's end its last word can start (5 letters, the stop, closers).
 _TAIL = 40
+#: Which splitter made a set of stored spans: spans :func:`join_spans` has joined under this
+#: name are read as they are (retrieval/backends/lean_rows.py). Derived from the lists above,
+#: so adding an abbreviation changes it; raise the number when the join's rules change.
+SPLITTER = (
+    "punkt-en-join1-"
+    + hashlib.sha256(repr((sorted(ABBREVIATIONS), sorted(COLLOCATIONS))).encode()).hexdigest()[:10]
+)
 
 
 @lru_cache(maxsize=1)

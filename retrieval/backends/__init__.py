@@ -39,6 +39,11 @@ class StoreBackend(Protocol):
         """Whether ``generation`` holds everything a search needs (else it is rebuilt)."""
         ...
 
+    def upgrade(self, generation: Path) -> None:
+        """Bring a whole, unchanged ``generation``'s files to the current format in place,
+        without re-embedding, so that a kill part way leaves it as usable as before."""
+        ...
+
     def ingest(
         self,
         folder: Path,

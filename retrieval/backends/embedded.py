@@ -14,28 +14,24 @@ build killed part way resumes from its last saved batch
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from config.settings import Settings
+from retrieval.backends.lean_rows import LEAN_ROWS, LeanRows, upgrade, write_lean_rows
 from retrieval.catalog import ARTICLE_BM25, DENSE_FILE
 from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
 from retrieval.models import Article, Passage
 from retrieval.search import Filters
-from retrieval.splitting import join_spans
 from retrieval.store import DenseSearcher, open_client, passage_from_payload, vector_store
 
-#: The passages' lean rows, beside the BM25 corpus and in its order (see :class:`KeywordTable`).
-LEAN_ROWS = "passages.jsonl"
 #: What a whole generation holds (a missing one is rebuilt: a generation made before the lean
 #: rows existed gets them on the next reindex, from its own rows, nothing embedded again).
 ARTIFACTS = ("bm25", f"bm25/{LEAN_ROWS}", DENSE_FILE, ARTICLE_BM25, "docstore.json")
@@ -55,6 +51,17 @@ class EmbeddedBackend:
 
     def is_whole(self, generation: Path) -> bool:
         return all((generation / name).exists() for name in ARTIFACTS)
+
+    def upgrade(self, generation: Path) -> None:
+        """Lean rows written by an earlier splitter get their spans joined once, in place
+        (:func:`retrieval.backends.lean_rows.upgrade`: a killed run leaves the old file)."""
+        lean = generation / "bm25" / LEAN_ROWS
+        name = generation.name
+        try:
+            if lean.is_file() and upgrade(lean):
+                log.warning("upgraded the passage rows of %s to the current sentence splitter", name)
+        except OSError as exc:  # the old rows are still there and still read correctly
+            log.warning("could not upgrade the passage rows of %s (%s); they are joined as read", name, exc)
 
     def ingest(
         self,
@@ -179,39 +186,6 @@ def write_passage_bm25(folder: Path, rows: list[dict[str, Any]], texts: list[str
     write_lean_rows(folder / LEAN_ROWS, rows)
 
 
-#: A lean row's keys: the passage's own fields.
-_PASSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Passage))
-
-
-def lean_row(row: dict[str, Any]) -> dict[str, Any]:
-    """What a passage shown from ``row`` needs, flat (no nested node JSON to decode twice)."""
-    p = passage_from_payload(row["node_id"], row)
-    lean = {name: getattr(p, name) for name in _PASSAGE_FIELDS}
-    lean["published"] = p.published.isoformat() if p.published else None
-    return lean
-
-
-def passage_from_lean(row: dict[str, Any]) -> Passage:
-    published = row["published"]
-    return Passage(
-        **{
-            **row,
-            "published": date.fromisoformat(published) if published else None,
-            "sentences": tuple(join_spans(row["text"], [(a, b) for a, b in row["sentences"]])),
-        }
-    )
-
-
-def write_lean_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """One :func:`lean_row` a line, in corpus order (written whole, then renamed into place)."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(lean_row(row), ensure_ascii=False))
-            fh.write("\n")
-    partial.replace(path)
-
-
 def write_bm25(folder: Path, nodes: Sequence[Any]) -> None:
     import Stemmer
     from llama_index.retrievers.bm25 import BM25Retriever
@@ -270,15 +244,15 @@ class KeywordTable:
         self.size = len(self._offsets) - 1
         self._file = corpus.open("rb")
         self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if self.size else None
-        self._lean: tuple[Any, Any, np.ndarray] | None = None
+        self._lean: LeanRows | None = None
         lean = folder / LEAN_ROWS
         if self.size and lean.is_file():
-            offsets = _line_offsets(lean)
-            if len(offsets) == len(self._offsets):
-                fh = lean.open("rb")
-                self._lean = (fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), offsets)
-            else:
+            self._lean = LeanRows.open(lean)
+            if self._lean is None or self._lean.size != self.size:
                 log.warning("%s does not match its corpus: passages are read from the corpus", lean)
+                if self._lean is not None:
+                    self._lean.close()
+                self._lean = None
         self.passages: list[Passage | None] = [None] * self.size
         self._arrays: dict[str, np.ndarray] = {}
         self._doc_rows: dict[str, list[int]] | None = None
@@ -293,8 +267,7 @@ class KeywordTable:
         cached = self.passages[i]
         if cached is None:
             if self._lean is not None:
-                _fh, lean, offsets = self._lean
-                cached = passage_from_lean(json.loads(lean[offsets[i] : offsets[i + 1]]))
+                cached = self._lean.passage(i)
             else:
                 row = self.row(i)
                 cached = passage_from_payload(row["node_id"], row)
@@ -313,9 +286,7 @@ class KeywordTable:
             self._map.close()
         self._file.close()
         if self._lean is not None:
-            fh, lean, _offsets = self._lean
-            lean.close()
-            fh.close()
+            self._lean.close()
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """1.0 for rows the filters admit, else 0.0 (None without filters); the last few kept,
@@ -386,15 +357,6 @@ def _scan(corpus: Path) -> tuple[dict[str, list[Any]], np.ndarray]:
                 values.append(row.get(name))
             offsets.append(offsets[-1] + len(line))
     return columns, np.asarray(offsets, dtype=np.int64)
-
-
-def _line_offsets(path: Path) -> np.ndarray:
-    """Each line's byte offset in ``path`` (plus the end)."""
-    offsets = [0]
-    with path.open("rb") as fh:
-        for line in fh:
-            offsets.append(offsets[-1] + len(line))
-    return np.asarray(offsets, dtype=np.int64)
 
 
 class ExactDense:

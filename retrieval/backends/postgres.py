@@ -227,6 +227,9 @@ class PostgresBackend:
     def is_whole(self, generation: Path) -> bool:
         return (generation / PG_FILE).is_file()  # passages and docstore are in the database
 
+    def upgrade(self, generation: Path) -> None:
+        pass  # its rows' sentence spans are joined as they are read
+
     def ingest(
         self,
         folder: Path,

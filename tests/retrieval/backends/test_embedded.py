@@ -11,7 +11,8 @@ import pytest
 
 from config import Settings
 from prompts.desk import Desk
-from retrieval.backends.embedded import LEAN_ROWS, KeywordTable, lean_row, passage_from_lean
+from retrieval.backends.embedded import KeywordTable
+from retrieval.backends.lean_rows import LEAN_ROWS, lean_row, passage_from_lean
 from retrieval.catalog import current_generation
 from retrieval.store import passage_from_payload
 

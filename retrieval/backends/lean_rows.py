@@ -1,0 +1,158 @@
+"""The passages' lean rows (``bm25/passages.jsonl``): what the embedded backend shows a passage from.
+
+One JSON object a line, the :class:`Passage`'s own fields, flat, in the BM25 corpus's order,
+after a header line naming the splitter whose sentence spans the rows hold
+(:data:`retrieval.splitting.SPLITTER`). Rows stamped with the current splitter are read as they
+are; rows without a stamp (written before it existed) or stamped by another splitter get
+:func:`retrieval.splitting.join_spans` applied as they are read, as every row did before, and
+:func:`upgrade` rewrites them once (on the next reindex) so they need it no more: joining
+stored spans was ~4 ms of a new question's answer at 2,837 articles (BENCHMARKS.md section 2).
+An upgrade writes a whole new file and renames it into place, so a killed one leaves the old
+file, which still reads correctly; a process that has the old file open keeps reading it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import mmap
+import os
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from retrieval.models import Passage
+from retrieval.splitting import SPLITTER, join_spans
+from retrieval.store import passage_from_payload
+
+#: The lean rows' file, beside the BM25 corpus.
+LEAN_ROWS = "passages.jsonl"
+#: The header's format number (a file without a header is format 1).
+FORMAT = 2
+#: A lean row's keys: the passage's own fields.
+_PASSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Passage))
+
+
+def lean_row(row: dict[str, Any]) -> dict[str, Any]:
+    """What a passage shown from the corpus ``row`` needs, flat (no nested node JSON to decode
+    twice); its sentence spans joined by the current splitter, as reading ``row`` joins them."""
+    p = passage_from_payload(row["node_id"], row)
+    lean = {name: getattr(p, name) for name in _PASSAGE_FIELDS}
+    lean["published"] = p.published.isoformat() if p.published else None
+    return lean
+
+
+def passage_from_lean(row: dict[str, Any], joined: bool = False) -> Passage:
+    """The passage of a decoded lean row; ``joined``: its spans are the current splitter's
+    (else they are joined here, as an unstamped row's always were)."""
+    published = row["published"]
+    spans = [(a, b) for a, b in row["sentences"]]
+    return Passage(
+        **{
+            **row,
+            "published": date.fromisoformat(published) if published else None,
+            "sentences": tuple(spans if joined else join_spans(row["text"], spans)),
+        }
+    )
+
+
+def header() -> dict[str, Any]:
+    """The first line of a lean-rows file written now."""
+    return {"lean_rows": FORMAT, "splitter": SPLITTER}
+
+
+def _read_header(line: bytes) -> dict[str, Any] | None:
+    """The header in a file's first line, or None when that line is a row (format 1)."""
+    try:
+        first = json.loads(line)
+    except ValueError:
+        return None
+    return first if isinstance(first, dict) and "lean_rows" in first else None
+
+
+def _write(path: Path, lines: Iterable[dict[str, Any]]) -> None:
+    """A header and ``lines``, one JSON object each, as a whole new file renamed into place."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps(header()))
+        fh.write("\n")
+        for line in lines:
+            fh.write(json.dumps(line, ensure_ascii=False))
+            fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    partial.replace(path)
+
+
+def write_lean_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """One :func:`lean_row` of each corpus row a line, in corpus order, after the header."""
+    _write(path, (lean_row(row) for row in rows))
+
+
+def is_current(path: Path) -> bool:
+    """Whether the file at ``path`` holds spans of the current splitter (nothing to upgrade)."""
+    with path.open("rb") as fh:
+        found = _read_header(fh.readline())
+    return found is not None and found.get("splitter") == SPLITTER
+
+
+def upgrade(path: Path) -> bool:
+    """Rewrite the lean rows at ``path`` with their spans joined by the current splitter, as
+    reading them would join them, and stamped so; False when they already are. Nothing else in
+    a row changes, and nothing is embedded or tokenised again."""
+    if is_current(path):
+        return False
+
+    def joined() -> Iterable[dict[str, Any]]:
+        with path.open("rb") as fh:
+            for line in fh:
+                row = json.loads(line)
+                if "lean_rows" in row:  # another splitter's header
+                    continue
+                row["sentences"] = join_spans(row["text"], [(a, b) for a, b in row["sentences"]])
+                yield row
+
+    _write(path, joined())
+    return True
+
+
+class LeanRows:
+    """An open lean-rows file: row ``i`` decoded on demand from a memory map."""
+
+    def __init__(self, fh: BinaryIO, offsets: np.ndarray, joined: bool) -> None:
+        self._fh = fh
+        self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self._offsets = offsets
+        #: the rows' spans are the current splitter's: read as they are
+        self.joined = joined
+        self.size = len(offsets) - 1
+
+    @classmethod
+    def open(cls, path: Path) -> LeanRows | None:
+        """The rows at ``path`` (None when the file holds none)."""
+        fh = path.open("rb")
+        offsets = [0]
+        for line in fh:
+            offsets.append(offsets[-1] + len(line))
+        found = None
+        if len(offsets) > 1:
+            fh.seek(0)
+            found = _read_header(fh.readline())
+        if found is not None:
+            offsets = offsets[1:]
+        if len(offsets) < 2:
+            fh.close()
+            return None
+        joined = found is not None and found.get("splitter") == SPLITTER
+        return cls(fh, np.asarray(offsets, dtype=np.int64), joined)
+
+    def passage(self, i: int) -> Passage:
+        row = json.loads(self._map[self._offsets[i] : self._offsets[i + 1]])
+        return passage_from_lean(row, self.joined)
+
+    def close(self) -> None:
+        self._map.close()
+        self._fh.close()
