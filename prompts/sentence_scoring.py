@@ -24,7 +24,7 @@ from prompts.answer_kinds import TIME_WORD, Kind, Span, kind_of, new_spans, ques
 from prompts.answer_weights import FEATURES, SENTENCE_WEIGHTS, scorer
 from prompts.places import ASKS_FOR_COUNTRY, countries_in
 from prompts.questions import question_parts
-from prompts.terms import key_terms
+from prompts.terms import key_terms, learn_terms
 from retrieval.models import Passage, SearchHit
 
 #: The score's factor when a sentence has / lacks a span of the kind of answer asked for: a
@@ -98,6 +98,7 @@ def passage_terms(passage: Passage) -> frozenset[str]:
     the candidate sentences' already read for scoring) instead of reading its text once more;
     its whole text when its sentences do not cover it (a passage stored without them)."""
     text, spans = passage.text, passage.sentences
+    learn_terms((passage,))
     if not spans or not _covers(text, spans):
         return folded_terms(text)
     return frozenset().union(*(folded_terms(text[a:b]) for a, b in spans))
@@ -226,6 +227,7 @@ def sentence_features(
 ) -> list[Candidate]:
     """Every candidate sentence of ``hits`` with its features (:data:`FEATURES`), scored by the
     fitted model's ``weights`` when given (the chance that the sentence carries the answer)."""
+    learn_terms(h.passage for h in hits)  # the sentences' terms stored at indexing, if any
     rows = _sentences(hits)
     terms = [folded_terms(r[4]) for r in rows]
     shares = term_weights(question, terms)

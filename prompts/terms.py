@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Any
+from collections.abc import Iterable
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+")
-_STOP = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers him his how i if in into is it its itself just me more
-    most my no nor not now of off on once only or other our out over own same she should so some
-    such than that the their them then there these they this those through to too under until up
-    very was we were what when where which while who whom why will with would you your say said
-    says tell told happen happened according news coverage article articles report reported""".split()
-)
+from retrieval.models import Passage
+from retrieval.terms import compute_key_terms
+
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][\w'-]*|\d{2,4})")
+#: Texts' key terms, kept as passages recur across questions (and filled from the terms stored
+#: with a passage's sentences, :func:`learn_terms`); emptied when it grows past this.
+_CACHE_SIZE = 50_000
+_CACHE: dict[str, frozenset[str]] = {}
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=50_000)
 def _key_terms(text: str) -> frozenset[str]:
-    words = [w.lower().strip("'-") for w in _TOKEN.findall(text)]
-    return frozenset(_stemmer().stemWords([w for w in words if w and w not in _STOP]))
+    found = _CACHE.get(text)
+    if found is None:
+        found = compute_key_terms(text)
+        _remember(text, found)
+    return found
+
+
+def _remember(text: str, terms: frozenset[str]) -> None:
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[text] = terms
+
+
+def learn_terms(passages: Iterable[Passage]) -> None:
+    """Take the key terms stored with each passage's sentences when it was indexed (the same
+    :func:`retrieval.terms.compute_key_terms`), so its sentences are not tokenised again."""
+    for passage in passages:
+        if not passage.terms:
+            continue
+        text = passage.text
+        for (a, b), terms in zip(passage.sentences, passage.terms, strict=False):
+            sentence = text[a:b]
+            if sentence not in _CACHE:
+                _remember(sentence, frozenset(terms.split()))
 
 
 def key_terms(text: str) -> set[str]:
@@ -47,4 +57,4 @@ def names_in(question: str) -> list[str]:
     return _NAME.findall(question.strip())
 
 
-__all__ = ["key_terms", "named_terms", "names_in"]
+__all__ = ["key_terms", "learn_terms", "named_terms", "names_in"]

@@ -34,6 +34,9 @@ class Passage:
     url: str | None = None
     sentences: tuple[tuple[int, int], ...] = ()
     """Sentence spans relative to ``text``."""
+    terms: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """Each sentence's key terms as stored when it was indexed (:func:`retrieval.terms.sentence_terms`),
+    or none: a speed-up only, never compared or shown."""
 
     def sentence_texts(self) -> list[str]:
         spans = self.sentences or ((0, len(self.text)),)

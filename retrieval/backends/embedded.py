@@ -59,7 +59,7 @@ class EmbeddedBackend:
         name = generation.name
         try:
             if lean.is_file() and upgrade(lean):
-                log.warning("upgraded the passage rows of %s to the current sentence splitter", name)
+                log.warning("upgraded the passage rows of %s (joined spans, sentence terms)", name)
         except OSError as exc:  # the old rows are still there and still read correctly
             log.warning("could not upgrade the passage rows of %s (%s); they are joined as read", name, exc)
 

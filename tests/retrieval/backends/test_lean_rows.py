@@ -1,5 +1,6 @@
-"""Lean rows stamped with the splitter that joined their sentence spans: read as they are when it
-is the current one, joined as read otherwise, and upgraded in place (crash-safe) on a reindex."""
+"""Lean rows stamped with the splitter that joined their sentence spans and the key terms stored
+for each sentence: read as they are when both are current, joined as read (terms left out)
+otherwise, and upgraded in place (crash-safe) on a reindex."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from prompts.desk import Desk
 from retrieval.backends.embedded import KeywordTable
 from retrieval.backends.lean_rows import LEAN_ROWS, LeanRows, header, is_current, upgrade
 from retrieval.catalog import current_generation
+from retrieval.models import Passage
 from retrieval.splitting import SPLITTER
+from retrieval.terms import TERMS, compute_key_terms
 
 TEXT = "Florida Gov. Ron DeSantis signed the bill on Monday. Then it rained."
 #: how a splitter without "Gov." split TEXT, and how the current one reads it
@@ -43,7 +46,7 @@ def _old_file(path: Path, rows: int = 3) -> Path:
     return path
 
 
-def _read(path: Path) -> list[object]:
+def _read(path: Path) -> list[Passage]:
     table = LeanRows.open(path)
     assert table is not None
     try:
@@ -65,8 +68,11 @@ def test_an_upgrade_stores_the_joined_spans_and_stamps_them(tmp_path: Path) -> N
     before = _read(path)
     assert upgrade(path) and is_current(path)
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert json.loads(lines[0]) == header() == {"lean_rows": 2, "splitter": SPLITTER}
+    assert json.loads(lines[0]) == header() == {"lean_rows": 2, "splitter": SPLITTER, "terms": TERMS}
     assert [tuple(map(tuple, json.loads(line)["sentences"])) for line in lines[1:]] == [JOINED] * 3
+    stored = json.loads(lines[1])["terms"]
+    assert [frozenset(t.split()) for t in stored] == [compute_key_terms(TEXT[a:b]) for a, b in JOINED]
+    assert "desanti" in stored[0].split()
     table = LeanRows.open(path)
     assert table is not None and table.joined and table.size == 3
     table.close()
@@ -82,7 +88,23 @@ def test_stamped_rows_are_read_without_joining(tmp_path: Path, monkeypatch: pyte
         raise AssertionError("stamped rows were joined again")
 
     monkeypatch.setattr(lean_rows, "join_spans", no_join)
-    assert [p.sentences for p in _read(path)] == [JOINED] * 3  # type: ignore[attr-defined]
+    assert [p.sentences for p in _read(path)] == [JOINED] * 3
+
+
+def test_stored_terms_are_used_only_under_the_current_terms_stamp(tmp_path: Path) -> None:
+    path = _old_file(tmp_path / LEAN_ROWS)
+    upgrade(path)
+    current = _read(path)[0]
+    assert len(current.terms) == 2
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    stale = json.dumps({**header(), "terms": "another-stemmer"}) + "\n"
+    path.write_text(stale + "".join(lines[1:]), encoding="utf-8")
+    table = LeanRows.open(path)
+    assert table is not None and table.joined and not table.termed
+    passage = table.passage(0)
+    table.close()
+    assert passage.terms == () and passage == current and not is_current(path)
+    assert upgrade(path) and is_current(path)
 
 
 def test_rows_stamped_by_another_splitter_are_joined_and_upgraded(tmp_path: Path) -> None:
@@ -91,7 +113,7 @@ def test_rows_stamped_by_another_splitter_are_joined_and_upgraded(tmp_path: Path
     path.write_text(json.dumps({"lean_rows": 2, "splitter": "older"}) + "\n" + rows, encoding="utf-8")
     table = LeanRows.open(path)
     assert table is not None and table.size == 2 and not table.joined
-    assert table.passage(1).sentences == JOINED
+    assert table.passage(1).sentences == JOINED and table.passage(1).terms == ()
     table.close()
     assert upgrade(path) and len(path.read_text(encoding="utf-8").splitlines()) == 3
 
@@ -132,7 +154,7 @@ def built(tmp_path: Path, settings: Settings, corpus_copy: Path) -> tuple[Desk, 
     return desk, generation
 
 
-def _passages(bm25: Path) -> list[object]:
+def _passages(bm25: Path) -> list[Passage]:
     table = KeywordTable(bm25)
     try:
         return [table.passage(i) for i in range(table.size)]
@@ -149,7 +171,10 @@ def test_a_new_index_stores_joined_spans_stamped_with_the_current_splitter(
     assert is_current(lean)
     expected = _passages(generation / "bm25")
     monkeypatch.setattr(lean_rows, "join_spans", lambda *_a: pytest.fail("joined as read"))
-    assert _passages(generation / "bm25") == expected and len(expected) > 5
+    passages = _passages(generation / "bm25")
+    assert passages == expected and len(expected) > 5
+    for p in passages:  # each sentence's key terms, stored
+        assert [frozenset(t.split()) for t in p.terms] == [compute_key_terms(s) for s in p.sentence_texts()]
 
 
 def test_an_index_with_unstamped_rows_answers_alike_and_is_upgraded_in_place_on_reindex(
