@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from config import Settings
 from prompts.desk import Desk
-from retrieval.backends.embedded import KeywordTable
+from retrieval.backends.embedded import KeywordTable, date_window
 from retrieval.backends.lean_rows import LEAN_ROWS, lean_row, passage_from_lean
 from retrieval.catalog import current_generation
 from retrieval.store import passage_from_payload
@@ -112,3 +114,24 @@ def test_an_index_without_lean_rows_keeps_answering_and_gets_them_on_the_next_re
     again = desk.reindex(corpus_copy)
     assert current_generation(desk.index_root) == new and again.embedded == 0
     desk.close()
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [("2022-02-04", None), (None, "2022-02-04"), ("2022-02-01", "2022-02-28"), ("2023-01-01", "2022-01-01")],
+)
+def test_a_date_window_admits_what_comparing_the_date_strings_admits(
+    since: str | None, until: str | None
+) -> None:
+    dates = np.array(
+        ["2022-02-04", "", "2022-02-03", "4 Feb 2022", "2022-02-28", "2022-03-01", "2022-02-04", "1999"]
+    )
+    values, place = np.unique(dates, return_inverse=True)
+    start = date.fromisoformat(since) if since else None
+    end = date.fromisoformat(until) if until else None
+    expected = dates != ""
+    if since:
+        expected &= dates >= since
+    if until:
+        expected &= dates <= until
+    assert date_window(values, place, start, end).tolist() == expected.tolist()
