@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from config.errors import UserError, one_line
+from config.errors import RunFailed, UserError, one_line
 from config.redaction import redact, redact_logs
 
 _T = TypeVar("_T")
@@ -105,8 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_data_dir(given: Path | None) -> None:
-    """A --data-dir (or NEWSDESK_DATA_DIR) that is a file or cannot be written is a usage error."""
+#: The commands that write to the data folder; the others only read an index that exists.
+_WRITING = frozenset({"index", "refresh", "bot"})
+
+
+def _check_data_dir(given: Path | None, command: str) -> None:
+    """A --data-dir (or NEWSDESK_DATA_DIR) that is a file is a usage error; one that cannot be
+    written stops only the commands that write (reading a read-only index needs no writes)."""
     env = os.environ.get("NEWSDESK_DATA_DIR")
     folder = given or (Path(env) if env else None)
     if folder is None:
@@ -116,8 +121,15 @@ def _check_data_dir(given: Path | None) -> None:
         raise UsageError(f"the data folder {folder} is a file, not a folder")
     if existing is not None and not existing.is_dir():
         raise UsageError(f"the data folder {folder} cannot be made: {existing} is a file")
-    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"the data folder {folder} cannot be written (permission denied on {existing})")
+    if command in _WRITING and existing is not None and not _writable(existing):
+        raise RunFailed(f"the data folder {folder} cannot be written (permission denied on {existing})")
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be made in ``folder``: its modes, and (root ignores them) its mount."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    return not os.statvfs(folder).f_flag & os.ST_RDONLY
 
 
 def _version() -> str:
@@ -433,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for logger in printing:  # index and refresh print each problem once, as 'warning:'
         logger.addFilter(_printed_here)
     try:
-        _check_data_dir(args.data_dir)
+        _check_data_dir(args.data_dir, args.command)
         since, until = getattr(args, "since", None), getattr(args, "until", None)
         if since and until and since > until:
             raise UsageError(f"--since {since} is after --until {until}; swap them")
