@@ -185,6 +185,13 @@ class DiscordSettings(_Section):
     progress_interval_s: float = Field(
         1.0, ge=0, description="Least seconds between /reindex progress edits."
     )
+    login_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds the bot waits for Discord to accept its login before it gives up "
+        "(exit 1); discord.py's own limit is aiohttp's 5 minutes per request.",
+    )
 
 
 _SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

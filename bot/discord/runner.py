@@ -19,8 +19,6 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
-#: how long logging in may take: discord.py's own deadline is aiohttp's 5 minutes per request
-LOGIN_TIMEOUT_S = 60.0
 REJECTED = (
     "Discord rejected the token in {env}: reset it on the developer portal "
     "(Bot → Reset Token) and set it again"
@@ -53,11 +51,12 @@ def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
             close()
 
 
-async def serve(
-    settings: Settings, desk: Any, token: str, login_timeout_s: float = LOGIN_TIMEOUT_S, **client_options: Any
-) -> int:
-    """Run the bot over ``desk`` until it is closed; the async core of :func:`run`."""
+async def serve(settings: Settings, desk: Any, token: str, **client_options: Any) -> int:
+    """Run the bot over ``desk`` until it is closed; the async core of :func:`run`.
+
+    Logging in may take ``discord.login_timeout_s``."""
     bot = create_bot(desk, settings, **client_options)
+    login_timeout_s = settings.discord.login_timeout_s
     _close_on_sigterm(bot)
     env = settings.discord.token_env
     try:

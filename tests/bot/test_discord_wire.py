@@ -149,11 +149,12 @@ async def test_a_discord_that_accepts_and_never_answers_is_one_line_within_the_l
             "api_base_url": f"http://127.0.0.1:{port}/api/v10",
             "gateway_url": f"ws://127.0.0.1:{port}/",
             "database": str(tmp_path / "bot.sqlite3"),
+            "login_timeout_s": 0.5,
         },
     )
     started = time.monotonic()
     async with server:
-        code = await serve(settings, discord_desk, "MTIz.abc.def", login_timeout_s=0.5)
+        code = await serve(settings, discord_desk, "MTIz.abc.def")
     for writer in silent:
         writer.close()
     assert code == 1 and time.monotonic() - started < 10
