@@ -185,6 +185,12 @@ class DiscordSettings(_Section):
     progress_interval_s: float = Field(
         1.0, ge=0, description="Least seconds between /reindex progress edits."
     )
+    delivery_retry_s: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Seconds an answer keeps being sent while Discord cannot be reached (0 = once).",
+    )
     login_timeout_s: float = Field(
         60.0,
         gt=0,

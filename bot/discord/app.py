@@ -57,6 +57,29 @@ def database_path(settings: Settings, desk: Any) -> Path:
     return Path(data_dir) / "newsdesk.sqlite3"
 
 
+#: discord.py's loggers that log a traceback each time the connection drops and it reconnects
+_RECONNECTING = ("discord.client", "discord.shard")
+
+
+def _one_line_reconnect(record: logging.LogRecord) -> bool:
+    """A lost connection that discord.py is reconnecting from: one warning line, no traceback
+    (it is the network, not a bug; the traceback repeated at every attempt of an outage)."""
+    if record.exc_info and "reconnect" in str(record.msg).lower():
+        error = record.exc_info[1]
+        record.msg = f"{record.getMessage()} (the connection was lost: {error or type(error).__name__})"
+        record.args = None
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True
+
+
+def reconnects_in_one_line() -> None:
+    for name in _RECONNECTING:
+        logger = logging.getLogger(name)
+        if _one_line_reconnect not in logger.filters:
+            logger.addFilter(_one_line_reconnect)
+
+
 class _Newsdesk:
     """What both bot flavours (single and auto-sharded) add to discord.py's Bot."""
 
@@ -158,6 +181,7 @@ def create_bot(desk: Any, settings: Settings, **client_options: Any) -> Newsdesk
         if shards != "auto":
             options["shard_count"] = int(shards)
     options.update(client_options)
+    reconnects_in_one_line()
     bot = cls(**options)
     bot._init_newsdesk(desk, settings, open_state(settings, database_path(settings, desk)))
     return bot

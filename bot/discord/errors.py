@@ -14,6 +14,7 @@ import logging
 import time
 from collections import deque
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -23,6 +24,8 @@ from config.redaction import redact
 log = logging.getLogger(__name__)
 
 GENERIC = "Sorry, something went wrong on my side. The maintainers can see it in the logs."
+#: Sending to Discord failed: refused by it, or the connection lost (not a bug of ours).
+UNDELIVERABLE = (discord.HTTPException, aiohttp.ClientConnectionError)
 
 
 class Refusal(app_commands.AppCommandError):
@@ -99,6 +102,9 @@ def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = getattr(error, "original", None) or error.__cause__ or error
     text = user_message(error)
+    if text is None and isinstance(error, aiohttp.ClientConnectionError):
+        log.warning("lost the connection to Discord in %s: %s", where, error or type(error).__name__)
+        return redact(GENERIC)
     if text is None:
         log.error("unexpected error in %s", where, exc_info=error)
         if errors is not None:
@@ -112,18 +118,26 @@ def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:
     interaction.extras["public_thinking"] = not ephemeral
 
 
+def mark_progress(interaction: discord.Interaction) -> None:
+    """The response is a private progress message: an error replaces it, so one reply remains."""
+    interaction.extras["progress"] = True
+
+
 async def reply_once(interaction: discord.Interaction, text: str) -> None:
     """Answer ``interaction`` ephemerally with ``text``, whatever state it is in."""
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
             return
+        if interaction.extras.pop("progress", False):
+            await interaction.edit_original_response(content=text)
+            return
         if interaction.extras.pop("public_thinking", False):
             # The first followup would replace the public "thinking…" message; drop it instead.
             await interaction.delete_original_response()
         await interaction.followup.send(text, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not deliver an error reply to interaction %s", interaction.id)
+    except UNDELIVERABLE as failed:
+        log.warning("could not deliver an error reply to interaction %s: %s", interaction.id, failed)
 
 
 async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError):

@@ -134,11 +134,13 @@ async def test_sources_lists_the_coverage(discord_scenario):
     assert "South China Morning Post" in text
 
 
-async def test_reindex_of_one_source_reaches_the_core_and_errors_answer_privately(discord_scenario):
+async def test_reindex_of_one_source_reaches_the_core_and_its_error_replaces_the_progress_message(
+    discord_scenario,
+):
     s = discord_scenario
     s.bot.desk.gate.set()
     ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex", source="feeds")
     await s.fake.wait_for(lambda: ix.edits or ix.followups)
-    said = " ".join(contents(ix)) + " ".join(f.get("content") or "" for f in ix.followups)
-    assert "no sources are configured" in said
     assert ix.callbacks[0]["data"]["flags"] == 64
+    [shown] = ix.messages  # one reply: not "starting" left behind beside the error
+    assert "no sources are configured" in shown["content"] and ix.followups == []

@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 
 from bot.discord.cogs import NewsdeskCog
-from bot.discord.errors import NotAdmin, ReindexRunning
+from bot.discord.errors import NotAdmin, ReindexRunning, mark_progress
 from bot.discord.panels import (
     progress_text,
     record_source_statuses,
@@ -87,6 +87,7 @@ class AdminCog(NewsdeskCog):
         self._reindex_started = started = time.monotonic()
         try:
             await interaction.response.send_message("Reindexing… starting.", ephemeral=True)
+            mark_progress(interaction)
             interval = self.bot.settings.discord.progress_interval_s
             relay = ProgressRelay(asyncio.get_running_loop(), interval)
             edits = asyncio.create_task(relay.relay(self._editor(interaction)))
@@ -103,7 +104,8 @@ class AdminCog(NewsdeskCog):
                     await asyncio.to_thread(record_source_statuses, self.bot.answers, self.bot.desk.data_dir)
             finally:
                 edits.cancel()
-            await interaction.edit_original_response(content=report_text(report, time.monotonic() - started))
+            text = report_text(report, time.monotonic() - started)
+            await self.deliver(lambda: interaction.edit_original_response(content=text))
         finally:
             self._reindex_started = None
 
