@@ -191,6 +191,12 @@ class DiscordSettings(_Section):
         le=600,
         description="Seconds an answer keeps being sent while Discord cannot be reached (0 = once).",
     )
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        le=300,
+        description="Seconds a stopping bot lets answers in progress finish (new questions are refused).",
+    )
     login_timeout_s: float = Field(
         60.0,
         gt=0,

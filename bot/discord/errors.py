@@ -62,6 +62,11 @@ class ReindexRunning(Refusal):
         )
 
 
+class ShuttingDown(Refusal):
+    def __init__(self) -> None:
+        super().__init__("I'm restarting; please ask again in a minute.")
+
+
 class BadOption(Refusal):
     """An option value the bot cannot use, e.g. a malformed date."""
 

@@ -1,7 +1,9 @@
-"""Per-user cooldown and per-guild concurrency, shared by slash commands and mentions."""
+"""Per-user cooldown and per-guild concurrency, shared by slash commands and mentions; and
+whether any answer is in progress, for a shutdown that lets them finish."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,8 @@ class Limits:
         self.guild_concurrency = guild_concurrency
         self._last_ask: dict[int, float] = {}
         self._running: dict[int, int] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def check_cooldown(self, user_id: int) -> None:
         """Raise :class:`OnCooldown` if ``user_id`` asked less than ``cooldown_s`` ago."""
@@ -38,7 +42,22 @@ class Limits:
         if self._running.get(key, 0) >= self.guild_concurrency:
             raise GuildBusy()
         self._running[key] = self._running.get(key, 0) + 1
+        self._idle.clear()
         try:
             yield
         finally:
             self._running[key] -= 1
+            if not self.in_progress():
+                self._idle.set()
+
+    def in_progress(self) -> int:
+        """How many answers are being computed or sent, in all guilds."""
+        return sum(self._running.values())
+
+    async def finished(self, within_s: float) -> bool:
+        """Wait up to ``within_s`` for the answers in progress; whether they all finished."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), within_s)
+        except TimeoutError:
+            return False
+        return True

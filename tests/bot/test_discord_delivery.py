@@ -110,3 +110,31 @@ def test_discord_reconnecting_after_a_lost_connection_is_one_warning_line() -> N
         "Attempting a reconnect in 1.50s (the connection was lost: "
         "[Errno 111] Connect call failed ('127.0.0.1', 9))"
     )
+
+
+async def test_a_stopping_bot_finishes_the_answer_in_progress_and_refuses_new_questions(discord_scenario):
+    s = discord_scenario
+    first = await s.fake.invoke_slash(s.member, s.channel, "ask", question="Who is the head of Rosneft?")
+    await s.bot.desk.asked.wait()
+    stopping = asyncio.create_task(s.bot.close())  # what SIGTERM does
+    await asyncio.sleep(0)
+    second = await s.fake.invoke_slash(s.admin, s.channel, "ask", question="When did Xi visit Moscow?")
+    refusal = await s.fake.wait_for_ack(second)
+    assert refusal["data"]["content"] == "I'm restarting; please ask again in a minute."
+    assert not stopping.done()
+    s.bot.desk.gate.set()
+    await asyncio.wait_for(stopping, 10)
+    [answer] = first.messages
+    assert "Sechin" in answer["embeds"][0]["description"]
+
+
+@pytest.mark.parametrize("discord_settings_overrides", [{"shutdown_grace_s": 0.2}])
+async def test_a_stopping_bot_waits_for_an_answer_no_longer_than_its_grace(
+    discord_scenario, caplog: pytest.LogCaptureFixture
+):
+    s = discord_scenario
+    await s.fake.invoke_slash(s.member, s.channel, "ask", question="Who is the head of Rosneft?")
+    await s.bot.desk.asked.wait()
+    await asyncio.wait_for(s.bot.close(), 5)
+    assert "stopping with 1 answer unfinished after 0.2 s" in caplog.text
+    s.bot.desk.gate.set()

@@ -10,7 +10,7 @@ import discord
 from discord.ext import commands
 
 from bot.discord.delivery import deliver
-from bot.discord.errors import BadOption, NotEnabledHere
+from bot.discord.errors import BadOption, NotEnabledHere, ShuttingDown
 
 _T = TypeVar("_T")
 
@@ -63,6 +63,8 @@ class NewsdeskCog(commands.Cog):
         return await deliver(send, self.bot.settings.discord.delivery_retry_s)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if getattr(self.bot, "stopping", False):
+            raise ShuttingDown()
         if not enabled_here(self.bot.settings, interaction.guild_id, interaction.channel):
             raise NotEnabledHere()
         return True

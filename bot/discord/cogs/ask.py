@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.cogs import NewsdeskCog, conversation_key, date_window, enabled_here
-from bot.discord.errors import UNDELIVERABLE, explain, mark_deferred
+from bot.discord.errors import UNDELIVERABLE, ShuttingDown, explain, mark_deferred
 from bot.discord.feedback import FeedbackView
 from bot.discord.rendering import render_answer
 from prompts.citations import Answer
@@ -88,6 +88,8 @@ class AskCog(NewsdeskCog):
                 log.warning("could not deliver an error reply to message %s: %s", message.id, failed)
 
     async def _answer_message(self, message: discord.Message, question: str, conversation):
+        if self.bot.stopping:
+            raise ShuttingDown()
         self.bot.limits.check_cooldown(message.author.id)
         async with self.bot.limits.guild_slot(message.guild.id if message.guild else None):
             async with message.channel.typing():
