@@ -58,6 +58,7 @@ async def serve(settings: Settings, desk: Any, token: str, **client_options: Any
     bot = create_bot(desk, settings, **client_options)
     login_timeout_s = settings.discord.login_timeout_s
     _close_on_sigterm(bot)
+    _say_when_online(bot)
     env = settings.discord.token_env
     try:
         async with bot:
@@ -88,6 +89,25 @@ async def serve(settings: Settings, desk: Any, token: str, **client_options: Any
         if aclose is not None:
             await aclose()
     return EXIT_OK
+
+
+def _say_when_online(bot: Any) -> None:
+    """One line when the bot is first ready: otherwise a new user sees nothing happen."""
+    said = False
+
+    async def online() -> None:
+        nonlocal said
+        if not said:
+            said = True
+            servers = len(bot.guilds)
+            print(
+                f"newsdesk bot: online as {bot.user} in {servers} server{'s' * (servers != 1)}; "
+                "Ctrl-C (or SIGTERM) stops it",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    bot.add_listener(online, "on_ready")
 
 
 def _close_on_sigterm(bot: Any) -> None:
