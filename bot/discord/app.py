@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,11 @@ class _Newsdesk:
         self.limits = Limits(settings.discord.cooldown_s, settings.discord.guild_concurrency)
         self.errors = ErrorLog()
         self.started = time.monotonic()
-        self.stopping = False
+        self.shutdown = threading.Event()  # also read by the reindex thread
+
+    @property
+    def stopping(self) -> bool:
+        return self.shutdown.is_set()
 
     async def login(self, token: str) -> None:
         apply_endpoints(self.settings.discord)
@@ -149,13 +154,13 @@ class _Newsdesk:
         await asyncio.to_thread(self.answers.record, answer, message_ids=message_ids, **where)
 
     async def close(self) -> None:
-        """Refuse new questions, let the ones in progress finish (``discord.shutdown_grace_s``),
-        then log out."""
-        self.stopping = True
+        """Refuse new questions, let the ones in progress finish and a reindex stop (within
+        ``discord.shutdown_grace_s``), then log out."""
+        self.shutdown.set()  # a reindex stops at its next progress report
         grace = self.settings.discord.shutdown_grace_s
         if self.limits.in_progress() and not await self.limits.finished(grace):
             left = self.limits.in_progress()
-            log.warning("stopping with %d answer%s unfinished after %g s", left, "s" * (left != 1), grace)
+            log.warning("stopping with %d command%s unfinished after %g s", left, "s" * (left != 1), grace)
         refresh = getattr(self, "_refresh", None)
         if refresh is not None:
             self._refresh_stop.set()

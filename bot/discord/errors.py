@@ -10,6 +10,7 @@ shown to the asker alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import deque
@@ -65,6 +66,14 @@ class ReindexRunning(Refusal):
 class ShuttingDown(Refusal):
     def __init__(self) -> None:
         super().__init__("I'm restarting; please ask again in a minute.")
+
+
+class ReindexStopped(Refusal):
+    def __init__(self) -> None:
+        super().__init__(
+            "The reindex stopped because the bot is shutting down; the index that answers is "
+            "unchanged, and /reindex after the restart continues from where this one stopped."
+        )
 
 
 class BadOption(Refusal):
@@ -149,4 +158,6 @@ async def on_tree_error(interaction: discord.Interaction, error: app_commands.Ap
     """The tree's error handler: installed once in ``setup_hook``."""
     command = interaction.command.qualified_name if interaction.command else "interaction"
     errors = getattr(interaction.client, "errors", None)
-    await reply_once(interaction, explain(error, errors, f"/{command}"))
+    limits = getattr(interaction.client, "limits", None)
+    async with limits.working() if limits is not None else contextlib.nullcontext():
+        await reply_once(interaction, explain(error, errors, f"/{command}"))  # before a shutdown closes

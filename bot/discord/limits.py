@@ -1,5 +1,5 @@
 """Per-user cooldown and per-guild concurrency, shared by slash commands and mentions; and
-whether any answer is in progress, for a shutdown that lets them finish."""
+what work (answers, a reindex) is in progress, for a shutdown that lets it finish."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class Limits:
         self.guild_concurrency = guild_concurrency
         self._last_ask: dict[int, float] = {}
         self._running: dict[int, int] = {}
+        self._working = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -42,22 +43,37 @@ class Limits:
         if self._running.get(key, 0) >= self.guild_concurrency:
             raise GuildBusy()
         self._running[key] = self._running.get(key, 0) + 1
+        try:
+            async with self.working():
+                yield
+        finally:
+            self._running[key] -= 1
+
+    @asynccontextmanager
+    async def working(self) -> AsyncIterator[None]:
+        """Count this as work in progress (no cap), for :meth:`finished`."""
+        self._working += 1
         self._idle.clear()
         try:
             yield
         finally:
-            self._running[key] -= 1
-            if not self.in_progress():
+            self._working -= 1
+            if not self._working:
                 self._idle.set()
 
     def in_progress(self) -> int:
-        """How many answers are being computed or sent, in all guilds."""
-        return sum(self._running.values())
+        """How many answers and reindexes are being computed or sent, in all guilds."""
+        return self._working
 
     async def finished(self, within_s: float) -> bool:
-        """Wait up to ``within_s`` for the answers in progress; whether they all finished."""
+        """Wait up to ``within_s`` for the work in progress; whether it all finished."""
+
+        async def idle() -> None:
+            while self._working:  # an error reply may start work again as a command ends
+                await self._idle.wait()
+
         try:
-            await asyncio.wait_for(self._idle.wait(), within_s)
+            await asyncio.wait_for(idle(), within_s)
         except TimeoutError:
             return False
         return True

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 import threading
 
 import pytest
@@ -144,3 +146,21 @@ async def test_reindex_of_one_source_reaches_the_core_and_its_error_replaces_the
     assert ix.callbacks[0]["data"]["flags"] == 64
     [shown] = ix.messages  # one reply: not "starting" left behind beside the error
     assert "no sources are configured" in shown["content"] and ix.followups == []
+
+
+async def test_a_reindex_running_when_the_bot_stops_ends_with_one_clear_line(discord_scenario):
+    from retrieval.catalog import current_generation
+
+    s = discord_scenario
+    before = current_generation(s.bot.desk.index_root)
+    ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
+    await asyncio.to_thread(s.bot.desk.started.wait, 5)
+    stopping = asyncio.create_task(s.bot.close())  # what SIGTERM does
+    await asyncio.sleep(0)
+    s.bot.desk.gate.set()  # the reindex goes on and stops at its first progress report
+    await asyncio.wait_for(stopping, 10)
+    [shown] = ix.messages
+    assert shown["content"].startswith("The reindex stopped because the bot is shutting down;")
+    assert current_generation(s.bot.desk.index_root) == before
+    with contextlib.closing(sqlite3.connect(s.bot.settings.discord.database)) as db:
+        assert db.execute("SELECT status FROM reindex_jobs").fetchall() == [("stopped",)]

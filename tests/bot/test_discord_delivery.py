@@ -136,5 +136,5 @@ async def test_a_stopping_bot_waits_for_an_answer_no_longer_than_its_grace(
     await s.fake.invoke_slash(s.member, s.channel, "ask", question="Who is the head of Rosneft?")
     await s.bot.desk.asked.wait()
     await asyncio.wait_for(s.bot.close(), 5)
-    assert "stopping with 1 answer unfinished after 0.2 s" in caplog.text
+    assert "stopping with 1 command unfinished after 0.2 s" in caplog.text
     s.bot.desk.gate.set()

@@ -83,7 +83,8 @@ class AskCog(NewsdeskCog):
         except Exception as error:
             text = explain(error, self.bot.errors, "mention")
             try:
-                await message.reply(text, mention_author=False)
+                async with self.bot.limits.working():  # delivered before a shutdown closes
+                    await message.reply(text, mention_author=False)
             except UNDELIVERABLE as failed:
                 log.warning("could not deliver an error reply to message %s: %s", message.id, failed)
 
