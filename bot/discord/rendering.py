@@ -127,7 +127,9 @@ def _shortened(title: str) -> Iterable[str]:
 def answer_embeds(answer: Answer) -> list[discord.Embed]:
     """The embeds for ``answer``, in order; see :func:`pack_messages` to send them."""
     colour = COLOUR if answer.grounded else UNANSWERED_COLOUR
-    text = answer.text
+    # Quoted article text, shown as written: a stray * _ ` || # or > in it must not restyle,
+    # hide or break the rest of the answer.
+    text = discord.utils.escape_markdown(answer.text)
     if answer.short is not None:  # the direct answer first, then the sentences that support it
         text = f"**{discord.utils.escape_markdown(answer.short.render())}**\n\n{text}"
     chunks = split_text(text, DESCRIPTION_LIMIT)
