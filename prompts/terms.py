@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from retrieval.models import Passage
-from retrieval.terms import compute_key_terms
+from retrieval.terms import SENTENCE_BREAK, compute_key_terms
 
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][\w'-]*|\d{2,4})")
 #: Texts' key terms, kept as passages recur across questions (and filled from the terms stored
@@ -36,7 +36,7 @@ def learn_terms(passages: Iterable[Passage]) -> None:
         if not passage.terms:
             continue
         text = passage.text
-        for (a, b), terms in zip(passage.sentences, passage.terms, strict=False):
+        for (a, b), terms in zip(passage.sentences, passage.terms.split(SENTENCE_BREAK), strict=False):
             sentence = text[a:b]
             if sentence not in _CACHE:
                 _remember(sentence, frozenset(terms.split()))

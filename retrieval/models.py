@@ -34,7 +34,7 @@ class Passage:
     url: str | None = None
     sentences: tuple[tuple[int, int], ...] = ()
     """Sentence spans relative to ``text``."""
-    terms: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    terms: str = field(default="", compare=False, repr=False)
     """Each sentence's key terms as stored when it was indexed (:func:`retrieval.terms.sentence_terms`),
     or none: a speed-up only, never compared or shown."""
 

@@ -61,7 +61,7 @@ def passage_from_lean(row: dict[str, Any], joined: bool = False, termed: bool = 
             **row,
             "published": date.fromisoformat(published) if published else None,
             "sentences": tuple(spans if joined else join_spans(row["text"], spans)),
-            "terms": tuple(row.get("terms", ())) if joined and termed else (),
+            "terms": row.get("terms", "") if joined and termed else "",
         }
     )
 
