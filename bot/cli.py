@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from config.errors import UserError, one_line
+from bot.command_line import build_parser
+from bot.json_output import dumps, hits_json, refused_question, undecodable_line
+from bot.terminal_text import answer_text, hits_text, status_text, summary_text
+from config.errors import RunFailed, UserError, one_line
 from config.redaction import redact, redact_logs
 
 _T = TypeVar("_T")
@@ -28,85 +28,13 @@ class UsageError(UserError):
     """A command line the CLI cannot use; exit code 2."""
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2022-02-04") from None
+#: The commands that write to the data folder; the others only read an index that exists.
+_WRITING = frozenset({"index", "refresh", "bot"})
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if not 1 <= value <= 50:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: give 1 to 50")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="newsdesk",
-        description="Cited answers, summaries and timelines from a body of news coverage.",
-        epilog="exit codes: 0 done, 1 the run could not complete, 2 bad input or config, 130 interrupted",
-    )
-    parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
-    parser.add_argument("--config", type=Path, help="YAML config file (env NEWSDESK_CONFIG)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    parser.add_argument("--version", action="version", version=f"newsdesk {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("index", help="index the corpus (incremental)")
-    p.add_argument("--corpus", type=Path, help="folder of articles (default: config or bundled)")
-    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
-    p.add_argument(
-        "--progress", action="store_true", help="report progress on stderr even when it is not a terminal"
-    )
-
-    p = sub.add_parser("ask", help="answer a question with citations")
-    p.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
-    p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p.add_argument("--jsonl", action="store_true", help="questions on stdin, one JSON answer per line")
-    p.add_argument("--mode", choices=["llm", "extractive", "auto"], help="answer mode")
-    p.add_argument("--since", type=_date, help="only articles published on or after this date")
-    p.add_argument("--until", type=_date, help="only articles published on or before this date")
-    p.add_argument("--outlet", help="only articles from this outlet")
-
-    p = sub.add_parser("search", help="show the ranked passages for a query")
-    p.add_argument("query")
-    p.add_argument("--k", type=_count, default=None, help="how many passages (1-50)")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("refresh", help="fetch the configured sources and update the index (for cron)")
-    p.add_argument("--source", help="refresh only this source (by name); the others keep their articles")
-
-    # summaries and timelines
-    p = sub.add_parser("summary", help="summarise a topic's coverage (or one article), cited")
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--topic", help="what to summarise, e.g. 'Putin and Xi meetings'")
-    which.add_argument("--article", help="one article's id or headline")
-    _window_options(p)
-    p.add_argument("--mode", choices=["llm", "extractive", "auto"], help="summary mode")
-    p = sub.add_parser("timeline", help="a dated, cited timeline of a topic's coverage")
-    p.add_argument("--topic", required=True, help="what to follow")
-    _window_options(p)
-
-    # copy an index to another store without re-embedding
-    p = sub.add_parser("migrate", help="copy the index, vectors included, to PostgreSQL (no re-embedding)")
-    p.add_argument("--to", required=True, choices=["postgres"], help="the target store backend")
-
-    p = sub.add_parser("status", help="what /status shows in Discord: coverage, index, store, model, sources")
-    p.add_argument("--json", action="store_true", help="print the status as JSON")
-
-    sub.add_parser("bot", help="run the Discord bot")
-    p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
-    p.add_argument("--app-id", required=True, type=int, help="the application's id")
-    return parser
-
-
-def _check_data_dir(given: Path | None) -> None:
-    """A --data-dir (or NEWSDESK_DATA_DIR) that is a file or cannot be written is a usage error."""
+def _check_data_dir(given: Path | None, command: str) -> None:
+    """A --data-dir (or NEWSDESK_DATA_DIR) that is a file is a usage error; one that cannot be
+    written stops only the commands that write (reading a read-only index needs no writes)."""
     env = os.environ.get("NEWSDESK_DATA_DIR")
     folder = given or (Path(env) if env else None)
     if folder is None:
@@ -116,17 +44,15 @@ def _check_data_dir(given: Path | None) -> None:
         raise UsageError(f"the data folder {folder} is a file, not a folder")
     if existing is not None and not existing.is_dir():
         raise UsageError(f"the data folder {folder} cannot be made: {existing} is a file")
-    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"the data folder {folder} cannot be written (permission denied on {existing})")
+    if command in _WRITING and existing is not None and not _writable(existing):
+        raise RunFailed(f"the data folder {folder} cannot be written (permission denied on {existing})")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("newsdesk")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown (not installed)"
+def _writable(folder: Path) -> bool:
+    """Whether files can be made in ``folder``: its modes, and (root ignores them) its mount."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    return not os.statvfs(folder).f_flag & os.ST_RDONLY
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -204,38 +130,6 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def render_answer(answer: Any) -> str:
-    short = getattr(answer, "short", None)  # the direct answer first, then its support
-    lines = [short.render(), "", answer.text] if short else [answer.text]
-    if answer.notice:
-        lines.append(f"({redact(answer.notice)})")
-    if answer.citations:
-        lines.append("")
-        lines.append(f"Sources ({answer.coverage.describe()}):")
-    groups: dict[str, list[Any]] = {}
-    for c in answer.citations:
-        groups.setdefault(c.doc_id, []).append(c)
-    for cites in groups.values():
-        c = cites[0]
-        when = c.published.isoformat() if c.published else "undated"
-        marks = "".join(f"[{x.n}]" for x in cites)
-        more = f" +{len(c.also_in)} outlet{'s' if len(c.also_in) > 1 else ''}" if c.also_in else ""
-        lines.append(f'{marks} {c.outlet or "Unknown outlet"}, "{c.title}" ({when}){more}')
-        if c.url:
-            lines.append(f"    {c.url}")
-    return printable("\n".join(lines))
-
-
-#: C0 and C1 control characters but newline and tab: an article (a fetched web page, a file)
-#: could otherwise move the cursor, clear the screen or retitle the terminal of whoever reads it
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """``text`` without terminal control characters (JSON output escapes them instead)."""
-    return _CONTROL.sub("", text)
-
-
 def _cmd_ask(args: argparse.Namespace) -> int:
     from prompts.desk import check_question
 
@@ -252,7 +146,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         if args.jsonl:
             return _ask_lines(desk, options)
         answer = asyncio.run(_closing(desk, desk.ask(args.question, **options)))
-        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render_answer(answer))
+        print(dumps(answer.to_json()) if args.json else answer_text(answer))
         return 0
     finally:
         desk.close()
@@ -268,8 +162,7 @@ def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
             try:
                 line = raw.decode("utf-8").strip()
             except UnicodeDecodeError as exc:  # one bad line never aborts the batch
-                bad = {"line": number, "error": f"line {number} is not UTF-8 text (byte {exc.start})"}
-                print(json.dumps(bad), flush=True)
+                print(dumps(undecodable_line(number, exc)), flush=True)
                 continue
             if not line:
                 continue
@@ -277,8 +170,8 @@ def _ask_lines(desk: Any, options: dict[str, Any]) -> int:
                 answer = await desk.ask(line, **options)
                 out = answer.to_json()
             except QuestionError as exc:
-                out = {"question": line[:200], "error": str(exc)}
-            print(json.dumps(out, ensure_ascii=False), flush=True)
+                out = refused_question(line, exc)
+            print(dumps(out), flush=True)
 
     asyncio.run(_closing(desk, run()))
     return 0
@@ -290,31 +183,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         hits = desk.search(args.query, k=args.k)
     finally:
         desk.close()
-    if args.json:
-        rows = [
-            {
-                "rank": i,
-                "score": round(h.score, 5),
-                "dense": h.dense_score,
-                "keyword_rank": h.keyword_rank,
-                "doc_id": h.passage.doc_id,
-                "title": h.passage.title,
-                "start": h.passage.start,
-                "end": h.passage.end,
-                "also_in": list(h.also_in),
-                "text": h.passage.text,
-            }
-            for i, h in enumerate(hits, 1)
-        ]
-        print(json.dumps(rows, ensure_ascii=False))
-        return 0
-    for i, h in enumerate(hits, 1):
-        dense = f"{h.dense_score:.3f}" if h.dense_score is not None else "-"
-        print(
-            f"{i:>2}. {h.score:.4f} (dense {dense}, keyword #{h.keyword_rank or '-'}) "
-            f"{h.passage.doc_id} [{h.passage.start}:{h.passage.end}]"
-        )
-        print(printable(f"    {' '.join(h.passage.text.split())[:200]}"))
+    print(dumps(hits_json(hits)) if args.json else hits_text(hits))
     return 0
 
 
@@ -324,14 +193,6 @@ def _cmd_bot(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     return int(run(settings, lambda: Desk.open(settings, args.data_dir)))
-
-
-# summaries and timelines
-def _window_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--since", type=_date, help="only articles published on or after this date")
-    p.add_argument("--until", type=_date, help="only articles published on or before this date")
-    p.add_argument("--outlet", help="only articles from this outlet")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
@@ -360,11 +221,7 @@ def _summarise(args: argparse.Namespace, **request: Any) -> int:
         result = asyncio.run(_closing(desk, asked))
     finally:
         desk.close()
-    if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        answer = result.as_answer()
-        print(printable(f"{answer.question}\n\n{render_answer(answer)}"))
+    print(dumps(result.to_json()) if args.json else summary_text(result))
     return 0
 
 
@@ -393,11 +250,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         status = desk_status(desk)
     finally:
         desk.close()
-    print(
-        json.dumps(status.to_json(), ensure_ascii=False)
-        if args.json
-        else printable("\n".join(status.lines()))
-    )
+    print(dumps(status.to_json()) if args.json else status_text(status))
     return 0
 
 
@@ -433,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for logger in printing:  # index and refresh print each problem once, as 'warning:'
         logger.addFilter(_printed_here)
     try:
-        _check_data_dir(args.data_dir)
+        _check_data_dir(args.data_dir, args.command)
         since, until = getattr(args, "since", None), getattr(args, "until", None)
         if since and until and since > until:
             raise UsageError(f"--since {since} is after --until {until}; swap them")

@@ -189,6 +189,25 @@ class DiscordSettings(_Section):
     progress_interval_s: float = Field(
         1.0, ge=0, description="Least seconds between /reindex progress edits."
     )
+    delivery_retry_s: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Seconds an answer keeps being sent while Discord cannot be reached (0 = once).",
+    )
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        le=300,
+        description="Seconds a stopping bot lets answers in progress finish (new questions are refused).",
+    )
+    login_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds the bot waits for Discord to accept its login before it gives up "
+        "(exit 1); discord.py's own limit is aiohttp's 5 minutes per request.",
+    )
 
 
 _SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -3,6 +3,11 @@
 Furniture is what a page wraps around an article: ad markers, navigation, "READ ALSO:" teasers,
 share prompts, photo captions and credits, image file names, comment counts. The headline,
 standfirst and body are kept verbatim, one paragraph per kept line.
+
+Control characters (C0 and C1, but tab; newlines separate the lines) are removed from every
+line, and from titles and outlet names (:func:`clean_label`): a fetched page or a file could
+otherwise move the cursor, clear the screen or retitle the terminal of whoever reads an answer,
+and every front end and the index get the same clean text.
 """
 
 from __future__ import annotations
@@ -40,6 +45,21 @@ _CREDIT = re.compile(r"^(source|sources|via|credit|credits)\s*:\s*[\w.&' -]{1,40
 _BARE_NUMBER = re.compile(r"^[\d\s.,/|:-]{1,12}$")
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’')\]]\s*$")
 _WORD = re.compile(r"\w+")
+#: C0 and C1 control characters but tab and newline
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters, tab and newline kept."""
+    return _CONTROL.sub("", text)
+
+
+def clean_label(value: str | None) -> str | None:
+    """A title or outlet name on one line: control characters removed, whitespace folded;
+    None when nothing is left."""
+    if value is None:
+        return None
+    return " ".join(without_controls(value).split()) or None
 
 
 def is_furniture(line: str) -> bool:
@@ -83,7 +103,7 @@ def clean_lines(lines: Iterable[str], title: str | None = None) -> list[str]:
     line after the headline may be an unpunctuated standfirst; further unpunctuated
     headline-length lines in the body are teasers for other stories.
     """
-    stripped = [line.strip() for line in lines]
+    stripped = [without_controls(line).strip() for line in lines]
     start = _headline_index(stripped, title)
     kept: list[str] = []
     for line in stripped[start:]:

@@ -26,7 +26,7 @@ import yaml
 
 from config.errors import UserError
 from config.redaction import redact
-from retrieval.cleaning import clean_text
+from retrieval.cleaning import clean_label, clean_text
 from retrieval.models import Article
 
 log = logging.getLogger(__name__)
@@ -208,9 +208,9 @@ def read_article(path: Path, doc_id: str, known: Metadata) -> Article:
         raise ValueError("no article text is left after removing site furniture")
     return Article(
         doc_id=doc_id,
-        title=meta.title or _first_line(cleaned),
+        title=clean_label(meta.title) or _first_line(cleaned),
         text=cleaned,
-        outlet=meta.outlet,
+        outlet=clean_label(meta.outlet),
         published=meta.published,
         url=meta.url,
         source=str(path),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,29 @@ def database_path(settings: Settings, desk: Any) -> Path:
     return Path(data_dir) / "newsdesk.sqlite3"
 
 
+#: discord.py's loggers that log a traceback each time the connection drops and it reconnects
+_RECONNECTING = ("discord.client", "discord.shard")
+
+
+def _one_line_reconnect(record: logging.LogRecord) -> bool:
+    """A lost connection that discord.py is reconnecting from: one warning line, no traceback
+    (it is the network, not a bug; the traceback repeated at every attempt of an outage)."""
+    if record.exc_info and "reconnect" in str(record.msg).lower():
+        error = record.exc_info[1]
+        record.msg = f"{record.getMessage()} (the connection was lost: {error or type(error).__name__})"
+        record.args = None
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True
+
+
+def reconnects_in_one_line() -> None:
+    for name in _RECONNECTING:
+        logger = logging.getLogger(name)
+        if _one_line_reconnect not in logger.filters:
+            logger.addFilter(_one_line_reconnect)
+
+
 class _Newsdesk:
     """What both bot flavours (single and auto-sharded) add to discord.py's Bot."""
 
@@ -71,6 +95,11 @@ class _Newsdesk:
         self.limits = Limits(settings.discord.cooldown_s, settings.discord.guild_concurrency)
         self.errors = ErrorLog()
         self.started = time.monotonic()
+        self.shutdown = threading.Event()  # also read by the reindex thread
+
+    @property
+    def stopping(self) -> bool:
+        return self.shutdown.is_set()
 
     async def login(self, token: str) -> None:
         apply_endpoints(self.settings.discord)
@@ -125,6 +154,13 @@ class _Newsdesk:
         await asyncio.to_thread(self.answers.record, answer, message_ids=message_ids, **where)
 
     async def close(self) -> None:
+        """Refuse new questions, let the ones in progress finish and a reindex stop (within
+        ``discord.shutdown_grace_s``), then log out."""
+        self.shutdown.set()  # a reindex stops at its next progress report
+        grace = self.settings.discord.shutdown_grace_s
+        if self.limits.in_progress() and not await self.limits.finished(grace):
+            left = self.limits.in_progress()
+            log.warning("stopping with %d command%s unfinished after %g s", left, "s" * (left != 1), grace)
         refresh = getattr(self, "_refresh", None)
         if refresh is not None:
             self._refresh_stop.set()
@@ -158,6 +194,7 @@ def create_bot(desk: Any, settings: Settings, **client_options: Any) -> Newsdesk
         if shards != "auto":
             options["shard_count"] = int(shards)
     options.update(client_options)
+    reconnects_in_one_line()
     bot = cls(**options)
     bot._init_newsdesk(desk, settings, open_state(settings, database_path(settings, desk)))
     return bot

@@ -10,10 +10,12 @@ shown to the asker alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import deque
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -23,6 +25,8 @@ from config.redaction import redact
 log = logging.getLogger(__name__)
 
 GENERIC = "Sorry, something went wrong on my side. The maintainers can see it in the logs."
+#: Sending to Discord failed: refused by it, or the connection lost (not a bug of ours).
+UNDELIVERABLE = (discord.HTTPException, aiohttp.ClientConnectionError)
 
 
 class Refusal(app_commands.AppCommandError):
@@ -56,6 +60,19 @@ class ReindexRunning(Refusal):
         super().__init__(
             f"A reindex is already running (started {minutes} min ago). "
             "I'll keep answering from the current index; try /reindex again when it finishes."
+        )
+
+
+class ShuttingDown(Refusal):
+    def __init__(self) -> None:
+        super().__init__("I'm restarting; please ask again in a minute.")
+
+
+class ReindexStopped(Refusal):
+    def __init__(self) -> None:
+        super().__init__(
+            "The reindex stopped because the bot is shutting down; the index that answers is "
+            "unchanged, and /reindex after the restart continues from where this one stopped."
         )
 
 
@@ -99,6 +116,9 @@ def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = getattr(error, "original", None) or error.__cause__ or error
     text = user_message(error)
+    if text is None and isinstance(error, aiohttp.ClientConnectionError):
+        log.warning("lost the connection to Discord in %s: %s", where, error or type(error).__name__)
+        return redact(GENERIC)
     if text is None:
         log.error("unexpected error in %s", where, exc_info=error)
         if errors is not None:
@@ -112,22 +132,32 @@ def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:
     interaction.extras["public_thinking"] = not ephemeral
 
 
+def mark_progress(interaction: discord.Interaction) -> None:
+    """The response is a private progress message: an error replaces it, so one reply remains."""
+    interaction.extras["progress"] = True
+
+
 async def reply_once(interaction: discord.Interaction, text: str) -> None:
     """Answer ``interaction`` ephemerally with ``text``, whatever state it is in."""
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
             return
+        if interaction.extras.pop("progress", False):
+            await interaction.edit_original_response(content=text)
+            return
         if interaction.extras.pop("public_thinking", False):
             # The first followup would replace the public "thinking…" message; drop it instead.
             await interaction.delete_original_response()
         await interaction.followup.send(text, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not deliver an error reply to interaction %s", interaction.id)
+    except UNDELIVERABLE as failed:
+        log.warning("could not deliver an error reply to interaction %s: %s", interaction.id, failed)
 
 
 async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError):
     """The tree's error handler: installed once in ``setup_hook``."""
     command = interaction.command.qualified_name if interaction.command else "interaction"
     errors = getattr(interaction.client, "errors", None)
-    await reply_once(interaction, explain(error, errors, f"/{command}"))
+    limits = getattr(interaction.client, "limits", None)
+    async with limits.working() if limits is not None else contextlib.nullcontext():
+        await reply_once(interaction, explain(error, errors, f"/{command}"))  # before a shutdown closes

@@ -1,7 +1,9 @@
-"""Per-user cooldown and per-guild concurrency, shared by slash commands and mentions."""
+"""Per-user cooldown and per-guild concurrency, shared by slash commands and mentions; and
+what work (answers, a reindex) is in progress, for a shutdown that lets it finish."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,9 @@ class Limits:
         self.guild_concurrency = guild_concurrency
         self._last_ask: dict[int, float] = {}
         self._running: dict[int, int] = {}
+        self._working = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def check_cooldown(self, user_id: int) -> None:
         """Raise :class:`OnCooldown` if ``user_id`` asked less than ``cooldown_s`` ago."""
@@ -39,6 +44,36 @@ class Limits:
             raise GuildBusy()
         self._running[key] = self._running.get(key, 0) + 1
         try:
-            yield
+            async with self.working():
+                yield
         finally:
             self._running[key] -= 1
+
+    @asynccontextmanager
+    async def working(self) -> AsyncIterator[None]:
+        """Count this as work in progress (no cap), for :meth:`finished`."""
+        self._working += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._working -= 1
+            if not self._working:
+                self._idle.set()
+
+    def in_progress(self) -> int:
+        """How many answers and reindexes are being computed or sent, in all guilds."""
+        return self._working
+
+    async def finished(self, within_s: float) -> bool:
+        """Wait up to ``within_s`` for the work in progress; whether it all finished."""
+
+        async def idle() -> None:
+            while self._working:  # an error reply may start work again as a command ends
+                await self._idle.wait()
+
+        try:
+            await asyncio.wait_for(idle(), within_s)
+        except TimeoutError:
+            return False
+        return True

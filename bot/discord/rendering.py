@@ -127,7 +127,7 @@ def _shortened(title: str) -> Iterable[str]:
 def answer_embeds(answer: Answer) -> list[discord.Embed]:
     """The embeds for ``answer``, in order; see :func:`pack_messages` to send them."""
     colour = COLOUR if answer.grounded else UNANSWERED_COLOUR
-    text = answer.text
+    text = _as_written(answer.text)
     if answer.short is not None:  # the direct answer first, then the sentences that support it
         text = f"**{discord.utils.escape_markdown(answer.short.render())}**\n\n{text}"
     chunks = split_text(text, DESCRIPTION_LIMIT)
@@ -139,6 +139,16 @@ def answer_embeds(answer: Answer) -> list[discord.Embed]:
         _add_sources(embeds, lines, colour, reserve=len(footer))
     embeds[-1].set_footer(text=footer)
     return embeds
+
+
+def _as_written(text: str) -> str:
+    """Quoted article text shown as written: a stray * _ ` || # or > in it must not restyle,
+    hide or break the rest of the answer. A timeline's ``- `` bullets stay bullets."""
+    lines = []
+    for line in text.split("\n"):
+        bullet = "- " if line.startswith("- ") else ""
+        lines.append(bullet + discord.utils.escape_markdown(line.removeprefix(bullet)))
+    return "\n".join(lines)
 
 
 def footer_text(answer: Answer) -> str:

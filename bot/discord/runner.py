@@ -19,8 +19,6 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
-#: how long logging in may take: discord.py's own deadline is aiohttp's 5 minutes per request
-LOGIN_TIMEOUT_S = 60.0
 REJECTED = (
     "Discord rejected the token in {env}: reset it on the developer portal "
     "(Bot → Reset Token) and set it again"
@@ -53,12 +51,14 @@ def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
             close()
 
 
-async def serve(
-    settings: Settings, desk: Any, token: str, login_timeout_s: float = LOGIN_TIMEOUT_S, **client_options: Any
-) -> int:
-    """Run the bot over ``desk`` until it is closed; the async core of :func:`run`."""
+async def serve(settings: Settings, desk: Any, token: str, **client_options: Any) -> int:
+    """Run the bot over ``desk`` until it is closed; the async core of :func:`run`.
+
+    Logging in may take ``discord.login_timeout_s``."""
     bot = create_bot(desk, settings, **client_options)
+    login_timeout_s = settings.discord.login_timeout_s
     _close_on_sigterm(bot)
+    _say_when_online(bot)
     env = settings.discord.token_env
     try:
         async with bot:
@@ -89,6 +89,25 @@ async def serve(
         if aclose is not None:
             await aclose()
     return EXIT_OK
+
+
+def _say_when_online(bot: Any) -> None:
+    """One line when the bot is first ready: otherwise a new user sees nothing happen."""
+    said = False
+
+    async def online() -> None:
+        nonlocal said
+        if not said:
+            said = True
+            servers = len(bot.guilds)
+            print(
+                f"newsdesk bot: online as {bot.user} in {servers} server{'s' * (servers != 1)}; "
+                "Ctrl-C (or SIGTERM) stops it",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    bot.add_listener(online, "on_ready")
 
 
 def _close_on_sigterm(bot: Any) -> None:

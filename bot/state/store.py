@@ -176,7 +176,8 @@ class StateStore:
         return int(row[0]) if row else 0
 
     def job_finished(self, job_id: int, status: str, summary: str | None = None) -> None:
-        """Close job ``job_id`` as ``done``, ``failed`` or ``busy``, with a one-line summary."""
+        """Close job ``job_id`` as ``done``, ``failed``, ``stopped`` (the bot shut down) or ``busy``,
+        with a one-line summary."""
         with self.db.transaction() as tx:
             tx.run(
                 "UPDATE reindex_jobs SET status = ?, finished_at = ?, summary = ? WHERE job_id = ?",

@@ -434,6 +434,16 @@ def _check_pieces(generation: Path) -> None:
         raise FileNotFoundError(f"{' and '.join(missing)} missing")
 
 
+def _warn_without_article_ranks(generation: Path) -> None:
+    """A generation from before whole-article keyword ranks still answers, ranked less well."""
+    log.warning(
+        "the index in %s has no whole-article keyword ranks (%s; an older newsdesk built it), so "
+        "answers rank less well: run 'newsdesk index' (or /reindex) to add them, nothing is embedded again",
+        generation,
+        ARTICLE_BM25,
+    )
+
+
 class EmbeddedSource:
     """Search candidates from a generation folder's files (and Qdrant when it is a server)."""
 
@@ -444,6 +454,8 @@ class EmbeddedSource:
         self.passages = KeywordTable(generation / "bm25") if (generation / "bm25").is_dir() else None
         articles = generation / ARTICLE_BM25
         self.articles = KeywordTable(articles) if articles.is_dir() else None
+        if self.articles is None and self.passages is not None:
+            _warn_without_article_ranks(generation)
         self.exact: ExactDense | None = None
         self.qdrant: DenseSearcher | None = None
         if not store.url and self.passages is not None and (generation / DENSE_FILE).is_file():

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from config.settings import SourceSettings
-from retrieval.cleaning import clean_text
+from retrieval.cleaning import clean_label, clean_text
 from retrieval.fetching import Fetcher, FetchError, RefusedURL, Validators
 from retrieval.models import Article
 from retrieval.sources import SourceProblem
@@ -49,9 +49,9 @@ def _web_article(
 ) -> Article:
     return Article(
         doc_id=doc_id_for(web.url),
-        title=web.title,
+        title=clean_label(web.title) or web.url,
         text=web.text,
-        outlet=source.outlet or web.site_name or feed_title or site_of(web.url),
+        outlet=clean_label(source.outlet or web.site_name or feed_title) or site_of(web.url),
         published=web.published or (entry.published if entry else None),
         url=web.url,
         source=source.name,
@@ -65,9 +65,9 @@ def _summary_record(source: SourceSettings, entry: FeedEntry, feed_title: str | 
     url = canonical_url(entry.link)
     article = Article(
         doc_id=doc_id_for(url),
-        title=entry.title or url,
+        title=clean_label(entry.title) or url,
         text=text,
-        outlet=source.outlet or feed_title or site_of(url),
+        outlet=clean_label(source.outlet or feed_title) or site_of(url),
         published=entry.published,
         url=url,
         source=f"{source.name} {SUMMARY_MARK}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -215,30 +216,38 @@ def test_ask_with_jsonl_and_a_question_is_refused(
     one_line(capsys, main(["--data-dir", str(data_copy), "ask", "--jsonl", "Who?"]), 2, "without --jsonl")
 
 
-@pytest.fixture
-def read_only_index(data_copy: Path) -> Iterator[Path]:
-    """The copy's index folder made read-only: by its modes, or (root ignores them) a read-only bind mount."""
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """``folder`` (and the folders in it) read-only: by their modes, or (root ignores them) a
+    read-only bind mount."""
     import os
-    import shutil
     import subprocess
 
-    index = data_copy / "index"
-    folders = [index, *(p for p in index.iterdir() if p.is_dir())]
+    folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
     if os.geteuid() != 0:
-        for folder in folders:
-            folder.chmod(0o555)
-        yield data_copy
-        for folder in folders:
-            folder.chmod(0o755)
+        for each in folders:
+            each.chmod(0o555)
+        try:
+            yield
+        finally:
+            for each in folders:
+                each.chmod(0o755)
         return
     mount = shutil.which("mount")
-    if mount is None or subprocess.run([mount, "--bind", str(index), str(index)], check=False).returncode:  # noqa: S603
+    if mount is None or subprocess.run([mount, "--bind", str(folder), str(folder)], check=False).returncode:  # noqa: S603
         pytest.skip("running as root without bind mounts: no way to make a folder read-only")
     try:
-        subprocess.run([mount, "-o", "remount,bind,ro", str(index)], check=True)  # noqa: S603
-        yield data_copy
+        subprocess.run([mount, "-o", "remount,bind,ro", str(folder)], check=True)  # noqa: S603
+        yield
     finally:
-        subprocess.run([shutil.which("umount") or "umount", str(index)], check=False)  # noqa: S603
+        subprocess.run([shutil.which("umount") or "umount", str(folder)], check=False)  # noqa: S603
+
+
+@pytest.fixture
+def read_only_index(data_copy: Path) -> Iterator[Path]:
+    """The copy's index folder made read-only."""
+    with read_only(data_copy / "index"):
+        yield data_copy
 
 
 def test_indexing_into_a_read_only_index_is_one_line_and_asking_still_answers(
@@ -246,3 +255,37 @@ def test_indexing_into_a_read_only_index_is_one_line_and_asking_still_answers(
 ) -> None:
     one_line(capsys, main(["--data-dir", str(read_only_index), "index", "--rebuild"]), 1, "cannot be written")
     assert main(["--data-dir", str(read_only_index), "ask", "Who is the head of Rosneft?"]) == 0
+
+
+@pytest.fixture
+def read_only_data(data_copy: Path) -> Iterator[Path]:
+    """The whole data folder read-only, as a shared or archived index is mounted."""
+    with read_only(data_copy):
+        yield data_copy
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", "Who is the head of Rosneft?"],
+        ["search", "Rosneft"],
+        ["summary", "--topic", "Rosneft chief"],
+        ["timeline", "--topic", "Putin and Xi"],
+        ["status"],
+    ],
+    ids=["ask", "search", "summary", "timeline", "status"],
+)
+def test_reading_commands_work_from_a_read_only_data_folder(
+    capsys: pytest.CaptureFixture[str], read_only_data: Path, argv: list[str]
+) -> None:
+    code = main(["--data-dir", str(read_only_data), *argv])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.strip() and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["index"], ["index", "--rebuild"]])
+def test_writing_into_a_read_only_data_folder_is_one_line_exit_1(
+    capsys: pytest.CaptureFixture[str], read_only_data: Path, argv: list[str]
+) -> None:
+    one_line(capsys, main(["--data-dir", str(read_only_data), *argv]), 1, "cannot be written")

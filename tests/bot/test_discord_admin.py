@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 import threading
 
 import pytest
@@ -134,11 +136,31 @@ async def test_sources_lists_the_coverage(discord_scenario):
     assert "South China Morning Post" in text
 
 
-async def test_reindex_of_one_source_reaches_the_core_and_errors_answer_privately(discord_scenario):
+async def test_reindex_of_one_source_reaches_the_core_and_its_error_replaces_the_progress_message(
+    discord_scenario,
+):
     s = discord_scenario
     s.bot.desk.gate.set()
     ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex", source="feeds")
     await s.fake.wait_for(lambda: ix.edits or ix.followups)
-    said = " ".join(contents(ix)) + " ".join(f.get("content") or "" for f in ix.followups)
-    assert "no sources are configured" in said
     assert ix.callbacks[0]["data"]["flags"] == 64
+    [shown] = ix.messages  # one reply: not "starting" left behind beside the error
+    assert "no sources are configured" in shown["content"] and ix.followups == []
+
+
+async def test_a_reindex_running_when_the_bot_stops_ends_with_one_clear_line(discord_scenario):
+    from retrieval.catalog import current_generation
+
+    s = discord_scenario
+    before = current_generation(s.bot.desk.index_root)
+    ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
+    await asyncio.to_thread(s.bot.desk.started.wait, 5)
+    stopping = asyncio.create_task(s.bot.close())  # what SIGTERM does
+    await asyncio.sleep(0)
+    s.bot.desk.gate.set()  # the reindex goes on and stops at its first progress report
+    await asyncio.wait_for(stopping, 10)
+    [shown] = ix.messages
+    assert shown["content"].startswith("The reindex stopped because the bot is shutting down;")
+    assert current_generation(s.bot.desk.index_root) == before
+    with contextlib.closing(sqlite3.connect(s.bot.settings.discord.database)) as db:
+        assert db.execute("SELECT status FROM reindex_jobs").fetchall() == [("stopped",)]

@@ -153,3 +153,24 @@ def test_only_http_urls_become_links(url: str) -> None:
     line = source_line(citation(1, url=url))
     assert url not in line and "](" not in line
     assert source_line(citation(1, url="https://news.example/a")).startswith("[1] [Wire")
+
+
+def test_markdown_in_the_quoted_text_is_shown_as_written_and_markers_stay() -> None:
+    text = "The *rate* rose to 5_000 || see `x` [1].\n\n# Not a heading\n\n> not a quote [2]"
+    answer = Answer("Rates?", text, (citation(1), citation(2)), True, "extractive", Coverage(2, None, None))
+    [[embed]] = render_answer(answer)
+    description = embed.description or ""
+    assert description == (
+        "The \\*rate\\* rose to 5\\_000 \\|\\| see \\`x\\` [1].\n\n\\# Not a heading\n\n\\> not a quote [2]"
+    )
+
+
+def test_a_timelines_bullets_stay_bullets_while_their_text_is_escaped() -> None:
+    text = "- 2 Feb 2022 — Talks on *gas* [1] (Wire)\n- 4 Feb 2022 — # of deals [2] (Wire)"
+    answer = Answer(
+        "Timeline: gas", text, (citation(1), citation(2)), True, "extractive", Coverage(2, None, None)
+    )
+    [[embed]] = render_answer(answer)
+    assert embed.description == (
+        "- 2 Feb 2022 — Talks on \\*gas\\* [1] (Wire)\n- 4 Feb 2022 — # of deals [2] (Wire)"
+    )

@@ -149,12 +149,41 @@ async def test_a_discord_that_accepts_and_never_answers_is_one_line_within_the_l
             "api_base_url": f"http://127.0.0.1:{port}/api/v10",
             "gateway_url": f"ws://127.0.0.1:{port}/",
             "database": str(tmp_path / "bot.sqlite3"),
+            "login_timeout_s": 0.5,
         },
     )
     started = time.monotonic()
     async with server:
-        code = await serve(settings, discord_desk, "MTIz.abc.def", login_timeout_s=0.5)
+        code = await serve(settings, discord_desk, "MTIz.abc.def")
     for writer in silent:
         writer.close()
     assert code == 1 and time.monotonic() - started < 10
     assert capsys.readouterr().err == "newsdesk bot: cannot reach Discord: no answer to the login in 0.5 s\n"
+
+
+async def test_the_bot_says_once_that_it_is_online(fake_discord, discord_desk, tmp_path, capsys, monkeypatch):
+    import asyncio
+
+    from bot.discord import runner
+    from bot.discord.app import create_bot
+
+    made = []
+
+    def keep(*args, **options):
+        made.append(create_bot(*args, guild_ready_timeout=0.05, **options))
+        return made[-1]
+
+    monkeypatch.setattr(runner, "create_bot", keep)  # to reach the bot serve() builds
+    s = fake_discord
+    served = asyncio.create_task(serve(bot_settings(s.fake, tmp_path), discord_desk, s.world.token))
+    await s.fake.wait_for(lambda: made)
+    await asyncio.wait_for(made[0].wait_until_ready(), 10)
+    await s.fake.drop_gateway(4000)  # a reconnect is not a second start
+    await s.fake.wait_for(lambda: sum(f["op"] in (2, 6) for f in s.fake.gateway_received) >= 2)
+    await asyncio.wait_for(made[0].wait_until_ready(), 10)
+    await asyncio.sleep(0.3)  # past guild_ready_timeout: a second on_ready would have fired
+    await made[0].close()
+    assert await asyncio.wait_for(served, 10) == 0
+    assert capsys.readouterr().err == (
+        f"newsdesk bot: online as {s.world.bot_user.username} in 1 server; Ctrl-C (or SIGTERM) stops it\n"
+    )

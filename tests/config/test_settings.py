@@ -1,11 +1,13 @@
-"""config.settings: an embedder's own fusion settings, and the user's word over them."""
+"""config.settings: an embedder's own fusion settings, the user's word over them, the bot's deadlines."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from config import load_settings
-from config.settings import EMBEDDER_SEARCH
+from config.settings import EMBEDDER_SEARCH, ConfigError
 
 
 def test_the_default_embedder_keeps_the_shipped_fusion() -> None:
@@ -32,3 +34,20 @@ def test_a_value_the_user_sets_wins_over_the_embedders(tmp_path: Path) -> None:
     assert search.keyword_weight == EMBEDDER_SEARCH["wordllama"]["keyword_weight"]
     overridden = load_settings(embedding={"provider": "wordllama"}, search={"rrf_k": 60}).search
     assert overridden.rrf_k == 60
+
+
+def test_the_discord_login_deadline_is_a_setting_with_a_default(tmp_path: Path) -> None:
+    assert load_settings().discord.login_timeout_s == 60.0
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text("discord:\n  login_timeout_s: 15\n", encoding="utf-8")
+    assert load_settings(config).discord.login_timeout_s == 15.0
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "7200"])
+def test_a_login_deadline_that_is_not_a_sane_number_of_seconds_names_the_key(
+    tmp_path: Path, value: str
+) -> None:
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text(f"discord:\n  login_timeout_s: {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'discord\.login_timeout_s'"):
+        load_settings(config)

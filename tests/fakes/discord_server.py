@@ -92,7 +92,7 @@ class FakeDiscord:
         self.port = 0
 
     # -- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> FakeDiscord:
+    async def start(self, port: int = 0) -> FakeDiscord:
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(
             [
@@ -103,7 +103,7 @@ class FakeDiscord:
         )
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self
@@ -112,6 +112,14 @@ class FakeDiscord:
         await self.gateway.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def go_offline(self) -> None:
+        """Discord unreachable: connections are refused until :meth:`come_back`."""
+        await self.stop()
+
+    async def come_back(self) -> None:
+        """Serve again on the same port, with the same world, commands and interactions."""
+        await self.start(self.port)
 
     @property
     def base_url(self) -> str:

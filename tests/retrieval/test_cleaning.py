@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from corpus import SAMPLE_CORPUS
-from retrieval.cleaning import clean_text, is_furniture
+from retrieval.cleaning import clean_label, clean_text, is_furniture
 
 MANIFEST = yaml.safe_load((SAMPLE_CORPUS / "manifest.yaml").read_text(encoding="utf-8"))
 # The manifest describes some furniture by pattern; these are the lines those patterns name.
@@ -117,3 +117,29 @@ def test_pre_headline_chrome_and_in_body_teasers_are_dropped() -> None:
         "The summit opened on Monday with a call for urgent action.",
         "Negotiators said a text could be ready by Friday.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [
+        ("Rates \x1b[2J\x1b]0;pwned\x07rise.", "Rates [2J]0;pwnedrise."),  # escape, bell: gone
+        ("Tab\tstays, NUL\x00 and DEL\x7f go.", "Tab\tstays, NUL and DEL go."),
+        ("C1\x9b31m and \x85next-line go.", "C131m and\n\nnext-line go."),  # \x85 ends a line
+        ("Plain text, ümlauts and “quotes” stay.", "Plain text, ümlauts and “quotes” stay."),
+    ],
+)
+def test_control_characters_are_removed_from_article_text(raw: str, cleaned: str) -> None:
+    assert clean_text(raw) == cleaned
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [
+        ("Harbour\x1b[31m reopens\x07", "Harbour[31m reopens"),
+        ("  Two\n\tlines\r\n", "Two lines"),
+        ("\x00\x1b\x9b", None),
+        (None, None),
+    ],
+)
+def test_titles_and_outlets_are_one_clean_line(raw: str | None, cleaned: str | None) -> None:
+    assert clean_label(raw) == cleaned

@@ -43,6 +43,19 @@ def test_markdown_front_matter_supplies_metadata(tmp_path: Path) -> None:
     assert not article.text.startswith("---")
 
 
+def test_control_characters_never_reach_an_article(tmp_path: Path) -> None:
+    """Escape sequences in a file's text or front matter would reach every reader's terminal."""
+    (tmp_path / "council.md").write_text(
+        '---\ntitle: "Council\\e[2J agrees budget\\a"\noutlet: "Town\\x9b Crier"\n---\n'
+        "Council agrees budget\n\n\x1b]0;owned\x07" + BODY,
+        encoding="utf-8",
+    )
+    (article,), _ = read_folder(tmp_path)
+    assert (article.title, article.outlet) == ("Council[2J agrees budget", "Town Crier")
+    assert not any((ord(ch) < 32 and ch not in "\n\t") or 127 <= ord(ch) < 160 for ch in article.text)
+    assert "]0;owned" + BODY.strip()[:20] in article.text
+
+
 def test_html_is_extracted_with_trafilatura(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text(
         "<html><head><title>Council agrees budget</title>"

@@ -228,3 +228,21 @@ def test_an_entry_whose_link_is_refused_is_never_cited_from_its_summary(refused:
     _keep_entry(harvest, source, cache, entry, error, "Wire")
     assert harvest.failed == 1
     assert (link in cache.pages) is (not refused)
+
+
+def test_a_feed_summary_stands_in_without_control_characters() -> None:
+    from config.settings import SourceSettings
+    from retrieval.web.feeds import FeedEntry
+    from retrieval.web.harvest import _summary_record
+
+    source = SourceSettings(name="wire", kind="feed", url="https://news.example/feed.xml")
+    entry = FeedEntry(
+        "https://news.example/harbour",
+        "Harbour\x1b[2J reopens",
+        "The harbour \x07reopened to ferries on Monday morning. " * 6,
+    )
+    record = _summary_record(source, entry, "Wire\x9b Daily")
+    assert record is not None
+    article = record.article
+    assert (article.title, article.outlet) == ("Harbour[2J reopens", "Wire Daily")
+    assert "\x07" not in article.text and "\x1b" not in article.text

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from discord.ext import commands
 
-from bot.discord.errors import BadOption, NotEnabledHere
+from bot.discord.delivery import deliver
+from bot.discord.errors import BadOption, NotEnabledHere, ShuttingDown
+
+_T = TypeVar("_T")
 
 
 def enabled_here(settings: Any, guild_id: int | None, channel: Any) -> bool:
@@ -54,7 +58,13 @@ class NewsdeskCog(commands.Cog):
     def __init__(self, bot: Any) -> None:
         self.bot = bot
 
+    async def deliver(self, send: Callable[[], Awaitable[_T]]) -> _T:
+        """``send()`` to Discord, sent again while Discord cannot be reached (bounded)."""
+        return await deliver(send, self.bot.settings.discord.delivery_retry_s)
+
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if getattr(self.bot, "stopping", False):
+            raise ShuttingDown()
         if not enabled_here(self.bot.settings, interaction.guild_id, interaction.channel):
             raise NotEnabledHere()
         return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,7 +18,7 @@ import discord
 from discord import app_commands
 
 from bot.discord.cogs import NewsdeskCog
-from bot.discord.errors import NotAdmin, ReindexRunning
+from bot.discord.errors import NotAdmin, ReindexRunning, ReindexStopped, mark_progress
 from bot.discord.panels import (
     progress_text,
     record_source_statuses,
@@ -44,13 +45,18 @@ def is_admin(interaction: discord.Interaction) -> bool:
 class ProgressRelay:
     """Carries reindex progress from the worker thread to throttled message edits."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, interval: float, stop: threading.Event | None = None
+    ) -> None:
         self._loop = loop
         self._interval = interval
+        self._stop = stop or threading.Event()
         self._latest: tuple[int, int, str] = (0, 0, "")
         self._changed = asyncio.Event()
 
     def __call__(self, done: int, total: int, label: str) -> None:  # called from the thread
+        if self._stop.is_set():  # the bot is stopping: end the reindex here (resumable)
+            raise ReindexStopped()
         self._loop.call_soon_threadsafe(self._set, (done, total, label))
 
     def _set(self, latest: tuple[int, int, str]) -> None:
@@ -86,26 +92,34 @@ class AdminCog(NewsdeskCog):
             raise ReindexRunning(self._reindex_started)
         self._reindex_started = started = time.monotonic()
         try:
-            await interaction.response.send_message("Reindexing… starting.", ephemeral=True)
-            interval = self.bot.settings.discord.progress_interval_s
-            relay = ProgressRelay(asyncio.get_running_loop(), interval)
-            edits = asyncio.create_task(relay.relay(self._editor(interaction)))
-            try:
-                only = {"source": source} if source else {}
-                job = await asyncio.to_thread(self.bot.answers.job_started, "reindex", source)
-                try:
-                    report = await asyncio.to_thread(self.bot.desk.reindex, progress=relay, **only)
-                except BaseException as error:
-                    await asyncio.to_thread(self.bot.answers.job_finished, job, "failed", str(error))
-                    raise
-                await asyncio.to_thread(self.bot.answers.job_finished, job, "done", report.summary())
-                if self.bot.settings.sources:
-                    await asyncio.to_thread(record_source_statuses, self.bot.answers, self.bot.desk.data_dir)
-            finally:
-                edits.cancel()
-            await interaction.edit_original_response(content=report_text(report, time.monotonic() - started))
+            async with self.bot.limits.working():
+                await self._reindex(interaction, source, started)
         finally:
             self._reindex_started = None
+
+    async def _reindex(self, interaction: discord.Interaction, source: str | None, started: float) -> None:
+        """Run the reindex in a thread, its progress shown by editing the private message."""
+        await interaction.response.send_message("Reindexing… starting.", ephemeral=True)
+        mark_progress(interaction)
+        interval = self.bot.settings.discord.progress_interval_s
+        relay = ProgressRelay(asyncio.get_running_loop(), interval, self.bot.shutdown)
+        edits = asyncio.create_task(relay.relay(self._editor(interaction)))
+        try:
+            only = {"source": source} if source else {}
+            job = await asyncio.to_thread(self.bot.answers.job_started, "reindex", source)
+            try:
+                report = await asyncio.to_thread(self.bot.desk.reindex, progress=relay, **only)
+            except BaseException as error:
+                outcome = "stopped" if isinstance(error, ReindexStopped) else "failed"
+                await asyncio.to_thread(self.bot.answers.job_finished, job, outcome, str(error))
+                raise
+            await asyncio.to_thread(self.bot.answers.job_finished, job, "done", report.summary())
+            if self.bot.settings.sources:
+                await asyncio.to_thread(record_source_statuses, self.bot.answers, self.bot.desk.data_dir)
+        finally:
+            edits.cancel()
+        text = report_text(report, time.monotonic() - started)
+        await self.deliver(lambda: interaction.edit_original_response(content=text))
 
     @staticmethod
     def _editor(interaction: discord.Interaction) -> Callable[[str], Awaitable[Any]]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from functools import partial
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.cogs import NewsdeskCog, conversation_key, date_window, enabled_here
-from bot.discord.errors import explain, mark_deferred
+from bot.discord.errors import UNDELIVERABLE, ShuttingDown, explain, mark_deferred
 from bot.discord.feedback import FeedbackView
 from bot.discord.rendering import render_answer
 from prompts.citations import Answer
@@ -58,7 +59,7 @@ class AskCog(NewsdeskCog):
         ids: list[int] = []
         for i, embeds in enumerate(messages):
             view = FeedbackView(self.bot.answers) if i == len(messages) - 1 else discord.utils.MISSING
-            sent = await interaction.followup.send(embeds=embeds, wait=True, view=view)
+            sent = await self.deliver(partial(interaction.followup.send, embeds=embeds, wait=True, view=view))
             interaction.extras.pop("public_thinking", None)  # "thinking…" is replaced now
             ids.append(sent.id)
         return ids
@@ -81,9 +82,15 @@ class AskCog(NewsdeskCog):
             await self._answer_message(message, question, conversation)
         except Exception as error:
             text = explain(error, self.bot.errors, "mention")
-            await message.reply(text, mention_author=False)
+            try:
+                async with self.bot.limits.working():  # delivered before a shutdown closes
+                    await message.reply(text, mention_author=False)
+            except UNDELIVERABLE as failed:
+                log.warning("could not deliver an error reply to message %s: %s", message.id, failed)
 
     async def _answer_message(self, message: discord.Message, question: str, conversation):
+        if self.bot.stopping:
+            raise ShuttingDown()
         self.bot.limits.check_cooldown(message.author.id)
         async with self.bot.limits.guild_slot(message.guild.id if message.guild else None):
             async with message.channel.typing():
@@ -104,9 +111,11 @@ class AskCog(NewsdeskCog):
         for i, embeds in enumerate(messages):
             view = FeedbackView(self.bot.answers) if i == len(messages) - 1 else discord.utils.MISSING
             if i == 0:
-                sent = await message.reply(embeds=embeds, mention_author=False, view=view)
+                sent = await self.deliver(
+                    partial(message.reply, embeds=embeds, mention_author=False, view=view)
+                )
             else:
-                sent = await message.channel.send(embeds=embeds, view=view)
+                sent = await self.deliver(partial(message.channel.send, embeds=embeds, view=view))
             ids.append(sent.id)
         return ids
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 import discord
@@ -86,5 +87,5 @@ class CoverageCog(NewsdeskCog):
                 else [[notice_embed(str(result), title=request["topic"][:256])]]
             )
             for embeds in messages:
-                await interaction.followup.send(embeds=embeds)
+                await self.deliver(partial(interaction.followup.send, embeds=embeds))
                 interaction.extras.pop("public_thinking", None)

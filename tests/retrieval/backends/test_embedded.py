@@ -111,3 +111,31 @@ def test_an_index_without_lean_rows_keeps_answering_and_gets_them_on_the_next_re
     again = desk.reindex(corpus_copy)
     assert current_generation(desk.index_root) == new and again.embedded == 0
     desk.close()
+
+
+def test_an_index_without_article_ranks_says_so_once_and_the_next_reindex_adds_them(
+    built: tuple[Desk, Path], settings: Settings, corpus_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    from retrieval.catalog import ARTICLE_BM25
+
+    desk, old = built
+    question = "Who is the head of Rosneft?"
+    before = desk.ask_offline(question)
+    desk.close()
+    shutil.rmtree(old / ARTICLE_BM25)  # the layout before whole-article keyword ranks
+
+    with caplog.at_level(logging.WARNING):
+        desk = Desk.open(settings, old.parent.parent, build=False)
+        assert desk.ask_offline(question).grounded  # still answers
+    [warning] = [r.getMessage() for r in caplog.records if ARTICLE_BM25 in r.getMessage()]
+    assert "run 'newsdesk index'" in warning and "\n" not in warning
+    caplog.clear()
+    report = desk.reindex(corpus_copy)  # nothing changed in the corpus
+    assert (report.unchanged, report.embedded) == (5, 0)
+    new = current_generation(desk.index_root)
+    assert new is not None and (new / ARTICLE_BM25).is_dir()
+    assert desk.ask_offline(question).text == before.text
+    assert not [r for r in caplog.records if ARTICLE_BM25 in r.getMessage()]
+    desk.close()

@@ -1,0 +1,101 @@
+"""The ``newsdesk`` command line's grammar: its subcommands, their options and the checks
+argparse applies to each value (a date, a count in range)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2022-02-04") from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: give 1 to 50")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsdesk",
+        description="Cited answers, summaries and timelines from a body of news coverage.",
+        epilog="exit codes: 0 done, 1 the run could not complete, 2 bad input or config, 130 interrupted",
+    )
+    parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
+    parser.add_argument("--config", type=Path, help="YAML config file (env NEWSDESK_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action="version", version=f"newsdesk {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index the corpus (incremental)")
+    p.add_argument("--corpus", type=Path, help="folder of articles (default: config or bundled)")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument(
+        "--progress", action="store_true", help="report progress on stderr even when it is not a terminal"
+    )
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--jsonl", action="store_true", help="questions on stdin, one JSON answer per line")
+    p.add_argument("--mode", choices=["llm", "extractive", "auto"], help="answer mode")
+    p.add_argument("--since", type=_date, help="only articles published on or after this date")
+    p.add_argument("--until", type=_date, help="only articles published on or before this date")
+    p.add_argument("--outlet", help="only articles from this outlet")
+
+    p = sub.add_parser("search", help="show the ranked passages for a query")
+    p.add_argument("query")
+    p.add_argument("--k", type=_count, default=None, help="how many passages (1-50)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("refresh", help="fetch the configured sources and update the index (for cron)")
+    p.add_argument("--source", help="refresh only this source (by name); the others keep their articles")
+
+    # summaries and timelines
+    p = sub.add_parser("summary", help="summarise a topic's coverage (or one article), cited")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--topic", help="what to summarise, e.g. 'Putin and Xi meetings'")
+    which.add_argument("--article", help="one article's id or headline")
+    _window_options(p)
+    p.add_argument("--mode", choices=["llm", "extractive", "auto"], help="summary mode")
+    p = sub.add_parser("timeline", help="a dated, cited timeline of a topic's coverage")
+    p.add_argument("--topic", required=True, help="what to follow")
+    _window_options(p)
+
+    # copy an index to another store without re-embedding
+    p = sub.add_parser("migrate", help="copy the index, vectors included, to PostgreSQL (no re-embedding)")
+    p.add_argument("--to", required=True, choices=["postgres"], help="the target store backend")
+
+    p = sub.add_parser("status", help="what /status shows in Discord: coverage, index, store, model, sources")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+
+    sub.add_parser("bot", help="run the Discord bot")
+    p = sub.add_parser("invite-url", help="print the OAuth2 link that adds the bot to a server")
+    p.add_argument("--app-id", required=True, type=int, help="the application's id")
+    return parser
+
+
+def _window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", type=_date, help="only articles published on or after this date")
+    p.add_argument("--until", type=_date, help="only articles published on or before this date")
+    p.add_argument("--outlet", help="only articles from this outlet")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newsdesk")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
