@@ -80,3 +80,10 @@ def test_questions_fall_back_to_the_float_graph_when_no_rewrite_can_be_made(
         vector = encoder.embed_query(TEXTS[0])
     assert np.array_equal(vector, encoder.encode([TEXTS[0]])[0])
     assert "float graph" in caplog.text
+
+
+def test_the_query_graph_setting_does_not_make_an_index_stale() -> None:
+    from config import load_settings
+    from retrieval.ingest import settings_key
+
+    assert settings_key(load_settings(embedding={"int8_queries": True})) == settings_key(load_settings())
