@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+import pytest
 
 from bot.discord.panels import record_source_statuses, source_lines
 from bot.state import open_state
 from config import load_settings
+from prompts.desk import Desk
+from retrieval.catalog import current_generation
 from retrieval.collecting import collect
+from tests.fakes.discord_fixtures import bot_settings, start_bot
+from tests.fakes.news_fixtures import ATOM, RSS, site_settings
+from tests.fakes.news_site import NewsSite
 
 
 def test_collected_source_status_is_kept_in_the_bot_database(tmp_path: Path, corpus_copy: Path) -> None:
@@ -31,3 +39,21 @@ def test_collected_source_status_is_kept_in_the_bot_database(tmp_path: Path, cor
     assert ", checked 20" in lines[1]
     assert lines[2].startswith("broken (folder): FAILED") and "error:" in lines[2]
     assert lines[3].startswith("later (folder): ") and lines[3].endswith("(disabled)")
+
+
+async def test_a_scheduled_refresh_running_when_the_bot_stops_ends_with_it(
+    fake_discord, news_site: NewsSite, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="retrieval.scheduling")
+    news_site.delay_s = 0.5  # the first refresh is still fetching when the bot is told to stop
+    settings = site_settings(news_site, RSS, ATOM, base=bot_settings(fake_discord.fake, tmp_path))
+    desk = Desk.open(settings, tmp_path, build=False)
+    s = fake_discord
+    try:
+        s.bot, s.task = await start_bot(s.fake, desk, settings)
+        await asyncio.wait_for(news_site.delaying.wait(), 5)  # a refresh under way
+        await asyncio.wait_for(s.bot.close(), 5)  # what SIGTERM does
+        assert "the refresh of all sources stopped" in caplog.text
+        assert current_generation(desk.index_root) is None  # and nothing runs on behind it
+    finally:
+        desk.close()
