@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord.panels import record_source_statuses, source_lines
+from bot.discord.panels import record_source_statuses, source_lines, without_server_paths
 from bot.state import open_state
 from config import load_settings
 from prompts.desk import Desk
@@ -37,8 +37,25 @@ def test_collected_source_status_is_kept_in_the_bot_database(tmp_path: Path, cor
     assert lines[0] == "**Sources:**"
     assert lines[1].startswith("seeds (folder): ok, 5 articles; last refresh 5 new or changed")
     assert ", checked 20" in lines[1]
-    assert lines[2].startswith("broken (folder): FAILED") and "error:" in lines[2]
+    assert lines[2].startswith("broken (folder): FAILED") and "error: corpus folder missing does" in lines[2]
+    assert str(tmp_path) not in "\n".join(lines)  # /coverage shows these lines to every member
     assert lines[3].startswith("later (folder): ") and lines[3].endswith("(disabled)")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("corpus folder /srv/news/corpus does not exist", "corpus folder corpus does not exist"),
+        ("manifest /a/b/manifest.yaml cannot be read (/a/b)", "manifest manifest.yaml cannot be read (b)"),
+        (
+            "[1] [Wire](<https://a.example/b/c>) file:///etc/x",
+            "[1] [Wire](<https://a.example/b/c>) file:///etc/x",
+        ),
+        ("24/7 and/or 5/10, ~/notes, a lone / here", "24/7 and/or 5/10, ~/notes, a lone / here"),
+    ],
+)
+def test_a_server_path_is_shown_as_its_last_part_and_nothing_else_changes(text: str, shown: str) -> None:
+    assert without_server_paths(text) == shown
 
 
 async def test_a_scheduled_refresh_running_when_the_bot_stops_ends_with_it(
