@@ -290,7 +290,7 @@ def _print_weights(name: str, names: Sequence[str], beta: np.ndarray) -> None:
 #: answer. (Unconstrained, "words" came out negative beside the collinear "context" and
 #: "plain", and the sentence repeating the question lost to its neighbour on the seed set.)
 MONOTONE = frozenset(
-    {"words", "context", "plain", "kind", "kind_factor", "dense", "fused", "rank", "country"}
+    {"words", "context", "plain", "kind", "kind_factor", "dense", "fused", "rank", "country", "agree"}
 )
 
 

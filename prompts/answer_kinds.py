@@ -123,6 +123,18 @@ def kind_of(question: str) -> Kind:
     return "what"
 
 
+def asks_which(question: str) -> bool:
+    """ "Which breed ...", "which airline ...": the question asks for a thing it names by its noun
+    (an answer a span can give), not "what did X say ..." or "under what conditions ..." (a
+    statement)."""
+    q = " ".join(question.split())
+    head = _QUESTION_HEAD.search(q)
+    if head is None or head.group(0).lower() != "which":
+        return False
+    following = q[head.end() :].split()[:1]
+    return bool(following) and re.sub(r"[^a-z]", "", following[0].lower()) not in _AUXILIARIES
+
+
 def _spans(pattern: re.Pattern[str], sentence: str) -> list[Span]:
     return [Span(m.start(), m.end(), m.group(0)) for m in pattern.finditer(sentence) if m.group(0).strip()]
 
@@ -224,6 +236,7 @@ __all__ = [
     "TIME_WORD",
     "Kind",
     "Span",
+    "asks_which",
     "candidate_spans",
     "kind_of",
     "new_spans",

@@ -35,26 +35,28 @@ FEATURES = (
     "quote",  # it quotes someone
     "leans",  # it opens with a pronoun (its subject is in the sentence before)
     "country",  # "which country ...": it names a country the question does not
+    "agree",  # other candidates name the same answer span (weighted by their share of the question)
 )
 
 SENTENCE_WEIGHTS: dict[str, float] = {
     "words": 0.000,
-    "context": 1.667,
-    "plain": 0.683,
-    "novel": -0.543,
+    "context": 1.780,
+    "plain": 0.568,
+    "novel": -0.298,
     "kind": 0.000,
-    "kind_factor": 2.825,
-    "names": 0.680,
-    "dense": 2.710,
-    "fused": 1.795,
-    "rank": 0.315,
-    "lead": 0.087,
-    "first": 0.248,
-    "length": 0.434,
-    "quote": -0.079,
-    "leans": -0.114,
-    "country": 2.160,
-    "bias": -8.754,
+    "kind_factor": 2.432,
+    "names": 0.184,
+    "dense": 2.658,
+    "fused": 1.656,
+    "rank": 0.348,
+    "lead": 0.102,
+    "first": 0.137,
+    "length": 0.573,
+    "quote": -0.049,
+    "leans": -0.115,
+    "country": 1.998,
+    "agree": 1.371,
+    "bias": -8.689,
 }
 
 #: A question's answerability features, in this order (see ``prompts.refusal.answerability``).
@@ -75,20 +77,20 @@ QUESTION_FEATURES = (
 )
 
 ANSWERABLE_WEIGHTS: dict[str, float] = {
-    "best": 0.565,
-    "words": 0.986,
-    "dense": 0.840,
-    "missing": -0.103,
-    "missing_share": 0.303,
-    "undated": -3.076,
-    "said": 1.154,
-    "said_top3": 0.863,
-    "said_top1": 1.576,
-    "second": 4.680,
-    "plain": 0.889,
-    "dense_top3": 1.271,
-    "keyword_top": -0.189,
-    "bias": -5.431,
+    "best": 0.499,
+    "words": 1.048,
+    "dense": 0.898,
+    "missing": -0.114,
+    "missing_share": 0.291,
+    "undated": -2.365,
+    "said": 1.187,
+    "said_top3": 0.891,
+    "said_top1": 1.530,
+    "second": 4.527,
+    "plain": 0.902,
+    "dense_top3": 1.280,
+    "keyword_top": -0.140,
+    "bias": -5.602,
 }
 
 

@@ -35,7 +35,7 @@ from prompts.terms import key_terms, names_in
 from retrieval.models import SearchHit
 
 #: Least answerability (a probability) for an answer rather than a refusal (calibrated).
-MIN_CONFIDENCE = 0.18
+MIN_CONFIDENCE = 0.17
 _QUESTION_OPENERS = frozenset(
     "What When Who Whom Whose How Why Where Which Did Does Do Is Are Was Were Will Has Have Had Can "
     "Could Should Would In On At After Before During Since For From".split()

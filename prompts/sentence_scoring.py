@@ -5,7 +5,9 @@ the question's rarer words it carries (weighted by how few of the candidate sent
 so the words every passage repeats count little), alone and with the sentence before it (a
 sentence opening with a pronoun borrows its subject from there), whether it carries a span of the
 kind of answer asked for that the question does not already name (a date for "when", a number
-for "how many", a name for "who", a country for "which country"), and how its passage ranked.
+for "how many", a name for "who", a country for "which country"), whether the other candidates
+name the same answer (answers recur across the reports of a story; a stray name rarely does), and
+how its passage ranked.
 Its score is the chance that it carries the answer under a logistic model fitted on the tuning
 half of RealTimeQA (``python -m bench.fit_answerer``). Headlines are never candidates: they are
 titles, not sentences of the report.
@@ -20,7 +22,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from prompts.answer_kinds import TIME_WORD, Kind, Span, kind_of, new_spans, question_words, tense_of
+from prompts.answer_kinds import (
+    TIME_WORD,
+    Kind,
+    Span,
+    asks_which,
+    kind_of,
+    new_spans,
+    question_words,
+    tense_of,
+)
 from prompts.answer_weights import FEATURES, SENTENCE_WEIGHTS, scorer
 from prompts.places import ASKS_FOR_COUNTRY, countries_in
 from prompts.questions import question_parts
@@ -43,7 +54,9 @@ GATED_KINDS = frozenset({"when", "number"})
 #: A sentence opening with one of these leans on the sentence before it for its subject.
 _LEANS = re.compile(r"^[\"“‘']?(?:he|she|they|it|its|his|her|their|this|that|these|those|the\s+\w+)\b", re.I)
 MIN_WORDS, MAX_WORDS = 4, 90
-_KIND_FACTOR, _WORDS, _CONTEXT = (FEATURES.index(f) for f in ("kind_factor", "words", "context"))
+_KIND_FACTOR, _WORDS, _CONTEXT, _AGREE = (
+    FEATURES.index(f) for f in ("kind_factor", "words", "context", "agree")
+)
 _QUOTED = re.compile(r"[\"“”]")
 
 
@@ -81,6 +94,8 @@ class Question:
     kinds: tuple[Kind, ...] = ()
     """The kind of each part of a question that asks two things."""
     tense: str = ""
+    which: bool = False
+    """ "Which breed ...": a "what" question asking for a thing by its noun (a span answers it)."""
 
 
 @lru_cache(maxsize=50_000)
@@ -115,7 +130,15 @@ def read_question(question: str) -> Question:
     words = frozenset(question_words(question))
     timeless = " ".join(w for w in question.split() if not TIME_WORD.match(w.strip("?,.;:!'\"")))
     kinds = tuple(kind_of(p) for p in question_parts(question))
-    return Question(question, folded_terms(timeless), kind_of(question), words, kinds, tense_of(question))
+    return Question(
+        question,
+        folded_terms(timeless),
+        kind_of(question),
+        words,
+        kinds,
+        tense_of(question),
+        asks_which(question),
+    )
 
 
 #: Bullets that open a standfirst line (the summary points under a headline).
@@ -217,8 +240,41 @@ def _features(
         "country": float(
             asks_country and any(not question_words(c) <= question.words for c in countries_in(text))
         ),
+        "agree": 0.0,  # set once every candidate's spans are known (_agreement)
     }
     return tuple(feats[f] for f in FEATURES), spans
+
+
+def _answer_key(text: str, kind: Kind) -> str:
+    """What an answer span is known by: a name by its last word ("Taylor Swift" and "Swift" are
+    one), a date or an amount by all of it ("last year" and "next year" are not); a date without
+    a number is none ("Friday" and "last year" are each article's own)."""
+    words = re.findall(r"[a-z0-9]+", text.lower().replace(".", ""))
+    if kind == "when" and not any(w.isdigit() for w in words):
+        return ""
+    if kind in ("when", "number"):
+        return " ".join(words)
+    return words[-1] if words else ""
+
+
+def _agreement(question: Question, made: Sequence[tuple[tuple[float, ...], list[Span]]]) -> list[float]:
+    """For each candidate: how much the other candidates back its best-backed answer span (one of
+    the kind asked for; a name for "which X") -- the summed share of the question's words, with
+    the sentence before, of the others that hold a span known by the same word -- relative to the
+    best-backed candidate's (1.0). Answers recur across reports of the same story; a stray name
+    next to the question's words rarely does. Not for questions answered by a statement ("what
+    did X say", "why") nor for two-part ones (each part needs its own answer)."""
+    if question.kind == "why" or (question.kind == "what" and not question.which) or len(question.kinds) > 1:
+        return [0.0] * len(made)
+    keys = [{_answer_key(s.text, question.kind) for s in spans} - {""} for _, spans in made]
+    weights = [vector[_CONTEXT] for vector, _ in made]
+    backing: dict[str, float] = {}
+    for own, w in zip(keys, weights, strict=True):
+        for k in own:
+            backing[k] = backing.get(k, 0.0) + w
+    found = [max((backing[k] - w for k in own), default=0.0) for own, w in zip(keys, weights, strict=True)]
+    top = max(found, default=0.0)
+    return [f / top for f in found] if top > 0 else found
 
 
 def sentence_features(
@@ -234,9 +290,13 @@ def sentence_features(
     gated = question.kind in GATED_KINDS or len(question.kinds) > 1
     chance = scorer(weights) if weights is not None else None
     found = []
-    for row, own in zip(rows, terms, strict=True):
+    made = [
+        _features(question, row, own, shares, top, asks_country) for row, own in zip(rows, terms, strict=True)
+    ]
+    agree = _agreement(question, made)
+    for row, own, (vector, spans), backing in zip(rows, terms, made, agree, strict=True):
         hit, rank, start, end, text, _ = row
-        vector, spans = _features(question, row, own, shares, top, asks_country)
+        vector = (*vector[:_AGREE], backing, *vector[_AGREE + 1 :])
         score = 0.0
         if chance is not None:
             # the kinds too rare to fit keep their hand-set factor on top of the fitted chance

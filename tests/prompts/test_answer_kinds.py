@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prompts.answer_kinds import candidate_spans, kind_of, new_spans, question_words
+from prompts.answer_kinds import asks_which, candidate_spans, kind_of, new_spans, question_words
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,18 @@ def test_spans_the_question_already_names_are_not_new() -> None:
     words = question_words("Who met Sergei Ryabkov in Moscow?")
     found = [s.text for s in new_spans("Karen Donfried met Sergei Ryabkov in Moscow.", "who", words)]
     assert found == ["Karen Donfried"]
+
+
+@pytest.mark.parametrize(
+    ("question", "which"),
+    [
+        ("Which airline will begin weighing passengers?", True),
+        ("Which type of products were removed from the shelves?", True),
+        ("What did Putin write about foreign policy?", False),
+        ("Under what conditions can Russian athletes compete?", False),
+        ("Which did the court choose?", False),
+        ("Who won the World Series?", False),
+    ],
+)
+def test_asks_which_names_a_thing_by_its_noun(question: str, which: bool) -> None:
+    assert asks_which(question) is which

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from prompts.answer_weights import FEATURES
 from prompts.citations import CANNOT_ANSWER
 from prompts.extractive import MAX_SENTENCES, answer_extractively
-from prompts.sentence_scoring import folded_terms, passage_terms
+from prompts.sentence_scoring import folded_terms, passage_terms, read_question, sentence_features
 from retrieval.models import Passage, SearchHit
 from tests.prompts.seed_hits import text_hit
 
@@ -129,3 +130,43 @@ def test_a_passage_s_terms_are_its_sentences_terms_or_its_whole_text_s() -> None
     assert passage_terms(covered) == folded_terms(text)
     assert passage_terms(partial) == folded_terms(text)  # "gas deal" is outside its sentences
     assert "gas" in passage_terms(partial)
+
+
+AIRLINE = (
+    "Airline to weigh passengers\n\n"
+    "Staff at Gimpo Airport in Seoul will weigh passengers before domestic flights, a newspaper reported. "
+    "Korean Air said it will weigh passengers along with their carry-on bags before flights."
+)
+AIRLINE_WIRE = (
+    "Passengers to step on the scales\n\n"
+    "Korean Air will weigh some passengers before flights from next week to update its safety data."
+)
+
+
+def _agree(question: str, *hits: SearchHit) -> dict[str, float]:
+    found = sentence_features(read_question(question), list(hits))
+    return {c.text: c.features[FEATURES.index("agree")] for c in found}
+
+
+def test_a_span_other_reports_also_name_is_backed_by_them() -> None:
+    agree = _agree(
+        "Which airline will begin weighing passengers before flights?",
+        hit(AIRLINE, doc="a"),
+        hit(AIRLINE_WIRE, doc="b"),
+    )
+    backed = [t for t, a in agree.items() if a == 1.0]
+    assert backed and all("Korean Air" in t for t in backed)
+    assert agree[AIRLINE.split("\n\n")[1].split(". ")[0] + "."] == 0.0  # Gimpo, Seoul: no one else
+
+
+def test_statements_and_relative_dates_are_not_backed() -> None:
+    said = _agree(
+        "What did Korean Air say about the scales?", hit(AIRLINE, doc="a"), hit(AIRLINE_WIRE, doc="b")
+    )
+    assert set(said.values()) == {0.0}  # "what did X say" is answered by a statement, not a span
+    weekly = (
+        "Scales at the gate\n\nThe weighing starts next week at Gimpo. Officials said the data will be "
+        "ready next week."
+    )
+    dated = _agree("When will the airline weigh passengers?", hit(weekly, doc="c"), hit(weekly, doc="d"))
+    assert set(dated.values()) == {0.0}  # each article's own "next week"
