@@ -86,9 +86,36 @@ class Span:
     text: str
 
 
-def kind_of(question: str) -> Kind:
-    """The kind of answer ``question`` asks for; "what" when it is none of the others."""
+#: A sentence end: "." "!" "?" then a capital or a quote opens the next sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’')]?\s+(?=[\"“‘(]?[A-Z])")
+#: What a period may end without ending the sentence: "Sen. Butler", "U.S. Army", "J. Smith".
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Sen|Rep|Gov|Gen|Lt|Col|Capt|Sgt|Prof|Jr|Sr|Rev|Pres|Mt|No|Vol|vs|"
+    r"Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|Inc|Corp|Co|Ltd|Ave|Blvd)|\b[A-Z]|[A-Za-z]\.[A-Za-z])\.$"
+)
+
+
+def asking_sentence(question: str) -> str:
+    """The sentence of ``question`` that asks: the last one ending in "?" (the context before it
+    -- "Sen. Butler made history when she ... Which state does she represent?" -- says nothing of
+    the kind asked for); all of it when there is no "?" or the asking sentence has no question
+    word ("... nicknamed what?" keeps its own)."""
     q = " ".join(question.split())
+    end = q.rfind("?")
+    if end < 0:
+        return q
+    start = 0
+    for m in _SENTENCE_END.finditer(q, 0, end):
+        if not _ABBREVIATION.search(q, 0, m.start()):
+            start = m.end()
+    asking = q[start : end + 1]
+    return asking if start and _QUESTION_HEAD.search(asking) else q
+
+
+def kind_of(question: str) -> Kind:
+    """The kind of answer ``question`` asks for (read from its asking sentence); "what" when it
+    is none of the others."""
+    q = asking_sentence(question)
     if _NUMBER_HEADS.search(q) or re.search(r"\bhow\s+(?:many|much)\b", q, re.I):
         return "number"
     if _TAKEN.search(q):  # "in what time?" asks how long it took, not when
@@ -127,7 +154,7 @@ def asks_which(question: str) -> bool:
     """ "Which breed ...", "which airline ...": the question asks for a thing it names by its noun
     (an answer a span can give), not "what did X say ..." or "under what conditions ..." (a
     statement)."""
-    q = " ".join(question.split())
+    q = asking_sentence(question)
     head = _QUESTION_HEAD.search(q)
     if head is None or head.group(0).lower() != "which":
         return False
@@ -236,6 +263,7 @@ __all__ = [
     "TIME_WORD",
     "Kind",
     "Span",
+    "asking_sentence",
     "asks_which",
     "candidate_spans",
     "kind_of",
