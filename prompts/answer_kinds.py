@@ -162,6 +162,46 @@ def asks_which(question: str) -> bool:
     return bool(following) and re.sub(r"[^a-z]", "", following[0].lower()) not in _AUXILIARIES
 
 
+#: "Which type of pet ...": the noun after "type of" is the one asked for.
+_GENERIC_HEADS = frozenset("type kind sort form".split())
+#: Words that end the noun phrase after "which"/"what" ("which festival in ...", "what team that ...").
+_PHRASE_ENDS = frozenset(
+    """in at on to for from with by that whose of as into after before over under during near the a
+    an its his her their won made took became set hit broke held led left lost got gave ran sold
+    bought built brought came went saw said told paid met kept beat fell rose spent sent shot struck
+    stole wore wrote began drew flew grew threw will""".split()
+)
+
+
+@lru_cache(maxsize=4096)
+def asked_noun(question: str) -> str:
+    """The noun a "which X ..." / "what X ..." question names its answer by, lower-cased:
+    "festival" in "... stranded at which festival?", "breed" in "Which breed of dog is
+    Commander?", "pet" in "Which type of pet ...", "chain" in "Which major pharmacy chain filed
+    ..."; "" when it names none ("what did X say ...", "... rebranded as what?")."""
+    q = asking_sentence(question)
+    head = _QUESTION_HEAD.search(q)
+    if head is None or head.group(0).lower() not in {"what", "which"}:
+        return ""
+    noun = ""
+    for token in q[head.end() :].split()[:6]:
+        word = re.sub(r"[^a-z0-9]", "", token.lower())
+        if word == "of" and noun in _GENERIC_HEADS:
+            noun = ""
+            continue
+        if (
+            not word
+            or word in _AUXILIARIES
+            or word in _PHRASE_ENDS
+            or (noun and word.endswith(("ed", "ing", "ly")))  # "artist recently retired"
+        ):
+            break
+        noun = word
+        if token.endswith((",", "?", ";", ":")):
+            break
+    return "" if noun in _GENERIC_HEADS else noun
+
+
 def _spans(pattern: re.Pattern[str], sentence: str) -> list[Span]:
     return [Span(m.start(), m.end(), m.group(0)) for m in pattern.finditer(sentence) if m.group(0).strip()]
 
@@ -263,6 +303,7 @@ __all__ = [
     "TIME_WORD",
     "Kind",
     "Span",
+    "asked_noun",
     "asking_sentence",
     "asks_which",
     "candidate_spans",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prompts.answer_kinds import (
+    asked_noun,
     asking_sentence,
     asks_which,
     candidate_spans,
@@ -104,3 +105,22 @@ def test_asking_sentence_is_the_last_one_with_a_question_mark(question: str, ask
 def test_asks_which_reads_the_asking_sentence() -> None:
     assert asks_which("Who knew? Which airline will begin weighing passengers?")
     assert not asks_which("Which airline was it, she asked. Who won?")
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("Thousands of people were recently stranded at which festival?", "festival"),
+        ("Which breed of dog is Commander?", "breed"),
+        ("Which type of pet belonging to the president was removed?", "pet"),
+        ("Which major pharmacy chain filed for bankruptcy?", "chain"),
+        ("Which legendary music artist recently retired?", "artist"),
+        ("What team won the World Series?", "team"),
+        ("The UK's bees are in danger from which invasive species, according to a report?", "species"),
+        ("What did Kirby say about a ceasefire?", ""),
+        ("Elon Musk has rebranded Twitter as what?", ""),
+        ("Who won the race?", ""),
+    ],
+)
+def test_asked_noun_is_the_noun_a_which_question_asks_by(question: str, noun: str) -> None:
+    assert asked_noun(question) == noun
