@@ -278,7 +278,7 @@ class NewsIndex:
         else:
             folder = self.corpus_path(corpus)
             articles, problems = read_folder(folder, self.settings.corpus.manifest)
-            where = str(folder)
+            where = folder.name  # shown to Discord admins too: never the server's full path
         if progress:
             progress(0, 0, f"read {len(articles)} articles from {where}")
         self.follow(force=True)  # build on what another process may have published meanwhile

@@ -7,13 +7,16 @@
 
 Each tick refreshes the sources whose ``refresh_minutes`` have passed since their last attempt
 (a failed source is retried at the same interval). The blocking reindex runs in a thread, so
-questions are answered meanwhile from the last good index.
+questions are answered meanwhile from the last good index. Setting ``stop`` also ends a refresh
+in progress at its next progress report: nothing is published, and a half-built index folder
+stays for the next run to resume.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import Protocol
 
 from config.settings import Settings
 from retrieval.collecting import SourceStatus, read_statuses
-from retrieval.ingest import ReindexBusy, ReindexReport
+from retrieval.ingest import Progress, ReindexBusy, ReindexReport
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +35,30 @@ RefreshCallback = Callable[[str | None, ReindexReport | BaseException], None]
 class Reindexing(Protocol):
     """What the loop needs of ``prompts.desk.Desk``."""
 
-    data_dir: Path
+    @property
+    def data_dir(self) -> Path: ...
 
     def reindex(
         self,
         corpus: Path | None = None,
         rebuild: bool = False,
-        progress: None = None,
+        progress: Progress | None = None,
         source: str | None = None,
     ) -> ReindexReport: ...
+
+
+class RefreshStopped(Exception):
+    """Raised in the reindex thread at a progress report once the loop was told to stop."""
+
+
+def _stop_check(halt: threading.Event) -> Progress:
+    """A progress callback that ends the reindex once ``halt`` is set."""
+
+    def check(done: int, total: int, label: str) -> None:
+        if halt.is_set():
+            raise RefreshStopped()
+
+    return check
 
 
 def due_sources(settings: Settings, statuses: Mapping[str, SourceStatus], now: datetime) -> list[str]:
@@ -57,19 +75,30 @@ def due_sources(settings: Settings, statuses: Mapping[str, SourceStatus], now: d
 
 
 async def refresh_due(
-    desk: Reindexing, settings: Settings, on_refresh: RefreshCallback | None = None
+    desk: Reindexing,
+    settings: Settings,
+    on_refresh: RefreshCallback | None = None,
+    halt: threading.Event | None = None,
 ) -> list[str | None]:
     """Refresh what is due now: everything in one run when every source is due, else one run
-    per due source. Returns what was refreshed (None meaning all)."""
+    per due source. Returns what was refreshed (None meaning all). Once ``halt`` is set (it is
+    read by the reindex thread) the run in progress ends at its next progress report and no
+    further run starts."""
+    halt = halt or threading.Event()
     due = due_sources(settings, read_statuses(desk.data_dir), datetime.now(UTC))
     enabled = [s for s in settings.sources if s.enabled]
     runs: list[str | None] = [None] if due and len(due) == len(enabled) else list(due)
     done: list[str | None] = []
     for name in runs:
+        if halt.is_set():
+            break
         try:
-            result = await asyncio.to_thread(desk.reindex, source=name)
+            result = await asyncio.to_thread(desk.reindex, progress=_stop_check(halt), source=name)
             log.info("refreshed %s: %s", name or "all sources", result.summary())
             report: ReindexReport | BaseException = result
+        except RefreshStopped:
+            log.info("the refresh of %s stopped: the process is stopping", name or "all sources")
+            break
         except ReindexBusy:
             log.info("a reindex is running; the refresh of %s waits for the next tick", name or "all")
             break
@@ -89,13 +118,25 @@ async def refresh_loop(
     tick_s: float = 60.0,
     on_refresh: RefreshCallback | None = None,
 ) -> None:
-    """Refresh due sources every ``tick_s`` seconds until ``stop`` is set."""
+    """Refresh due sources every ``tick_s`` seconds until ``stop`` is set; a refresh in
+    progress then ends at its next progress report."""
     if not settings.sources:
         log.info("no sources configured; scheduled refresh is off")
         return
-    while not stop.is_set():
-        await refresh_due(desk, settings, on_refresh)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=tick_s)
-        except TimeoutError:
-            continue
+    halt = threading.Event()  # ``stop`` as the reindex thread can read it
+    relay = asyncio.create_task(_relay(stop, halt))
+    try:
+        while not stop.is_set():
+            await refresh_due(desk, settings, on_refresh, halt)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=tick_s)
+            except TimeoutError:
+                continue
+    finally:
+        halt.set()  # cancelled too: a reindex thread left running would still stop
+        relay.cancel()
+
+
+async def _relay(stop: asyncio.Event, halt: threading.Event) -> None:
+    await stop.wait()
+    halt.set()

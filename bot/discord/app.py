@@ -157,14 +157,18 @@ class _Newsdesk:
         """Refuse new questions, let the ones in progress finish and a reindex stop (within
         ``discord.shutdown_grace_s``), then log out."""
         self.shutdown.set()  # a reindex stops at its next progress report
+        refresh = getattr(self, "_refresh", None)
+        if refresh is not None:
+            self._refresh_stop.set()  # so does a scheduled refresh
         grace = self.settings.discord.shutdown_grace_s
         if self.limits.in_progress() and not await self.limits.finished(grace):
             left = self.limits.in_progress()
             log.warning("stopping with %d command%s unfinished after %g s", left, "s" * (left != 1), grace)
-        refresh = getattr(self, "_refresh", None)
         if refresh is not None:
-            self._refresh_stop.set()
-            refresh.cancel()
+            done, _ = await asyncio.wait({refresh}, timeout=grace)
+            if not done:
+                log.warning("stopping with the scheduled refresh unfinished after %g s", grace)
+                refresh.cancel()
             await asyncio.gather(refresh, return_exceptions=True)
         await super().close()  # type: ignore[misc]
         self.answers.close()

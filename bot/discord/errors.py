@@ -19,6 +19,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
+from bot.discord.panels import without_server_paths
 from config.errors import UserError, one_line
 from config.redaction import redact
 
@@ -124,7 +125,7 @@ def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
         if errors is not None:
             errors.note()
         text = GENERIC
-    return redact(text)
+    return without_server_paths(redact(text))
 
 
 def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:

@@ -6,6 +6,7 @@ left out rather than breaking the command.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, datetime
 from typing import Any
@@ -111,9 +112,24 @@ def record_source_statuses(state: Any, data_dir: Any) -> None:
 
 
 def source_lines(state: Any, settings: Any) -> list[str]:
-    """One line per configured source from the bot's database: the line the CLI prints."""
+    """One line per configured source from the bot's database: the line the CLI prints, with
+    a folder source's error naming its folder, not the server's path to it."""
     from retrieval.collecting import source_lines as lines_of
 
     if not getattr(settings, "sources", None):
         return []
-    return ["**Sources:**", *lines_of(settings, state.source_statuses())]
+    return [
+        "**Sources:**",
+        *(without_server_paths(line) for line in lines_of(settings, state.source_statuses())),
+    ]
+
+
+#: An absolute file path; not a URL's path (after a host) nor a fraction or "and/or".
+_SERVER_PATH = re.compile(r"(?<![\w.~:/-])/(?:[\w.@+-]+/)*([\w.@+-]+)/?")
+
+
+def without_server_paths(text: str) -> str:
+    """``text`` with each absolute file path cut to its last part (``/srv/news/corpus`` ->
+    ``corpus``): the core's error lines name the server's folders, which the people on a
+    Discord server (admins included) need not see; the operator's log keeps them."""
+    return _SERVER_PATH.sub(r"\1", text)

@@ -132,7 +132,7 @@ def answer_embeds(answer: Answer) -> list[discord.Embed]:
         text = f"**{discord.utils.escape_markdown(answer.short.render())}**\n\n{text}"
     chunks = split_text(text, DESCRIPTION_LIMIT)
     embeds = [discord.Embed(description=chunk, colour=colour) for chunk in chunks]
-    embeds[0].title = _clip(answer.question, TITLE_LIMIT)
+    embeds[0].title = embed_title(answer.question)
     footer = _clip(footer_text(answer), FOOTER_LIMIT)
     lines = [source_line(c) for c in answer.citations] if answer.grounded else []
     if lines:
@@ -200,7 +200,20 @@ def render_answer(answer: Answer) -> list[list[discord.Embed]]:
 
 def notice_embed(text: str, *, title: str | None = None) -> discord.Embed:
     """A plain informational embed (for /sources, /status, reindex progress)."""
-    return discord.Embed(title=title, description=_clip_block(text), colour=COLOUR)
+    shown = embed_title(title) if title is not None else None
+    return discord.Embed(title=shown, description=_clip_block(text), colour=COLOUR)
+
+
+def embed_title(text: str) -> str:
+    """``text`` shown as written in an embed title, where Discord renders bold, italics,
+    spoilers and code as in a message (unlike a footer): markdown characters are escaped, and
+    the escaped title is clipped to Discord's limit."""
+    text = " ".join(text.split())
+    title, cut = discord.utils.escape_markdown(text), len(text)
+    while len(title) > TITLE_LIMIT:
+        cut -= max(1, (len(title) - TITLE_LIMIT) // 2)  # an escaped character counts twice
+        title = discord.utils.escape_markdown(text[:cut].rstrip()) + "…"
+    return title
 
 
 def _clip_block(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,24 @@ def test_output_piped_into_head_shows_only_the_first_lines(data_dir: Path) -> No
     assert done.returncode == 0
     assert done.stdout.startswith(" 1. ") and done.stdout.count("\n") == 1
     assert "Traceback" not in done.stderr
+
+
+def test_a_question_leaves_the_users_home_as_it_was(data_dir: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    drop = {"XDG_CACHE_HOME", "ORT_DISABLE_TELEMETRY", "OPENAI_API_KEY"}
+    env = {k: v for k, v in os.environ.items() if k not in drop} | {"HOME": str(home)}
+    done = subprocess.run(  # noqa: S603
+        newsdesk("--data-dir", str(data_dir), "ask", "Who is the head of Rosneft?"),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(home.rglob("*")) == []  # onnxruntime's telemetry wrote ~/.cache/Microsoft
 
 
 def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,7 +64,9 @@ async def test_reindex_as_admin_shows_progress_then_the_report(discord_scenario)
         r"0 failed; 23 passages \(0 embedded\) in \d+\.\d s\.",
         contents(ix)[-1],
     )
-    assert "Reindexing… read 5 articles from " in "\n".join(contents(ix)[1:-1])
+    corpus = s.bot.desk.index.corpus_path()  # the folder's name only, never the server's path
+    assert f"Reindexing… read 5 articles from {corpus.name}" in contents(ix)[1:-1]
+    assert not any(str(corpus.parent) in text for text in contents(ix))
     (job,) = s.bot.answers.jobs()
     assert job.status == "done" and "5 unchanged" in (job.summary or "")
 

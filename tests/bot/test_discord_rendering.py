@@ -15,6 +15,8 @@ from bot.discord.rendering import (
     FIELD_LIMIT,
     FIELDS_PER_EMBED,
     MESSAGE_LIMIT,
+    TITLE_LIMIT,
+    notice_embed,
     render_answer,
     source_line,
     split_text,
@@ -174,3 +176,24 @@ def test_a_timelines_bullets_stay_bullets_while_their_text_is_escaped() -> None:
     assert embed.description == (
         "- 2 Feb 2022 — Talks on \\*gas\\* [1] (Wire)\n- 4 Feb 2022 — # of deals [2] (Wire)"
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        ("Is **Sechin** the _head_ of ||Rosneft||?", r"Is \*\*Sechin\*\* the \_head\_ of \|\|Rosneft\|\|?"),
+        ("What did `Xi`   say\nabout ~~gas~~?", r"What did \`Xi\` say about \~\~gas\~\~?"),
+        ("Who is the head of Rosneft?", "Who is the head of Rosneft?"),
+    ],
+)
+def test_the_question_in_the_title_is_shown_as_written(question: str, title: str) -> None:
+    answer = Answer(question, "Text [1].", (citation(1),), True, "extractive", Coverage(1, None, None))
+    [[embed]] = render_answer(answer)
+    assert embed.title == title
+    assert notice_embed("text", title=question).title == title  # a /summary topic likewise
+
+
+def test_an_escaped_title_is_clipped_to_discords_limit() -> None:
+    title = notice_embed("text", title="*" * 300).title or ""
+    assert len(title) <= TITLE_LIMIT and title.endswith("…")
+    assert title.removesuffix("…") == "\\*" * ((TITLE_LIMIT - 1) // 2)

@@ -50,6 +50,7 @@ class NewsSite:
         self.requests: list[Hit] = []
         self.huge_bytes_sent = 0
         self.delay_s = 0.0  # added to every article page, to observe concurrency
+        self.delaying = asyncio.Event()  # set once an article page is held back by delay_s
         self.down: dict[str, int] = {}  # path -> status to answer with instead
         self.cut_feeds_at: int | None = None  # serve only this many bytes of each feed
         self.in_flight = 0
@@ -131,6 +132,7 @@ class NewsSite:
         if story is None:
             return web.Response(status=404, text="<h1>Page not found</h1>", content_type="text/html")
         if self.delay_s:
+            self.delaying.set()
             await asyncio.sleep(self.delay_s)
         html = pages.article_page(story, self.base_url)
         return _conditional(request, html, "text/html", story.modified or story.published)

@@ -13,8 +13,10 @@ import yaml
 from bot.cli import main
 from config.settings import Settings
 from prompts.desk import Desk
+from retrieval.catalog import current_generation
 from retrieval.collecting import SourceStatus, read_statuses
 from retrieval.index import ReindexBusy, ReindexReport
+from retrieval.ingest import Progress
 from retrieval.scheduling import due_sources, refresh_due, refresh_loop
 from tests.fakes.news_fixtures import ATOM, FAST_FETCH, RSS, site_settings
 from tests.fakes.news_site import NewsSite
@@ -107,7 +109,7 @@ class FakeDesk:
         self,
         corpus: Path | None = None,
         rebuild: bool = False,
-        progress: None = None,
+        progress: Progress | None = None,
         source: str | None = None,
     ) -> ReindexReport:
         if self.busy:
@@ -135,3 +137,26 @@ async def test_the_loop_refreshes_everything_at_start_then_stops(news_site: News
 async def test_a_busy_index_postpones_the_refresh(news_site: NewsSite, tmp_path: Path) -> None:
     desk = FakeDesk(tmp_path, busy=True)
     assert await refresh_due(desk, site_settings(news_site, RSS, ATOM)) == []
+
+
+async def test_stopping_the_loop_ends_a_refresh_in_progress_at_its_next_progress_report(
+    news_site: NewsSite, news_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="retrieval.scheduling")
+    news_site.delay_s = 0.3  # the refresh is still fetching articles when the stop comes
+    desk = Desk.open(news_settings, tmp_path, build=False)
+    stop = asyncio.Event()
+    seen: list[str | None] = []
+    try:
+        task = asyncio.create_task(
+            refresh_loop(desk, news_settings, stop, tick_s=60, on_refresh=lambda n, _: seen.append(n))
+        )
+        await asyncio.wait_for(news_site.delaying.wait(), 5)  # what SIGTERM finds: a refresh under way
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+        assert current_generation(desk.index_root) is None  # nothing half-done was published
+        assert seen == [] and "the refresh of all sources stopped" in caplog.text
+        report = await asyncio.to_thread(desk.reindex)  # the next run does the whole job
+        assert report.added == 7
+    finally:
+        desk.close()

@@ -84,7 +84,7 @@ class CoverageCog(NewsdeskCog):
             messages = (
                 render_answer(result)
                 if isinstance(result, Answer)
-                else [[notice_embed(str(result), title=request["topic"][:256])]]
+                else [[notice_embed(str(result), title=request["topic"])]]
             )
             for embeds in messages:
                 await self.deliver(partial(interaction.followup.send, embeds=embeds))
