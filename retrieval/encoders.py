@@ -180,7 +180,7 @@ def local_encoder(cfg: EmbeddingSettings, minilm: MiniLMEncoder | None = None) -
     embedder; it is built here when not passed in."""
     if cfg.provider not in LOCAL_PROVIDERS:
         return None
-    minilm = minilm or MiniLMEncoder(threads=cfg.threads)
+    minilm = minilm or MiniLMEncoder(threads=cfg.threads, int8_queries=cfg.int8_queries)
     if cfg.provider == "minilm-l3":
         return MiniLML3Encoder(minilm, threads=cfg.threads)
     if cfg.provider == "wordllama":

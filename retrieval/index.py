@@ -111,7 +111,7 @@ class NewsIndex:
         index = cls(
             settings,
             data_dir or settings.data_dir or default_data_dir(),
-            encoder or MiniLMEncoder(threads=settings.embedding.threads),
+            encoder or MiniLMEncoder(settings.embedding.threads, settings.embedding.int8_queries),
         )
         index.follow(force=True)  # start from the index other processes published
         has_index = current_generation(index.index_root) is not None
@@ -152,13 +152,13 @@ class NewsIndex:
             raise CorpusError(f"no index in {self.data_dir}; run 'newsdesk index' first")
         if self._searcher is not None and self._searcher.generation == generation:
             return
+        encoder, ahead = self._query_encoder(), self._vectors_ahead()
+        prepare = getattr(encoder, "prepare_queries", None)
+        if prepare is not None:  # the query session is built while the index's files load
+            ahead.start(prepare)
         try:
             searcher = HybridSearcher(
-                generation,
-                self.backend.open(generation),
-                self.settings.search,
-                self._query_encoder(),
-                self._vectors_ahead(),
+                generation, self.backend.open(generation), self.settings.search, encoder, ahead
             )
         except (OSError, ValueError, KeyError, EOFError) as exc:  # JSON errors are ValueErrors
             raise StoreError(

@@ -70,9 +70,11 @@ class Ingested:
 def settings_key(settings: Settings) -> str:
     """What makes two indexes incompatible: embedder and splitting (store URL too)."""
     parts = (
-        # request tuning (timeouts, retries) doesn't change vectors; left out, so an index
-        # built before those settings existed keeps its key
-        settings.embedding.model_dump_json(exclude={"timeout_s", "retry_budget_s", "max_attempts"}),
+        # request tuning (timeouts, retries) and how questions are embedded don't change the
+        # passages' vectors; left out, so an index built before those settings keeps its key
+        settings.embedding.model_dump_json(
+            exclude={"timeout_s", "retry_budget_s", "max_attempts", "int8_queries"}
+        ),
         settings.splitting.model_dump_json(),
         # query-time and postgres table settings don't make vectors stale
         settings.store.model_dump_json(include={"backend", "url", "api_key_env", "collection"}),

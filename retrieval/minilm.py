@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -23,6 +24,7 @@ from config.errors import RunFailed
 MAX_TOKENS = 256
 DIMENSIONS = 384
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+log = logging.getLogger(__name__)
 
 
 class EmbedderError(RunFailed, RuntimeError):
@@ -79,16 +81,23 @@ def session_options(threads: int) -> Any:
 
 
 class MiniLMEncoder:
-    """Encodes texts to 384-dim unit vectors; caches recent query vectors."""
+    """Encodes texts to 384-dim unit vectors; caches recent query vectors.
 
-    def __init__(self, threads: int = 2) -> None:
-        import onnxruntime as ort
+    Passages (:meth:`encode`) go through the packaged graph as it is; queries
+    (:meth:`embed_query`) through its int8 rewrite (:mod:`retrieval.int8_graph`) when
+    ``int8_queries``, ~1.8x faster. Each onnxruntime session is made when first used, so a
+    process that only answers questions never holds the float one, nor an indexer the int8 one.
+    """
+
+    def __init__(self, threads: int = 2, int8_queries: bool = False) -> None:
         from tokenizers import Tokenizer
 
         model_path, tokenizer_path = model_files()
-        self._session: Any = ort.InferenceSession(
-            str(model_path), session_options(threads), providers=["CPUExecutionProvider"]
-        )
+        self._model_path = model_path
+        self._threads = threads
+        self.int8_queries = int8_queries
+        self._sessions: dict[bool, Any] = {}
+        self._sessions_lock = threading.Lock()
         self._tokenizer: Any = Tokenizer.from_file(str(tokenizer_path))
         # the shipped tokenizer.json pads and truncates to 128; the model takes 256
         self._tokenizer.enable_truncation(MAX_TOKENS)
@@ -105,13 +114,44 @@ class MiniLMEncoder:
         """Word pieces in ``text`` without special tokens (what the 256 limit counts)."""
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+    def prepare_queries(self) -> None:
+        """Make the session :meth:`embed_query` runs (the int8 rewrite takes ~0.5 s), so that
+        the first question does not wait for it; an index starts this on its query worker."""
+        self._session(self.int8_queries)
+
+    def _session(self, int8: bool) -> Any:
+        session = self._sessions.get(int8)
+        if session is None:
+            with self._sessions_lock:
+                session = self._sessions.get(int8)
+                if session is None:
+                    session = self._sessions[int8] = self._new_session(int8)
+        return session
+
+    def _new_session(self, int8: bool) -> Any:
+        import onnxruntime as ort
+
+        model: str | bytes = str(self._model_path)
+        if int8:
+            from retrieval.int8_graph import CALIBRATION, NotQuantised, int8_query_graph
+
+            try:
+                model = int8_query_graph(self._model_path, [self._feeds([t]) for t in CALIBRATION])
+            except (ImportError, NotQuantised) as exc:  # still right, only slower
+                log.warning("questions are embedded by the float graph (%s)", exc)
+        return ort.InferenceSession(model, session_options(self._threads), providers=["CPUExecutionProvider"])
+
+    def _feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+    def encode(self, texts: list[str], int8: bool = False) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text (``int8``: by the int8 graph)."""
+        feeds = self._feeds(texts)
+        (hidden,) = self._session(int8).run(["last_hidden_state"], feeds)
+        mask = feeds["attention_mask"]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -124,7 +164,7 @@ class MiniLMEncoder:
             if vector is not None:
                 self._queries.move_to_end(query)
                 return vector
-        vector = self.encode([query])[0]
+        vector = self.encode([query], int8=self.int8_queries)[0]
         with self._queries_lock:
             self._queries[query] = vector
             if len(self._queries) > 512:

@@ -29,6 +29,7 @@ import numpy as np
 from config.settings import Settings
 from retrieval.catalog import ARTICLE_BM25, DENSE_FILE
 from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
+from retrieval.int8_scan import int8_scan, top_rows
 from retrieval.models import Article, Passage
 from retrieval.search import Filters
 from retrieval.splitting import join_spans
@@ -402,13 +403,15 @@ class ExactDense:
 
     With embedded (local) Qdrant this is what Qdrant itself does, brute force, but without
     importing qdrant-client on every start (0.6-1.3 s here) or its per-point overhead; with a
-    Qdrant server the server is queried instead. 35,579 passages scan in 1.8 ms here with
-    single-threaded BLAS (see retrieval/__init__.py).
+    Qdrant server the server is queried instead. A large matrix is scanned first in int8 and
+    its best rows rescored in float32 (:mod:`retrieval.int8_scan`).
     """
 
     def __init__(self, path: Path, table: KeywordTable) -> None:
         self.matrix = np.load(path)  # in memory: a scan of a memory map is ~2x slower
         self.table = table
+        #: the int8 first pass (None: every search scans the float32 matrix)
+        self.first = int8_scan(self.matrix)
 
     def score_rows(self, rows: list[int], vector: np.ndarray) -> np.ndarray:
         """Scores of the given rows for ``vector``."""
@@ -417,13 +420,8 @@ class ExactDense:
     def search(self, vector: np.ndarray, limit: int, mask: np.ndarray | None) -> list[tuple[Passage, float]]:
         if not len(self.matrix):
             return []
-        scores = np.asarray(self.matrix @ vector, dtype=np.float32)
-        if mask is not None:
-            scores = np.where(mask > 0, scores, -np.inf)
-        limit = min(limit, len(scores))
-        top = np.argpartition(-scores, limit - 1)[:limit]
-        top = top[np.argsort(-scores[top])]
-        return [(self.table.passage(int(i)), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        rows, scores = top_rows(self.matrix, self.first, vector, limit, mask)
+        return [(self.table.passage(int(i)), float(s)) for i, s in zip(rows, scores, strict=True)]
 
 
 def _check_pieces(generation: Path) -> None:

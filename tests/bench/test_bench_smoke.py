@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import answers, indexing, latency, memory_coldstart, retrieval_quality
+from bench import answers, indexing, latency, memory_coldstart, retrieval_quality, search_latency
 from bench.data import BenchSet, has_realtimeqa, load_realtimeqa, synthetic_set
 from bench.harness import percentiles, write_result
 from bench.retrieval_quality import first_rank, head_to_head, sign_test, summarise
@@ -110,6 +110,20 @@ def test_latency_at_three_sizes(bset: BenchSet, work: Path) -> None:
         names = {"newsdesk_retrieval", "newsdesk_answer", "llamaindex_retrieval", "llamaindex_answer"}
         assert set(row["latency"]) == names | {f"{n}_cpu" for n in names}
         assert all(row["latency"][n]["p50_ms"] > 0 for n in names)
+
+
+def test_search_latency_times_every_variant(bset: BenchSet, work: Path) -> None:
+    from bench.systems import Newsdesk, newsdesk_dir
+
+    newsdesk = Newsdesk(newsdesk_dir(work, bset), {q.question: q.date for q in bset.questions})
+    try:
+        result = search_latency.run(
+            newsdesk, [q.question for q in bset.questions[:4]], answer=False, rounds=1
+        )
+    finally:
+        newsdesk.close()
+    assert set(result["latency"]) == set(search_latency.VARIANTS)
+    assert all(row["p50_ms"] > 0 for row in result["latency"].values())
 
 
 def test_memory_and_cold_start_in_fresh_processes(bset: BenchSet, work: Path, tmp_path: Path) -> None:
