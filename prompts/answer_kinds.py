@@ -86,9 +86,36 @@ class Span:
     text: str
 
 
-def kind_of(question: str) -> Kind:
-    """The kind of answer ``question`` asks for; "what" when it is none of the others."""
+#: A sentence end: "." "!" "?" then a capital or a quote opens the next sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’')]?\s+(?=[\"“‘(]?[A-Z])")
+#: What a period may end without ending the sentence: "Sen. Butler", "U.S. Army", "J. Smith".
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Sen|Rep|Gov|Gen|Lt|Col|Capt|Sgt|Prof|Jr|Sr|Rev|Pres|Mt|No|Vol|vs|"
+    r"Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|Inc|Corp|Co|Ltd|Ave|Blvd)|\b[A-Z]|[A-Za-z]\.[A-Za-z])\.$"
+)
+
+
+def asking_sentence(question: str) -> str:
+    """The sentence of ``question`` that asks: the last one ending in "?" (the context before it
+    -- "Sen. Butler made history when she ... Which state does she represent?" -- says nothing of
+    the kind asked for); all of it when there is no "?" or the asking sentence has no question
+    word ("... nicknamed what?" keeps its own)."""
     q = " ".join(question.split())
+    end = q.rfind("?")
+    if end < 0:
+        return q
+    start = 0
+    for m in _SENTENCE_END.finditer(q, 0, end):
+        if not _ABBREVIATION.search(q, 0, m.start()):
+            start = m.end()
+    asking = q[start : end + 1]
+    return asking if start and _QUESTION_HEAD.search(asking) else q
+
+
+def kind_of(question: str) -> Kind:
+    """The kind of answer ``question`` asks for (read from its asking sentence); "what" when it
+    is none of the others."""
+    q = asking_sentence(question)
     if _NUMBER_HEADS.search(q) or re.search(r"\bhow\s+(?:many|much)\b", q, re.I):
         return "number"
     if _TAKEN.search(q):  # "in what time?" asks how long it took, not when
@@ -127,12 +154,52 @@ def asks_which(question: str) -> bool:
     """ "Which breed ...", "which airline ...": the question asks for a thing it names by its noun
     (an answer a span can give), not "what did X say ..." or "under what conditions ..." (a
     statement)."""
-    q = " ".join(question.split())
+    q = asking_sentence(question)
     head = _QUESTION_HEAD.search(q)
     if head is None or head.group(0).lower() != "which":
         return False
     following = q[head.end() :].split()[:1]
     return bool(following) and re.sub(r"[^a-z]", "", following[0].lower()) not in _AUXILIARIES
+
+
+#: "Which type of pet ...": the noun after "type of" is the one asked for.
+_GENERIC_HEADS = frozenset("type kind sort form".split())
+#: Words that end the noun phrase after "which"/"what" ("which festival in ...", "what team that ...").
+_PHRASE_ENDS = frozenset(
+    """in at on to for from with by that whose of as into after before over under during near the a
+    an its his her their won made took became set hit broke held led left lost got gave ran sold
+    bought built brought came went saw said told paid met kept beat fell rose spent sent shot struck
+    stole wore wrote began drew flew grew threw will""".split()
+)
+
+
+@lru_cache(maxsize=4096)
+def asked_noun(question: str) -> str:
+    """The noun a "which X ..." / "what X ..." question names its answer by, lower-cased:
+    "festival" in "... stranded at which festival?", "breed" in "Which breed of dog is
+    Commander?", "pet" in "Which type of pet ...", "chain" in "Which major pharmacy chain filed
+    ..."; "" when it names none ("what did X say ...", "... rebranded as what?")."""
+    q = asking_sentence(question)
+    head = _QUESTION_HEAD.search(q)
+    if head is None or head.group(0).lower() not in {"what", "which"}:
+        return ""
+    noun = ""
+    for token in q[head.end() :].split()[:6]:
+        word = re.sub(r"[^a-z0-9]", "", token.lower())
+        if word == "of" and noun in _GENERIC_HEADS:
+            noun = ""
+            continue
+        if (
+            not word
+            or word in _AUXILIARIES
+            or word in _PHRASE_ENDS
+            or (noun and word.endswith(("ed", "ing", "ly")))  # "artist recently retired"
+        ):
+            break
+        noun = word
+        if token.endswith((",", "?", ";", ":")):
+            break
+    return "" if noun in _GENERIC_HEADS else noun
 
 
 def _spans(pattern: re.Pattern[str], sentence: str) -> list[Span]:
@@ -236,6 +303,8 @@ __all__ = [
     "TIME_WORD",
     "Kind",
     "Span",
+    "asked_noun",
+    "asking_sentence",
     "asks_which",
     "candidate_spans",
     "kind_of",

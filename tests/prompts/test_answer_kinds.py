@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from prompts.answer_kinds import asks_which, candidate_spans, kind_of, new_spans, question_words
+from prompts.answer_kinds import (
+    asked_noun,
+    asking_sentence,
+    asks_which,
+    candidate_spans,
+    kind_of,
+    new_spans,
+    question_words,
+)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +30,12 @@ from prompts.answer_kinds import asks_which, candidate_spans, kind_of, new_spans
         ("Which country did Blinken visit this week?", "where"),
         ("Why was the warrant issued?", "why"),
         ("What did Kirby say about a ceasefire?", "what"),
+        # the kind comes from the sentence that asks, not a "when" or "who" in the context before it
+        ("Sen. Laphonza Butler made history when she was sworn in. Which state does she represent?", "where"),
+        ("An NFT recently commanded attention when it was sold for $2,844. What does NFT stand for?", "what"),
+        ("Richard Barnett is one of the people who stormed the Capitol. What was he charged with?", "what"),
+        ("Bunkers were built during WWII. They were nicknamed what?", "what"),
+        ("When did Mr. Smith visit the plant?", "when"),  # "Mr." does not end a sentence
     ],
 )
 def test_kind_of_question(question: str, kind: str) -> None:
@@ -68,3 +82,45 @@ def test_spans_the_question_already_names_are_not_new() -> None:
 )
 def test_asks_which_names_a_thing_by_its_noun(question: str, which: bool) -> None:
     assert asks_which(question) is which
+
+
+@pytest.mark.parametrize(
+    ("question", "asking"),
+    [
+        (
+            "Butler made history when she was sworn in. Which state does she represent?",
+            "Which state does she represent?",
+        ),
+        ('He said "it is over." Who won?', "Who won?"),
+        ("What did Dr. Smith say about the U.S. Army?", "What did Dr. Smith say about the U.S. Army?"),
+        ("Name the winner of the race", "Name the winner of the race"),
+        ("Bunkers were built in WWII. They were nicknamed what?", "They were nicknamed what?"),
+        ("The vote is today. Congrats!  Now, tell me", "The vote is today. Congrats! Now, tell me"),
+    ],
+)
+def test_asking_sentence_is_the_last_one_with_a_question_mark(question: str, asking: str) -> None:
+    assert asking_sentence(question) == asking
+
+
+def test_asks_which_reads_the_asking_sentence() -> None:
+    assert asks_which("Who knew? Which airline will begin weighing passengers?")
+    assert not asks_which("Which airline was it, she asked. Who won?")
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("Thousands of people were recently stranded at which festival?", "festival"),
+        ("Which breed of dog is Commander?", "breed"),
+        ("Which type of pet belonging to the president was removed?", "pet"),
+        ("Which major pharmacy chain filed for bankruptcy?", "chain"),
+        ("Which legendary music artist recently retired?", "artist"),
+        ("What team won the World Series?", "team"),
+        ("The UK's bees are in danger from which invasive species, according to a report?", "species"),
+        ("What did Kirby say about a ceasefire?", ""),
+        ("Elon Musk has rebranded Twitter as what?", ""),
+        ("Who won the race?", ""),
+    ],
+)
+def test_asked_noun_is_the_noun_a_which_question_asks_by(question: str, noun: str) -> None:
+    assert asked_noun(question) == noun

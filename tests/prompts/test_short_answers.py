@@ -89,3 +89,59 @@ def test_the_short_answer_comes_from_the_second_sentence_when_the_lead_has_none(
     assert "Allegiant Stadium" in answer.citations[0].quote  # the lead names only the venue
     assert answer.short is not None and (answer.short.text, answer.short.n) == ("Usher", 2)
     assert text[answer.short.start : answer.short.end] == "Usher"
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "short"),
+    [
+        (  # the name right before the noun asked by
+            "Thousands of people were recently stranded at which festival?",
+            "Desert exodus\n\nThousands of people began to leave the Burning Man festival in the "
+            "Nevada desert on Monday after rain-soaked roads dried up.",
+            "Burning Man",
+        ),
+        (  # the noun, then an appositive naming it
+            "Which major pharmacy chain filed for bankruptcy?",
+            "Drugstore bankruptcy\n\nOne of the largest pharmacy chains in the country, Rite Aid "
+            "filed for bankruptcy on Sunday in New Jersey.",
+            "Rite Aid",
+        ),
+        (  # "called": the name the noun is given
+            "Scientists named a newly found frog species after which singer?",
+            "New frog species\n\nScientists in Brazil named a newly found frog species after the "
+            "singer called Taylor Swift in a paper published on Monday.",
+            "Taylor Swift",
+        ),
+        (  # an appositive of a name the question gives
+            "Which breed of dog is Commander, the president's dog that bit Secret Service agents?",
+            "Biting incidents\n\nThe president's dog bit Secret Service agents: Commander, a German "
+            "Shepherd who was gifted to the Bidens in 2021, bit an agent in October.",
+            "German Shepherd",
+        ),
+    ],
+)
+def test_which_x_is_answered_by_a_name_the_sentence_ties_to_x(question: str, text: str, short: str) -> None:
+    assert _short(question, text) == short
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        (  # names, but none tied to "animal": no short line rather than a wrong one
+            "Scientists found the cause of high radioactivity in which wild European animal?",
+            "Radioactive animals\n\nScientists in Germany found the cause of high radioactivity in "
+            "Europe's wild animals, a study published on Monday said.",
+        ),
+        (  # a lone modifier before the noun is not its name
+            "Jordan Ray will compete in which two events at the Olympics?",
+            "Two sports\n\nJordan Ray will compete in two Olympic events at the Olympics in Paris, "
+            "his coach said.",
+        ),
+        (  # "what" with no noun wants more than a span
+            "Elon Musk has rebranded Twitter as what?",
+            "Rebrand\n\nElon Musk said on Monday that Twitter will be rebranded as X in San Francisco.",
+        ),
+    ],
+)
+def test_which_x_gets_no_short_line_without_a_tied_name(question: str, text: str) -> None:
+    assert _short(question, text) is None
