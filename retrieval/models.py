@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,27 @@ class Passage:
     def sentence_texts(self) -> list[str]:
         spans = self.sentences or ((0, len(self.text)),)
         return [self.text[s:e] for s, e in spans]
+
+    def full(self) -> Passage:
+        """Itself (a :class:`PassageRef` that is already whole)."""
+        return self
+
+
+class PassageRef(Protocol):
+    """A search candidate as fusion ranks it: its key, article, date and outlet, with
+    :meth:`full` for the whole passage. A :class:`Passage` is one; a backend that reads
+    passages from disk may hand lighter refs and decode a passage only when it is shown
+    (hybrid search reads ~60-70 candidates a question and shows a handful)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def doc_id(self) -> str: ...
+    @property
+    def outlet(self) -> str | None: ...
+    @property
+    def published(self) -> date | None: ...
+    def full(self) -> Passage: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from config.settings import StoreSettings
-from retrieval.models import Passage
+from retrieval.models import Passage, PassageRef
 from retrieval.pgkeywords import (
     ARTICLE_COLUMN,
     ARTICLE_EXPRESSION,
@@ -166,7 +166,7 @@ class PgSearcher:
         vector: np.ndarray,
         limit: int,
         filters: Filters | None = None,
-        dense: list[tuple[Passage, float]] | None = None,
+        dense: Sequence[tuple[PassageRef, float]] | None = None,
     ) -> Candidates:
         """What :meth:`dense`, :meth:`keyword`, :meth:`article_ranks` and :meth:`best_passages`
         give one fusion step, in one statement (after the query's keyword plan, kept per query
@@ -264,7 +264,7 @@ class PgSearcher:
         self._pool.closeall()
 
 
-def _candidates(rows: list[tuple[Any, ...]], dense: list[tuple[Passage, float]] | None) -> Candidates:
+def _candidates(rows: list[tuple[Any, ...]], dense: Sequence[tuple[PassageRef, float]] | None) -> Candidates:
     """:class:`Candidates` from the rows of :func:`retrieval.pgkeywords.candidates_query`, in
     the orders the separate calls give (nearest first; rank, then id or doc; article order)."""
     passages = {r[2]: passage_from_row(r[3], r[4], r[5]) for r in rows if r[0] == "t"}

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from retrieval.models import Passage
+from retrieval.models import PassageRef
 
 _WORDS = re.compile(r"\w+")
 _RECENT = re.compile(r"\b(latest|most recent|newest|recently|last|current|now|today)\b", re.I)
@@ -76,7 +76,7 @@ class RerankWeights:
 class Candidates(Protocol):
     """What the re-ranker reads and rewrites (``retrieval.search._Ranking``)."""
 
-    passages: dict[str, Passage]
+    passages: dict[str, PassageRef]
     score: dict[str, float]
     dense_score: dict[str, float | None]
     dense_rank: dict[str, int]
@@ -125,7 +125,7 @@ def article_features(
     rows = []
     for position, doc in enumerate(docs, 1):
         own = keys[doc]
-        best = ranking.passages[own[0]]
+        best = ranking.passages[own[0]].full()
         kw = [r for k in own if (r := ranking.keyword_rank.get(k)) is not None]
         dr = [r for k in own if (r := ranking.dense_rank.get(k)) is not None]
         cos = max((c for k in own if (c := ranking.dense_score.get(k)) is not None), default=floor)
@@ -134,7 +134,7 @@ def article_features(
             age, future = math.log1p(abs(days)) / math.log(366), float(days > 0)
         else:
             age, future = 1.0, 0.0
-        text = " ".join(ranking.passages[k].text for k in own).lower() if names else ""
+        text = " ".join(ranking.passages[k].full().text for k in own).lower() if names else ""
         rows.append(
             [
                 math.log(position),
@@ -150,7 +150,7 @@ def article_features(
                 future,
                 age if recent else 0.0,
                 _share(asked, best.title),
-                float(any(ranking.passages[k].start == 0 for k in own)),
+                float(any(ranking.passages[k].full().start == 0 for k in own)),
                 _share(asked, f"{best.title} {best.text}"),
                 sum(n in text for n in names) / len(names) if names else 0.0,
             ]

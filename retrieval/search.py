@@ -21,7 +21,7 @@ import numpy as np
 from config.errors import UserError
 from config.settings import SearchSettings
 from retrieval.catalog import Catalog, IndexMismatch
-from retrieval.models import Passage, SearchHit
+from retrieval.models import Passage, PassageRef, SearchHit
 from retrieval.query_vectors import VectorsAhead
 from retrieval.rerank_weights import RERANK_WEIGHTS, RerankWeights
 from retrieval.reranking import rerank
@@ -62,7 +62,7 @@ class Filters:
             listed = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
             raise FilterError(f"no outlet '{self.outlet}' in the coverage; its outlets: {listed or 'none'}")
 
-    def admits(self, passage: Passage) -> bool:
+    def admits(self, passage: PassageRef) -> bool:
         if (self.since or self.until) and passage.published is None:
             return False
         if self.since and passage.published and passage.published < self.since:
@@ -90,13 +90,15 @@ def sentence_key(text: str) -> str:
 
 class SearchSource(Protocol):
     """What a store backend gives hybrid search over one index generation (see
-    :mod:`retrieval.backends`): three candidate lists, each already restricted by ``filters``."""
+    :mod:`retrieval.backends`): three candidate lists, each already restricted by ``filters``.
+    The passages are :class:`PassageRef` s: fusion reads their key, article, date and outlet, and
+    asks for the whole passage (:meth:`PassageRef.full`) only of what it shows or reads."""
 
-    def dense(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
+    def dense(self, vector: np.ndarray, limit: int, filters: Filters) -> Sequence[tuple[PassageRef, float]]:
         """Passages nearest ``vector`` (cosine), best first."""
         ...
 
-    def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
+    def keyword(self, query: str, limit: int, filters: Filters) -> Sequence[tuple[PassageRef, float]]:
         """Passages best matching the query's keywords, best first."""
         ...
 
@@ -104,7 +106,9 @@ class SearchSource(Protocol):
         """Rank (from 1) of each article whose whole text best matches the query's keywords."""
         ...
 
-    def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
+    def best_passages(
+        self, docs: Sequence[str], vector: np.ndarray
+    ) -> Sequence[tuple[PassageRef, float | None]]:
         """Each article's passage nearest ``vector`` (its score None when it cannot be scored)."""
         ...
 
@@ -116,10 +120,10 @@ class Candidates:
     """The lists one fusion step takes: dense passages, keyword passages, article keyword ranks,
     and the best passage (by the query vector) of each keyword-ranked article in neither list."""
 
-    dense: list[tuple[Passage, float]]
-    keyword: list[tuple[Passage, float]]
+    dense: Sequence[tuple[PassageRef, float]]
+    keyword: Sequence[tuple[PassageRef, float]]
     articles: dict[str, int]
-    extra: list[tuple[Passage, float | None]]
+    extra: Sequence[tuple[PassageRef, float | None]]
 
 
 @runtime_checkable
@@ -133,7 +137,7 @@ class OneTripSource(Protocol):
         vector: np.ndarray,
         limit: int,
         filters: Filters,
-        dense: list[tuple[Passage, float]] | None = None,
+        dense: Sequence[tuple[PassageRef, float]] | None = None,
     ) -> Candidates:
         """``dense`` given: reuse it rather than search the vector again."""
         ...
@@ -145,7 +149,7 @@ def candidates_separately(
     vector: np.ndarray,
     limit: int,
     filters: Filters,
-    dense: list[tuple[Passage, float]] | None = None,
+    dense: Sequence[tuple[PassageRef, float]] | None = None,
 ) -> Candidates:
     """:class:`Candidates` from a source's separate calls (dense first, as search always asked)."""
     if dense is None:
@@ -158,8 +162,8 @@ def candidates_separately(
 def with_best_passages(
     source: SearchSource,
     vector: np.ndarray,
-    dense: list[tuple[Passage, float]],
-    keyword: list[tuple[Passage, float]],
+    dense: Sequence[tuple[PassageRef, float]],
+    keyword: Sequence[tuple[PassageRef, float]],
     articles: dict[str, int],
 ) -> Candidates:
     """The lists with the best passage of each keyword-ranked article in neither of them."""
@@ -224,7 +228,9 @@ class HybridSearcher:
         source = self.source
         vector, first = self._first_candidates(query, pool, filters)
 
-        def fuse_with_keywords(keyword_query: str, dense: list[tuple[Passage, float]] | None) -> _Ranking:
+        def fuse_with_keywords(
+            keyword_query: str, dense: Sequence[tuple[PassageRef, float]] | None
+        ) -> _Ranking:
             if first is not None and dense is None:
                 found = first
             elif isinstance(source, OneTripSource):
@@ -278,18 +284,18 @@ class HybridSearcher:
 
     def _dense(
         self, query: str, limit: int, filters: Filters
-    ) -> tuple[np.ndarray, list[tuple[Passage, float]]]:
+    ) -> tuple[np.ndarray, Sequence[tuple[PassageRef, float]]]:
         vector = self._vector(query)
         return vector, self.source.dense(vector, limit, filters)
 
     def _fuse(
         self,
-        dense: Sequence[tuple[Passage, float]],
-        keyword: Sequence[tuple[Passage, float]],
+        dense: Sequence[tuple[PassageRef, float]],
+        keyword: Sequence[tuple[PassageRef, float]],
         filters: Filters,
         query: str,
         articles: dict[str, int],
-        extra: Sequence[tuple[Passage, float | None]],
+        extra: Sequence[tuple[PassageRef, float | None]],
     ) -> _Ranking:
         """Reciprocal-rank fusion of dense and keyword passage ranks and the article's keyword rank."""
         rrf = self.settings.rrf_k
@@ -332,10 +338,11 @@ class HybridSearcher:
 @dataclass(slots=True)
 class _Ranking:
     """Candidates being ranked: plain scores and ranks keyed by passage key, ``order`` best
-    first. The fusion and every prior work on these floats; :class:`SearchHit` objects are made
-    only for the hits the caller takes (:meth:`hits`), not once per candidate per step."""
+    first. The fusion and every prior work on these floats; :class:`SearchHit` objects (and
+    whole passages, :meth:`PassageRef.full`) are made only for the hits the caller takes
+    (:meth:`hits`), not once per candidate per step."""
 
-    passages: dict[str, Passage] = field(default_factory=dict)
+    passages: dict[str, PassageRef] = field(default_factory=dict)
     score: dict[str, float] = field(default_factory=dict)
     dense_score: dict[str, float | None] = field(default_factory=dict)
     dense_rank: dict[str, int] = field(default_factory=dict)
@@ -344,7 +351,7 @@ class _Ranking:
     article_rank: dict[str, int] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     #: the dense list it was fused from (an expanded query's fusion reuses it)
-    dense: list[tuple[Passage, float]] = field(default_factory=list)
+    dense: Sequence[tuple[PassageRef, float]] = field(default_factory=list)
 
     def sort(self) -> None:
         """Best first; ties keep their order (a stable sort, as each step has always done)."""
@@ -353,7 +360,7 @@ class _Ranking:
     def hits(self) -> Iterator[SearchHit]:
         for key in self.order:
             yield SearchHit(
-                self.passages[key],
+                self.passages[key].full(),
                 self.score[key],
                 dense_score=self.dense_score.get(key),
                 keyword_rank=self.keyword_rank.get(key),
@@ -370,7 +377,7 @@ _STOP = frozenset(
 _NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'-]+)+")
 
 
-def expansion_terms(query: str, passages: Sequence[Passage], settings: SearchSettings) -> list[str]:
+def expansion_terms(query: str, passages: Sequence[PassageRef], settings: SearchSettings) -> list[str]:
     """Pseudo-relevance feedback: the words most shared by the best few articles' passages
     (``passages`` best first) and absent from the query (each word counted once per article)."""
     asked = {w.lower() for w in _WORDS.findall(query)}
@@ -378,7 +385,7 @@ def expansion_terms(query: str, passages: Sequence[Passage], settings: SearchSet
     for p in passages:
         if p.doc_id not in docs and len(docs) >= settings.expansion_docs:
             continue
-        words = {w.lower() for w in _WORDS.findall(p.text)}
+        words = {w.lower() for w in _WORDS.findall(p.full().text)}
         docs.setdefault(p.doc_id, set()).update(words)
     counts: dict[str, int] = {}
     for words in docs.values():
@@ -396,7 +403,7 @@ def _phrase_match(fused: _Ranking, query: str, weight: float) -> None:
         return
     score = fused.score
     for key in fused.order:
-        p = fused.passages[key]
+        p = fused.passages[key].full()
         text = f"{p.title} {p.text}".lower()
         share = sum(n in text for n in names) / len(names)
         score[key] = score[key] * (1 + weight * share)
@@ -429,7 +436,7 @@ def _headline_match(fused: _Ranking, query: str, weight: float) -> None:
     score = fused.score
     shares: dict[str, float] = {}
     for key in fused.order:
-        title = fused.passages[key].title
+        title = fused.passages[key].full().title
         share = shares.get(title)
         if share is None:
             share = shares[title] = len(words & set(_WORDS.findall(title.lower()))) / len(words)

@@ -19,6 +19,7 @@ import logging
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,9 @@ from retrieval.backends.lean_rows import LEAN_ROWS, LeanRows, upgrade, write_lea
 from retrieval.catalog import ARTICLE_BM25, DENSE_FILE
 from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
 from retrieval.int8_scan import int8_scan, top_rows
-from retrieval.models import Article, Passage
+from retrieval.models import Article, Passage, PassageRef
 from retrieval.search import Filters
-from retrieval.store import DenseSearcher, open_client, passage_from_payload, vector_store
+from retrieval.store import DenseSearcher, _date, open_client, passage_from_payload, vector_store
 
 #: What a whole generation holds (a missing one is rebuilt: a generation made before the lean
 #: rows existed gets them on the next reindex, from its own rows, nothing embedded again).
@@ -278,6 +279,22 @@ class KeywordTable:
             self.passages[i] = cached
         return cached
 
+    def candidate(self, i: int) -> PassageRef:
+        """Row ``i`` as a search candidate: its passage when already decoded, else a
+        :class:`RowRef` from the columns (decoded only if the search shows or reads it)."""
+        cached = self.passages[i]
+        if cached is not None:
+            return cached
+        columns = self._columns
+        return RowRef(
+            key=columns["node_id"][i],
+            doc_id=columns["article_id"][i] or columns["ref_doc_id"][i] or "",
+            outlet=columns["outlet"][i],
+            published=_date(columns["published"][i]),
+            table=self,
+            row=i,
+        )
+
     def column(self, name: str) -> list[Any]:
         """One metadata field of every row (llama-index stores metadata flat in each row)."""
         cached = self._columns.get(name)
@@ -365,6 +382,24 @@ def date_window(values: np.ndarray, place: np.ndarray, since: date | None, until
     return keep
 
 
+@dataclass(frozen=True, slots=True)
+class RowRef:
+    """A passage table's row as a search candidate: what fusion reads (key, article, outlet,
+    date, the same values as the decoded passage's: the corpus row's own fields) from the
+    in-memory :data:`COLUMNS`; the row is decoded by :meth:`full`, for the hits a search shows
+    or reads (a new question decoded ~68 rows to show a handful: ~0.6-1 ms)."""
+
+    key: str
+    doc_id: str
+    outlet: str | None
+    published: date | None
+    table: KeywordTable
+    row: int
+
+    def full(self) -> Passage:
+        return self.table.passage(self.row)
+
+
 def _scan(corpus: Path) -> tuple[dict[str, list[Any]], np.ndarray]:
     """The :data:`COLUMNS` of every row of a JSONL corpus and each row's byte offset (plus the
     end), read as a stream so the file's pages are not held by this process."""
@@ -398,11 +433,13 @@ class ExactDense:
         """Scores of the given rows for ``vector``."""
         return np.asarray(self.matrix[rows] @ vector, dtype=np.float32)
 
-    def search(self, vector: np.ndarray, limit: int, mask: np.ndarray | None) -> list[tuple[Passage, float]]:
+    def search(
+        self, vector: np.ndarray, limit: int, mask: np.ndarray | None
+    ) -> list[tuple[PassageRef, float]]:
         if not len(self.matrix):
             return []
         rows, scores = top_rows(self.matrix, self.first, vector, limit, mask)
-        return [(self.table.passage(int(i)), float(s)) for i, s in zip(rows, scores, strict=True)]
+        return [(self.table.candidate(int(i)), float(s)) for i, s in zip(rows, scores, strict=True)]
 
 
 def _check_pieces(generation: Path) -> None:
@@ -447,7 +484,7 @@ class EmbeddedSource:
     def _mask(self, filters: Filters) -> np.ndarray | None:
         return self.passages.mask(filters) if self.passages is not None else None
 
-    def dense(self, vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
+    def dense(self, vector: np.ndarray, limit: int, filters: Filters) -> Sequence[tuple[PassageRef, float]]:
         if self.exact is not None:
             return self.exact.search(vector, limit, self._mask(filters))
         if self.qdrant is None:
@@ -457,11 +494,11 @@ class EmbeddedSource:
             for h in self.qdrant.search(vector, limit, filters.since, filters.until)
         ]
 
-    def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[Passage, float]]:
+    def keyword(self, query: str, limit: int, filters: Filters) -> Sequence[tuple[PassageRef, float]]:
         if self.passages is None:
             return []
         found = self.passages.search(query, limit, self._mask(filters))
-        return [(self.passages.passage(i), s) for i, s in found]
+        return [(self.passages.candidate(i), s) for i, s in found]
 
     def article_ranks(self, query: str, limit: int, filters: Filters) -> dict[str, int]:
         if self.articles is None:
@@ -470,21 +507,23 @@ class EmbeddedSource:
         keys = self.articles.column("node_id")
         return {keys[i]: rank for rank, (i, _s) in enumerate(found, 1)}
 
-    def best_passages(self, docs: Sequence[str], vector: np.ndarray) -> list[tuple[Passage, float | None]]:
+    def best_passages(
+        self, docs: Sequence[str], vector: np.ndarray
+    ) -> Sequence[tuple[PassageRef, float | None]]:
         """Each article's best passage by dense score (or its first, without local vectors)."""
         if self.passages is None:
             return []
-        best: list[tuple[Passage, float | None]] = []
+        best: list[tuple[PassageRef, float | None]] = []
         for doc in docs:
             rows = self.passages.rows_of(doc)
             if not rows:
                 continue
             if self.exact is None:
-                best.append((self.passages.passage(rows[0]), None))
+                best.append((self.passages.candidate(rows[0]), None))
                 continue
             scores = self.exact.score_rows(rows, vector)
             top = int(np.argmax(scores))
-            best.append((self.passages.passage(rows[top]), float(scores[top])))
+            best.append((self.passages.candidate(rows[top]), float(scores[top])))
         return best
 
     def close(self) -> None:

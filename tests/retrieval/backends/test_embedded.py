@@ -13,7 +13,7 @@ import pytest
 
 from config import Settings
 from prompts.desk import Desk
-from retrieval.backends.embedded import KeywordTable, date_window
+from retrieval.backends.embedded import EmbeddedSource, KeywordTable, RowRef, date_window
 from retrieval.backends.lean_rows import LEAN_ROWS, lean_row, passage_from_lean
 from retrieval.catalog import current_generation
 from retrieval.store import passage_from_payload
@@ -77,6 +77,39 @@ def test_every_passage_shown_from_its_lean_row_equals_the_one_from_the_corpus(
     assert full._lean is None
     assert _table_passages(full) == from_lean and len(from_lean) > 5
     full.close()
+
+
+def test_a_row_as_a_candidate_carries_its_passages_key_article_outlet_and_date(
+    built: tuple[Desk, Path],
+) -> None:
+    desk, generation = built
+    desk.close()
+    table = KeywordTable(generation / "bm25")
+    for i in range(table.size):
+        ref = table.candidate(i)
+        assert isinstance(ref, RowRef)
+        passage = ref.full()
+        assert (ref.key, ref.doc_id, ref.outlet, ref.published) == (
+            passage.key,
+            passage.doc_id,
+            passage.outlet,
+            passage.published,
+        )
+        assert table.candidate(i) is passage  # decoded once, then handed as it is
+    table.close()
+
+
+def test_a_search_decodes_only_the_passages_it_shows(built: tuple[Desk, Path]) -> None:
+    desk, _generation = built
+    source = desk.searcher.source
+    assert isinstance(source, EmbeddedSource) and source.passages is not None
+    ranking = desk.searcher.ranking("election results and the vote count")
+    decoded = [p for p in source.passages.passages if p is not None]
+    assert not decoded and len(ranking.order) > 3  # ranked from the columns alone
+    hits = desk.search("election results and the vote count", k=1)
+    decoded = [p for p in source.passages.passages if p is not None]
+    assert len(hits) == 1 and hits[0].passage in decoded and len(decoded) < len(ranking.order)
+    desk.close()
 
 
 def test_a_lean_file_that_does_not_match_its_corpus_is_not_used(
