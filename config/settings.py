@@ -60,8 +60,11 @@ class EmbeddingSettings(_Section):
     batch_size: int = Field(4, ge=1, le=256, description="Passages embedded per batch.")
     threads: int = Field(2, ge=1, le=64, description="onnxruntime intra-op threads.")
     int8_queries: bool = Field(
-        False,
-        description="minilm: embed questions with int8 matrix products (~1.8x faster; passages stay float).",
+        True,
+        description=(
+            "minilm: embed questions with int8 matrix products (~1.8x faster; passages stay float; "
+            "false = the float graph, for bit-for-bit rankings of older releases)."
+        ),
     )
     model: str = Field("text-embedding-3-small", description="Model name for provider openai.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint for provider openai.")

@@ -53,15 +53,6 @@ def _table_passages(table: KeywordTable) -> list[object]:
     return [table.passage(i) for i in range(table.size)]
 
 
-@pytest.fixture
-def built(tmp_path: Path, settings: Settings, corpus_copy: Path) -> tuple[Desk, Path]:
-    desk = Desk.open(settings, tmp_path / "data", build=False)
-    desk.reindex(corpus_copy)
-    generation = current_generation(desk.index_root)
-    assert generation is not None
-    return desk, generation
-
-
 def test_every_passage_shown_from_its_lean_row_equals_the_one_from_the_corpus(
     built: tuple[Desk, Path],
 ) -> None:

@@ -145,15 +145,6 @@ def test_an_upgrade_killed_part_way_leaves_the_old_rows_usable(
     assert not (tmp_path / f"{LEAN_ROWS}.partial").exists()
 
 
-@pytest.fixture
-def built(tmp_path: Path, settings: Settings, corpus_copy: Path) -> tuple[Desk, Path]:
-    desk = Desk.open(settings, tmp_path / "data", build=False)
-    desk.reindex(corpus_copy)
-    generation = current_generation(desk.index_root)
-    assert generation is not None
-    return desk, generation
-
-
 def _passages(bm25: Path) -> list[Passage]:
     table = KeywordTable(bm25)
     try:
