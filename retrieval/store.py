@@ -55,7 +55,8 @@ def vector_store(cfg: StoreSettings, client: Any) -> Any:
         return QdrantVectorStore(collection_name=cfg.collection, client=client, enable_hybrid=False)
 
 
-def _date(value: Any) -> date | None:
+def stored_date(value: Any) -> date | None:
+    """A stored ISO date string as a date (None when absent or malformed)."""
     try:
         return date.fromisoformat(value) if isinstance(value, str) and value else None
     except ValueError:
@@ -83,7 +84,7 @@ def passage_from_fields(
         start=int(offsets.get("start_char_idx") or 0),
         end=int(offsets.get("end_char_idx") or 0),
         outlet=meta.get("outlet"),
-        published=_date(meta.get("published")),
+        published=stored_date(meta.get("published")),
         url=meta.get("url"),
         sentences=tuple(join_spans(text, [(int(a), int(b)) for a, b in meta.get("sentences") or ()])),
     )

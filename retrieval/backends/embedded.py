@@ -33,7 +33,7 @@ from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
 from retrieval.int8_scan import int8_scan, top_rows
 from retrieval.models import Article, Passage, PassageRef
 from retrieval.search import Filters
-from retrieval.store import DenseSearcher, _date, open_client, passage_from_payload, vector_store
+from retrieval.store import DenseSearcher, open_client, passage_from_payload, stored_date, vector_store
 
 #: What a whole generation holds (a missing one is rebuilt: a generation made before the lean
 #: rows existed gets them on the next reindex, from its own rows, nothing embedded again).
@@ -290,7 +290,7 @@ class KeywordTable:
             key=columns["node_id"][i],
             doc_id=columns["article_id"][i] or columns["ref_doc_id"][i] or "",
             outlet=columns["outlet"][i],
-            published=_date(columns["published"][i]),
+            published=stored_date(columns["published"][i]),
             table=self,
             row=i,
         )
