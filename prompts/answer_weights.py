@@ -1,10 +1,14 @@
 """The offline answerer's fitted weights: plain numbers, so answering needs no fitting library.
 
-Both are logistic regressions fitted by ``python -m bench.fit_answerer fit`` on the tuning half
-of RealTimeQA (even ISO weeks; see BENCHMARKS.md section 2), never on the reporting half.
+All three are logistic regressions fitted on the tuning half of RealTimeQA (even ISO weeks; see
+BENCHMARKS.md section 2), never on the reporting half: the first two by ``python -m
+bench.fit_answerer fit``, the third by ``python -m bench.fit_short fit``.
 
 - :data:`SENTENCE_WEIGHTS`: the chance that a candidate sentence carries the answer, from its
   features (:func:`prompts.sentence_scoring.sentence_features`).
+- :data:`SHORT_WEIGHTS`: the chance that a direct answer line is right, from the refusal's
+  confidence, its sentence's chance and how the sentence ties the span to the question
+  (:func:`prompts.short_answers.short_features`).
 - :data:`ANSWERABLE_WEIGHTS`: the chance that the coverage answers the question at all, from the
   best sentence and what the evidence does not mention (:func:`prompts.refusal.answerability`);
   fitted with ``--refusal-only --positives judged``: the positives are the questions whose
@@ -94,6 +98,37 @@ ANSWERABLE_WEIGHTS: dict[str, float] = {
 }
 
 
+#: A direct answer line's features, in this order (see ``prompts.short_answers.short_features``).
+SHORT_FEATURES = (
+    "confidence",  # the refusal's confidence that the coverage answers the question
+    "sentence",  # the chance that the span's sentence carries the answer (the sentence model)
+    "spans",  # how many spans of the kind asked for that sentence holds (capped at 4, scaled to 0..1)
+    "near",  # share of the question's words within 8 words of the span (what ties it to the question)
+)
+
+#: The chance that a direct answer line is right, fitted by ``python -m bench.fit_short fit``
+#: on the tuning half's short lines (label: the line holds the correct answer; a line on an
+#: unanswerable question is wrong).
+SHORT_WEIGHTS: dict[str, float] = {
+    "confidence": 1.136,
+    "sentence": 1.824,
+    "spans": -2.036,
+    "near": 0.291,
+    "bias": -0.910,
+}
+
+#: A direct answer line is given when its chance is at least this (the least threshold at which
+#: 85% of the tuning half's lines it keeps are right) ...
+MIN_SHORT = 0.742
+
+#: ... or when the line is tied to the question by hand-set rule: at least this share of the
+#: question's words stand within ``prompts.short_answers.NEAR_WORDS`` words of it ("Xi last
+#: visited Russia in 2019." for "When did Xi last visit Russia?") ...
+TIED_NEAR = 0.75
+#: ... and the refusal is at least this confident that the coverage answers the question.
+TIED_CONFIDENCE = 0.85
+
+
 def log_odds(
     weights: Mapping[str, float], features: Sequence[float], names: Sequence[str] = FEATURES
 ) -> float:
@@ -128,8 +163,13 @@ def scorer(
 __all__ = [
     "ANSWERABLE_WEIGHTS",
     "FEATURES",
+    "MIN_SHORT",
     "QUESTION_FEATURES",
     "SENTENCE_WEIGHTS",
+    "SHORT_FEATURES",
+    "SHORT_WEIGHTS",
+    "TIED_CONFIDENCE",
+    "TIED_NEAR",
     "log_odds",
     "probability",
     "scorer",

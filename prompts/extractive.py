@@ -3,10 +3,11 @@
 It never writes a sentence of its own: every sentence of the answer is a verbatim sentence of a
 passage, followed by its citation, so every quote is a substring of the cited article. It leads
 with the sentence that answers (:mod:`prompts.sentence_scoring`), gives the direct answer as a
-span of that sentence when there is one (:mod:`prompts.short_answers`), adds at most two more
-sentences that say something else, and says the coverage doesn't answer when the fitted
-answerability model is not confident enough (:mod:`prompts.refusal`); a name of the question
-that the evidence never mentions lowers that confidence and is named in the answer's notice.
+span of that sentence when the evidence ties one to the question (:mod:`prompts.short_answers`),
+adds at most two more sentences that say something else, and says the coverage doesn't answer
+when the fitted answerability model is not confident enough (:mod:`prompts.refusal`); a name of
+the question that the evidence never mentions lowers that confidence and is named in the answer's
+notice.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from prompts.citations import CANNOT_ANSWER, Answer, Citation, ShortAnswer, coverage_of
 from prompts.refusal import confidence, confident, unanswered_parts, unmentioned
 from prompts.sentence_scoring import Candidate, read_question, score_sentences
-from prompts.short_answers import short_answer
+from prompts.short_answers import direct_answer
 from prompts.terms import key_terms, named_terms
 from retrieval.models import SearchHit
 
@@ -96,7 +97,7 @@ def answer_extractively(
     picked = _pick(candidates, min(max_sentences, MAX_SENTENCES))
     citations = tuple(_citation(n, cand) for n, cand in enumerate(picked, 1))
     short = None
-    found = short_answer(read, picked)
+    found = direct_answer(read, picked, sure)
     if found is not None:
         i, span = found
         cited = citations[i]

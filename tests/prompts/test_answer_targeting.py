@@ -8,7 +8,14 @@ from datetime import date
 from prompts.answer_weights import FEATURES
 from prompts.citations import CANNOT_ANSWER
 from prompts.extractive import MAX_SENTENCES, answer_extractively
-from prompts.sentence_scoring import folded_terms, passage_terms, read_question, sentence_features
+from prompts.sentence_scoring import (
+    folded_terms,
+    passage_terms,
+    read_question,
+    score_sentences,
+    sentence_features,
+)
+from prompts.short_answers import short_answer
 from retrieval.models import Passage, SearchHit
 from tests.prompts.seed_hits import text_hit
 
@@ -31,27 +38,44 @@ def ask(question: str, *hits: SearchHit):
     return answer_extractively(question, list(hits), min_relevance=0.25, max_sentences=4)
 
 
+def line(question: str, *hits: SearchHit) -> str | None:
+    """The direct answer line before the gate (:func:`prompts.short_answers.short_answer`)."""
+    read = read_question(question)
+    found = short_answer(read, score_sentences(read, list(hits)))
+    return found[1].text if found else None
+
+
 def test_a_when_question_leads_with_the_sentence_carrying_the_date() -> None:
     answer = ask("When is the first crossing?", hit(FERRY))
     assert answer.citations[0].quote == "The first crossing is scheduled for 14 April, the operator said."
-    assert answer.short is not None and answer.short.text == "14 April" and answer.short.n == 1
+    assert line("When is the first crossing?", hit(FERRY)) == "14 April"
+
+
+#: A second report of the same date: the answerer is sure, and the line is given.
+FERRY_WIRE = (
+    "Harbour ferry starts in April\n\n"
+    "The first crossing of the harbour ferry is on 14 April, the operator said on Wednesday. "
+    "Tickets cost four dollars."
+)
 
 
 def test_the_short_answer_is_a_verbatim_span_with_article_offsets() -> None:
-    answer = ask("When is the first crossing?", hit(FERRY))
+    question = "When is the first crossing of the harbour ferry?"
+    answer = ask(question, hit(FERRY), hit(FERRY_WIRE, doc="wire", score=0.58))
     assert answer.short is not None
-    assert FERRY[answer.short.start : answer.short.end] == answer.short.text
+    cited = answer.citations[answer.short.n - 1]
+    article = FERRY if cited.doc_id == "ferry" else FERRY_WIRE
+    assert article[answer.short.start : answer.short.end] == answer.short.text == "14 April"
     assert answer.to_json()["short"] == {
         "text": "14 April",
-        "citation": 1,
+        "citation": answer.short.n,
         "start": answer.short.start,
         "end": answer.short.end,
     }
 
 
 def test_a_how_many_question_gets_the_number() -> None:
-    answer = ask("How many passengers will the ferry carry?", hit(FERRY))
-    assert answer.short is not None and answer.short.text == "300"
+    assert line("How many passengers will the ferry carry?", hit(FERRY)) == "300"
 
 
 def test_never_a_headline_and_at_most_three_sentences() -> None:
@@ -119,8 +143,7 @@ def test_a_which_country_question_gets_a_country_or_no_short_answer() -> None:
         "The Department of Justice said the release followed months of talks."
     )
     question = "The US made a deal with which country to free five detained Americans?"
-    answer = ask(question, hit(text, doc="deal"))
-    assert answer.short is not None and answer.short.text == "Iran"
+    assert line(question, hit(text, doc="deal")) == "Iran"
 
 
 def test_a_passage_s_terms_are_its_sentences_terms_or_its_whole_text_s() -> None:

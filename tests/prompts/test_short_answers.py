@@ -1,4 +1,5 @@
-"""The direct answer line is a span of the kind asked for (hand-made passages; no index)."""
+"""The direct answer line is a span of the kind asked for, given only when the evidence ties it to
+the question (hand-made passages; no index)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from datetime import date
 import pytest
 
 from prompts.answer_kinds import kind_of
+from prompts.answer_weights import SHORT_FEATURES, TIED_CONFIDENCE, TIED_NEAR
 from prompts.extractive import answer_extractively
+from prompts.sentence_scoring import read_question, score_sentences
+from prompts.short_answers import short_answer, short_features, tied
 from retrieval.models import SearchHit
 from tests.prompts.seed_hits import text_hit
 
@@ -16,13 +20,21 @@ def _hit(text: str, doc: str = "d", score: float = 0.7) -> SearchHit:
     return text_hit(text, doc=doc, outlet="Herald", published=date(2023, 9, 1), score=score)
 
 
-def _short(question: str, text: str) -> str | None:
-    answer = answer_extractively(question, [_hit(text)], min_relevance=0.25, max_sentences=4)
-    assert answer.grounded
-    if answer.short is None:
+def _line(question: str, text: str) -> tuple[int, str] | None:
+    """The direct answer line before the gate: (which of the best sentences, its text)."""
+    read = read_question(question)
+    candidates = score_sentences(read, [_hit(text)])
+    found = short_answer(read, candidates)
+    if found is None:
         return None
-    assert text[answer.short.start : answer.short.end] == answer.short.text  # verbatim, offsets
-    return answer.short.text
+    i, span = found
+    assert candidates[i].text[span.start : span.end] == span.text  # verbatim, offsets in the sentence
+    return i, span.text
+
+
+def _short(question: str, text: str) -> str | None:
+    found = _line(question, text)
+    return found[1] if found else None
 
 
 @pytest.mark.parametrize(
@@ -83,12 +95,10 @@ def test_the_short_answer_comes_from_the_second_sentence_when_the_lead_has_none(
         "star act, the league said on Sunday. The singer chosen to headline is R&B star Usher, who "
         "has sold millions of records."
     )
-    answer = answer_extractively(
-        "Who will headline the Super Bowl halftime show?", [_hit(text)], min_relevance=0.25, max_sentences=4
-    )
+    question = "Who will headline the Super Bowl halftime show?"
+    answer = answer_extractively(question, [_hit(text)], min_relevance=0.25, max_sentences=4)
     assert "Allegiant Stadium" in answer.citations[0].quote  # the lead names only the venue
-    assert answer.short is not None and (answer.short.text, answer.short.n) == ("Usher", 2)
-    assert text[answer.short.start : answer.short.end] == "Usher"
+    assert _line(question, text) == (1, "Usher")
 
 
 @pytest.mark.parametrize(
@@ -145,3 +155,67 @@ def test_which_x_is_answered_by_a_name_the_sentence_ties_to_x(question: str, tex
 )
 def test_which_x_gets_no_short_line_without_a_tied_name(question: str, text: str) -> None:
     assert _short(question, text) is None
+
+
+# -- the gate: a line only when the evidence ties it to what was asked -----------------------
+
+
+def test_an_unsure_answer_keeps_its_sentences_but_gives_no_line() -> None:
+    text = (
+        "Council approves harbour ferry\n\nThe city council approved the new harbour ferry service on "
+        "Tuesday after a long debate. The ferry will link the old town with the airport and carry 300 "
+        "passengers. The first crossing is scheduled for 14 April, the operator said. Tickets will "
+        "cost four dollars, the same as the bus."
+    )
+    answer = answer_extractively(
+        "When is the first crossing?", [_hit(text, score=0.6)], min_relevance=0.25, max_sentences=4
+    )
+    assert answer.grounded and "14 April" in answer.citations[0].quote
+    assert answer.confidence is not None and answer.confidence < TIED_CONFIDENCE
+    assert answer.short is None  # one report, an unsure answerer: the sentence says it, no line
+
+
+@pytest.mark.parametrize(
+    ("confidence", "near", "tied_"),
+    [
+        (0.95, 0.80, True),  # most of the question right around the line, and a sure answerer
+        (0.95, 0.50, False),  # the question's words are elsewhere in the sentence
+        (0.60, 1.00, False),  # the answerer is unsure
+    ],
+)
+def test_a_line_is_tied_by_the_question_s_words_around_it_when_the_answerer_is_sure(
+    confidence: float, near: float, tied_: bool
+) -> None:
+    assert tied((confidence, 0.5, 0.25, near)) is tied_
+
+
+def _features(question: str, text: str, confidence: float = 0.9) -> tuple[float, ...]:
+    read = read_question(question)
+    candidates = score_sentences(read, [_hit(text)])
+    found = short_answer(read, candidates)
+    assert found is not None
+    i, span = found
+    return short_features(read, candidates[i], span, confidence)
+
+
+def test_the_gate_reads_the_question_s_words_near_the_span() -> None:
+    near = SHORT_FEATURES.index("near")
+    close = _features("When did Xi last visit Russia?", "Visits\n\nXi last visited Russia in 2019.")
+    far = _features(
+        "When did Xi last visit Russia?",
+        "Visits\n\nXi last visited Russia, the Kremlin said in a long statement about energy, grain, "
+        "trade and many other matters on Tuesday, in 2019.",
+    )
+    assert close[near] >= TIED_NEAR > far[near]
+
+
+def test_the_gate_counts_the_spans_of_the_kind_asked_in_the_sentence() -> None:
+    spans = SHORT_FEATURES.index("spans")
+    one = _features("Who wrote the anthem?", "Anthem\n\nFrancis Scott Key wrote the anthem in 1814.")
+    many = _features(
+        "Who wrote the anthem?",
+        "Anthem\n\nFrancis Scott Key wrote the anthem, John Smith said, as Mary Jones and Peter "
+        "Brown and Anna Lee looked on.",
+    )
+    assert one[spans] < many[spans]
+    assert one[0] == many[0] == 0.9  # the refusal's confidence, as given
