@@ -152,7 +152,11 @@ def load_manifest(path: Path) -> dict[str, Metadata]:
     return found
 
 
-def _decode(raw: bytes) -> str:
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def _decode(raw: bytes, html: bool = False) -> str:
+    """The text of ``raw``: UTF-8, or for HTML the charset its ``<meta>`` declares."""
     if not raw.strip():
         raise ValueError("the file is empty")
     if b"\x00" in raw[:8192]:
@@ -160,6 +164,12 @@ def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        declared = _DECLARED_CHARSET.search(raw[:4096]) if html else None
+        if declared is not None:
+            try:
+                return raw.decode(declared.group(1).decode("ascii"))
+            except (LookupError, UnicodeDecodeError):
+                pass
         raise ValueError(f"the file is not UTF-8 text (byte {exc.start})") from None
 
 
@@ -245,8 +255,9 @@ def read_capped(path: Path, cap: int = MAX_FILE_BYTES) -> bytes:
 def read_article(path: Path, doc_id: str, known: Metadata) -> Article:
     """One article from ``path``; raises ValueError with a reason when it cannot be used."""
     raw = read_capped(path)
-    text = _decode(raw)
-    if path.suffix.lower() in {".html", ".htm"}:
+    is_html = path.suffix.lower() in {".html", ".htm"}
+    text = _decode(raw, html=is_html)
+    if is_html:
         found, text = _from_html(text)
     elif path.suffix.lower() in {".md", ".markdown"}:
         found, text = _split_front_matter(text, f"{doc_id}{path.suffix}")

@@ -250,3 +250,27 @@ def test_front_matter_that_is_not_valid_yaml_is_still_read_and_never_reaches_the
     )
     assert "title:" not in article.text and "published:" not in article.text
     assert "ferry.md: its front matter is not valid YAML (line 2)" in caplog.text
+
+
+def test_html_in_the_charset_its_meta_declares_is_read(tmp_path: Path) -> None:
+    """Saved web pages are often windows-1252 or ISO-8859-1 and say so; plain text must be UTF-8."""
+    (tmp_path / "cafe.html").write_bytes(
+        b'<html><head><meta charset="windows-1252"><title>Caf\xe9 wins award</title></head><body>'
+        b"<article><h1>Caf\xe9 wins award</h1><p>The caf\xe9 owner Jos\xe9 Ruiz won the regional baking "
+        b"award on Sunday, the jury said \x93with pleasure\x94.</p></article></body></html>"
+    )
+    (tmp_path / "munich.htm").write_bytes(
+        b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"></head>'
+        b"<body><article><p>Die Stadt M\xfcnchen er\xf6ffnete am Montag eine neue Br\xfccke, sagte der "
+        b"B\xfcrgermeister.</p></article></body></html>"
+    )
+    (tmp_path / "liar.html").write_bytes(b'<meta charset="utf-8"><p>caf\xe9 ' + BODY.encode() + b"</p>")
+    (tmp_path / "plain.txt").write_bytes(b"Caf\xe9 story\n\n" + BODY.encode())
+    articles, problems = read_folder(tmp_path)
+    by_id = {a.doc_id: a for a in articles}
+    assert by_id["cafe"].title == "Café wins award" and "“with pleasure”" in by_id["cafe"].text
+    assert "München eröffnete" in by_id["munich"].text
+    assert sorted((p.source, p.reason) for p in problems) == [
+        ("liar.html", "the file is not UTF-8 text (byte 28)"),
+        ("plain.txt", "the file is not UTF-8 text (byte 3)"),
+    ]
