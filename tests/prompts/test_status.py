@@ -63,3 +63,18 @@ def test_a_closed_port_is_not_reachable_and_says_so_quickly() -> None:
 def test_no_key_and_no_base_url_is_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NEWSDESK_NO_KEY", raising=False)
     assert probe_model(load_settings(llm={"api_key_env": "NEWSDESK_NO_KEY"})) == "not configured"
+
+
+def test_a_password_in_a_server_url_is_never_shown(tmp_path: Path) -> None:
+    """``status`` prints the model and embedder URLs; their ``user:password@`` must not show."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = load_settings(
+        llm={"base_url": f"http://reader:hunter2pass@127.0.0.1:{port}/v1"},
+        embedding={"provider": "openai", "base_url": f"http://reader:hunter2pass@127.0.0.1:{port}/v1"},
+    )
+    status = desk_status(_NoIndexDesk(settings, tmp_path))
+    shown = "\n".join(status.lines()) + repr(status.to_json())
+    assert "hunter2pass" not in shown
+    assert f"NOT reachable at http://[redacted]@127.0.0.1:{port}/v1" in shown
