@@ -30,9 +30,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from prompts import answer_weights
 from prompts.answer_kinds import Span, asked_noun, question_words
-from prompts.answer_weights import SHORT_FEATURES, SHORT_WEIGHTS, probability
+from prompts.answer_weights import (
+    MIN_SHORT,
+    SHORT_FEATURES,
+    SHORT_WEIGHTS,
+    TIED_CONFIDENCE,
+    TIED_NEAR,
+    probability,
+)
 from prompts.places import ASKS_FOR_COUNTRY, ASKS_FOR_STATE, countries_in, states_in
 from prompts.sentence_scoring import Candidate, Question
 from prompts.terms import key_terms
@@ -259,15 +265,10 @@ def short_features(question: Question, cand: Candidate, span: Span, confidence: 
     return (confidence, cand.score, min(spans, _MANY_SPANS) / _MANY_SPANS, _near(question, cand.text, span))
 
 
-def short_chance(question: Question, cand: Candidate, span: Span, confidence: float) -> float:
-    """The fitted chance that the line ``span`` of ``cand`` is right (:data:`SHORT_WEIGHTS`)."""
-    return probability(SHORT_WEIGHTS, short_features(question, cand, span, confidence), SHORT_FEATURES)
-
-
 def tied(features: Sequence[float]) -> bool:
     """Most of the question's words stand right around the line, and the refusal is sure."""
     confidence, near = features[0], features[SHORT_FEATURES.index("near")]
-    return near >= answer_weights.TIED_NEAR and confidence >= answer_weights.TIED_CONFIDENCE
+    return near >= TIED_NEAR and confidence >= TIED_CONFIDENCE
 
 
 def direct_answer(
@@ -281,14 +282,13 @@ def direct_answer(
     i, span = found
     features = short_features(question, picked[i], span, confidence)
     chance = probability(SHORT_WEIGHTS, features, SHORT_FEATURES)
-    return found if tied(features) or chance >= answer_weights.MIN_SHORT else None
+    return found if tied(features) or chance >= MIN_SHORT else None
 
 
 __all__ = [
     "NEAR_WORDS",
     "direct_answer",
     "short_answer",
-    "short_chance",
     "short_features",
     "short_span",
     "tied",
