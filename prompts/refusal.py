@@ -35,7 +35,7 @@ from prompts.terms import key_terms, names_in
 from retrieval.models import SearchHit
 
 #: Least answerability (a probability) for an answer rather than a refusal (calibrated).
-MIN_CONFIDENCE = 0.17
+MIN_CONFIDENCE = 0.21
 _QUESTION_OPENERS = frozenset(
     "What When Who Whom Whose How Why Where Which Did Does Do Is Are Was Were Will Has Have Had Can "
     "Could Should Would In On At After Before During Since For From".split()
@@ -122,9 +122,11 @@ def answerability(
     question: str, hits: Sequence[SearchHit], candidates: Sequence[Candidate]
 ) -> tuple[float, ...]:
     """The question's answerability features (:data:`QUESTION_FEATURES`): how well the best
-    sentence answers, how close and how on-topic the passages are, and what the evidence never
+    sentence answers, how close and how on-topic the top passage is, and what the evidence never
     mentions -- a missing name lowers the confidence instead of vetoing the answer. Only the
-    question and its evidence: nothing about when it was asked."""
+    question and its evidence: nothing about when it was asked, and nothing that needs a second
+    report (the second-best sentence, the next passages' similarity or words): a fact that one
+    article of a small coverage states is as answerable as one that ten articles repeat."""
     lead = candidates[0]
     dense = [h.dense_score or 0.0 for h in hits]
     names = [w for w in names_in(question) if w not in _QUESTION_OPENERS]
@@ -139,13 +141,8 @@ def answerability(
         float(len(missing) - len(undated)),
         (len(missing) - len(undated)) / len(names) if names else 0.0,
         float(len(undated)),
-        _share_in(terms, hits),
-        _share_in(terms, hits[:3]),
         _share_in(terms, hits[:1]),
-        candidates[1].score if len(candidates) > 1 else 0.0,
         lead.features[FEATURES.index("plain")] if lead.features else 0.0,
-        sum(dense[:3]) / len(dense[:3]) if dense else 0.0,
-        float(hits[0].keyword_rank is not None and hits[0].keyword_rank < 3),
     )
 
 
