@@ -4,11 +4,12 @@ One calibrated reason: the answerability model (:data:`prompts.answer_weights.AN
 a logistic regression fitted on the tuning half of RealTimeQA: questions an article judged
 relevant answers -- ``bench/judgments.tsv`` -- against unanswerable ones) gives a probability
 below :data:`MIN_CONFIDENCE`, the least threshold that refuses 85% of that half's unanswerable
-questions (see BENCHMARKS.md section 2). Its features
-are the best sentence's chance of carrying the answer, how much of the question the passages
-mention, and what they never mention: a name (or number) of the question the evidence never
-mentions lowers the confidence rather than vetoing the answer (as a veto it cost more
-answerable questions than it saved unanswerable ones), and the answer names it. Words of time
+questions (see BENCHMARKS.md section 2). Its features are the best sentence's chance of
+carrying the answer, how close the top passage is and how much of the question it mentions, and
+what the evidence never mentions -- nothing that needs a second report, so a small coverage's one
+article is enough. A name (or number) of the question the evidence never mentions lowers the
+confidence rather than vetoing the answer (as a veto it cost more answerable questions than it
+saved unanswerable ones), and the answer names it. Words of time
 (months, weekdays, years) are matched against the articles' publication dates instead, since
 "the December summit" is usually dated by its article, not by its text.
 """
