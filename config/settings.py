@@ -148,7 +148,10 @@ class AnswerSettings(_Section):
     mode: Literal["extractive", "llm", "auto"] = Field("extractive", description="Answer mode.")
     max_sentences: int = Field(4, ge=1, le=12, description="Sentences in an extractive answer.")
     min_relevance: float = Field(
-        0.25, ge=0, le=1, description="Evidence below this similarity does not answer."
+        0.25,
+        ge=0,
+        le=1,
+        description="Evidence below this similarity does not answer (offline: unless keywords matched it).",
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
 

@@ -49,6 +49,16 @@ def _pick(candidates: Sequence[Candidate], limit: int) -> list[Candidate]:
     return picked
 
 
+def _unrelated(hits: Sequence[SearchHit], min_relevance: float) -> bool:
+    """No passage is close in meaning (dense similarity below ``min_relevance``) and keyword
+    search matched none of them either. Low similarity alone is not enough: a short question
+    ("Who is the union leader?") is far in meaning from the sentence that answers it ("... union
+    leader Maria Kovacs said"), and on the tuning half the similarity gate alone refused nothing
+    the fitted confidence would answer (BENCHMARKS.md section 2, session 7)."""
+    best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
+    return best_dense < min_relevance and all(h.keyword_rank is None for h in hits)
+
+
 def refusal(question: str, notice: str | None = None, confidence: float | None = None) -> Answer:
     """The plain "the coverage doesn't say" answer."""
     return Answer(
@@ -84,9 +94,8 @@ def answer_extractively(
     question: str, hits: list[SearchHit], *, min_relevance: float, max_sentences: int
 ) -> Answer:
     """An answer made only of cited sentences from ``hits``, or a refusal."""
-    best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
     read = read_question(question)
-    if not hits or not read.terms or best_dense < min_relevance:
+    if not hits or not read.terms or _unrelated(hits, min_relevance):
         return refusal(question, confidence=0.0)
     candidates = score_sentences(read, hits)
     if not candidates:

@@ -4,11 +4,12 @@ One calibrated reason: the answerability model (:data:`prompts.answer_weights.AN
 a logistic regression fitted on the tuning half of RealTimeQA: questions an article judged
 relevant answers -- ``bench/judgments.tsv`` -- against unanswerable ones) gives a probability
 below :data:`MIN_CONFIDENCE`, the least threshold that refuses 85% of that half's unanswerable
-questions (see BENCHMARKS.md section 2). Its features
-are the best sentence's chance of carrying the answer, how much of the question the passages
-mention, and what they never mention: a name (or number) of the question the evidence never
-mentions lowers the confidence rather than vetoing the answer (as a veto it cost more
-answerable questions than it saved unanswerable ones), and the answer names it. Words of time
+questions (see BENCHMARKS.md section 2). Its features are the best sentence's chance of
+carrying the answer, how close the top passage is and how much of the question it mentions, and
+what the evidence never mentions -- nothing that needs a second report, so a small coverage's one
+article is enough. A name (or number) of the question the evidence never mentions lowers the
+confidence rather than vetoing the answer (as a veto it cost more answerable questions than it
+saved unanswerable ones), and the answer names it. Words of time
 (months, weekdays, years) are matched against the articles' publication dates instead, since
 "the December summit" is usually dated by its article, not by its text.
 """
@@ -35,7 +36,7 @@ from prompts.terms import key_terms, names_in
 from retrieval.models import SearchHit
 
 #: Least answerability (a probability) for an answer rather than a refusal (calibrated).
-MIN_CONFIDENCE = 0.17
+MIN_CONFIDENCE = 0.21
 _QUESTION_OPENERS = frozenset(
     "What When Who Whom Whose How Why Where Which Did Does Do Is Are Was Were Will Has Have Had Can "
     "Could Should Would In On At After Before During Since For From".split()
@@ -122,9 +123,11 @@ def answerability(
     question: str, hits: Sequence[SearchHit], candidates: Sequence[Candidate]
 ) -> tuple[float, ...]:
     """The question's answerability features (:data:`QUESTION_FEATURES`): how well the best
-    sentence answers, how close and how on-topic the passages are, and what the evidence never
+    sentence answers, how close and how on-topic the top passage is, and what the evidence never
     mentions -- a missing name lowers the confidence instead of vetoing the answer. Only the
-    question and its evidence: nothing about when it was asked."""
+    question and its evidence: nothing about when it was asked, and nothing that needs a second
+    report (the second-best sentence, the next passages' similarity or words): a fact that one
+    article of a small coverage states is as answerable as one that ten articles repeat."""
     lead = candidates[0]
     dense = [h.dense_score or 0.0 for h in hits]
     names = [w for w in names_in(question) if w not in _QUESTION_OPENERS]
@@ -139,13 +142,8 @@ def answerability(
         float(len(missing) - len(undated)),
         (len(missing) - len(undated)) / len(names) if names else 0.0,
         float(len(undated)),
-        _share_in(terms, hits),
-        _share_in(terms, hits[:3]),
         _share_in(terms, hits[:1]),
-        candidates[1].score if len(candidates) > 1 else 0.0,
         lead.features[FEATURES.index("plain")] if lead.features else 0.0,
-        sum(dense[:3]) / len(dense[:3]) if dense else 0.0,
-        float(hits[0].keyword_rank is not None and hits[0].keyword_rank < 3),
     )
 
 
