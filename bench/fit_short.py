@@ -55,7 +55,7 @@ class Line:
 
 def lines(rows: list[dict[str, Any]]) -> list[Line]:
     """Every row's answer through the shipped answer step, with its line before the gate."""
-    from prompts.extractive import MAX_SENTENCES, _pick
+    from prompts.extractive import MAX_SENTENCES, _pick, _unrelated
     from prompts.refusal import confidence, confident
     from prompts.sentence_scoring import read_question, score_sentences
     from prompts.short_answers import short_answer, short_features
@@ -64,8 +64,8 @@ def lines(rows: list[dict[str, Any]]) -> list[Line]:
     for r in rows:
         read = read_question(r["asked"])
         hits = r["hits"]
-        dense = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
-        cands = score_sentences(read, hits) if hits and read.terms and dense >= 0.25 else []
+        related = hits and read.terms and not _unrelated(hits, 0.25)  # as answer_extractively
+        cands = score_sentences(read, hits) if related else []
         sure = confidence(r["asked"], hits, cands) if cands else 0.0
         refused = not cands or not confident(sure)
         picked = [] if refused else _pick(cands, MAX_SENTENCES)

@@ -106,16 +106,16 @@ SHORT_FEATURES = (
 #: on the tuning half's short lines (label: the line holds the correct answer; a line on an
 #: unanswerable question is wrong).
 SHORT_WEIGHTS: dict[str, float] = {
-    "confidence": 1.136,
-    "sentence": 1.824,
-    "spans": -2.036,
-    "near": 0.291,
-    "bias": -0.910,
+    "confidence": 1.107,
+    "sentence": 1.518,
+    "spans": -1.381,
+    "near": 0.206,
+    "bias": -0.980,
 }
 
 #: A direct answer line is given when its chance is at least this (the least threshold at which
 #: 85% of the tuning half's lines it keeps are right) ...
-MIN_SHORT = 0.742
+MIN_SHORT = 0.683
 
 #: ... or when the line is tied to the question by hand-set rule: at least this share of the
 #: question's words stand within ``prompts.short_answers.NEAR_WORDS`` words of it ("Xi last
