@@ -177,7 +177,7 @@ def _write(beta: np.ndarray, threshold: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("step", choices=("list", "cv", "fit"))
-    p.add_argument("--l2", type=float, default=3.0, help="ridge penalty of the gate's fit")
+    p.add_argument("--l2", type=float, default=10.0, help="ridge penalty of the gate's fit (shipped: 10)")
     p.add_argument("--precision", type=float, default=0.85, help="share of kept lines that must be right")
     p.add_argument("--write", action="store_true", help="fit: write the weights into prompts/")
     args = p.parse_args(argv)

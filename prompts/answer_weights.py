@@ -104,7 +104,8 @@ SHORT_FEATURES = (
 
 #: The chance that a direct answer line is right, fitted by ``python -m bench.fit_short fit``
 #: on the tuning half's short lines (label: the line holds the correct answer; a line on an
-#: unanswerable question is wrong).
+#: unanswerable question is wrong; ridge 10, chosen by 4-fold CV by week: BENCHMARKS.md §2,
+#: session 7b).
 SHORT_WEIGHTS: dict[str, float] = {
     "confidence": 1.107,
     "sentence": 1.518,
