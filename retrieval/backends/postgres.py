@@ -73,8 +73,8 @@ def ensure_schema(conn: Any, cfg: StoreSettings) -> None:
     from psycopg2 import sql
 
     gens = identifier(generations_table(cfg))
+    _ensure_pgvector(conn)
     with conn.cursor() as cur:
-        cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
         cur.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, vector_table TEXT NOT NULL,"
@@ -88,6 +88,29 @@ def ensure_schema(conn: Any, cfg: StoreSettings) -> None:
             )
         )
     conn.commit()
+
+
+def _ensure_pgvector(conn: Any) -> None:
+    """The ``vector`` extension in this database: created when missing and the role may, else
+    one line saying who must do what (a role that is not superuser cannot create it)."""
+    import psycopg2
+
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+        if cur.fetchone():
+            return
+        try:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg2.Error as exc:
+            conn.rollback()
+            detail = " ".join(str(exc).split())
+            if isinstance(exc, psycopg2.errors.InsufficientPrivilege):
+                reason = "this role may not create it; as a superuser run: CREATE EXTENSION vector;"
+            else:
+                reason = f"it could not be created ({detail}); install pgvector (0.8 or later) on the server"
+            raise StoreError(
+                f"the PostgreSQL database {conn.info.dbname} has no pgvector extension: {reason}"
+            ) from None
 
 
 def published(conn: Any, cfg: StoreSettings, with_docstore: bool = False) -> tuple[Generation, str] | None:
