@@ -74,9 +74,10 @@ _PRINTING_LOGGERS = ("retrieval.sources", "retrieval.collecting")
 
 
 def _printed_here(record: logging.LogRecord) -> bool:
-    """False for the log line of a problem that index/refresh print themselves as 'warning:'."""
+    """False for the log line of a problem that index/refresh print themselves as 'warning:'
+    (a skipped file); other warnings of the reader (an unreadable date) are shown as logged."""
     if record.name == "retrieval.sources":
-        return record.levelno > logging.WARNING
+        return record.levelno > logging.WARNING or not record.getMessage().startswith("skipped ")
     return not (record.name == "retrieval.collecting" and str(record.msg).startswith("source %s failed"))
 
 

@@ -6,10 +6,11 @@ secret, and :meth:`Settings.secret` reads it when a client is built.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -351,11 +352,32 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The settings model inside ``annotation`` (``X``, ``X | None``, ``list[X]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_in, get_args(annotation)) if m is not None), None)
+
+
+def _keys_beside(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the settings model accepts where ``loc``'s last key was found."""
+    model: type[BaseModel] | None = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        model = _model_in(field.annotation) if field is not None else None
+    return list(model.model_fields) if model is not None else []
+
+
 def _explain(error: ValidationError, source: Path) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
-        return f"{source}: unknown key '{where}' (check the spelling against config/default.yaml)"
+        key = str(first["loc"][-1])
+        close = difflib.get_close_matches(key, _keys_beside(first["loc"]), n=1, cutoff=0.6)
+        guess = f"did you mean '{close[0]}'? " if close else ""
+        return f"{source}: unknown key '{where}' ({guess}every setting is in {DEFAULTS_FILE})"
     if str(first["loc"][-1] if first["loc"] else "").endswith("_env"):
         return f"{source}: '{where}': {first['msg'].removeprefix('Value error, ')}"
     return f"{source}: '{where}': {first['msg']} (got {first.get('input')!r})"

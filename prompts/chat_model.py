@@ -241,8 +241,10 @@ class ChatModel:
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _log_retry(self, state: RetryCallState) -> None:
+        """One INFO line a retry (``-v`` shows them); the failure that ends the retries is the
+        caller's one WARNING and the answer's notice, so a plain run is not flooded."""
         exc = state.outcome.exception() if state.outcome else None
-        log.warning(
+        log.info(
             "model request failed (%s); retry %d/%d in %.2fs",
             self._describe(exc) if exc else "?",
             state.attempt_number,

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from config.errors import one_line
+from config.redaction import redact
 from config.settings import LLMSettings, Settings
 from retrieval.collecting import read_statuses
 from retrieval.sources import CorpusError
@@ -110,11 +111,12 @@ def desk_status(
         generation=generation,
         built_at=built,
         age_s=(now - built).total_seconds() if built is not None else None,
-        index_problem=problem,
-        store=_store(settings),
-        embedder=_embedder(settings),
+        index_problem=redact(problem) if problem else None,
+        # server URLs may carry ``user:password@``: every text shown here passes redaction
+        store=redact(_store(settings)),
+        embedder=redact(_embedder(settings)),
         mode={"extractive": "offline (extractive)", "llm": "model"}.get(mode, mode),
-        model=(probe or probe_model)(settings),
+        model=redact((probe or probe_model)(settings)),
         sources=_sources(desk.data_dir, settings),
     )
 
@@ -151,6 +153,7 @@ def _sources(data_dir: Any, settings: Settings) -> tuple[SourceReport, ...]:
         else:
             state = "ok" if status.ok else "FAILED"
             articles, when, error = status.articles, status.last_attempt, status.last_error
+        error = redact(error) if error else None
         reports.append(SourceReport(source.name, source.kind, source.enabled, state, articles, when, error))
     return tuple(reports)
 

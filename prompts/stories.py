@@ -39,6 +39,10 @@ class SummaryOptions:
     """...and this share of the best passage's."""
     min_term_share: float = 0.5
     """Share of the topic's key terms a passage must contain (at least one)."""
+    named_dense: float = 0.15
+    """The absolute floor for a passage that holds every key term of the topic: a name the
+    embedder does not know ("Eastbay") scores low on meaning while the text names it (the
+    relative floor still applies)."""
     story_gap_days: int = 4
     """Articles this many days apart or less may report the same story."""
     story_similarity: float = 0.15
@@ -103,13 +107,16 @@ def wide_searcher(searcher: HybridSearcher, pool: int) -> HybridSearcher:
 
 
 def is_relevant(hit: SearchHit, best: float, terms: set[str], options: SummaryOptions) -> bool:
+    """Whether ``hit`` is about the topic: close enough in meaning (absolutely, and relative to
+    the best passage ``best``) and holding enough of the topic's key ``terms``."""
     dense = hit.dense_score or 0.0
-    if dense < max(options.min_dense, options.relative_dense * best):
+    if dense < options.relative_dense * best:
         return False
     if not terms:
-        return True
+        return dense >= options.min_dense
     found = terms & key_terms(hit.passage.title + "\n" + hit.passage.text)
-    return bool(found) and len(found) / len(terms) >= options.min_term_share
+    floor = options.named_dense if found == terms else options.min_dense
+    return dense >= floor and bool(found) and len(found) / len(terms) >= options.min_term_share
 
 
 def select_passages(

@@ -54,7 +54,9 @@ log = logging.getLogger(__name__)
 STORY_VARIABLES = frozenset({"today", "topic", "when", "passages", "cannot_answer", "max_sentences"})
 OVERALL_VARIABLES = frozenset({"today", "topic", "stories", "cannot_answer", "max_sentences"})
 MODEL_UNAVAILABLE = "The language model was unavailable ({reason}), so this summary quotes the coverage."
-QUOTED = "The model's summary of {n} stor{ies} could not be checked against the coverage, so {it} quoted."
+QUOTED = (
+    "The model's summary of {n} stor{ies} could not be checked against the coverage, so {it} {are} quoted."
+)
 REMOVED = "{n} sentence(s) of the model's summary were left out because their sources don't support them."
 #: Model requests in flight at once for one summary.
 CONCURRENCY = 4

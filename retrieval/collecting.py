@@ -203,7 +203,8 @@ async def _refresh(
     warning = None
     if harvest.failed and not harvest.error:
         first = harvest.problems[0]
-        warning = f"{harvest.failed} failed; first: {first.source}: {first.reason}"
+        page = first.source.removeprefix(f"{source.name}: ")  # the line already names the source
+        warning = f"first failure: {page}: {first.reason}"
     status = SourceStatus(
         name=source.name,
         kind=source.kind,

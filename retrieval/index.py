@@ -31,6 +31,7 @@ from typing import Any
 from config.settings import Settings
 from retrieval.backends import StoreBackend, open_backend
 from retrieval.catalog import CURRENT_FILE, Catalog, current_generation, write_atomically
+from retrieval.corpus_folder import record_folder, recorded_folder
 from retrieval.encoders import LOCAL_PROVIDERS, LocalEncoder, local_encoder
 from retrieval.ingest import (
     Ingested,
@@ -262,10 +263,20 @@ class NewsIndex:
         return self._embed_model
 
     def corpus_path(self, corpus: Path | None = None) -> Path:
+        """The folder to read: ``corpus``, else ``corpus.path``, else the one the last
+        ``--corpus`` build named (never silently the sample over a user's articles)."""
         if corpus is not None:
             return corpus
         if self.settings.corpus.path is not None:
             return self.settings.corpus.path
+        recorded = recorded_folder(self.data_dir)
+        if recorded is not None:
+            if not recorded.is_dir():
+                raise CorpusError(
+                    f"the index was built from {recorded}, which is no longer a folder; "
+                    "name the folder to index with --corpus"
+                )
+            return recorded
         from corpus import SAMPLE_CORPUS
 
         return SAMPLE_CORPUS
@@ -305,6 +316,8 @@ class NewsIndex:
             rebuild,
             progress,
         )
+        if corpus is not None:
+            record_folder(self.data_dir, corpus)
         if self._searcher is not None or current_generation(self.index_root) is not None:
             self._load()
         return report

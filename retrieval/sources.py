@@ -19,6 +19,7 @@ import re
 import stat
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,29 +80,55 @@ class Metadata:
         )
 
 
+#: Dates as people write them in front matter and manifests, beyond ISO 8601 and RFC 2822.
+_DATE_FORMATS = ("%Y/%m/%d", "%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%d.%m.%Y")
+_ORDINAL = re.compile(r"(?<=\d)(st|nd|rd|th)\b", re.IGNORECASE)
+
+
 def parse_date(value: Any) -> date | None:
-    """A date from YAML (date, datetime or ISO string); None when absent or unparseable."""
+    """A date from YAML (date, datetime, an ISO string, ``Wed, 18 Nov 2026 10:00 +0000``,
+    ``18 November 2026``, ``Nov 18, 2026``, ``2026/11/18``); None when absent or unparseable."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, str) and value.strip():
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text).date()
+    except (TypeError, ValueError, IndexError):
+        pass
+    plain = " ".join(_ORDINAL.sub("", text).replace(",", " ").split())
+    for fmt in _DATE_FORMATS:
         try:
-            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+            return datetime.strptime(plain, fmt).date()  # noqa: DTZ007 (a calendar date, no zone)
         except ValueError:
-            return None
+            continue
     return None
 
 
-def _metadata_from(entry: dict[str, Any]) -> Metadata:
+def _metadata_from(entry: dict[str, Any], where: str) -> Metadata:
     def text(key: str) -> str | None:
         value = entry.get(key)
         return str(value).strip() or None if value not in (None, "") else None
 
+    given = entry.get("published") or entry.get("date")
+    published = parse_date(given)
+    if published is None and given not in (None, ""):
+        log.warning(
+            "%s: %s is not a date newsdesk can read (write it like 2026-11-18); the article is undated",
+            where,
+            redact(repr(str(given))[:80]),
+        )
     return Metadata(
         title=text("title") or text("headline"),
         outlet=text("outlet") or text("source") or text("site"),
-        published=parse_date(entry.get("published") or entry.get("date")),
+        published=published,
         url=text("url"),
     )
 
@@ -121,11 +148,15 @@ def load_manifest(path: Path) -> dict[str, Metadata]:
     found: dict[str, Metadata] = {}
     for entry in entries:
         if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-            found[entry["file"]] = _metadata_from(entry)
+            found[entry["file"]] = _metadata_from(entry, f"{path.name}, entry {entry['file']}")
     return found
 
 
-def _decode(raw: bytes) -> str:
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def _decode(raw: bytes, html: bool = False) -> str:
+    """The text of ``raw``: UTF-8, or for HTML the charset its ``<meta>`` declares."""
     if not raw.strip():
         raise ValueError("the file is empty")
     if b"\x00" in raw[:8192]:
@@ -133,18 +164,47 @@ def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        declared = _DECLARED_CHARSET.search(raw[:4096]) if html else None
+        if declared is not None:
+            try:
+                return raw.decode(declared.group(1).decode("ascii"))
+            except (LookupError, UnicodeDecodeError):
+                pass
         raise ValueError(f"the file is not UTF-8 text (byte {exc.start})") from None
 
 
-def _split_front_matter(text: str) -> tuple[Metadata, str]:
+_PLAIN_FIELD = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*?)[ \t]*$")
+
+
+def _plain_fields(block: str) -> dict[str, str]:
+    """``key: value`` lines read as they are written (``title: Ferry: cut back``), for front
+    matter that is not valid YAML; surrounding quotes are removed."""
+    fields: dict[str, str] = {}
+    for line in block.splitlines():
+        match = _PLAIN_FIELD.match(line)
+        if match:
+            value = match.group(2)
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            fields.setdefault(match.group(1), value)
+    return fields
+
+
+def _split_front_matter(text: str, where: str) -> tuple[Metadata, str]:
+    """The front matter's metadata and the text after it; front matter that is not valid
+    YAML is still removed from the text and read line by line, with a warning."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return Metadata(), text
+    data: Any
     try:
         data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return Metadata(), text
-    meta = _metadata_from(data) if isinstance(data, dict) else Metadata()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 2})" if mark is not None else ""
+        log.warning("%s: its front matter is not valid YAML%s; read as plain 'key: value' lines", where, at)
+        data = _plain_fields(match.group(1))
+    meta = _metadata_from(data, where) if isinstance(data, dict) else Metadata()
     return meta, text[match.end() :]
 
 
@@ -195,11 +255,12 @@ def read_capped(path: Path, cap: int = MAX_FILE_BYTES) -> bytes:
 def read_article(path: Path, doc_id: str, known: Metadata) -> Article:
     """One article from ``path``; raises ValueError with a reason when it cannot be used."""
     raw = read_capped(path)
-    text = _decode(raw)
-    if path.suffix.lower() in {".html", ".htm"}:
+    is_html = path.suffix.lower() in {".html", ".htm"}
+    text = _decode(raw, html=is_html)
+    if is_html:
         found, text = _from_html(text)
     elif path.suffix.lower() in {".md", ".markdown"}:
-        found, text = _split_front_matter(text)
+        found, text = _split_front_matter(text, f"{doc_id}{path.suffix}")
     else:
         found = Metadata()
     meta = known.merged_over(found)

@@ -190,7 +190,7 @@ def test_several_first_asks_on_an_empty_data_folder_all_answer(tmp_path: Path) -
     assert sum("waiting up to" in err for err in errs) >= 1
 
 
-def test_index_prints_each_skipped_file_once(tmp_path: Path) -> None:
+def test_index_prints_each_skipped_file_once_and_an_unreadable_date_too(tmp_path: Path) -> None:
     import subprocess
     import sys
 
@@ -198,6 +198,7 @@ def test_index_prints_each_skipped_file_once(tmp_path: Path) -> None:
     corpus.mkdir()
     (corpus / "a.txt").write_text("Harbour reopens\n\n" + "The harbour reopened to ferries. " * 20, "utf-8")
     (corpus / "broken.txt").write_bytes(b"caf\xe9 story")
+    (corpus / "b.md").write_text("---\npublished: soon\n---\n" + "The ferry timetable changed. " * 9, "utf-8")
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "index", "--corpus", str(corpus)],
         capture_output=True,
@@ -206,8 +207,12 @@ def test_index_prints_each_skipped_file_once(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr == "warning: skipped broken.txt: the file is not UTF-8 text (byte 3)\n"
-    assert done.stdout.startswith("indexed: 1 added")
+    assert done.stderr.splitlines() == [
+        "WARNING retrieval.sources: b.md: 'soon' is not a date newsdesk can read (write it like 2026-11-18);"
+        " the article is undated",
+        "warning: skipped broken.txt: the file is not UTF-8 text (byte 3)",
+    ]
+    assert done.stdout.startswith("indexed: 2 added")
 
 
 def test_ask_with_jsonl_and_a_question_is_refused(

@@ -1,4 +1,5 @@
-"""config.settings: an embedder's own fusion settings, the user's word over them, the bot's deadlines."""
+"""config.settings: an embedder's own fusion settings, the user's word over them, the bot's
+deadlines, misspelt keys."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config import load_settings
-from config.settings import EMBEDDER_SEARCH, ConfigError
+from config.settings import DEFAULTS_FILE, EMBEDDER_SEARCH, ConfigError
 
 
 def test_the_default_embedder_keeps_the_shipped_fusion() -> None:
@@ -51,3 +52,31 @@ def test_a_login_deadline_that_is_not_a_sane_number_of_seconds_names_the_key(
     config.write_text(f"discord:\n  login_timeout_s: {value}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"'discord\.login_timeout_s'"):
         load_settings(config)
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("serach:\n  k: 5\n", "unknown key 'serach' (did you mean 'search'? every setting is in "),
+        (
+            "llm:\n  timout_s: 3\n",
+            "unknown key 'llm.timout_s' (did you mean 'timeout_s'? every setting is in ",
+        ),
+        (
+            "sources:\n  - {name: x, kind: feed, ulr: 'http://a/'}\n",
+            "unknown key 'sources.0.ulr' (did you mean 'url'? every setting is in ",
+        ),
+        ("store:\n  zzzz: 1\n", "unknown key 'store.zzzz' (every setting is in "),
+    ],
+)
+def test_a_misspelt_key_names_the_closest_one_and_where_every_setting_is(
+    tmp_path: Path, written: str, shown: str
+) -> None:
+    """A user of the installed wheel has no config/default.yaml beside them: name its real path."""
+    path = tmp_path / "mine.yaml"
+    path.write_text(written, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: {shown}")
+    assert str(caught.value).endswith(f"{DEFAULTS_FILE})")
+    assert DEFAULTS_FILE.is_file()

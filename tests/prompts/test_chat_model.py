@@ -174,6 +174,15 @@ async def test_retries_never_log_the_key(
     assert TEST_KEY not in caplog.text
 
 
+async def test_retries_are_info_lines_so_a_plain_run_shows_none(
+    chat_model: ChatModel, llm_server: FakeLLMServer, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.WARNING)
+    llm_server.queue(Fail(500), Reply("ok"))
+    assert await chat_model.complete(MESSAGES) == "ok"
+    assert "retry" not in caplog.text
+
+
 async def test_stream_yields_the_reply_in_pieces(chat_model: ChatModel, llm_server: FakeLLMServer):
     llm_server.queue(Reply("Putin met Xi in Moscow [P1]."))
     pieces = [piece async for piece in chat_model.stream(MESSAGES)]

@@ -108,3 +108,18 @@ def test_a_database_that_cannot_be_reached_is_reported_not_raised(
     assert status.index_problem is not None
     assert status.index_problem.startswith("cannot connect to PostgreSQL (NEWSDESK_POSTGRES_DSN)")
     assert "hunter22" not in " ".join(status.lines())
+
+
+def test_a_password_in_a_server_url_is_never_shown(tmp_path: Path) -> None:
+    """``status`` prints the model and embedder URLs; their ``user:password@`` must not show."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = load_settings(
+        llm={"base_url": f"http://reader:hunter2pass@127.0.0.1:{port}/v1"},
+        embedding={"provider": "openai", "base_url": f"http://reader:hunter2pass@127.0.0.1:{port}/v1"},
+    )
+    status = desk_status(_NoIndexDesk(settings, tmp_path))
+    shown = "\n".join(status.lines()) + repr(status.to_json())
+    assert "hunter2pass" not in shown
+    assert f"NOT reachable at http://[redacted]@127.0.0.1:{port}/v1" in shown

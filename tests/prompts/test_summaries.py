@@ -10,8 +10,9 @@ import pytest
 from corpus import SAMPLE_CORPUS
 from prompts.citations import CANNOT_ANSWER, Answer, Citation
 from prompts.desk import Desk
-from prompts.stories import SummaryOptions, cluster_stories
+from prompts.stories import SummaryOptions, cluster_stories, is_relevant
 from prompts.summaries import Summary, describe_when, summarize_article, summarize_offline
+from prompts.terms import key_terms
 from retrieval.models import Passage, SearchHit
 from retrieval.sources import read_folder
 from tests.prompts.citation_check import citations_verify
@@ -149,6 +150,26 @@ def test_articles_days_apart_on_the_same_event_form_one_story_and_distant_ones_d
     ]
     stories = cluster_stories(hits, SummaryOptions())
     assert [[a.doc_id for a in s.articles] for s in stories] == [["a", "b"], ["c"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "dense", "best", "kept"),
+    [
+        # a name the embedder does not know: low in meaning, but the passage names it
+        ("The Eastbay jazz festival drew a record 30,000 visitors.", 0.26, 0.29, True),
+        ("The Eastbay jazz festival drew a record 30,000 visitors.", 0.14, 0.29, False),
+        # named, but far below the best passage: the relative floor still holds
+        ("The Eastbay jazz festival drew a record 30,000 visitors.", 0.26, 0.8, False),
+        # close in meaning without the name: the absolute floor holds
+        ("A jazz festival drew a record 30,000 visitors.", 0.26, 0.29, False),
+        ("A jazz festival drew a record 30,000 visitors.", 0.31, 0.33, False),
+    ],
+)
+def test_a_passage_naming_every_word_of_the_topic_needs_less_meaning(
+    text: str, dense: float, best: float, kept: bool
+):
+    hit = SearchHit(Passage("d-p", "d", "Jazz", text, 0, len(text)), 1.0, dense_score=dense)
+    assert is_relevant(hit, best, key_terms("Eastbay"), SummaryOptions()) is kept
 
 
 def test_same_day_articles_on_unrelated_events_stay_apart():

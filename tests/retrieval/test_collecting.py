@@ -63,7 +63,10 @@ async def test_a_feed_summary_stands_in_for_a_page_that_cannot_be_fetched(
     assert "3.50 dollars" in gone.text
     status = collected.statuses["harbor-rss"]
     assert (status.summaries, status.failed) == (1, 1)
-    assert "HTTP 404" in (status.warning or "")
+    warning = status.warning or ""
+    assert warning.startswith(f"first failure: {news_site.url(GONE_PATH)}") and warning.endswith(": HTTP 404")
+    assert "harbor-rss" not in warning  # the status line names the source already
+    assert status.line().count("failed") == 1  # once, in the counts
 
 
 async def test_an_unchanged_feed_costs_one_request(news_site: NewsSite, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from prompts.desk import Desk
 from retrieval.backends import embedded
 from retrieval.catalog import current_generation
 from retrieval.index import ReindexBusy
+from retrieval.sources import CorpusError
 
 
 def test_incremental_reindex_embeds_only_what_changed(
@@ -326,3 +328,29 @@ def test_a_resumed_build_whose_saved_batch_is_damaged_embeds_that_batch_again(
     assert 0 < report.embedded < report.passages  # the first batch was kept, the others redone
     assert desk.search("Caldmoor2 council", k=1)[0].passage.doc_id == "town-002"
     desk.close()
+
+
+def test_a_plain_reindex_rereads_the_folder_named_last_not_the_sample(
+    tmp_path: Path, settings: Settings, corpus_copy: Path
+) -> None:
+    """``newsdesk index --corpus X`` then ``newsdesk index`` (or the bot's /reindex) must keep
+    X's articles, not silently replace them with the bundled sample."""
+    mine = tmp_path / "my-articles"
+    corpus_copy.rename(mine)
+    (mine / "port.txt").write_text(
+        "Port strike ends\n\nDock workers returned to the terminal on Tuesday after nine days.\n",
+        encoding="utf-8",
+    )
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    assert desk.reindex(mine).added == 6
+    again = desk.reindex()
+    assert (again.unchanged, again.added, again.removed) == (6, 0, 0)
+    desk.close()
+
+    reopened = Desk.open(settings, tmp_path / "data", build=False)
+    assert "port" in reopened.catalog.articles
+    shutil.rmtree(mine)
+    with pytest.raises(CorpusError, match="no longer a folder; name the folder to index with --corpus"):
+        reopened.reindex()
+    assert "port" in reopened.catalog.articles  # the index is kept as it was
+    reopened.close()

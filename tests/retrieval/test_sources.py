@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus import SAMPLE_CORPUS
-from retrieval.sources import CorpusError, read_folder
+from retrieval.sources import CorpusError, parse_date, read_folder
 
 BODY = "The council met on Tuesday and agreed a new budget for schools. " * 3
 
@@ -196,3 +196,81 @@ def test_link_to_a_fifo_is_skipped_without_waiting(tmp_path: Path) -> None:
     articles, problems = read_folder(tmp_path)
     assert articles == []
     assert [(p.source, p.reason) for p in problems] == [("looks-like-text.txt", "it is not a regular file")]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2026-11-18", date(2026, 11, 18)),
+        ("2026-11-18T10:00:00Z", date(2026, 11, 18)),
+        ("2026-11-18 10:00:00 +0000", date(2026, 11, 18)),
+        ("Wed, 18 Nov 2026 10:00:00 +0000", date(2026, 11, 18)),
+        ("18 November 2026", date(2026, 11, 18)),
+        ("18th Nov 2026", date(2026, 11, 18)),
+        ("November 18, 2026", date(2026, 11, 18)),
+        ("Nov 18 2026", date(2026, 11, 18)),
+        ("2026/11/18", date(2026, 11, 18)),
+        ("18.11.2026", date(2026, 11, 18)),
+        ("not-a-date", None),
+        ("32 Nov 2026", None),
+        ("", None),
+    ],
+)
+def test_dates_are_read_as_people_write_them(written: str, expected: date | None) -> None:
+    assert parse_date(written) == expected
+
+
+def test_an_unreadable_date_is_a_warning_naming_the_file_and_the_article_is_undated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "festival.md").write_text(
+        "---\ntitle: Jazz festival\npublished: sometime last week\n---\n" + BODY, encoding="utf-8"
+    )
+    with caplog.at_level(logging.WARNING, logger="retrieval.sources"):
+        (article,), problems = read_folder(tmp_path)
+    assert (article.published, problems) == (None, [])
+    assert "sub/festival.md: 'sometime last week' is not a date newsdesk can read" in caplog.text
+
+
+def test_front_matter_that_is_not_valid_yaml_is_still_read_and_never_reaches_the_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unquoted colon in a title is the common way front matter stops being YAML."""
+    (tmp_path / "ferry.md").write_text(
+        "---\ntitle: Ferry service: cut back\noutlet: 'Harbor Times'\npublished: 2026-11-20\n---\n" + BODY,
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING, logger="retrieval.sources"):
+        (article,), _ = read_folder(tmp_path)
+    assert (article.title, article.outlet, article.published) == (
+        "Ferry service: cut back",
+        "Harbor Times",
+        date(2026, 11, 20),
+    )
+    assert "title:" not in article.text and "published:" not in article.text
+    assert "ferry.md: its front matter is not valid YAML (line 2)" in caplog.text
+
+
+def test_html_in_the_charset_its_meta_declares_is_read(tmp_path: Path) -> None:
+    """Saved web pages are often windows-1252 or ISO-8859-1 and say so; plain text must be UTF-8."""
+    (tmp_path / "cafe.html").write_bytes(
+        b'<html><head><meta charset="windows-1252"><title>Caf\xe9 wins award</title></head><body>'
+        b"<article><h1>Caf\xe9 wins award</h1><p>The caf\xe9 owner Jos\xe9 Ruiz won the regional baking "
+        b"award on Sunday, the jury said \x93with pleasure\x94.</p></article></body></html>"
+    )
+    (tmp_path / "munich.htm").write_bytes(
+        b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"></head>'
+        b"<body><article><p>Die Stadt M\xfcnchen er\xf6ffnete am Montag eine neue Br\xfccke, sagte der "
+        b"B\xfcrgermeister.</p></article></body></html>"
+    )
+    (tmp_path / "liar.html").write_bytes(b'<meta charset="utf-8"><p>caf\xe9 ' + BODY.encode() + b"</p>")
+    (tmp_path / "plain.txt").write_bytes(b"Caf\xe9 story\n\n" + BODY.encode())
+    articles, problems = read_folder(tmp_path)
+    by_id = {a.doc_id: a for a in articles}
+    assert by_id["cafe"].title == "Café wins award" and "“with pleasure”" in by_id["cafe"].text
+    assert "München eröffnete" in by_id["munich"].text
+    assert sorted((p.source, p.reason) for p in problems) == [
+        ("liar.html", "the file is not UTF-8 text (byte 28)"),
+        ("plain.txt", "the file is not UTF-8 text (byte 3)"),
+    ]
