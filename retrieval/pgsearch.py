@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -128,6 +129,24 @@ class PgSearcher:
         self._recent: dict[tuple[str, int, str], _KeywordSide] = {}
         self._plans_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_connections)
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A read-only cursor on one of the searcher's connections, for benchmarks and
+        diagnostics (searches go through :meth:`_query`, which also replaces dropped ones)."""
+        if not self._slots.acquire(timeout=_POOL_WAIT_S):
+            raise StoreError(f"PostgreSQL is busy: no free connection for {_POOL_WAIT_S:.0f} s; ask again")
+        try:
+            conn = self._pool.getconn()
+            try:
+                with conn.cursor() as cur:
+                    yield cur
+            finally:
+                if not conn.closed:
+                    conn.rollback()
+                self._pool.putconn(conn, close=bool(conn.closed))
+        finally:
+            self._slots.release()
 
     def _query(self, work: Callable[[Any], _T]) -> _T:
         """``work(cursor)`` on a pooled connection, read only. At most ``max_connections``
