@@ -132,7 +132,7 @@ def _server_cpu_s(searcher: Any) -> float | None:
         import psutil
     except ImportError:
         return None
-    with searcher._cursor() as cur:
+    with searcher.cursor() as cur:
         cur.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'newsdesk'")
         pids = [r[0] for r in cur.fetchall()]
     total = 0.0
@@ -165,7 +165,7 @@ def recall_at_10(searcher: Any, vectors: list[Any], limit: int) -> dict[str, Any
     exact_ms, hits, wanted = [], 0, 0
     for vector in vectors:
         found = [p.key for p, _ in searcher.dense(vector, limit)][:10]
-        with searcher._cursor() as cur:  # the same table, the index switched off
+        with searcher.cursor() as cur:  # the same table, the index switched off
             cur.execute("SET LOCAL enable_indexscan = off")
             started = time.perf_counter()
             cur.execute(
@@ -304,7 +304,7 @@ def hnsw_sweep(
 def database_sizes(searcher: Any) -> dict[str, float]:
     from retrieval.pgkeywords import terms_table
 
-    with searcher._cursor() as cur:
+    with searcher.cursor() as cur:
         cur.execute(
             "SELECT pg_total_relation_size(%s), pg_relation_size(%s), pg_indexes_size(%s),"
             " pg_total_relation_size(%s), pg_database_size(current_database())",

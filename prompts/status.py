@@ -12,10 +12,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from config.errors import one_line
 from config.redaction import redact
 from config.settings import LLMSettings, Settings
 from retrieval.collecting import read_statuses
 from retrieval.sources import CorpusError
+from retrieval.store import StoreError
 
 #: How long the model probe may take: status must answer even when the model server hangs.
 PROBE_S = 2.0
@@ -94,8 +96,10 @@ def desk_status(
     try:
         stats = desk.stats()
         generation = desk.searcher.generation.name
-    except CorpusError as exc:  # no index yet, or one built by another embedder
-        problem = str(exc)
+    except (CorpusError, StoreError) as exc:
+        # no index yet, one built by another embedder, a damaged one, a database that is down:
+        # status is what an operator runs when something is wrong, so it says what, and the rest
+        problem = one_line(exc)
     built = stats.last_reindex if stats is not None else None
     mode = desk.resolve_mode(None)
     return DeskStatus(

@@ -114,7 +114,14 @@ class NewsIndex:
             data_dir or settings.data_dir or default_data_dir(),
             encoder or MiniLMEncoder(settings.embedding.threads, settings.embedding.int8_queries),
         )
-        index.follow(force=True)  # start from the index other processes published
+        # start from the index other processes published; a store that cannot be reached fails
+        # an opening that must answer, and is otherwise said once, by whatever needs it next
+        # (a search, a reindex, status), not once here and again there
+        unreachable = index.follow(force=True, quiet=True)
+        if unreachable is not None:
+            if build:
+                raise unreachable
+            return index
         has_index = current_generation(index.index_root) is not None
         if not has_index and build:
             try:
@@ -175,20 +182,24 @@ class NewsIndex:
         if old is not None:
             old.close()
 
-    def follow(self, force: bool = False) -> None:
+    def follow(self, force: bool = False, quiet: bool = False) -> StoreError | None:
         """Switch to the newest generation when another process built one (``index/CURRENT``;
-        on a shared database, the one published there); checked at most every ``store.poll_s``."""
+        on a shared database, the one published there); checked at most every ``store.poll_s``.
+        A store that cannot be reached is logged (returned instead, ``quiet``)."""
         now = time.monotonic()
         if not force and now - self._polled_at < self.settings.store.poll_s:
-            return
+            return None
         self._polled_at = now
         try:
             self.backend.follow(self.index_root)
         except StoreError as exc:  # keep answering from the index we have
+            if quiet:
+                return exc
             log.warning("cannot check for a newer index: %s", exc)
         generation = current_generation(self.index_root)
         if self._searcher is not None and generation not in (None, self._searcher.generation):
             self._load()
+        return None
 
     def local_encoder(self) -> LocalEncoder | None:
         """The in-process encoder of ``embedding.provider`` (None for an API), built once."""
@@ -292,7 +303,9 @@ class NewsIndex:
             where = folder.name  # shown to Discord admins too: never the server's full path
         if progress:
             progress(0, 0, f"read {len(articles)} articles from {where}")
-        self.follow(force=True)  # build on what another process may have published meanwhile
+        # build on what another process may have published meanwhile (a store that cannot be
+        # reached says so, once, as the build connects to it)
+        self.follow(force=True, quiet=True)
         report = build_generation(
             self.backend,
             self.settings,

@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from config.redaction import redact
 from config.settings import StoreSettings
 from retrieval.models import Passage, PassageRef
 from retrieval.pgkeywords import (
@@ -34,6 +35,10 @@ from retrieval.search import Candidates, Filters
 from retrieval.store import StoreError, passage_from_fields, passage_from_payload
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+#: how long a search waits for one of the searcher's connections while others use them all
+_POOL_WAIT_S = 30.0
 
 
 def passage_from_row(node_id: str, text: str, meta: dict[str, Any]) -> Passage:
@@ -123,20 +128,60 @@ class PgSearcher:
         self._plans: dict[str, KeywordPlan] = {}
         self._recent: dict[tuple[str, int, str], _KeywordSide] = {}
         self._plans_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
 
     @contextmanager
-    def _cursor(self) -> Iterator[Any]:
+    def cursor(self) -> Iterator[Any]:
+        """A read-only cursor on one of the searcher's connections, for benchmarks and
+        diagnostics (searches go through :meth:`_query`, which also replaces dropped ones)."""
+        if not self._slots.acquire(timeout=_POOL_WAIT_S):
+            raise StoreError(f"PostgreSQL is busy: no free connection for {_POOL_WAIT_S:.0f} s; ask again")
+        try:
+            conn = self._pool.getconn()
+            try:
+                with conn.cursor() as cur:
+                    yield cur
+            finally:
+                if not conn.closed:
+                    conn.rollback()
+                self._pool.putconn(conn, close=bool(conn.closed))
+        finally:
+            self._slots.release()
+
+    def _query(self, work: Callable[[Any], _T]) -> _T:
+        """``work(cursor)`` on a pooled connection, read only. At most ``max_connections``
+        threads hold one at a time (the others wait, up to ``_POOL_WAIT_S``); a pooled
+        connection the server dropped (a restart, a failover) is discarded and ``work`` run
+        once more on a fresh one; a database that is down is one line (StoreError)."""
         import psycopg2
 
-        conn = self._pool.getconn()
+        if not self._slots.acquire(timeout=_POOL_WAIT_S):
+            raise StoreError(f"PostgreSQL is busy: no free connection for {_POOL_WAIT_S:.0f} s; ask again")
         try:
-            with conn.cursor() as cur:
-                yield cur
-        except psycopg2.errors.UndefinedTable as exc:
-            raise StoreError("this index generation was replaced; ask again") from exc
+            for attempt in (1, 2):
+                try:
+                    conn = self._pool.getconn()
+                except psycopg2.Error as exc:
+                    raise connect_error(self.cfg, exc) from None
+                try:
+                    with conn.cursor() as cur:
+                        return work(cur)
+                except psycopg2.errors.UndefinedTable as exc:
+                    raise StoreError("this index generation was replaced; ask again") from exc
+                except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                    if not conn.closed:
+                        raise  # the connection lives: a query error, not a lost server
+                    if attempt == 2:
+                        detail = redact(" ".join(str(exc).split()))
+                        raise StoreError(f"lost the connection to PostgreSQL: {detail}; ask again") from None
+                    log.info("a pooled PostgreSQL connection was closed by the server; reconnecting")
+                finally:
+                    if not conn.closed:
+                        conn.rollback()  # read only: ends the transaction and its SET LOCALs
+                    self._pool.putconn(conn, close=bool(conn.closed))
+            raise AssertionError("unreachable: the second attempt returns or raises")
         finally:
-            conn.rollback()  # read only: ends the transaction and its SET LOCALs
-            self._pool.putconn(conn)
+            self._slots.release()
 
     def dense(
         self, vector: np.ndarray, limit: int, filters: Filters | None = None
@@ -154,9 +199,12 @@ class PgSearcher:
             " SELECT node_id, text, {meta}, 1 - (embedding <=> %(v)s::vector) FROM {table} "
             "WHERE {where} ORDER BY embedding <=> %(v)s::vector LIMIT %(limit)s"
         ).format(table=identifier(self.table), where=where, meta=self._meta)
-        with self._cursor() as cur:
+
+        def run(cur: Any) -> list[tuple[Any, ...]]:
             cur.execute(query, params)
-            rows = cur.fetchall()
+            return list(cur.fetchall())
+
+        rows = self._query(run)
         hits = [(passage_from_row(n, t, m), float(s)) for n, t, m, s in rows]
         return sorted(hits, key=lambda h: -h[1])
 
@@ -179,18 +227,21 @@ class PgSearcher:
         params |= {"ef": str(max(self.cfg.hnsw_ef_search, limit))}
         if dense is not None:
             params["seen"] = sorted({p.doc_id for p, _ in dense})
-        with self._cursor() as cur:
+
+        def run(cur: Any) -> list[tuple[Any, ...]]:
             plan = self._plan(cur, query)
-            params |= {"loose": plan.loose or None, "cand": plan.candidates}
+            bound = params | {"loose": plan.loose or None, "cand": plan.candidates}
             statement = candidates_query(plan, self.table, self._article, where, self._meta, dense is None)
             cur.execute(
                 sql.SQL(
                     "SELECT set_config('hnsw.ef_search', %(ef)s, true),"
                     " set_config('hnsw.iterative_scan', %(scan)s, true); {}"
                 ).format(statement),
-                params,
+                bound,
             )
-            rows = cur.fetchall()
+            return list(cur.fetchall())
+
+        rows = self._query(run)
         return _candidates(rows, dense)
 
     def _plan(self, cur: Any, text: str) -> KeywordPlan:
@@ -223,15 +274,20 @@ class PgSearcher:
         if found is not None:
             return found
         where, params = _where(filters, self._meta)
-        with self._cursor() as cur:
+
+        def run(cur: Any) -> list[tuple[Any, ...]] | None:
             plan = self._plan(cur, text)
             if plan.candidates is None:
-                return [], {}
+                return None
             cur.execute(
                 keyword_query(plan, self.table, self._article, where, self._meta),
                 params | {"loose": plan.loose, "cand": plan.candidates, "limit": limit},
             )
-            rows = cur.fetchall()
+            return list(cur.fetchall())
+
+        rows = self._query(run)
+        if rows is None:
+            return [], {}
         passages = sorted((r for r in rows if r[0] == "p"), key=lambda r: (-r[1], r[2]))
         articles = sorted((r for r in rows if r[0] == "a"), key=lambda r: (-r[1], r[6]))
         found = (
@@ -255,9 +311,12 @@ class PgSearcher:
             " 1 - (embedding <=> %(v)s::vector) FROM {table} WHERE {article} = ANY(%(docs)s)"
             " ORDER BY {article}, embedding <=> %(v)s::vector"
         ).format(article=self._article, table=identifier(self.table), meta=self._meta)
-        with self._cursor() as cur:
+
+        def run(cur: Any) -> list[tuple[Any, ...]]:
             cur.execute(query, {"v": vector_literal(vector), "docs": list(docs)})
-            rows = {d: (passage_from_row(n, t, m), float(s)) for d, n, t, m, s in cur.fetchall()}
+            return list(cur.fetchall())
+
+        rows = {d: (passage_from_row(n, t, m), float(s)) for d, n, t, m, s in self._query(run)}
         return [rows[d] for d in docs if d in rows]
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from config.redaction import redact
+from config.redaction import redact, remember
 from config.settings import ConfigError, Settings, StoreSettings
 from retrieval.pgkeywords import (
     TEXT_SEARCH_CONFIG,
@@ -43,6 +43,15 @@ def dsn(cfg: StoreSettings) -> str:
         raise StoreError(
             f"store.backend is postgres but {cfg.postgres_dsn_env} is not set; "
             "set it to e.g. postgresql://user:password@host:5432/database"
+        )
+    authority = re.match(r"^postgres(?:ql)?://([^/?#]*)", value)
+    if authority and authority.group(1).count("@") > 1:
+        # libpq would split at the first '@' and quote the rest of the password as a host name
+        for piece in re.split(r"[:@]", authority.group(1).rsplit("@", 1)[0])[1:]:
+            remember(piece)
+        raise ConfigError(
+            f"{cfg.postgres_dsn_env} holds a password with '@' in it: percent-encode it as %40 "
+            "(and ':' as %3A, '/' as %2F)"
         )
     return value
 

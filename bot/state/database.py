@@ -17,6 +17,8 @@ from typing import Any, Literal
 from config.settings import StoreSettings
 
 Dialect = Literal["sqlite", "postgres"]
+#: a PostgreSQL connection idle this long is checked (one round trip) before it is used again
+_PING_AFTER_S = 5.0
 _TYPES: dict[str, dict[str, str]] = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY", "bigint": "INTEGER", "real": "REAL"},
     "postgres": {"serial": "BIGSERIAL PRIMARY KEY", "bigint": "BIGINT", "real": "DOUBLE PRECISION"},
@@ -51,6 +53,7 @@ class Database:
         self._connect = connect
         self._conn = connect()
         self._lock = threading.RLock()
+        self._used_at = time.monotonic()
 
     def placeholders(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgres" else sql
@@ -60,8 +63,22 @@ class Database:
         return sql.format(**_TYPES[self.dialect])
 
     def _live(self) -> Any:
-        if self.dialect == "postgres" and self._conn.closed:  # the server dropped us: reconnect
+        """The connection; on PostgreSQL one the server dropped (a restart, a failover, an idle
+        timeout) is replaced first, so the next answer or vote is not the one that finds out."""
+        if self.dialect != "postgres":
+            return self._conn
+        if not self._conn.closed and time.monotonic() - self._used_at > _PING_AFTER_S:
+            import psycopg2
+
+            try:
+                with self._conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                self._conn.rollback()
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                self._conn.close()
+        if self._conn.closed:
             self._conn = self._connect()
+        self._used_at = time.monotonic()
         return self._conn
 
     @contextmanager
@@ -76,7 +93,8 @@ class Database:
                 yield Transaction(self, cur)
                 conn.commit()
             except BaseException:
-                conn.rollback()
+                if not getattr(conn, "closed", False):  # a dropped connection has nothing to undo
+                    conn.rollback()
                 raise
             finally:
                 cur.close()

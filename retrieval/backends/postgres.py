@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.redaction import redact
 from config.settings import Settings, StoreSettings
 from retrieval.catalog import CATALOG_FILE, CURRENT_FILE, Catalog, current_generation, write_atomically
 from retrieval.ingest import (
@@ -73,8 +74,8 @@ def ensure_schema(conn: Any, cfg: StoreSettings) -> None:
     from psycopg2 import sql
 
     gens = identifier(generations_table(cfg))
+    _ensure_pgvector(conn)
     with conn.cursor() as cur:
-        cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
         cur.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (name TEXT PRIMARY KEY, vector_table TEXT NOT NULL,"
@@ -88,6 +89,29 @@ def ensure_schema(conn: Any, cfg: StoreSettings) -> None:
             )
         )
     conn.commit()
+
+
+def _ensure_pgvector(conn: Any) -> None:
+    """The ``vector`` extension in this database: created when missing and the role may, else
+    one line saying who must do what (a role that is not superuser cannot create it)."""
+    import psycopg2
+
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+        if cur.fetchone():
+            return
+        try:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg2.Error as exc:
+            conn.rollback()
+            detail = " ".join(str(exc).split())
+            if isinstance(exc, psycopg2.errors.InsufficientPrivilege):
+                reason = "this role may not create it; as a superuser run: CREATE EXTENSION vector;"
+            else:
+                reason = f"it could not be created ({detail}); install pgvector (0.8 or later) on the server"
+            raise StoreError(
+                f"the PostgreSQL database {conn.info.dbname} has no pgvector extension: {reason}"
+            ) from None
 
 
 def published(conn: Any, cfg: StoreSettings, with_docstore: bool = False) -> tuple[Generation, str] | None:
@@ -214,6 +238,25 @@ def _resumable(conn: Any, table: str, docstore: Path) -> tuple[set[str], int] | 
     return set(kept), sum(kept.values())
 
 
+@contextmanager
+def database_trouble() -> Iterator[None]:
+    """The server going away (or failing a statement) part way through a reindex, from psycopg2
+    or from SQLAlchemy under llama-index's PGVectorStore, as one line instead of a traceback."""
+    import psycopg2
+
+    try:
+        yield
+    except Exception as exc:
+        cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+        if not isinstance(cause, psycopg2.OperationalError | psycopg2.InterfaceError):
+            raise
+        detail = redact(" ".join(str(cause).split()))
+        raise StoreError(
+            f"PostgreSQL failed during the reindex ({detail}); the published index keeps answering, "
+            "and the next run goes on from its last saved batch"
+        ) from None
+
+
 class PostgresBackend:
     """Generations as tables published in PostgreSQL; see the module docstring."""
 
@@ -231,6 +274,18 @@ class PostgresBackend:
         pass  # its rows' sentence spans are joined as they are read
 
     def ingest(
+        self,
+        folder: Path,
+        current: Path | None,
+        articles: Sequence[Article],
+        embed_model: Any,
+        rebuild: bool,
+        progress: Progress | None,
+    ) -> Ingested:
+        with database_trouble():
+            return self._ingest(folder, current, articles, embed_model, rebuild, progress)
+
+    def _ingest(
         self,
         folder: Path,
         current: Path | None,
@@ -295,7 +350,8 @@ class PostgresBackend:
         docstore = (folder / "docstore.json").read_text(encoding="utf-8")
         conn = connect(self.cfg)
         try:
-            publish(conn, self.cfg, Generation(name, table, catalog_json(ingested.catalog)), docstore)
+            with database_trouble():
+                publish(conn, self.cfg, Generation(name, table, catalog_json(ingested.catalog)), docstore)
         finally:
             conn.close()
 

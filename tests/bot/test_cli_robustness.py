@@ -294,3 +294,30 @@ def test_writing_into_a_read_only_data_folder_is_one_line_exit_1(
     capsys: pytest.CaptureFixture[str], read_only_data: Path, argv: list[str]
 ) -> None:
     one_line(capsys, main(["--data-dir", str(read_only_data), *argv]), 1, "cannot be written")
+
+
+@pytest.mark.parametrize("command", [["ask", "Who heads Rosneft?"], ["search", "Rosneft"], ["index"]])
+def test_a_database_that_cannot_be_reached_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    """Not a warning that it cannot check for a newer index and then the same error again."""
+    import socket
+
+    pytest.importorskip("psycopg2")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the block ends
+    config = tmp_path / "pg.yaml"
+    config.write_text("store:\n  backend: postgres\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSDESK_POSTGRES_DSN", f"postgresql://newsdesk:hunter22@127.0.0.1:{port}/newsdesk")
+    code = main(["--data-dir", str(tmp_path / "d"), "--config", str(config), *command])
+    _, err = capsys.readouterr()
+    assert code == 1 and "hunter22" not in err
+    assert err.splitlines() == [err.splitlines()[0]] and err.startswith(
+        "newsdesk: error: cannot connect to PostgreSQL (NEWSDESK_POSTGRES_DSN)"
+    ), err
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]

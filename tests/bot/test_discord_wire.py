@@ -6,6 +6,7 @@ import pytest
 
 from bot.discord.runner import run, serve
 from tests.fakes.discord_fixtures import bot_settings, start_bot
+from tests.fakes.discord_rest import InvalidFormBody, check_limits
 
 QUESTION = "What did Putin and Xi agree?"
 
@@ -187,3 +188,20 @@ async def test_the_bot_says_once_that_it_is_online(fake_discord, discord_desk, t
     assert capsys.readouterr().err == (
         f"newsdesk bot: online as {s.world.bot_user.username} in 1 server; Ctrl-C (or SIGTERM) stops it\n"
     )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"content": "x" * 2001},
+        {"embeds": [{"description": "x" * 4097}]},
+        {"embeds": [{"title": "x" * 257}]},
+        {"embeds": [{"fields": [{"name": "Sources", "value": "x" * 1025}]}]},
+        {"embeds": [{"description": "x" * 4000}, {"description": "x" * 2001}]},  # 6,001 in all
+        {"embeds": [{}] * 11},
+    ],
+)
+def test_the_fake_refuses_a_message_over_discords_limits(body) -> None:
+    with pytest.raises(InvalidFormBody):
+        check_limits(body)
+    check_limits({"content": "x" * 2000, "embeds": [{"description": "x" * 4096, "title": "x" * 256}]})

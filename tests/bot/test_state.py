@@ -148,3 +148,31 @@ def test_the_first_bot_database_is_adopted_with_its_answers(settings: Settings, 
     assert state.history("c", 5) == [("Old question?", "Old answer.")]
     assert state.vote(55, user_id=9, vote=1)
     state.close()
+
+
+def test_a_connection_the_postgres_server_dropped_is_replaced_before_the_next_answer(
+    settings: Settings, postgres_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart or failover of the database between two answers: the next is stored as usual."""
+    import psycopg2
+
+    import bot.state.database
+
+    monkeypatch.setattr(bot.state.database, "_PING_AFTER_S", 0.0, raising=False)
+    store = open_state(_settings(settings, "postgres"), tmp_path / "unused.sqlite3")
+    try:
+        store.record(
+            _answer("Before"), message_ids=[1], conversation="t", guild_id=1, channel_id=2, user_id=3
+        )
+        admin = psycopg2.connect(postgres_dsn)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        admin.close()
+        store.record(_answer("After"), message_ids=[2], conversation="t", guild_id=1, channel_id=2, user_id=3)
+        assert [q for q, _ in store.history("t", 5)] == ["Before", "After"]
+    finally:
+        store.close()

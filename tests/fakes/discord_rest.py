@@ -44,6 +44,63 @@ async def read_body(request: web.Request) -> Any:
     return json.loads(raw) if raw else None
 
 
+#: Discord's limits on a message (docs: Channel > Create Message, Embed Limits, Components)
+CONTENT_MAX, EMBEDS_MAX, EMBED_TOTAL_MAX = 2000, 10, 6000
+EMBED_TEXT_MAX = {"title": 256, "description": 4096}
+FIELDS_MAX, FIELD_NAME_MAX, FIELD_VALUE_MAX, FOOTER_MAX, AUTHOR_MAX = 25, 256, 1024, 2048, 256
+ROWS_MAX, ROW_ITEMS_MAX, LABEL_MAX, CUSTOM_ID_MAX = 5, 5, 80, 100
+
+
+class InvalidFormBody(ValueError):
+    """What Discord answers 400 / 50035 to: a message over one of its limits."""
+
+
+def check_limits(body: dict[str, Any] | None) -> None:
+    """Raise :class:`InvalidFormBody` naming the first limit ``body`` breaks, as Discord would."""
+    if not body:
+        return
+    problems = []
+    if len(body.get("content") or "") > CONTENT_MAX:
+        problems.append(f"content is {len(body['content'])} characters (max {CONTENT_MAX})")
+    embeds = body.get("embeds") or []
+    if len(embeds) > EMBEDS_MAX:
+        problems.append(f"{len(embeds)} embeds (max {EMBEDS_MAX})")
+    total = 0
+    for i, embed in enumerate(embeds):
+        for key, limit in EMBED_TEXT_MAX.items():
+            size = len(embed.get(key) or "")
+            total += size
+            if size > limit:
+                problems.append(f"embeds[{i}].{key} is {size} characters (max {limit})")
+        fields = embed.get("fields") or []
+        if len(fields) > FIELDS_MAX:
+            problems.append(f"embeds[{i}] has {len(fields)} fields (max {FIELDS_MAX})")
+        for j, field in enumerate(fields):
+            name, value = len(field.get("name") or ""), len(field.get("value") or "")
+            total += name + value
+            if name > FIELD_NAME_MAX or value > FIELD_VALUE_MAX:
+                problems.append(f"embeds[{i}].fields[{j}] is {name}/{value} characters (max 256/1024)")
+        for key, limit in (("footer", FOOTER_MAX), ("author", AUTHOR_MAX)):
+            text = len((embed.get(key) or {}).get("text" if key == "footer" else "name") or "")
+            total += text
+            if text > limit:
+                problems.append(f"embeds[{i}].{key} is {text} characters (max {limit})")
+    if total > EMBED_TOTAL_MAX:
+        problems.append(f"the embeds hold {total} characters in all (max {EMBED_TOTAL_MAX})")
+    rows = body.get("components") or []
+    if len(rows) > ROWS_MAX:
+        problems.append(f"{len(rows)} action rows (max {ROWS_MAX})")
+    for row in rows:
+        items = row.get("components") or []
+        if len(items) > ROW_ITEMS_MAX:
+            problems.append(f"an action row of {len(items)} items (max {ROW_ITEMS_MAX})")
+        for item in items:
+            if len(item.get("label") or "") > LABEL_MAX or len(item.get("custom_id") or "") > CUSTOM_ID_MAX:
+                problems.append(f"a button's label or custom_id is too long: {item}")
+    if problems:
+        raise InvalidFormBody("Invalid Form Body: " + "; ".join(problems))
+
+
 class Rest:
     def __init__(self, fake: FakeDiscord) -> None:
         self.fake = fake
@@ -129,6 +186,7 @@ class Rest:
         if ix.callbacks:
             return error(400, 40060, "Interaction has already been acknowledged.")
         body = await read_body(request)
+        check_limits(body.get("data"))
         ix.callbacks.append(body)
         ix.acked_at = time.monotonic()
         kind, data = body["type"], body.get("data") or {}
@@ -163,6 +221,7 @@ class Rest:
         if ix is None or not ix.callbacks:
             return error(404, 10015, "Unknown Webhook")
         body = await read_body(request)
+        check_limits(body)
         ix.raw_followups.append(body)
         original = ix.original
         if original is not None and original["flags"] & LOADING and not ix.original_deleted:
@@ -195,6 +254,7 @@ class Rest:
         if not target:
             return error(404, 10008, "Unknown Message")
         body = await read_body(request)
+        check_limits(body)
         ix.edits.append(body)  # type: ignore[union-attr]
         for key in ("content", "embeds", "components", "allowed_mentions"):
             if key in body:
@@ -219,6 +279,7 @@ class Rest:
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self.world.channel(int(request.match_info["channel"]))
         body = await read_body(request)
+        check_limits(body)
         message = self.fake.bot_message(channel, body, None)
         await self.fake.post_to_channel(message)
         return reply(message)

@@ -65,6 +65,51 @@ def test_no_key_and_no_base_url_is_not_configured(monkeypatch: pytest.MonkeyPatc
     assert probe_model(load_settings(llm={"api_key_env": "NEWSDESK_NO_KEY"})) == "not configured"
 
 
+def test_a_damaged_index_is_reported_not_raised(seed_data_dir: Path, tmp_path: Path) -> None:
+    """Status is what an operator runs when something is wrong: it says what, and the rest."""
+    import shutil
+
+    from prompts.desk import Desk
+    from retrieval.catalog import CATALOG_FILE, current_generation
+
+    data = tmp_path / "data"
+    shutil.copytree(seed_data_dir, data)
+    generation = current_generation(data / "index")
+    assert generation is not None
+    (generation / CATALOG_FILE).write_text("{broken", encoding="utf-8")
+    desk = Desk.open(load_settings(), data, build=False)
+    try:
+        status = desk_status(desk, probe=lambda s: "not configured")
+    finally:
+        desk.close()
+    assert status.index_problem is not None and "is damaged" in status.index_problem
+    assert "newsdesk index --rebuild" in status.index_problem
+    assert status.articles is None and status.store.startswith("qdrant")
+
+
+def test_a_database_that_cannot_be_reached_is_reported_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_dsn: str
+) -> None:
+    """An index on PostgreSQL, then the database gone (stopped, or a wrong password)."""
+    from corpus import SAMPLE_CORPUS
+    from prompts.desk import Desk
+
+    settings = load_settings(store={"backend": "postgres"})
+    Desk.open(settings, tmp_path / "data", build=False).reindex(SAMPLE_CORPUS)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("NEWSDESK_POSTGRES_DSN", f"postgresql://newsdesk:hunter22@127.0.0.1:{port}/newsdesk")
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    try:
+        status = desk_status(desk, probe=lambda s: "not configured")
+    finally:
+        desk.close()
+    assert status.index_problem is not None
+    assert status.index_problem.startswith("cannot connect to PostgreSQL (NEWSDESK_POSTGRES_DSN)")
+    assert "hunter22" not in " ".join(status.lines())
+
+
 def test_a_password_in_a_server_url_is_never_shown(tmp_path: Path) -> None:
     """``status`` prints the model and embedder URLs; their ``user:password@`` must not show."""
     with socket.socket() as s:
