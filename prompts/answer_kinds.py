@@ -35,8 +35,10 @@ _DATE = re.compile(
 _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
-    r"hundred|dozen|dozens|hundreds|thousands|millions|half)"
+    r"hundred|dozen|dozens|hundreds|thousands|millions|half)\b"
 )
+"""A number in words, whole: the boundary keeps "four" from matching the start of "fourteen"
+(the alternation tries "four" first) and "dozen" that of "dozens"."""
 _SCALE = r"(?:\s*(?:hundred|thousand|million|billion|trillion|bn|m|k)\b)?"
 _NUMBER = re.compile(
     rf"(?:[$£€¥]\s?)?\b(?:\d[\d,.]*(?:\s?(?:-|–|to)\s?\d[\d,.]*)?{_SCALE}"

@@ -58,6 +58,20 @@ def test_spans_of_the_kind_asked_for(sentence: str, kind: str, expected: str) ->
     assert expected in [s.text for s in candidate_spans(sentence, kind)]  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The Kessler Bridge was closed for fourteen months.", ["fourteen"]),
+        ("Repairs took sixteen weeks and cost seventeen million.", ["sixteen", "seventeen million"]),
+        ("Dozens of flights were cancelled; four were delayed.", ["Dozens", "four"]),
+        ("The strike lasted eleven days.", ["eleven"]),
+    ],
+)
+def test_a_number_word_is_read_whole(sentence: str, expected: list[str]) -> None:
+    """ "four" is not the start of "fourteen": the alternation lists it first."""
+    assert [s.text for s in candidate_spans(sentence, "number")] == expected
+
+
 def test_a_sentence_opening_pronoun_is_not_a_name() -> None:
     spans = [s.text for s in candidate_spans("He and Xi agreed to extend the treaty.", "who")]
     assert spans == ["Xi"]
