@@ -45,6 +45,15 @@ _NUMBER = re.compile(
     rf"(?:\s?(?:%|percent|per cent|percentage points?))?|{_NUMBER_WORD}(?:[-\s]{_NUMBER_WORD})*{_SCALE})",
     re.I,
 )
+_UNIT = r"(?:day|week|fortnight|month|year|hour|minute|season|decade)"
+#: How often: "twice a day", "three times a year", "every two weeks", "weekly". The answer to
+#: "how often ...?", of the "number" kind though it holds no digit.
+_FREQUENCY = re.compile(
+    rf"\b(?:(?:once|twice|thrice|(?:\d+|{_NUMBER_WORD})\s+times)\s+(?:a|an|per|each|every)\s+{_UNIT}"
+    rf"|every\s+(?:(?:other|few|\d+|{_NUMBER_WORD})\s+)?{_UNIT}s?"
+    r"|(?:hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|annually|yearly|biannually|biennially))\b",
+    re.I,
+)
 _NAME = re.compile(
     r"\b(?:[A-Z][\w'’.-]*[a-z0-9][\w'’.-]*|[A-Z]{2,}|[A-Z]\.(?:[A-Z]\.)+)"
     r"(?:\s+(?:(?:of|the|de|von|van|al|bin|and|for|&)\s+)*(?:[A-Z][\w'’.-]*|[A-Z]{2,}))*"
@@ -247,7 +256,13 @@ def _find_spans(sentence: str, kind: Kind) -> list[Span]:
     if kind == "when":
         return _spans(_DATE, sentence)
     if kind == "number":
-        return [s for s in _spans(_NUMBER, sentence) if not re.fullmatch(_YEAR, s.text)]
+        often = _spans(_FREQUENCY, sentence)
+        numbers = [
+            s
+            for s in _spans(_NUMBER, sentence)
+            if not re.fullmatch(_YEAR, s.text) and not any(f.start <= s.start < f.end for f in often)
+        ]
+        return sorted([*often, *numbers], key=lambda s: s.start)
     if kind in {"who", "where", "what"}:
         return _names(sentence)
     if kind == "why":

@@ -126,10 +126,21 @@ def _covers(text: str, spans: Sequence[tuple[int, int]]) -> bool:
     return all(e <= a and not text[e:a].strip() for e, a in zip(ends, starts, strict=True))
 
 
+#: The word after "how" says what kind of answer is asked ("how many" -> a number), not what it is
+#: about: not a term to find in the sentences ("often" is no word of "twice a day").
+_HOW_WORD = re.compile(
+    r"\b(how)\s+(?:many|much|long|often|frequently|far|old|large|big|soon|tall|high|fast|"
+    r"deep|wide)\b",
+    re.I,
+)
+
+
 def read_question(question: str) -> Question:
-    """``question`` read for answering; its words of time are left to the articles' dates."""
+    """``question`` read for answering; its words of time are left to the articles' dates, the
+    word after "how" to the kind of answer asked."""
     words = frozenset(question_words(question))
-    timeless = " ".join(w for w in question.split() if not TIME_WORD.match(w.strip("?,.;:!'\"")))
+    asked = _HOW_WORD.sub(r"\1", question)
+    timeless = " ".join(w for w in asked.split() if not TIME_WORD.match(w.strip("?,.;:!'\"")))
     kinds = tuple(kind_of(p) for p in question_parts(question))
     return Question(
         question,

@@ -72,6 +72,21 @@ def test_a_number_word_is_read_whole(sentence: str, expected: list[str]) -> None
     assert [s.text for s in candidate_spans(sentence, "number")] == expected
 
 
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The ferry service will run twice a day from December.", ["twice a day"]),
+        ("Inspectors visit three times a year.", ["three times a year"]),
+        ("Buses will run every two weeks.", ["every two weeks"]),
+        ("The market opens once a week and the paper is published daily.", ["once a week", "daily"]),
+        ("The report is updated monthly, with 40 new entries.", ["monthly", "40"]),
+    ],
+)
+def test_a_frequency_is_an_answer_of_the_number_kind(sentence: str, expected: list[str]) -> None:
+    """ "How often ...?" asks for a frequency: one span, not its number alone."""
+    assert [s.text for s in candidate_spans(sentence, "number")] == expected
+
+
 def test_a_sentence_opening_pronoun_is_not_a_name() -> None:
     spans = [s.text for s in candidate_spans("He and Xi agreed to extend the treaty.", "who")]
     assert spans == ["Xi"]

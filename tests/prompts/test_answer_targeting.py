@@ -78,6 +78,34 @@ def test_a_how_many_question_gets_the_number() -> None:
     assert line("How many passengers will the ferry carry?", hit(FERRY)) == "300"
 
 
+#: A one-article folder (a user's): the answer is a frequency, and the question's "often" is in
+#: no sentence.
+ISLAND_FERRY = (
+    "Ferry: cut back\n\n"
+    "The ferry service to the island will run twice a day from December, the operator said."
+)
+
+
+def test_the_word_after_how_is_no_term_of_the_question() -> None:
+    for question in ("How often will the ferry run?", "How many ferries run?", "How long did it take?"):
+        assert not read_question(question).terms & folded_terms("often many long")
+    assert read_question("How often will the ferry run?").terms == folded_terms("ferry run")
+
+
+def test_a_how_often_question_is_answered_with_the_frequency() -> None:
+    question = "How often will the ferry run?"
+    answer = ask(question, hit(ISLAND_FERRY, doc="island"))
+    assert answer.text != CANNOT_ANSWER
+    assert answer.citations[0].quote.startswith("The ferry service to the island will run twice a day")
+    assert line(question, hit(ISLAND_FERRY, doc="island")) == "twice a day"
+
+
+def test_a_how_long_question_gets_the_whole_duration() -> None:
+    text = "Bridge reopens\n\nThe Kessler Bridge reopened after being closed for fourteen months."
+    bridge = hit(text, doc="bridge")
+    assert line("How long was the Kessler Bridge closed?", bridge) == "fourteen months"
+
+
 def test_never_a_headline_and_at_most_three_sentences() -> None:
     answer = ask("What did the council approve about the harbour ferry?", hit(FERRY))
     quotes = [c.quote for c in answer.citations]
