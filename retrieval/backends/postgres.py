@@ -273,19 +273,8 @@ class PostgresBackend:
     def upgrade(self, generation: Path) -> None:
         pass  # its rows' sentence spans are joined as they are read
 
+    @database_trouble()
     def ingest(
-        self,
-        folder: Path,
-        current: Path | None,
-        articles: Sequence[Article],
-        embed_model: Any,
-        rebuild: bool,
-        progress: Progress | None,
-    ) -> Ingested:
-        with database_trouble():
-            return self._ingest(folder, current, articles, embed_model, rebuild, progress)
-
-    def _ingest(
         self,
         folder: Path,
         current: Path | None,
