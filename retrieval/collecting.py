@@ -198,7 +198,7 @@ async def _refresh(
         cache = SourceCache.load(root, source.name)  # whatever the failed run touched, unsaved
         log.warning("source %s failed: %s", source.name, harvest.error)
     problems = list(harvest.problems)
-    if harvest.error:
+    if harvest.error and not harvest.problems:  # "all N pages failed" sums up the pages' own
         problems.insert(0, SourceProblem(source.name, harvest.error))
     warning = None
     if harvest.failed and not harvest.error:

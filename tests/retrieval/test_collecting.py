@@ -159,6 +159,8 @@ async def test_broken_sources_never_stop_the_others(news_site: NewsSite, tmp_pat
     for expected in ("200,000-byte cap", "application/pdf", "fewer than 25 words", "HTTP 500", "link-local"):
         assert expected in reasons
     assert not [h for h in news_site.requests if h.path == "/courier/atom.xml"]
+    # each failed page is one problem; the source's "all 5 pages failed" is not counted again
+    assert len([p for p in collected.problems if p.source.startswith("odd-pages")]) == 5
 
 
 async def test_only_the_named_source_is_refreshed(
