@@ -131,57 +131,63 @@ class PgSearcher:
         self._slots = threading.BoundedSemaphore(max_connections)
 
     @contextmanager
-    def cursor(self) -> Iterator[Any]:
-        """A read-only cursor on one of the searcher's connections, for benchmarks and
-        diagnostics (searches go through :meth:`_query`, which also replaces dropped ones)."""
+    def _slot(self) -> Iterator[None]:
+        """One of the ``max_connections`` places to hold a connection (the others wait, up to
+        ``_POOL_WAIT_S``): more threads than pooled connections never meet 'pool exhausted'."""
         if not self._slots.acquire(timeout=_POOL_WAIT_S):
             raise StoreError(f"PostgreSQL is busy: no free connection for {_POOL_WAIT_S:.0f} s; ask again")
         try:
-            conn = self._pool.getconn()
-            try:
-                with conn.cursor() as cur:
-                    yield cur
-            finally:
-                if not conn.closed:
-                    conn.rollback()
-                self._pool.putconn(conn, close=bool(conn.closed))
+            yield
         finally:
             self._slots.release()
 
+    @contextmanager
+    def _borrowed(self) -> Iterator[Any]:
+        """A pooled connection, given back with its read-only transaction ended (and its SET
+        LOCALs); one the server closed is discarded, not pooled again."""
+        import psycopg2
+
+        try:
+            conn = self._pool.getconn()
+        except psycopg2.Error as exc:
+            raise connect_error(self.cfg, exc) from None
+        try:
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.rollback()
+            self._pool.putconn(conn, close=bool(conn.closed))
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A read-only cursor on one of the searcher's connections, for benchmarks and
+        diagnostics (searches go through :meth:`_query`, which also replaces dropped ones)."""
+        with self._slot(), self._borrowed() as conn, conn.cursor() as cur:
+            yield cur
+
     def _query(self, work: Callable[[Any], _T]) -> _T:
-        """``work(cursor)`` on a pooled connection, read only. At most ``max_connections``
-        threads hold one at a time (the others wait, up to ``_POOL_WAIT_S``); a pooled
+        """``work(cursor)`` on a pooled connection, read only (:meth:`_slot`); a pooled
         connection the server dropped (a restart, a failover) is discarded and ``work`` run
         once more on a fresh one; a database that is down is one line (StoreError)."""
         import psycopg2
 
-        if not self._slots.acquire(timeout=_POOL_WAIT_S):
-            raise StoreError(f"PostgreSQL is busy: no free connection for {_POOL_WAIT_S:.0f} s; ask again")
-        try:
+        with self._slot():
             for attempt in (1, 2):
-                try:
-                    conn = self._pool.getconn()
-                except psycopg2.Error as exc:
-                    raise connect_error(self.cfg, exc) from None
-                try:
-                    with conn.cursor() as cur:
-                        return work(cur)
-                except psycopg2.errors.UndefinedTable as exc:
-                    raise StoreError("this index generation was replaced; ask again") from exc
-                except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-                    if not conn.closed:
-                        raise  # the connection lives: a query error, not a lost server
-                    if attempt == 2:
-                        detail = redact(" ".join(str(exc).split()))
-                        raise StoreError(f"lost the connection to PostgreSQL: {detail}; ask again") from None
-                    log.info("a pooled PostgreSQL connection was closed by the server; reconnecting")
-                finally:
-                    if not conn.closed:
-                        conn.rollback()  # read only: ends the transaction and its SET LOCALs
-                    self._pool.putconn(conn, close=bool(conn.closed))
+                with self._borrowed() as conn:
+                    try:
+                        with conn.cursor() as cur:
+                            return work(cur)
+                    except psycopg2.errors.UndefinedTable as exc:
+                        raise StoreError("this index generation was replaced; ask again") from exc
+                    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                        if not conn.closed:
+                            raise  # the connection lives: a query error, not a lost server
+                        if attempt == 2:
+                            detail = redact(" ".join(str(exc).split()))
+                            lost = f"lost the connection to PostgreSQL: {detail}; ask again"
+                            raise StoreError(lost) from None
+                        log.info("a pooled PostgreSQL connection was closed by the server; reconnecting")
             raise AssertionError("unreachable: the second attempt returns or raises")
-        finally:
-            self._slots.release()
 
     def dense(
         self, vector: np.ndarray, limit: int, filters: Filters | None = None
