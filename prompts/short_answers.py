@@ -267,7 +267,8 @@ def short_features(question: Question, cand: Candidate, span: Span, confidence: 
 
 def tied(features: Sequence[float]) -> bool:
     """Most of the question's words stand right around the line, and the refusal is sure."""
-    confidence, near = features[0], features[SHORT_FEATURES.index("near")]
+    confidence = features[SHORT_FEATURES.index("confidence")]
+    near = features[SHORT_FEATURES.index("near")]
     return near >= TIED_NEAR and confidence >= TIED_CONFIDENCE
 
 
