@@ -76,8 +76,10 @@ _WHO_NOUNS = frozenset(
     comedian broadcaster newspaper magazine giant carmaker automaker""".split()
 )
 _WHEN_NOUNS = frozenset("date day year month time week season decade century".split())
+#: The words after "how" that ask for a number or amount ("how many", "how long", "how often").
+HOW_NUMBER_WORDS = ("many", "much", "long", "old", "far", "big", "large", "tall", "high", "often", "fast")
 _NUMBER_HEADS = re.compile(
-    r"^\s*(?:how\s+(?:many|much|long|old|far|big|large|tall|high|often|fast)|"
+    rf"^\s*(?:how\s+(?:{'|'.join(HOW_NUMBER_WORDS)})|"
     r"what\s+(?:percentage|percent|share|proportion|number|amount|sum|price|age|total|fraction)|"
     r"by\s+how\s+much)\b",
     re.I,
@@ -317,6 +319,7 @@ TIME_WORD = re.compile(
 )
 
 __all__ = [
+    "HOW_NUMBER_WORDS",
     "TIME_WORD",
     "Kind",
     "Span",

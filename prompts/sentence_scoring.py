@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from prompts.answer_kinds import (
+    HOW_NUMBER_WORDS,
     TIME_WORD,
     Kind,
     Span,
@@ -129,9 +130,7 @@ def _covers(text: str, spans: Sequence[tuple[int, int]]) -> bool:
 #: The word after "how" says what kind of answer is asked ("how many" -> a number), not what it is
 #: about: not a term to find in the sentences ("often" is no word of "twice a day").
 _HOW_WORD = re.compile(
-    r"\b(how)\s+(?:many|much|long|often|frequently|far|old|large|big|soon|tall|high|fast|"
-    r"deep|wide)\b",
-    re.I,
+    rf"\b(how)\s+(?:{'|'.join((*HOW_NUMBER_WORDS, 'frequently', 'soon', 'deep', 'wide'))})\b", re.I
 )
 
 
