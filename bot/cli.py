@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from bot.command_line import build_parser
 from bot.json_output import dumps, hits_json, refused_question, undecodable_line
 from bot.terminal_text import answer_text, hits_text, status_text, summary_text
-from config.errors import RunFailed, UserError, one_line
+from config.errors import EXIT_INDEX_UNUSABLE, Busy, RunFailed, UserError, one_line
 from config.redaction import redact, redact_logs
 
 _T = TypeVar("_T")
@@ -99,7 +99,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
-    """Exit 0 when every refreshed source worked, 1 when one failed (cron mails the output)."""
+    """Exit 0 when every refreshed source worked, 1 when one failed (cron mails the output), 75
+    when another refresh or reindex is running (nothing done, nothing wrong)."""
     from prompts.desk import Desk
     from retrieval.collecting import read_statuses, status_lines
     from retrieval.sources import EmptyCorpus
@@ -242,6 +243,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 when the index answers, 3 when it cannot (its ``index:`` line says why)."""
     from prompts.desk import Desk
     from prompts.status import desk_status
 
@@ -252,7 +254,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     finally:
         desk.close()
     print(dumps(status.to_json()) if args.json else status_text(status))
-    return 0
+    return EXIT_INDEX_UNUSABLE if status.index_problem else 0
 
 
 def _cmd_invite(args: argparse.Namespace) -> int:
@@ -296,8 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except BrokenPipeError:
         return _reader_went_away()
-    except UserError as exc:  # the core's and ours: one line, exit 2 (bad input) or 1 (failed run)
-        print(f"newsdesk: error: {one_line(exc)}", file=sys.stderr)
+    except UserError as exc:  # the core's and ours: one line, exit 2 (bad input), 1 (failed run), 75 (busy)
+        label = "busy" if isinstance(exc, Busy) else "error"  # busy: not a failure, just not now
+        print(f"newsdesk: {label}: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)

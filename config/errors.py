@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-#: Exit codes of the CLI for a user error.
-EXIT_BAD_INPUT = 2
+#: Exit codes of the CLI (``newsdesk --help`` and docs/deploy.md list them for operators).
 EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+#: ``newsdesk status`` printed everything, but the index cannot answer (none yet, one that needs
+#: a rebuild, a database that is down): a monitor's alarm, not a failure of status itself.
+EXIT_INDEX_UNUSABLE = 3
+#: Another reindex or refresh holds the lock: nothing was done and nothing is wrong; the next
+#: run catches up. sysexits.h's EX_TEMPFAIL, so cron wrappers and systemd can let it pass.
+EXIT_BUSY = 75
 
 
 class UserError(Exception):
@@ -25,6 +31,12 @@ class RunFailed(UserError):
     """The input was fine but the run could not complete (a store, a file, a lock; exit 1)."""
 
     exit_code: ClassVar[int] = EXIT_FAILED
+
+
+class Busy(RunFailed):
+    """Someone else is doing this already (a reindex holds the lock): try again later (exit 75)."""
+
+    exit_code: ClassVar[int] = EXIT_BUSY
 
 
 def one_line(error: BaseException) -> str:

@@ -321,3 +321,40 @@ def test_a_database_that_cannot_be_reached_is_one_line(
         "newsdesk: error: cannot connect to PostgreSQL (NEWSDESK_POSTGRES_DSN)"
     ), err
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@contextmanager
+def locked(lock: Path) -> Iterator[None]:
+    """Hold ``lock`` as another newsdesk process would (an flock on the same file)."""
+    import fcntl
+
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def test_a_refresh_while_another_runs_is_one_busy_line_and_exit_75(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus_copy: Path
+) -> None:
+    """Cron starting a refresh while a long one still runs: not an error, the next run catches up."""
+    from retrieval.collecting import state_dir
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"sources:\n  - name: seeds\n    kind: folder\n    path: '{corpus_copy}'\n", "utf-8")
+    data = tmp_path / "data"
+    with locked(state_dir(data) / ".lock"):
+        code = main(["--data-dir", str(data), "--config", str(config), "refresh"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (75, "")
+    assert err == "newsdesk: busy: the sources are being refreshed already; try again shortly\n"
+
+
+def test_an_index_while_another_reindex_runs_is_one_busy_line_and_exit_75(
+    capsys: pytest.CaptureFixture[str], data_copy: Path
+) -> None:
+    with locked(data_copy / "index" / ".lock"):
+        code = main(["--data-dir", str(data_copy), "index"])
+    _, err = capsys.readouterr()
+    assert code == 75
+    assert err == "newsdesk: busy: another process is reindexing this data directory\n"
