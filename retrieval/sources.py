@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,20 @@ def parse_date(value: Any) -> date | None:
         except ValueError:
             continue
     return None
+
+
+#: No fetched news page predates this; an earlier date is a CMS's or a feed's zero (1970-01-01).
+EARLIEST_WEB_DATE = date(1990, 1, 1)
+
+
+def plausible_date(value: date | None, today: date | None = None) -> date | None:
+    """``value`` when a fetched article can have been published then, else None (no date beats a
+    wrong one: it would answer 'latest' questions and date the coverage). From 1990 to tomorrow:
+    a page's own clock may run a time zone ahead of UTC, never years."""
+    if value is None:
+        return None
+    today = today or datetime.now(UTC).date()
+    return value if EARLIEST_WEB_DATE <= value <= today + timedelta(days=1) else None
 
 
 def _metadata_from(entry: dict[str, Any], where: str) -> Metadata:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus import SAMPLE_CORPUS
-from retrieval.sources import CorpusError, parse_date, read_folder
+from retrieval.sources import CorpusError, parse_date, plausible_date, read_folder
 
 BODY = "The council met on Tuesday and agreed a new budget for schools. " * 3
 
@@ -274,3 +274,18 @@ def test_html_in_the_charset_its_meta_declares_is_read(tmp_path: Path) -> None:
         ("liar.html", "the file is not UTF-8 text (byte 28)"),
         ("plain.txt", "the file is not UTF-8 text (byte 3)"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        (date(1989, 12, 31), False),
+        (date(1990, 1, 1), True),
+        (date(2026, 11, 30), True),
+        (date(2026, 12, 1), True),  # tomorrow: a page's clock a time zone ahead of UTC
+        (date(2026, 12, 2), False),
+        (None, False),
+    ],
+)
+def test_a_fetched_date_is_plausible_from_1990_to_tomorrow(value: date | None, kept: bool) -> None:
+    assert (plausible_date(value, today=date(2026, 11, 30)) is not None) is kept
