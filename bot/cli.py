@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from bot.command_line import build_parser
 from bot.json_output import dumps, hits_json, refused_question, undecodable_line
 from bot.terminal_text import answer_text, hits_text, status_text, summary_text
-from config.errors import EXIT_INDEX_UNUSABLE, Busy, RunFailed, UserError, one_line
+from config.errors import EXIT_INDEX_UNUSABLE, Busy, RunFailed, UserError, escape_controls, one_line
 from config.redaction import redact, redact_logs
 
 _T = TypeVar("_T")
@@ -73,6 +73,12 @@ def _open_desk(args: argparse.Namespace, settings: Any) -> Any:
 _PRINTING_LOGGERS = ("retrieval.sources", "retrieval.collecting")
 
 
+def _escaped(record: logging.LogRecord) -> bool:
+    """A log line on the terminal: a file name's escape sequence is shown, never obeyed."""
+    record.msg, record.args = escape_controls(record.getMessage()), None
+    return True
+
+
 def _printed_here(record: logging.LogRecord) -> bool:
     """False for the log line of a problem that index/refresh print themselves as 'warning:'
     (a skipped file); other warnings of the reader (an unreadable date) are shown as logged."""
@@ -93,7 +99,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
         finally:
             desk.close()
     for problem in report.problems:
-        print(f"warning: {redact(str(problem))}", file=sys.stderr)
+        print(f"warning: {one_line(problem)}", file=sys.stderr)
     print(f"indexed: {report.summary()}")
     return 0
 
@@ -115,7 +121,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         lines = status_lines(desk.data_dir, settings)
     except EmptyCorpus as exc:  # every source failed and none had articles before
         for problem in exc.problems:
-            print(f"warning: {redact(str(problem))}", file=sys.stderr)
+            print(f"warning: {one_line(problem)}", file=sys.stderr)
         print(
             "newsdesk: error: every source failed and none has articles yet; nothing was indexed",
             file=sys.stderr,
@@ -124,8 +130,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     finally:
         desk.close()
     for problem in report.problems:
-        print(f"warning: {redact(str(problem))}", file=sys.stderr)
-    print(redact("\n".join(lines)))
+        print(f"warning: {one_line(problem)}", file=sys.stderr)
+    print(escape_controls(redact("\n".join(lines))))
     print(f"indexed: {report.summary()}")
     refreshed = [args.source] if args.source else [s.name for s in settings.sources if s.enabled]
     failed = [n for n in refreshed if n in statuses and not statuses[n].ok]
@@ -285,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     redact_logs()
+    for handler in logging.getLogger().handlers:
+        if _escaped not in handler.filters:
+            handler.addFilter(_escaped)
     printing = [logging.getLogger(n) for n in _PRINTING_LOGGERS if args.command in ("index", "refresh")]
     for logger in printing:  # index and refresh print each problem once, as 'warning:'
         logger.addFilter(_printed_here)

@@ -358,3 +358,21 @@ def test_an_index_while_another_reindex_runs_is_one_busy_line_and_exit_75(
     _, err = capsys.readouterr()
     assert code == 75
     assert err == "newsdesk: busy: another process is reindexing this data directory\n"
+
+
+def test_a_file_named_with_an_escape_sequence_is_warned_about_written_out(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    story = "The harbour reopened to ferries. " * 20
+    (corpus / "good.txt").write_text(f"Harbour reopens\n\n{story}", "utf-8")
+    (corpus / "bad\nname \x1b]0;pwned\x07.txt").write_bytes(b"\x00\x01binary")
+    (corpus / "odd \x1b[31m.md").write_text(f"---\ndate: sometime\n---\n\nFerry late\n\n{story}", "utf-8")
+    with caplog.at_level(logging.WARNING):
+        code = main(["--data-dir", str(tmp_path / "data"), "index", "--corpus", str(corpus)])
+    _, err = capsys.readouterr()
+    assert code == 0
+    assert "warning: skipped bad name \\x1b]0;pwned\\x07.txt: the file is binary, not text\n" in err
+    assert "\x1b" not in err + caplog.text and "\x07" not in err + caplog.text
+    assert "odd \\x1b[31m.md" in caplog.text  # the reader's own warnings, as logged
