@@ -233,6 +233,28 @@ def test_an_unreadable_date_is_a_warning_naming_the_file_and_the_article_is_unda
     assert "sub/festival.md: 'sometime last week' is not a date newsdesk can read" in caplog.text
 
 
+def test_a_date_that_cannot_exist_in_front_matter_leaves_the_article_undated_not_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """YAML reads 2026-02-30 as a timestamp and fails the whole file ('day is out of range')."""
+    front = "---\ntitle: Jazz festival\ndate: 2026-02-30\n---\n"
+    (tmp_path / "festival.md").write_text(front + BODY, "utf-8")
+    with caplog.at_level(logging.WARNING, logger="retrieval.sources"):
+        (article,), problems = read_folder(tmp_path)
+    assert (article.title, article.published, problems) == ("Jazz festival", None, [])
+    assert "festival.md: '2026-02-30' is not a date newsdesk can read" in caplog.text
+
+
+def test_a_date_that_cannot_exist_in_the_manifest_spoils_only_its_entry(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(BODY, "utf-8")
+    (tmp_path / "b.txt").write_text(BODY.replace("festival", "fair"), "utf-8")
+    (tmp_path / "manifest.yaml").write_text(
+        "- file: a.txt\n  date: 2026-13-45\n- file: b.txt\n  date: 2026-02-03\n", encoding="utf-8"
+    )
+    articles, _ = read_folder(tmp_path)
+    assert {a.doc_id: a.published for a in articles} == {"a": None, "b": date(2026, 2, 3)}
+
+
 def test_front_matter_that_is_not_valid_yaml_is_still_read_and_never_reaches_the_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
