@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from bot.command_line import build_parser
 from bot.json_output import dumps, hits_json, refused_question, undecodable_line
 from bot.terminal_text import answer_text, hits_text, status_text, summary_text
-from config.errors import RunFailed, UserError, one_line
+from config.errors import EXIT_INDEX_UNUSABLE, Busy, RunFailed, UserError, escape_controls, one_line
 from config.redaction import redact, redact_logs
 
 _T = TypeVar("_T")
@@ -73,6 +73,12 @@ def _open_desk(args: argparse.Namespace, settings: Any) -> Any:
 _PRINTING_LOGGERS = ("retrieval.sources", "retrieval.collecting")
 
 
+def _escaped(record: logging.LogRecord) -> bool:
+    """A log line on the terminal: a file name's escape sequence is shown, never obeyed."""
+    record.msg, record.args = escape_controls(record.getMessage()), None
+    return True
+
+
 def _printed_here(record: logging.LogRecord) -> bool:
     """False for the log line of a problem that index/refresh print themselves as 'warning:'
     (a skipped file); other warnings of the reader (an unreadable date) are shown as logged."""
@@ -93,13 +99,14 @@ def _cmd_index(args: argparse.Namespace) -> int:
         finally:
             desk.close()
     for problem in report.problems:
-        print(f"warning: {redact(str(problem))}", file=sys.stderr)
+        print(f"warning: {one_line(problem)}", file=sys.stderr)
     print(f"indexed: {report.summary()}")
     return 0
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
-    """Exit 0 when every refreshed source worked, 1 when one failed (cron mails the output)."""
+    """Exit 0 when every refreshed source worked, 1 when one failed (cron mails the output), 75
+    when another refresh or reindex is running (nothing done, nothing wrong)."""
     from prompts.desk import Desk
     from retrieval.collecting import read_statuses, status_lines
     from retrieval.sources import EmptyCorpus
@@ -114,7 +121,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         lines = status_lines(desk.data_dir, settings)
     except EmptyCorpus as exc:  # every source failed and none had articles before
         for problem in exc.problems:
-            print(f"warning: {redact(str(problem))}", file=sys.stderr)
+            print(f"warning: {one_line(problem)}", file=sys.stderr)
         print(
             "newsdesk: error: every source failed and none has articles yet; nothing was indexed",
             file=sys.stderr,
@@ -123,8 +130,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     finally:
         desk.close()
     for problem in report.problems:
-        print(f"warning: {redact(str(problem))}", file=sys.stderr)
-    print(redact("\n".join(lines)))
+        print(f"warning: {one_line(problem)}", file=sys.stderr)
+    print(escape_controls(redact("\n".join(lines))))
     print(f"indexed: {report.summary()}")
     refreshed = [args.source] if args.source else [s.name for s in settings.sources if s.enabled]
     failed = [n for n in refreshed if n in statuses and not statuses[n].ok]
@@ -242,6 +249,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 when the index answers, 3 when it cannot (its ``index:`` line says why)."""
     from prompts.desk import Desk
     from prompts.status import desk_status
 
@@ -252,7 +260,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     finally:
         desk.close()
     print(dumps(status.to_json()) if args.json else status_text(status))
-    return 0
+    return EXIT_INDEX_UNUSABLE if status.index_problem else 0
 
 
 def _cmd_invite(args: argparse.Namespace) -> int:
@@ -283,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     redact_logs()
+    for handler in logging.getLogger().handlers:
+        if _escaped not in handler.filters:
+            handler.addFilter(_escaped)
     printing = [logging.getLogger(n) for n in _PRINTING_LOGGERS if args.command in ("index", "refresh")]
     for logger in printing:  # index and refresh print each problem once, as 'warning:'
         logger.addFilter(_printed_here)
@@ -296,8 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except BrokenPipeError:
         return _reader_went_away()
-    except UserError as exc:  # the core's and ours: one line, exit 2 (bad input) or 1 (failed run)
-        print(f"newsdesk: error: {one_line(exc)}", file=sys.stderr)
+    except UserError as exc:  # the core's and ours: one line, exit 2 (bad input), 1 (failed run), 75 (busy)
+        label = "busy" if isinstance(exc, Busy) else "error"  # busy: not a failure, just not now
+        print(f"newsdesk: {label}: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)

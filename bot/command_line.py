@@ -29,7 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsdesk",
         description="Cited answers, summaries and timelines from a body of news coverage.",
-        epilog="exit codes: 0 done, 1 the run could not complete, 2 bad input or config, 130 interrupted",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the exit codes one to a line
+        epilog=(
+            "exit codes:\n"
+            "  0    done\n"
+            "  1    the run could not complete\n"
+            "  2    bad input or config\n"
+            "  3    status: the index cannot answer (its index: line says why)\n"
+            "  75   another reindex or refresh is running: nothing done, nothing wrong; try later\n"
+            "  130  interrupted"
+        ),
     )
     parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
     parser.add_argument("--config", type=Path, help="YAML config file (env NEWSDESK_CONFIG)")

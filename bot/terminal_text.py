@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from config.errors import escape_controls
 from config.redaction import redact
 from retrieval.cleaning import without_controls
 
@@ -54,7 +55,7 @@ def hits_text(hits: Sequence[Any]) -> str:
         dense = f"{h.dense_score:.3f}" if h.dense_score is not None else "-"
         lines.append(
             f"{i:>2}. {h.score:.4f} (dense {dense}, keyword #{h.keyword_rank or '-'}) "
-            f"{h.passage.doc_id} [{h.passage.start}:{h.passage.end}]"
+            f"{escape_controls(h.passage.doc_id, keep='')} [{h.passage.start}:{h.passage.end}]"
         )
         lines.append(printable(f"    {' '.join(h.passage.text.split())[:200]}"))
     return "\n".join(lines)

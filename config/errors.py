@@ -8,11 +8,18 @@ Anything else is a bug: logged with its traceback, and the user gets an apology.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
-#: Exit codes of the CLI for a user error.
-EXIT_BAD_INPUT = 2
+#: Exit codes of the CLI (``newsdesk --help`` and docs/deploy.md list them for operators).
 EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+#: ``newsdesk status`` printed everything, but the index cannot answer (none yet, one that needs
+#: a rebuild, a database that is down): a monitor's alarm, not a failure of status itself.
+EXIT_INDEX_UNUSABLE = 3
+#: Another reindex or refresh holds the lock: nothing was done and nothing is wrong; the next
+#: run catches up. sysexits.h's EX_TEMPFAIL, so cron wrappers and systemd can let it pass.
+EXIT_BUSY = 75
 
 
 class UserError(Exception):
@@ -27,8 +34,29 @@ class RunFailed(UserError):
     exit_code: ClassVar[int] = EXIT_FAILED
 
 
-def one_line(error: BaseException) -> str:
-    """The error's message on one line (whitespace folded), redacted like everything shown."""
+class Busy(RunFailed):
+    """Someone else is doing this already (a reindex holds the lock): try again later (exit 75)."""
+
+    exit_code: ClassVar[int] = EXIT_BUSY
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str, keep: str = "\t\n") -> str:
+    """``text`` with control characters but ``keep`` written out as ``\\x1b``: a file named with an
+    escape sequence or a newline is shown as such, never acted on by the terminal."""
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else f"\\x{ord(m.group()):02x}", text)
+
+
+#: the control characters that str.split() folds as whitespace
+_SPACES = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def one_line(error: object) -> str:
+    """An error's message (or a warning) on one line: whitespace folded, other control
+    characters written out, redacted like everything shown."""
     from config.redaction import redact
 
-    return redact(" ".join(str(error).split())) or type(error).__name__
+    line = redact(" ".join(escape_controls(str(error), keep=_SPACES).split()))
+    return line or (type(error).__name__ if isinstance(error, BaseException) else "")

@@ -13,14 +13,19 @@ import re
 
 MASK = "[redacted]"
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@]+@")
+# up to the authority's LAST '@' (a password holding a bare '@' is still hidden whole); the
+# authority ends at a path, query, fragment, space, or a quote or bracket around the URL
+_USERINFO = re.compile(r"""(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#"'<>()\[\]{}]+@""")
 _PATTERNS = (
     re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),  # OpenAI-style API keys
     re.compile(r"\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"),  # Discord bot tokens
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
 )
+# an unquoted value ends at a space, ',', ';' or '&', and leaves out the quotes and brackets that
+# close around it ('url="https://h/?token=abc"', '(api_key=abc)'): those are not the secret
 _PAIRS = re.compile(
-    r"(?i)(?<![\w/.-])(password|passwd|pwd|api[_-]?key|token|secret)(\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s,;&]+)"
+    r"(?i)(?<![\w/.-])(password|passwd|pwd|api[_-]?key|token|secret)(\s*[=:]\s*)"
+    r"""('[^']*'|"[^"]*"|[^\s,;&]+?(?=["'>)\]}]*(?:[\s,;&]|$)))"""
 )
 
 _known: set[str] = set()

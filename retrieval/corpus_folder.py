@@ -2,7 +2,8 @@
 (or the bot's ``/reindex``) re-reads that folder instead of replacing its articles with the
 bundled sample.
 
-Recorded as ``<data_dir>/corpus.json`` when a folder is named explicitly (``--corpus``); the
+Recorded as ``<data_dir>/corpus.json`` when a folder named explicitly (``--corpus``) has been read,
+before its build (so a build stopped half way is continued from it); the
 configured ``corpus.path`` still wins over it.
 """
 
@@ -34,6 +35,7 @@ def recorded_folder(data_dir: Path) -> Path | None:
 def record_folder(data_dir: Path, folder: Path) -> None:
     """Remember ``folder`` (made absolute) as the one ``data_dir``'s index is built from."""
     try:
+        data_dir.mkdir(parents=True, exist_ok=True)  # recorded as a first build starts
         write_atomically(data_dir / RECORD_FILE, json.dumps({"path": str(folder.resolve())}))
     except OSError as exc:  # the index itself is built; only the reminder is lost
         log.warning("could not remember the corpus folder in %s (%s)", data_dir, exc)

@@ -301,6 +301,10 @@ class NewsIndex:
             folder = self.corpus_path(corpus)
             articles, problems = read_folder(folder, self.settings.corpus.manifest)
             where = folder.name  # shown to Discord admins too: never the server's full path
+            if corpus is not None and articles:
+                # before the build, so a run stopped half way (Ctrl-C, a crash) is continued
+                # from this folder, not from the sample by the next 'ask' or plain 'index'
+                record_folder(self.data_dir, corpus)
         if progress:
             progress(0, 0, f"read {len(articles)} articles from {where}")
         # build on what another process may have published meanwhile (a store that cannot be
@@ -316,8 +320,6 @@ class NewsIndex:
             rebuild,
             progress,
         )
-        if corpus is not None:
-            record_folder(self.data_dir, corpus)
         if self._searcher is not None or current_generation(self.index_root) is not None:
             self._load()
         return report

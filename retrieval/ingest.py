@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from config.errors import RunFailed
+from config.errors import Busy, RunFailed
 from config.settings import Settings
 from retrieval.catalog import Catalog, CatalogEntry, embedder_model
 from retrieval.models import Article
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 
 
-class ReindexBusy(RunFailed, RuntimeError):
+class ReindexBusy(Busy, RuntimeError):
     """Another reindex of the same data directory (or database) is running."""
 
 

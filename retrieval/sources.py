@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,40 @@ def parse_date(value: Any) -> date | None:
     return None
 
 
+class _MetadataLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, except that a date which cannot exist (``2026-02-30``) stays
+    text for :func:`parse_date` to report (the article undated) instead of failing the file."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_MetadataLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+def load_metadata_yaml(text: str) -> Any:
+    """Front matter or a manifest, read as ``yaml.safe_load`` reads it but for impossible dates."""
+    return yaml.load(text, Loader=_MetadataLoader)  # noqa: S506 - a SafeLoader, one constructor changed
+
+
+#: No fetched news page predates this; an earlier date is a CMS's or a feed's zero (1970-01-01).
+EARLIEST_WEB_DATE = date(1990, 1, 1)
+
+
+def plausible_date(value: date | None, today: date | None = None) -> date | None:
+    """``value`` when a fetched article can have been published then, else None (no date beats a
+    wrong one: it would answer 'latest' questions and date the coverage). From 1990 to tomorrow:
+    a page's own clock may run a time zone ahead of UTC, never years."""
+    if value is None:
+        return None
+    today = today or datetime.now(UTC).date()
+    return value if EARLIEST_WEB_DATE <= value <= today + timedelta(days=1) else None
+
+
 def _metadata_from(entry: dict[str, Any], where: str) -> Metadata:
     def text(key: str) -> str | None:
         value = entry.get(key)
@@ -138,7 +172,7 @@ def load_manifest(path: Path) -> dict[str, Metadata]:
     if not path.exists():
         return {}
     try:
-        entries = yaml.safe_load(read_capped(path).decode("utf-8"))
+        entries = load_metadata_yaml(read_capped(path).decode("utf-8"))
     except (ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError is a ValueError
         raise CorpusError(f"manifest {path} cannot be read: {exc}") from None
     if entries is None:
@@ -198,7 +232,7 @@ def _split_front_matter(text: str, where: str) -> tuple[Metadata, str]:
         return Metadata(), text
     data: Any
     try:
-        data = yaml.safe_load(match.group(1))
+        data = load_metadata_yaml(match.group(1))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 2})" if mark is not None else ""

@@ -10,6 +10,8 @@ writing a Qdrant collection, and benchmarks.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -34,7 +36,10 @@ def open_client(cfg: StoreSettings, local_path: Path) -> Any:
     from qdrant_client import QdrantClient
 
     if cfg.url:
-        return QdrantClient(url=cfg.url, api_key=Settings.secret(cfg.api_key_env), timeout=30)
+        # no version check: one more request at every open, and a warning when the server is down
+        return QdrantClient(
+            url=cfg.url, api_key=Settings.secret(cfg.api_key_env), timeout=30, check_compatibility=False
+        )
     try:
         return QdrantClient(path=str(local_path))
     except RuntimeError as exc:  # portalocker: another process holds the folder
@@ -42,6 +47,23 @@ def open_client(cfg: StoreSettings, local_path: Path) -> Any:
             f"the index at {local_path} is open in another newsdesk process (a running bot?); "
             "stop it or use a different --data-dir"
         ) from exc
+
+
+@contextmanager
+def server_trouble(cfg: StoreSettings) -> Iterator[None]:
+    """A Qdrant server that cannot be reached or refuses (a wrong API key) as one
+    :class:`StoreError` line, not the client's traceback."""
+    from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+    try:
+        yield
+    except ResponseHandlingException as exc:  # connection refused, DNS, timeout
+        raise StoreError(f"cannot reach the Qdrant server at {cfg.url}: {exc}") from None
+    except UnexpectedResponse as exc:
+        raise StoreError(
+            f"the Qdrant server at {cfg.url} answered HTTP {exc.status_code} ({exc.reason_phrase})"
+            + (f"; check ${cfg.api_key_env}" if exc.status_code in (401, 403) else "")
+        ) from None
 
 
 def vector_store(cfg: StoreSettings, client: Any) -> Any:
@@ -104,9 +126,10 @@ class DenseSearcher:
         self._cfg = cfg
         self._client = open_client(cfg, local_path)
         self._using: str | None = None
-        if self._client.collection_exists(cfg.collection):
-            vectors = self._client.get_collection(cfg.collection).config.params.vectors
-            self._using = DENSE_VECTOR if isinstance(vectors, dict) else None
+        with server_trouble(cfg):
+            if self._client.collection_exists(cfg.collection):
+                vectors = self._client.get_collection(cfg.collection).config.params.vectors
+                self._using = DENSE_VECTOR if isinstance(vectors, dict) else None
 
     def search(
         self, vector: np.ndarray, limit: int, since: date | None = None, until: date | None = None
@@ -127,14 +150,15 @@ class DenseSearcher:
                 ]
             )
         try:
-            response = self._client.query_points(
-                collection_name=self._cfg.collection,
-                query=vector.tolist(),
-                using=self._using,
-                limit=limit,
-                query_filter=query_filter,
-                with_payload=True,
-            )
+            with server_trouble(self._cfg):
+                response = self._client.query_points(
+                    collection_name=self._cfg.collection,
+                    query=vector.tolist(),
+                    using=self._using,
+                    limit=limit,
+                    query_filter=query_filter,
+                    with_payload=True,
+                )
         except ValueError as exc:  # local mode: collection missing
             raise StoreError(f"the vector collection cannot be searched: {exc}") from exc
         return [DenseHit(str(p.id), float(p.score), p.payload or {}) for p in response.points]

@@ -33,7 +33,14 @@ from retrieval.ingest import Ingested, Progress, build_catalog, run_pipeline
 from retrieval.int8_scan import int8_scan, top_rows
 from retrieval.models import Article, Passage, PassageRef
 from retrieval.search import Filters
-from retrieval.store import DenseSearcher, open_client, passage_from_payload, stored_date, vector_store
+from retrieval.store import (
+    DenseSearcher,
+    open_client,
+    passage_from_payload,
+    server_trouble,
+    stored_date,
+    vector_store,
+)
 
 #: What a whole generation holds (a missing one is rebuilt: a generation made before the lean
 #: rows existed gets them on the next reindex, from its own rows, nothing embedded again).
@@ -126,9 +133,10 @@ class EmbeddedBackend:
             return
         client = open_client(cfg, Path())
         try:
-            if fresh and client.collection_exists(cfg.collection):
-                client.delete_collection(cfg.collection)
-            yield vector_store(cfg, client)
+            with server_trouble(cfg):  # the build's writes too: they happen inside the yield
+                if fresh and client.collection_exists(cfg.collection):
+                    client.delete_collection(cfg.collection)
+                yield vector_store(cfg, client)
         finally:
             client.close()
 

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from retrieval.cleaning import clean_text
-from retrieval.sources import parse_date
+from retrieval.sources import parse_date, plausible_date
 from retrieval.web.urls import pick_canonical
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,14 @@ def _decode(body: bytes | str) -> str:
     return str(decode_file(body))
 
 
-def _updated(html: str, published: date | None) -> date | None:
+def _updated(html: str, published: date | None, today: date | None) -> date | None:
     """The page's last-modified date when it says one later than its publication date."""
     from htmldate import find_date
 
     try:
-        found = parse_date(find_date(html, original_date=False, extensive_search=False))
+        found = plausible_date(
+            parse_date(find_date(html, original_date=False, extensive_search=False)), today
+        )
     except (ValueError, TypeError):  # htmldate gives up on odd markup with these
         return None
     return found if found and (published is None or found > published) else None
@@ -65,8 +67,11 @@ def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def extract_article(body: bytes | str, url: str) -> WebArticle:
-    """The article in the page at ``url``; raises :class:`ExtractionError` when there is none."""
+def extract_article(body: bytes | str, url: str, today: date | None = None) -> WebArticle:
+    """The article in the page at ``url``; raises :class:`ExtractionError` when there is none.
+
+    A date outside 1990 .. ``today`` + 1 day (a CMS's 1970 zero, a year typed wrong) is dropped:
+    the feed's date for the entry, or none, stands instead."""
     import trafilatura
 
     html = _decode(body)
@@ -87,7 +92,7 @@ def extract_article(body: bytes | str, url: str) -> WebArticle:
     text = clean_text(body_text, title)
     if len(text.split()) < MIN_WORDS:
         raise ExtractionError(f"the page has fewer than {MIN_WORDS} words of article text")
-    published = parse_date(doc.date)
+    published = plausible_date(parse_date(doc.date), today)
     return WebArticle(
         url=pick_canonical(url, doc.url),
         title=title or text.split("\n", 1)[0][:200],
@@ -95,5 +100,5 @@ def extract_article(body: bytes | str, url: str) -> WebArticle:
         author=doc.author or None,
         site_name=doc.sitename or None,
         published=published,
-        updated=_updated(html, published),
+        updated=_updated(html, published, today),
     )

@@ -9,6 +9,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from retrieval.sources import plausible_date
+
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -28,11 +30,15 @@ class FeedEntry:
 
 
 def _date(entry: Any, key: str) -> date | None:
+    """The entry's date; None when absent or implausible (a pubDate of 1970-01-01, of 2100)."""
     parsed = entry.get(f"{key}_parsed")
     if not parsed:
         return None
     year, month, day = parsed[:3]
-    return date(year, month, day)
+    try:
+        return plausible_date(date(year, month, day))
+    except ValueError:  # year 0 and the like
+        return None
 
 
 def _text(html: str) -> str:

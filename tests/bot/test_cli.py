@@ -150,7 +150,7 @@ def test_a_failed_run_is_one_line_exit_1(
         ("prompts.questions", "QuestionError", 2),
         ("prompts.templates", "TemplateError", 2),
         ("retrieval.sources", "CorpusError", 2),
-        ("retrieval.ingest", "ReindexBusy", 1),
+        ("retrieval.ingest", "ReindexBusy", 75),
         ("retrieval.minilm", "EmbedderError", 1),
         ("retrieval.store", "StoreError", 1),
     ],
@@ -170,7 +170,9 @@ def test_help_speaks_to_users_and_names_the_exit_codes(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert caught.value.code == 0
     assert ":class:" not in out and "``" not in out  # no docstring markup
-    assert "exit codes: 0 done, 1 the run could not complete, 2 bad input or config, 130" in out
+    codes = " ".join(out.split("exit codes:")[1].split())
+    assert codes.startswith("0 done 1 the run could not complete 2 bad input or config 3 status: the index")
+    assert "75 another reindex or refresh is running" in codes and codes.endswith("130 interrupted")
 
 
 def test_control_characters_in_an_article_never_reach_the_terminal(

@@ -121,9 +121,20 @@ def test_status_json_has_every_field(data_dir: Path, capsys: pytest.CaptureFixtu
     assert data["articles"] == 5 and data["generation"].startswith("gen-") and data["age_s"] >= 0
 
 
-def test_status_without_an_index_says_so_and_builds_none(
+def test_status_without_an_index_says_so_exits_3_and_builds_none(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--data-dir", str(tmp_path / "empty"), "status"]) == 0
+    assert main(["--data-dir", str(tmp_path / "empty"), "status"]) == 3  # a monitor can tell
     assert "index: no index in" in capsys.readouterr().out
     assert not (tmp_path / "empty" / "index").exists()
+
+
+def test_status_of_an_index_the_config_cannot_use_prints_everything_and_exits_3(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "other-embedder.yaml"
+    config.write_text("embedding:\n  provider: wordllama\n", encoding="utf-8")
+    assert main(["--data-dir", str(data_dir), "--config", str(config), "status", "--json"]) == 3
+    out, err = capsys.readouterr()
+    problem = json.loads(out)["index_problem"]
+    assert "run 'newsdesk index --rebuild'" in problem and err == ""

@@ -321,3 +321,58 @@ def test_a_database_that_cannot_be_reached_is_one_line(
         "newsdesk: error: cannot connect to PostgreSQL (NEWSDESK_POSTGRES_DSN)"
     ), err
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@contextmanager
+def locked(lock: Path) -> Iterator[None]:
+    """Hold ``lock`` as another newsdesk process would (an flock on the same file)."""
+    import fcntl
+
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def test_a_refresh_while_another_runs_is_one_busy_line_and_exit_75(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, corpus_copy: Path
+) -> None:
+    """Cron starting a refresh while a long one still runs: not an error, the next run catches up."""
+    from retrieval.collecting import state_dir
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"sources:\n  - name: seeds\n    kind: folder\n    path: '{corpus_copy}'\n", "utf-8")
+    data = tmp_path / "data"
+    with locked(state_dir(data) / ".lock"):
+        code = main(["--data-dir", str(data), "--config", str(config), "refresh"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (75, "")
+    assert err == "newsdesk: busy: the sources are being refreshed already; try again shortly\n"
+
+
+def test_an_index_while_another_reindex_runs_is_one_busy_line_and_exit_75(
+    capsys: pytest.CaptureFixture[str], data_copy: Path
+) -> None:
+    with locked(data_copy / "index" / ".lock"):
+        code = main(["--data-dir", str(data_copy), "index"])
+    _, err = capsys.readouterr()
+    assert code == 75
+    assert err == "newsdesk: busy: another process is reindexing this data directory\n"
+
+
+def test_a_file_named_with_an_escape_sequence_is_warned_about_written_out(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    story = "The harbour reopened to ferries. " * 20
+    (corpus / "good.txt").write_text(f"Harbour reopens\n\n{story}", "utf-8")
+    (corpus / "bad\nname \x1b]0;pwned\x07.txt").write_bytes(b"\x00\x01binary")
+    (corpus / "odd \x1b[31m.md").write_text(f"---\ndate: sometime\n---\n\nFerry late\n\n{story}", "utf-8")
+    with caplog.at_level(logging.WARNING):
+        code = main(["--data-dir", str(tmp_path / "data"), "index", "--corpus", str(corpus)])
+    _, err = capsys.readouterr()
+    assert code == 0
+    assert "warning: skipped bad name \\x1b]0;pwned\\x07.txt: the file is binary, not text\n" in err
+    assert "\x1b" not in err + caplog.text and "\x07" not in err + caplog.text
+    assert "odd \\x1b[31m.md" in caplog.text  # the reader's own warnings, as logged

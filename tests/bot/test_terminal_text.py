@@ -32,3 +32,10 @@ def test_json_keeps_the_text_and_escapes_control_characters() -> None:
     line = dumps(hits_json([old_hit()]))
     assert "\x1b" not in line and "\\u001b" in line
     assert json.loads(line)[0]["text"] == old_hit().passage.text
+
+
+def test_a_doc_id_from_a_file_named_with_controls_is_shown_escaped_on_its_line() -> None:
+    passage = Passage("k2", "bad\nname \x1b[31mred", "Title", "Some text.", 0, 10)
+    out = hits_text([SearchHit(passage, 0.5, dense_score=0.4, keyword_rank=1)])
+    assert out.splitlines()[0].endswith(" bad\\x0aname \\x1b[31mred [0:10]")
+    assert "\x1b" not in out and len(out.splitlines()) == 2

@@ -69,3 +69,23 @@ def test_log_records_are_redacted_with_their_arguments(caplog: pytest.LogCapture
     record.args = ("https://u:pw@h.example/feed", "key zz-top-secret-zz")
     assert RedactingFilter().filter(record)
     assert record.getMessage() == f"fetch https://{MASK}@h.example/feed failed: key {MASK}"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('url="https://h.example/rss?token=abc123"', f'url="https://h.example/rss?token={MASK}"'),
+        ("url='https://h.example/rss?token=abc123'", f"url='https://h.example/rss?token={MASK}'"),
+        ("(see https://h.example/rss?api_key=abc123)", f"(see https://h.example/rss?api_key={MASK})"),
+        ("<https://h.example/rss?password=abc123>", f"<https://h.example/rss?password={MASK}>"),
+        ("[https://h.example/rss?token=abc123], next", f"[https://h.example/rss?token={MASK}], next"),
+        ('"https://bob:pw@h.example/rss"', f'"https://{MASK}@h.example/rss"'),
+        ("(https://bob:pw@h.example/rss)", f"(https://{MASK}@h.example/rss)"),
+        ("<https://bob:pw@h.example/rss>", f"<https://{MASK}@h.example/rss>"),
+        ("'postgresql://bob:p@ss@db/x'", f"'postgresql://{MASK}@db/x'"),
+        ('password="abc")', f"password={MASK})"),
+        ("host=db password=hunter2 user=x", f"host=db password={MASK} user=x"),
+    ],
+)
+def test_redaction_keeps_the_quote_or_bracket_that_closes_around_a_url(text: str, shown: str) -> None:
+    assert redact(text) == shown

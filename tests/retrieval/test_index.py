@@ -50,6 +50,29 @@ def test_incremental_reindex_embeds_only_what_changed(
     desk.close()
 
 
+def test_a_first_build_stopped_half_way_is_continued_from_its_folder_not_the_sample(
+    tmp_path: Path, settings: Settings, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during 'newsdesk index --corpus X', then 'newsdesk ask': the ask builds from X."""
+    (corpus_copy / "ferry.txt").write_text(
+        "Ferry strike\n\n" + "Ferry crews in Tallinn stopped work over pay on Friday. " * 30, "utf-8"
+    )
+
+    def stop(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    with monkeypatch.context() as mp:
+        mp.setattr(embedded, "build_catalog", stop)
+        with pytest.raises(KeyboardInterrupt):
+            desk.reindex(corpus_copy)
+    desk.close()
+    assert current_generation(tmp_path / "data" / "index") is None
+    asking = Desk.open(settings, tmp_path / "data")  # what 'ask' does when there is no index
+    assert asking.search("Ferry crews in Tallinn", k=1)[0].passage.doc_id == "ferry"
+    asking.close()
+
+
 def test_a_run_killed_half_way_leaves_the_last_good_index(
     tmp_path: Path, settings: Settings, corpus_copy: Path
 ) -> None:

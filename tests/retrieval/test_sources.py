@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus import SAMPLE_CORPUS
-from retrieval.sources import CorpusError, parse_date, read_folder
+from retrieval.sources import CorpusError, parse_date, plausible_date, read_folder
 
 BODY = "The council met on Tuesday and agreed a new budget for schools. " * 3
 
@@ -233,6 +233,28 @@ def test_an_unreadable_date_is_a_warning_naming_the_file_and_the_article_is_unda
     assert "sub/festival.md: 'sometime last week' is not a date newsdesk can read" in caplog.text
 
 
+def test_a_date_that_cannot_exist_in_front_matter_leaves_the_article_undated_not_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """YAML reads 2026-02-30 as a timestamp and fails the whole file ('day is out of range')."""
+    front = "---\ntitle: Jazz festival\ndate: 2026-02-30\n---\n"
+    (tmp_path / "festival.md").write_text(front + BODY, "utf-8")
+    with caplog.at_level(logging.WARNING, logger="retrieval.sources"):
+        (article,), problems = read_folder(tmp_path)
+    assert (article.title, article.published, problems) == ("Jazz festival", None, [])
+    assert "festival.md: '2026-02-30' is not a date newsdesk can read" in caplog.text
+
+
+def test_a_date_that_cannot_exist_in_the_manifest_spoils_only_its_entry(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(BODY, "utf-8")
+    (tmp_path / "b.txt").write_text(BODY.replace("festival", "fair"), "utf-8")
+    (tmp_path / "manifest.yaml").write_text(
+        "- file: a.txt\n  date: 2026-13-45\n- file: b.txt\n  date: 2026-02-03\n", encoding="utf-8"
+    )
+    articles, _ = read_folder(tmp_path)
+    assert {a.doc_id: a.published for a in articles} == {"a": None, "b": date(2026, 2, 3)}
+
+
 def test_front_matter_that_is_not_valid_yaml_is_still_read_and_never_reaches_the_text(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -274,3 +296,18 @@ def test_html_in_the_charset_its_meta_declares_is_read(tmp_path: Path) -> None:
         ("liar.html", "the file is not UTF-8 text (byte 28)"),
         ("plain.txt", "the file is not UTF-8 text (byte 3)"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        (date(1989, 12, 31), False),
+        (date(1990, 1, 1), True),
+        (date(2026, 11, 30), True),
+        (date(2026, 12, 1), True),  # tomorrow: a page's clock a time zone ahead of UTC
+        (date(2026, 12, 2), False),
+        (None, False),
+    ],
+)
+def test_a_fetched_date_is_plausible_from_1990_to_tomorrow(value: date | None, kept: bool) -> None:
+    assert (plausible_date(value, today=date(2026, 11, 30)) is not None) is kept

@@ -121,6 +121,48 @@ def test_garbage_html_is_not_an_article() -> None:
         extract_article(b"<html><<div>>\x00\xff<<<p %%% </scr" + bytes(range(256)), "https://x.example/")
 
 
+_BODY = " ".join(["The harbour tunnel reopened on Monday after repairs that lasted three weeks."] * 8)
+
+
+@pytest.mark.parametrize(
+    ("published", "today", "kept"),
+    [
+        ("2026-11-29T10:00:00Z", date(2026, 11, 30), date(2026, 11, 29)),
+        ("2026-12-01T01:00:00+09:00", date(2026, 11, 30), date(2026, 12, 1)),  # a zone ahead of UTC
+        ("2026-11-29T10:00:00Z", date(2020, 1, 1), None),  # years after today: a wrong date
+    ],
+)
+def test_a_pages_date_is_kept_only_when_it_can_be_true(
+    published: str, today: date, kept: date | None
+) -> None:
+    html = (
+        "<html><head><title>Tunnel reopens</title>"
+        f'<meta property="article:published_time" content="{published}">'
+        f"</head><body><article><h1>Tunnel reopens</h1><p>{_BODY}</p></article></body></html>"
+    )
+    article = extract_article(html.encode(), "https://x.example/tunnel", today=today)
+    assert article.published == kept
+
+
+@pytest.mark.parametrize(
+    ("pub_date", "kept"),
+    [
+        ("Mon, 30 Nov 2020 10:00:00 +0000", date(2020, 11, 30)),
+        ("Thu, 01 Jan 1970 00:00:00 +0000", None),  # a CMS's zero
+        ("Fri, 01 Jan 2100 00:00:00 +0000", None),
+        ("0001-01-01T00:00:00Z", None),
+    ],
+)
+def test_a_feed_entrys_implausible_date_is_dropped(pub_date: str, kept: date | None) -> None:
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>A</title>'
+        f"<link>https://x.example/a</link><pubDate>{pub_date}</pubDate><description>x</description>"
+        "</item></channel></rss>"
+    )
+    _, entries = parse_feed(rss.encode(), "https://x.example/feed")
+    assert entries[0].published == kept
+
+
 async def test_rss_entries_carry_links_dates_and_summaries(
     news_site: NewsSite, fast_fetch: FetchSettings
 ) -> None:
