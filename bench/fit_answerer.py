@@ -478,9 +478,11 @@ def cross_validate(
     drop_q: Sequence[str] = (),
     targets: Targets = SHIPPED,
     by_week: bool = True,
+    refusal_only: bool = False,
 ) -> dict[str, Any]:
-    """Both fits and the threshold on (folds - 1) parts of the tuning half, scored on the part
-    left out, for every part: an estimate of the tuning half's figures that is not in-sample.
+    """Both fits (``refusal_only``: the refusal alone, over the shipped sentence model) and the
+    threshold on (folds - 1) parts of the tuning half, scored on the part left out, for every
+    part: an estimate of the tuning half's figures that is not in-sample.
     Also the out-of-fold trade-off: judged-answerable (and silver) answered at 80 / 85 / 90% of
     the unanswerable refused, each threshold read off the pooled out-of-fold confidences."""
     import prompts.refusal as refusal
@@ -497,8 +499,9 @@ def cross_validate(
     try:
         for f in range(folds):
             train = [r for r, g in zip(tune, fold_of, strict=True) if g != f]
-            SENTENCE_WEIGHTS.clear()
-            SENTENCE_WEIGHTS.update(fit_sentences(train, l2, drop, quiet=True, targets=targets))
+            if not refusal_only:
+                SENTENCE_WEIGHTS.clear()
+                SENTENCE_WEIGHTS.update(fit_sentences(train, l2, drop, quiet=True, targets=targets))
             ANSWERABLE_WEIGHTS.clear()
             ANSWERABLE_WEIGHTS.update(fit_answerable(train, l2, drop_q, quiet=True, targets=targets))
             refusal.MIN_CONFIDENCE = _threshold(train, shipped)
@@ -549,7 +552,9 @@ def main(argv: list[str] | None = None) -> int:
         " or only their relevant articles' sentences",
     )
     p.add_argument(
-        "--refusal-only", action="store_true", help="fit: keep the shipped sentence model, refit the refusal"
+        "--refusal-only",
+        action="store_true",
+        help="fit, cv: keep the shipped sentence model, refit the refusal",
     )
     p.add_argument(
         "--folds", choices=("week", "order"), default="week", help="cv: folds by quiz week or by id"
@@ -565,9 +570,19 @@ def main(argv: list[str] | None = None) -> int:
         drop = [d for d in args.drop.split(",") if d]
         drop_q = [d for d in args.drop_q.split(",") if d]
         figures = cross_validate(
-            rows, args.l2, drop=drop, drop_q=drop_q, targets=targets, by_week=args.folds == "week"
+            rows,
+            args.l2,
+            drop=drop,
+            drop_q=drop_q,
+            targets=targets,
+            by_week=args.folds == "week",
+            refusal_only=args.refusal_only,
         )
-        say(f"cv {targets} folds={args.folds} l2={args.l2} drop={drop} drop_q={drop_q}:", figures)
+        say(
+            f"cv {targets} folds={args.folds} l2={args.l2} drop={drop} drop_q={drop_q}"
+            f" refusal_only={args.refusal_only}:",
+            figures,
+        )
         return 0
     if args.step == "fit":
         fit(rows, args.report, args.l2, args.write, targets, args.refusal_only)
