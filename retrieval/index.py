@@ -22,7 +22,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -289,7 +290,34 @@ class NewsIndex:
         source: str | None = None,
     ) -> ReindexReport:
         """Re-read the corpus (or the configured sources; ``source`` refreshes one) and update
-        the index; blocking (run it in a thread)."""
+        the index; blocking (run it in a thread). A reindex already running is found first
+        (:class:`ReindexBusy`), before any article is read or fetched."""
+        # build on what another process may have published meanwhile; before the lock, which
+        # following takes itself (a store that cannot be reached says so, once, as the lock
+        # or the build connects to it)
+        self.follow(force=True, quiet=True)
+        with _locks(self.backend, self.index_root):
+            articles, problems = self._read(corpus, source, progress)
+            report = build_generation(
+                self.backend,
+                self.settings,
+                self.index_root,
+                self.embedder(),
+                articles,
+                problems,
+                rebuild,
+                progress,
+                locked=True,
+            )
+        if self._searcher is not None or current_generation(self.index_root) is not None:
+            self._load()
+        return report
+
+    def _read(
+        self, corpus: Path | None, source: str | None, progress: Progress | None
+    ) -> tuple[list[Article], list[SourceProblem]]:
+        """The articles to index (and the problems met): the configured sources (``source``
+        refreshes one), else the corpus folder."""
         if self.settings.sources and corpus is None:
             from retrieval.collecting import collect
 
@@ -307,22 +335,7 @@ class NewsIndex:
                 record_folder(self.data_dir, corpus)
         if progress:
             progress(0, 0, f"read {len(articles)} articles from {where}")
-        # build on what another process may have published meanwhile (a store that cannot be
-        # reached says so, once, as the build connects to it)
-        self.follow(force=True, quiet=True)
-        report = build_generation(
-            self.backend,
-            self.settings,
-            self.index_root,
-            self.embedder(),
-            articles,
-            problems,
-            rebuild,
-            progress,
-        )
-        if self._searcher is not None or current_generation(self.index_root) is not None:
-            self._load()
-        return report
+        return articles, problems
 
     def close(self) -> None:
         with self._swap:
@@ -372,13 +385,16 @@ def build_generation(
     problems: list[SourceProblem],
     rebuild: bool = False,
     progress: Progress | None = None,
+    locked: bool = False,
 ) -> ReindexReport:
     """One reindex of ``index_root`` on ``backend``: nothing when nothing changed, else a new
-    generation ingested, published and made current; a failed run is rolled back."""
+    generation ingested, published and made current; a failed run is rolled back. ``locked``:
+    the caller holds the reindex locks (:func:`exclusive` and ``backend.reindexing()``),
+    taken before it read the articles; they are not re-taken (that would find itself busy)."""
     started = time.perf_counter()
     if not articles:
         raise EmptyCorpus(problems)
-    with exclusive(index_root), backend.reindexing():
+    with nullcontext() if locked else _locks(backend, index_root):
         current = current_generation(index_root)
         previous = _readable_catalog(current) if current else None
         if current is not None and previous is None:
@@ -412,6 +428,12 @@ def build_generation(
         write_atomically(index_root / CURRENT_FILE, final.name)
         _remove_old(index_root, keep=final)
         return report
+
+
+@contextmanager
+def _locks(backend: StoreBackend, index_root: Path) -> Iterator[None]:
+    with exclusive(index_root), backend.reindexing():
+        yield
 
 
 #: What an unfinished generation folder is being built from (a killed run's is resumed).
