@@ -132,10 +132,11 @@ class NewsIndex:
         if index._searcher is None and (has_index or build):
             try:
                 index._load()
-            except StoreError as exc:
+            except StoreError:
                 if build:
                     raise
-                log.warning("%s", exc)  # 'newsdesk index --rebuild' replaces it
+                # said once, by what needs the index next (a search, status's 'index:' line),
+                # or replaced by the reindex this opening is for; not logged here as well
         return index
 
     def _await_first_index(self) -> None:
