@@ -48,7 +48,7 @@ from retrieval.minilm import MiniLMEncoder
 from retrieval.models import Article
 from retrieval.query_vectors import LOCAL_WAIT_S, VectorsAhead
 from retrieval.search import HybridSearcher
-from retrieval.sources import CorpusError, EmptyCorpus, SourceProblem, read_folder
+from retrieval.sources import CorpusError, EmptyCorpus, SourceProblem, check_folder, read_folder
 from retrieval.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -293,12 +293,13 @@ class NewsIndex:
         """Re-read the corpus (or the configured sources; ``source`` refreshes one) and update
         the index; blocking (run it in a thread). A reindex already running is found first
         (:class:`ReindexBusy`), before any article is read or fetched."""
+        folder = self._checked_input(corpus, source)  # a mistake is said before anything is written
         # build on what another process may have published meanwhile; before the lock, which
         # following takes itself (a store that cannot be reached says so, once, as the lock
         # or the build connects to it)
         self.follow(force=True, quiet=True)
         with _locks(self.backend, self.index_root):
-            articles, problems = self._read(corpus, source, progress)
+            articles, problems = self._read(folder, source, progress, record=corpus is not None)
             report = build_generation(
                 self.backend,
                 self.settings,
@@ -314,26 +315,38 @@ class NewsIndex:
             self._load()
         return report
 
+    def _checked_input(self, corpus: Path | None, source: str | None) -> Path | None:
+        """The corpus folder to read (None: the configured sources), checked: a missing folder
+        or an unknown source is a CorpusError, raised before the locks are taken (and made)."""
+        if self.settings.sources and corpus is None:
+            from retrieval.collecting import selected_sources
+
+            selected_sources(self.settings, source)
+            return None
+        if source is not None:
+            raise CorpusError("no sources are configured; add a 'sources:' list to the config")
+        folder = self.corpus_path(corpus)
+        check_folder(folder)
+        return folder
+
     def _read(
-        self, corpus: Path | None, source: str | None, progress: Progress | None
+        self, folder: Path | None, source: str | None, progress: Progress | None, record: bool
     ) -> tuple[list[Article], list[SourceProblem]]:
         """The articles to index (and the problems met): the configured sources (``source``
-        refreshes one), else the corpus folder."""
-        if self.settings.sources and corpus is None:
+        refreshes one) when ``folder`` is None, else the corpus folder (``record``: the one
+        named by ``--corpus``, remembered for the next runs)."""
+        if folder is None:
             from retrieval.collecting import collect
 
             collected = collect(self.settings, self.data_dir, only=source)
             articles, problems, where = collected.articles, collected.problems, "the configured sources"
-        elif source is not None:
-            raise CorpusError("no sources are configured; add a 'sources:' list to the config")
         else:
-            folder = self.corpus_path(corpus)
             articles, problems = read_folder(folder, self.settings.corpus.manifest)
             where = folder.name  # shown to Discord admins too: never the server's full path
-            if corpus is not None and articles:
+            if record and articles:
                 # before the build, so a run stopped half way (Ctrl-C, a crash) is continued
                 # from this folder, not from the sample by the next 'ask' or plain 'index'
-                record_folder(self.data_dir, corpus)
+                record_folder(self.data_dir, folder)
         if progress:
             progress(0, 0, f"read {len(articles)} articles from {where}")
         return articles, problems

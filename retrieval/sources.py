@@ -350,14 +350,19 @@ def _candidates(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def read_folder(
-    root: Path, manifest_name: str = "manifest.yaml"
-) -> tuple[list[Article], list[SourceProblem]]:
-    """Every usable article under ``root``, and the files skipped with their reasons."""
+def check_folder(root: Path) -> None:
+    """CorpusError unless ``root`` is a folder that can be read."""
     if not root.is_dir():
         raise CorpusError(f"corpus folder {root} does not exist or is not a folder")
     if not os.access(root, os.R_OK | os.X_OK):
         raise CorpusError(f"corpus folder {root} cannot be read (permission denied)")
+
+
+def read_folder(
+    root: Path, manifest_name: str = "manifest.yaml"
+) -> tuple[list[Article], list[SourceProblem]]:
+    """Every usable article under ``root``, and the files skipped with their reasons."""
+    check_folder(root)
     manifest = load_manifest(root / manifest_name)
     articles: list[Article] = []
     problems: list[SourceProblem] = []
