@@ -34,6 +34,9 @@ LATEST = "003_8ede539651f993fa", "001_f0604eb540a79818"  # Dec 2021, Mar 2023
         ("What happened last year?", date(2023, 1, 1), date(2023, 12, 31), False),
         ("What happened this year?", date(2024, 1, 1), TODAY, False),
         ("Any news this month?", date(2024, 5, 1), TODAY, False),
+        ("What happened this week?", date(2024, 5, 8), TODAY, False),  # the last 7 days, not Monday on
+        ("What happened in the past week?", date(2024, 5, 8), TODAY, False),
+        ("What happened last week?", date(2024, 5, 6), date(2024, 5, 12), False),  # Monday to Sunday
         ("What happened last month?", date(2024, 4, 1), date(2024, 4, 30), False),
         ("What changed in the past 3 months?", date(2024, 2, 15), TODAY, False),
         ("What changed since March 2023?", date(2023, 3, 1), None, False),
