@@ -7,19 +7,21 @@ all of them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from config.settings import Settings
-from prompts.citations import Answer, with_notice
+from prompts.citations import Answer, Citation, with_notice
 from prompts.questions import check_question
 from prompts.timeframes import (
     TimeFrame,
     empty_window_notice,
     focus_recent,
     join_notices,
+    outside_coverage_notice,
     resolve_time,
     stale_notice,
     strip_time,
@@ -66,6 +68,21 @@ class SearchScope(Protocol):
     ) -> list[SearchHit]: ...
 
     def today(self) -> date: ...
+
+
+class Noticed(Protocol):
+    """A result that may carry a notice: an :class:`Answer`, a summary or a timeline."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def citations(self) -> tuple[Citation, ...]: ...
+
+    @property
+    def notice(self) -> str | None: ...
+
+
+_Result = TypeVar("_Result", bound=Noticed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +150,26 @@ class Searching:
         if not answer.citations and frame.phrase:
             stats = self.index.stats()
             notices.append(empty_window_notice(frame, stats.start, stats.end))
+        elif not answer.citations:  # the window given with --since/--until, if any
+            notices.append(self.window_notice(frame.since, frame.until))
         if frame.prefer_recent:
             notices.append(stale_notice(answer.coverage.end, self.today()))
         notice = join_notices(*notices)
         return answer if notice == answer.notice else with_notice(answer, notice or "")
+
+    def window_notice(self, since: date | None, until: date | None) -> str | None:
+        """Why nothing was found, when the window asked for lies outside the coverage's dates."""
+        if not (since or until):
+            return None
+        stats = self.index.stats()
+        return outside_coverage_notice(since, until, stats.start, stats.end)
+
+    def windowed(self, result: _Result, since: date | None, until: date | None) -> _Result:
+        """``result`` (an answer, summary or timeline) with :meth:`window_notice` added when it
+        cites nothing (the model's answers and summaries, which :meth:`dated` does not see)."""
+        if result.citations:
+            return result
+        notice = self.window_notice(since, until)
+        if notice is None or notice in (result.notice or ""):
+            return result
+        return dataclasses.replace(result, notice=join_notices(result.notice, notice))

@@ -54,8 +54,10 @@ class Summariser:
         if not topic:
             raise QuestionError("give a topic to summarise, or an article")
         if timeline:
-            return await self.timeline(topic, since, until, outlet)
-        return await self.topic(topic, since, until, outlet, mode)
+            result: Summary | Timeline = await self.timeline(topic, since, until, outlet)
+        else:
+            result = await self.topic(topic, since, until, outlet, mode)
+        return self.searching.windowed(result, since, until)  # nothing found: a window past the coverage?
 
     async def topic(
         self,

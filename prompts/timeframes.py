@@ -3,7 +3,8 @@
 :func:`resolve_time` reads a question against today's date and returns the publication window
 it asks about and whether it wants the newest reports. The desk narrows its search to that
 window, keeps the newest story for "latest" questions (:func:`focus_recent`), and says so when
-the window holds no answer (:func:`empty_window_notice`) or the newest evidence is old
+the window holds no answer (:func:`empty_window_notice`; :func:`outside_coverage_notice` for a
+``--since``/``--until`` window outside the coverage) or the newest evidence is old
 (:func:`stale_notice`).
 """
 
@@ -218,6 +219,24 @@ def empty_window_notice(frame: TimeFrame, start: date | None, end: date | None) 
     return f'Read "{frame.phrase}" as {window}; {held}.'
 
 
+def outside_coverage_notice(
+    since: date | None, until: date | None, start: date | None, end: date | None
+) -> str | None:
+    """Said when the window asked for (``--since``/``--until``) lies wholly before or after the
+    coverage's dated articles (``start`` to ``end``), so no answer could be in it."""
+    if not (since or until):
+        return None
+    if since and until:
+        window = f"from {since.isoformat()} to {until.isoformat()}"
+    else:
+        window = f"from {since.isoformat()} on" if since else f"up to {until.isoformat() if until else ''}"
+    if start is None or end is None:
+        return f"The coverage has nothing {window}: none of its articles is dated."
+    if (since and since > end) or (until and until < start):
+        return f"The coverage has nothing {window}; it runs from {start.isoformat()} to {end.isoformat()}."
+    return None
+
+
 def join_notices(*notices: str | None) -> str | None:
     """Notices joined into one, or None when there are none."""
     kept = [n for n in notices if n]
@@ -232,6 +251,7 @@ __all__ = [
     "empty_window_notice",
     "focus_recent",
     "join_notices",
+    "outside_coverage_notice",
     "resolve_time",
     "stale_notice",
     "strip_time",

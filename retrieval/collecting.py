@@ -140,7 +140,8 @@ def _exclusive(root: Path) -> Iterator[None]:
         yield
 
 
-def _selected(settings: Settings, only: str | None) -> list[SourceSettings]:
+def selected_sources(settings: Settings, only: str | None) -> list[SourceSettings]:
+    """The enabled sources, or only the one named ``only`` (CorpusError when there is none)."""
     enabled = [s for s in settings.sources if s.enabled]
     if only is None:
         return enabled
@@ -243,7 +244,7 @@ def _merge(batches: list[list[Article]]) -> list[Article]:
 
 async def acollect(settings: Settings, data_dir: Path, only: str | None = None) -> Collected:
     """See :func:`collect`."""
-    selected = _selected(settings, only)
+    selected = selected_sources(settings, only)
     root = state_dir(data_dir)
     with _exclusive(root):
         previous = read_statuses(data_dir)

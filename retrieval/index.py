@@ -22,7 +22,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -47,7 +48,7 @@ from retrieval.minilm import MiniLMEncoder
 from retrieval.models import Article
 from retrieval.query_vectors import LOCAL_WAIT_S, VectorsAhead
 from retrieval.search import HybridSearcher
-from retrieval.sources import CorpusError, EmptyCorpus, SourceProblem, read_folder
+from retrieval.sources import CorpusError, EmptyCorpus, SourceProblem, check_folder, read_folder
 from retrieval.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -131,10 +132,11 @@ class NewsIndex:
         if index._searcher is None and (has_index or build):
             try:
                 index._load()
-            except StoreError as exc:
+            except StoreError:
                 if build:
                     raise
-                log.warning("%s", exc)  # 'newsdesk index --rebuild' replaces it
+                # said once, by what needs the index next (a search, status's 'index:' line),
+                # or replaced by the reindex this opening is for; not logged here as well
         return index
 
     def _await_first_index(self) -> None:
@@ -289,40 +291,65 @@ class NewsIndex:
         source: str | None = None,
     ) -> ReindexReport:
         """Re-read the corpus (or the configured sources; ``source`` refreshes one) and update
-        the index; blocking (run it in a thread)."""
+        the index; blocking (run it in a thread). A reindex already running is found first
+        (:class:`ReindexBusy`), before any article is read or fetched."""
+        folder = self._checked_input(corpus, source)  # a mistake is said before anything is written
+        # build on what another process may have published meanwhile; before the lock, which
+        # following takes itself (a store that cannot be reached says so, once, as the lock
+        # or the build connects to it)
+        self.follow(force=True, quiet=True)
+        with _locks(self.backend, self.index_root):
+            articles, problems = self._read(folder, source, progress, record=corpus is not None)
+            report = build_generation(
+                self.backend,
+                self.settings,
+                self.index_root,
+                self.embedder(),
+                articles,
+                problems,
+                rebuild,
+                progress,
+                locked=True,
+            )
+        if self._searcher is not None or current_generation(self.index_root) is not None:
+            self._load()
+        return report
+
+    def _checked_input(self, corpus: Path | None, source: str | None) -> Path | None:
+        """The corpus folder to read (None: the configured sources), checked: a missing folder
+        or an unknown source is a CorpusError, raised before the locks are taken (and made)."""
         if self.settings.sources and corpus is None:
+            from retrieval.collecting import selected_sources
+
+            selected_sources(self.settings, source)
+            return None
+        if source is not None:
+            raise CorpusError("no sources are configured; add a 'sources:' list to the config")
+        folder = self.corpus_path(corpus)
+        check_folder(folder)
+        return folder
+
+    def _read(
+        self, folder: Path | None, source: str | None, progress: Progress | None, record: bool
+    ) -> tuple[list[Article], list[SourceProblem]]:
+        """The articles to index (and the problems met): the configured sources (``source``
+        refreshes one) when ``folder`` is None, else the corpus folder (``record``: the one
+        named by ``--corpus``, remembered for the next runs)."""
+        if folder is None:
             from retrieval.collecting import collect
 
             collected = collect(self.settings, self.data_dir, only=source)
             articles, problems, where = collected.articles, collected.problems, "the configured sources"
-        elif source is not None:
-            raise CorpusError("no sources are configured; add a 'sources:' list to the config")
         else:
-            folder = self.corpus_path(corpus)
             articles, problems = read_folder(folder, self.settings.corpus.manifest)
             where = folder.name  # shown to Discord admins too: never the server's full path
-            if corpus is not None and articles:
+            if record and articles:
                 # before the build, so a run stopped half way (Ctrl-C, a crash) is continued
                 # from this folder, not from the sample by the next 'ask' or plain 'index'
-                record_folder(self.data_dir, corpus)
+                record_folder(self.data_dir, folder)
         if progress:
             progress(0, 0, f"read {len(articles)} articles from {where}")
-        # build on what another process may have published meanwhile (a store that cannot be
-        # reached says so, once, as the build connects to it)
-        self.follow(force=True, quiet=True)
-        report = build_generation(
-            self.backend,
-            self.settings,
-            self.index_root,
-            self.embedder(),
-            articles,
-            problems,
-            rebuild,
-            progress,
-        )
-        if self._searcher is not None or current_generation(self.index_root) is not None:
-            self._load()
-        return report
+        return articles, problems
 
     def close(self) -> None:
         with self._swap:
@@ -372,13 +399,16 @@ def build_generation(
     problems: list[SourceProblem],
     rebuild: bool = False,
     progress: Progress | None = None,
+    locked: bool = False,
 ) -> ReindexReport:
     """One reindex of ``index_root`` on ``backend``: nothing when nothing changed, else a new
-    generation ingested, published and made current; a failed run is rolled back."""
+    generation ingested, published and made current; a failed run is rolled back. ``locked``:
+    the caller holds the reindex locks (:func:`exclusive` and ``backend.reindexing()``),
+    taken before it read the articles; they are not re-taken (that would find itself busy)."""
     started = time.perf_counter()
     if not articles:
         raise EmptyCorpus(problems)
-    with exclusive(index_root), backend.reindexing():
+    with nullcontext() if locked else _locks(backend, index_root):
         current = current_generation(index_root)
         previous = _readable_catalog(current) if current else None
         if current is not None and previous is None:
@@ -412,6 +442,12 @@ def build_generation(
         write_atomically(index_root / CURRENT_FILE, final.name)
         _remove_old(index_root, keep=final)
         return report
+
+
+@contextmanager
+def _locks(backend: StoreBackend, index_root: Path) -> Iterator[None]:
+    with exclusive(index_root), backend.reindexing():
+        yield
 
 
 #: What an unfinished generation folder is being built from (a killed run's is resumed).

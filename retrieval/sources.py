@@ -142,8 +142,12 @@ def plausible_date(value: date | None, today: date | None = None) -> date | None
     a page's own clock may run a time zone ahead of UTC, never years."""
     if value is None:
         return None
-    today = today or datetime.now(UTC).date()
-    return value if EARLIEST_WEB_DATE <= value <= today + timedelta(days=1) else None
+    return value if EARLIEST_WEB_DATE <= value <= latest_date(today) else None
+
+
+def latest_date(today: date | None = None) -> date:
+    """The latest date an article can bear: tomorrow (UTC), as a clock a time zone ahead sees it."""
+    return (today or datetime.now(UTC).date()) + timedelta(days=1)
 
 
 def _metadata_from(entry: dict[str, Any], where: str) -> Metadata:
@@ -159,6 +163,11 @@ def _metadata_from(entry: dict[str, Any], where: str) -> Metadata:
             where,
             redact(repr(str(given))[:80]),
         )
+    elif published is not None and published > latest_date():
+        # a typo (2062 for 2026) would be the newest article of all: it would answer every
+        # "latest" question and stretch the coverage's dates; an archive's old dates are kept
+        log.warning("%s: its date %s is in the future; the article is undated", where, published.isoformat())
+        published = None
     return Metadata(
         title=text("title") or text("headline"),
         outlet=text("outlet") or text("source") or text("site"),
@@ -341,14 +350,19 @@ def _candidates(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def read_folder(
-    root: Path, manifest_name: str = "manifest.yaml"
-) -> tuple[list[Article], list[SourceProblem]]:
-    """Every usable article under ``root``, and the files skipped with their reasons."""
+def check_folder(root: Path) -> None:
+    """CorpusError unless ``root`` is a folder that can be read."""
     if not root.is_dir():
         raise CorpusError(f"corpus folder {root} does not exist or is not a folder")
     if not os.access(root, os.R_OK | os.X_OK):
         raise CorpusError(f"corpus folder {root} cannot be read (permission denied)")
+
+
+def read_folder(
+    root: Path, manifest_name: str = "manifest.yaml"
+) -> tuple[list[Article], list[SourceProblem]]:
+    """Every usable article under ``root``, and the files skipped with their reasons."""
+    check_folder(root)
     manifest = load_manifest(root / manifest_name)
     articles: list[Article] = []
     problems: list[SourceProblem] = []

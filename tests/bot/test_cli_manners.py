@@ -138,3 +138,23 @@ def test_status_of_an_index_the_config_cannot_use_prints_everything_and_exits_3(
     out, err = capsys.readouterr()
     problem = json.loads(out)["index_problem"]
     assert "run 'newsdesk index --rebuild'" in problem and err == ""
+
+
+def test_status_of_a_damaged_index_says_so_once_on_its_index_line(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not a WARNING log line and then the same words again as ``index:``."""
+    import logging
+
+    from retrieval.catalog import CATALOG_FILE, current_generation
+
+    generation = current_generation(data_dir / "index")
+    assert generation is not None
+    (generation / CATALOG_FILE).write_text("{broken", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert main(["--data-dir", str(data_dir), "status"]) == 3
+    out, err = capsys.readouterr()
+    assert [line for line in out.splitlines() if "is damaged" in line] == [
+        next(line for line in out.splitlines() if line.startswith("index: the index in"))
+    ]
+    assert err == "" and not caplog.records

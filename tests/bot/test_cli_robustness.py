@@ -360,6 +360,27 @@ def test_an_index_while_another_reindex_runs_is_one_busy_line_and_exit_75(
     assert err == "newsdesk: busy: another process is reindexing this data directory\n"
 
 
+def test_a_busy_index_finds_the_lock_before_reading_the_folder(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, data_copy: Path, tmp_path: Path
+) -> None:
+    """Nothing of the folder is read (no warnings about its files) and it is not remembered."""
+    from retrieval.corpus_folder import recorded_folder
+
+    corpus = tmp_path / "other"
+    corpus.mkdir()
+    story = "The harbour reopened to ferries. " * 20
+    (corpus / "good.md").write_text(f"---\ndate: sometime\n---\n\nFerry late\n\n{story}", "utf-8")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01binary")
+    before = recorded_folder(data_copy)
+    with caplog.at_level(logging.INFO), locked(data_copy / "index" / ".lock"):
+        code = main(["--data-dir", str(data_copy), "index", "--corpus", str(corpus)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (75, "")
+    assert err == "newsdesk: busy: another process is reindexing this data directory\n"
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert recorded_folder(data_copy) == before
+
+
 def test_a_file_named_with_an_escape_sequence_is_warned_about_written_out(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:

@@ -29,6 +29,15 @@ async def test_ask_defers_then_answers_with_cited_sources(discord_scenario):
     assert answer in s.channel.messages  # public, not ephemeral
 
 
+async def test_ask_since_after_the_coverage_says_why_in_the_footer(discord_scenario):
+    s = discord_scenario
+    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=QUESTION, since="2030-01-01")
+    [answer] = await s.fake.wait_for_messages_with_buttons(ix)
+    assert answer["embeds"][-1]["footer"]["text"].endswith(
+        "The coverage has nothing from 2030-01-01 on; it runs from 2021-12-15 to 2023-03-17."
+    )
+
+
 async def test_mention_gets_a_reply_that_pings_nobody(discord_scenario):
     s = discord_scenario
     await s.fake.send_message(s.member, s.channel, f"<@{s.world.bot_user.id}> {QUESTION}")

@@ -64,6 +64,19 @@ async def test_an_unanswerable_question_makes_no_model_request(model_desk: Desk,
     assert llm_server.requests == []
 
 
+async def test_a_window_after_the_coverage_says_why_in_model_mode_too(
+    model_desk: Desk, llm_server: FakeLLMServer
+) -> None:
+    answer = await model_desk.ask("Who met Putin?", since=date(2030, 1, 1))
+    assert answer.text == CANNOT_ANSWER and llm_server.chat_requests == []
+    assert (
+        answer.notice == "The coverage has nothing from 2030-01-01 on; it runs from 2021-12-15 to 2023-03-17."
+    )
+    streamed = [item async for item in model_desk.ask_stream("Who met Putin?", until=date(2001, 1, 1))]
+    assert isinstance(streamed[-1], Answer) and streamed[-1].notice is not None
+    assert streamed[-1].notice.startswith("The coverage has nothing up to 2001-01-01;")
+
+
 async def test_a_follow_up_is_rewritten_before_retrieval_and_answers_the_question_asked(
     model_desk: Desk, llm_server: FakeLLMServer
 ):

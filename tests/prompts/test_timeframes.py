@@ -12,6 +12,7 @@ from prompts.timeframes import (
     TimeFrame,
     empty_window_notice,
     focus_recent,
+    outside_coverage_notice,
     resolve_time,
     stale_notice,
     strip_time,
@@ -103,6 +104,45 @@ def test_empty_window_notice_names_the_window_and_the_coverage():
     )
 
 
+START, END = date(2021, 12, 15), date(2023, 3, 17)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "notice"),
+    [
+        (
+            date(2030, 1, 1),
+            None,
+            "The coverage has nothing from 2030-01-01 on; it runs from 2021-12-15 to 2023-03-17.",
+        ),
+        (
+            None,
+            date(2001, 1, 1),
+            "The coverage has nothing up to 2001-01-01; it runs from 2021-12-15 to 2023-03-17.",
+        ),
+        (
+            date(2020, 1, 1),
+            date(2021, 12, 14),
+            "The coverage has nothing from 2020-01-01 to 2021-12-14; it runs from 2021-12-15 to 2023-03-17.",
+        ),
+        (date(2023, 3, 17), None, None),  # the newest day is in the coverage
+        (None, date(2021, 12, 15), None),  # and the oldest
+        (date(2022, 5, 1), date(2022, 5, 2), None),  # inside: nothing to answer, not nothing to search
+        (None, None, None),
+    ],
+)
+def test_a_window_outside_the_coverage_says_so_and_gives_its_dates(
+    since: date | None, until: date | None, notice: str | None
+) -> None:
+    assert outside_coverage_notice(since, until, START, END) == notice
+
+
+def test_a_window_over_undated_coverage_says_none_is_dated() -> None:
+    assert outside_coverage_notice(date(2030, 1, 1), None, None, None) == (
+        "The coverage has nothing from 2030-01-01 on: none of its articles is dated."
+    )
+
+
 @pytest.fixture
 def desk_in_2024(seed_desk: Desk) -> Desk:
     return Desk.compose(seed_desk.index, lambda: TODAY)  # the same index, on another clock
@@ -147,3 +187,20 @@ def test_a_question_window_outside_the_users_window_is_empty_not_an_error(seed_d
 
     answer = seed_desk.ask_offline("What happened in 2019?", since=day(2020, 1, 1))
     assert not answer.citations
+
+
+async def test_since_after_the_newest_article_says_why_the_coverage_is_silent(desk_in_2024: Desk) -> None:
+    """Not a bare "the coverage doesn't say": the answer, summary and timeline say why."""
+    since = date(2030, 1, 1)
+    why = "The coverage has nothing from 2030-01-01 on; it runs from 2021-12-15 to 2023-03-17."
+    answer = await desk_in_2024.ask("Who met Putin?", since=since)
+    assert (answer.text, answer.notice) == (CANNOT_ANSWER, why)
+    assert answer.to_json()["notice"] == why
+    summary = await desk_in_2024.summarize("Putin", since=since)
+    timeline = await desk_in_2024.summarize("Putin", since=since, timeline=True)
+    assert summary.notice == why and timeline.notice == why
+
+
+async def test_a_window_the_coverage_spans_gets_no_window_notice(desk_in_2024: Desk) -> None:
+    answer = await desk_in_2024.ask("How do I bake sourdough bread?", since=date(2022, 1, 1))
+    assert answer.text == CANNOT_ANSWER and answer.notice is None

@@ -245,6 +245,40 @@ def test_a_date_that_cannot_exist_in_front_matter_leaves_the_article_undated_not
     assert "festival.md: '2026-02-30' is not a date newsdesk can read" in caplog.text
 
 
+def test_a_future_date_in_front_matter_is_a_warning_naming_the_file_and_the_article_is_undated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A typo'd year (2099) would otherwise be the newest article, answering 'latest' questions."""
+    (tmp_path / "festival.md").write_text(
+        "---\ntitle: Jazz festival\ndate: 2099-06-01\n---\n" + BODY, "utf-8"
+    )
+    (tmp_path / "old.md").write_text("---\ntitle: Moon landing\ndate: 1969-07-21\n---\n" + BODY, "utf-8")
+    with caplog.at_level(logging.WARNING, logger="retrieval.sources"):
+        articles, problems = read_folder(tmp_path)
+    assert {a.doc_id: a.published for a in articles} == {"festival": None, "old": date(1969, 7, 21)}
+    assert problems == []
+    assert caplog.messages == ["festival.md: its date 2099-06-01 is in the future; the article is undated"]
+
+
+def test_a_future_date_in_the_manifest_is_a_warning_naming_its_entry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)  # a clock a time zone ahead: kept
+    (tmp_path / "a.txt").write_text(BODY, "utf-8")
+    (tmp_path / "b.txt").write_text(BODY.replace("schools", "roads"), "utf-8")
+    (tmp_path / "manifest.yaml").write_text(
+        f"- file: a.txt\n  published: 'Jun 1, 2099'\n- file: b.txt\n  published: {tomorrow}\n", "utf-8"
+    )
+    with caplog.at_level(logging.WARNING, logger="retrieval.sources"):
+        articles, _ = read_folder(tmp_path)
+    assert {a.doc_id: a.published for a in articles} == {"a": None, "b": tomorrow}
+    assert caplog.messages == [
+        "manifest.yaml, entry a.txt: its date 2099-06-01 is in the future; the article is undated"
+    ]
+
+
 def test_a_date_that_cannot_exist_in_the_manifest_spoils_only_its_entry(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(BODY, "utf-8")
     (tmp_path / "b.txt").write_text(BODY.replace("festival", "fair"), "utf-8")
