@@ -69,7 +69,8 @@ class ModelAnswers:
         )
         done = time.perf_counter()
         answer.timings_ms.update({"retrieval": (searched - started) * 1000, "total": (done - started) * 1000})
-        return answered_as(answer, question)
+        # the question's window and old evidence said as offline ("Read 'in 2030' as ...")
+        return self.searching.dated(answered_as(answer, question), framed.frame)
 
     async def stream(
         self,
@@ -89,7 +90,10 @@ class ModelAnswers:
         framed = await self._search(answerer, question, history, since, until, outlet)
         fallback = self.offline.fallback(framed.query, framed.hits)
         async for item in answerer.stream(framed.query, framed.hits, fallback):
-            yield answered_as(item, question) if isinstance(item, Answer) else item
+            if isinstance(item, Answer):
+                yield self.searching.dated(answered_as(item, question), framed.frame)
+            else:
+                yield item
 
     async def _search(
         self,

@@ -132,6 +132,21 @@ async def test_model_mode_resolves_dates_in_the_question_as_offline_does(
     assert "2022-02-02" not in prompt and "2021-12-15" not in prompt
 
 
+async def test_model_mode_says_how_it_read_the_questions_window_as_offline_does(
+    model_desk: Desk, llm_server: FakeLLMServer
+) -> None:
+    """A window in the question that holds nothing gets the offline answer's notice, asked or
+    streamed, and the model is not asked to read nothing."""
+    offline = model_desk.ask_offline("What did Putin and Xi agree in 2030?")
+    assert offline.notice is not None
+    assert offline.notice.startswith('Read "in 2030" as 2030-01-01 to 2030-12-31;')
+    answer = await model_desk.ask("What did Putin and Xi agree in 2030?")
+    assert answer.text == CANNOT_ANSWER and answer.notice == offline.notice
+    streamed = [item async for item in model_desk.ask_stream("What did Putin and Xi agree in 2030?")]
+    assert isinstance(streamed[-1], Answer) and streamed[-1].notice == offline.notice
+    assert llm_server.chat_requests == []
+
+
 async def test_the_injected_day_reaches_model_answers(
     seed_data_dir: Path, settings: Settings, llm_settings: LLMSettings, llm_server: FakeLLMServer
 ):
