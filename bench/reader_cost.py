@@ -43,11 +43,11 @@ def measure(rows: list[dict[str, Any]], threads: int) -> dict[str, Any]:
         hits = row["hits"]
         question = strip_time(row["asked"])
         t = time.perf_counter()
-        answer_extractively(row["asked"], list(hits), min_relevance=floor, max_sentences=3)
+        answer_extractively(question, list(hits), min_relevance=floor, max_sentences=3)
         times["answer_step"].append((time.perf_counter() - t) * 1000)
         read = read_question(question)
         candidates = score_sentences(read, hits) if read.terms and hits else []
-        pairs = [f"{row['asked']} {c.text}" for c in candidates[: max(READ)]]
+        pairs = [f"{question} {c.text}" for c in candidates[: max(READ)]]
         if not pairs:
             continue
         tokens.extend(encoder.count_tokens(p) for p in pairs[:3])

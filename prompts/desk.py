@@ -203,8 +203,7 @@ class Desk:
             if self.model is None:
                 answer = await asyncio.to_thread(self.ask_offline, question, history, since, until, outlet)
                 return with_notice(answer, NO_MODEL)
-            answer = await self.model.ask(question, history, since, until, outlet)
-            return self.searching.windowed(answer, since, until)  # offline answers have it
+            return await self.model.ask(question, history, since, until, outlet)
         # off the event loop: a Discord bot keeps acknowledging others while this one searches
         return await asyncio.to_thread(self.ask_offline, question, history, since, until, outlet)
 
@@ -224,7 +223,7 @@ class Desk:
             yield await self.ask(question, history, mode, since, until, outlet)
             return
         async for item in self.model.stream(question, history, since, until, outlet):
-            yield self.searching.windowed(item, since, until) if isinstance(item, Answer) else item
+            yield item
 
     # -- summaries ---------------------------------------------------------------------------
 
