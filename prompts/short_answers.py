@@ -293,14 +293,18 @@ def _near(question: Question, sentence: str, span: Span) -> float:
 
 
 def short_features(question: Question, cand: Candidate, span: Span, confidence: float) -> tuple[float, ...]:
-    """The gate's features of the line ``span`` of ``cand`` (:data:`SHORT_FEATURES`)."""
-    spans = len(_fitting(question, cand.text, cand.spans))
+    """The gate's features of the line ``span`` of ``cand`` (:data:`SHORT_FEATURES`). A line by
+    the noun asked (:func:`by_the_noun`) counts only the sentence's spans by that noun: "Commander,
+    a German Shepherd who was gifted to the Bidens ... another dog, Major" names three, one a breed."""
+    fitting = _fitting(question, cand.text, cand.spans)
+    noun = by_the_noun(question, cand.text, span)
+    spans = max(1, sum(by_the_noun(question, cand.text, s) for s in fitting)) if noun else len(fitting)
     return (
         confidence,
         cand.score,
         min(spans, _MANY_SPANS) / _MANY_SPANS,
         _near(question, cand.text, span),
-        float(by_the_noun(question, cand.text, span)),
+        float(noun),
     )
 
 

@@ -346,3 +346,15 @@ def test_a_line_by_the_noun_is_verbatim_with_its_offsets() -> None:
     [cand] = score_sentences(read, [_hit("World Cup\n\nSweden defeated Team USA 0-0 on Sunday.")])
     span = short_span(read, cand)
     assert span is not None and cand.text[span.start : span.end] == span.text == "Team USA"
+
+
+def test_a_line_by_the_noun_counts_only_the_names_by_that_noun() -> None:
+    """Three names, one of them a breed: the line is as unambiguous as a sentence's only name."""
+    spans = SHORT_FEATURES.index("spans")
+    text = (
+        "Biting incidents\n\nAn agent was bitten by Commander, a German Shepherd who was gifted to "
+        "the Bidens in December after another dog, Major, left the White House."
+    )
+    by_noun = _features("Which breed of dog is Commander?", text)
+    assert by_noun[SHORT_FEATURES.index("noun")] == 1.0
+    assert by_noun[spans] == 0.25
