@@ -109,17 +109,17 @@ SHORT_FEATURES = (
 #: (label: the line holds the correct answer; a line on an unanswerable question is wrong; ridge
 #: 30, chosen by 4-fold CV by week: BENCHMARKS.md section 2, sessions 7b and 9).
 SHORT_WEIGHTS: dict[str, float] = {
-    "confidence": 0.554,
-    "sentence": 2.058,
-    "spans": -1.755,
-    "near": 0.251,
-    "noun": 0.532,
-    "bias": -1.194,
+    "confidence": 0.636553,
+    "sentence": 1.971176,
+    "spans": -1.962583,
+    "near": 0.254840,
+    "noun": 0.482133,
+    "bias": -1.070041,
 }
 
 #: The likeliest line is given when its chance is at least this (the least threshold at which 85%
 #: of the tuning half's lines it would show are right) ...
-MIN_SHORT = 0.516
+MIN_SHORT = 0.522711
 
 #: ... or when the line is tied to the question by hand-set rule: at least this share of the
 #: question's words stand within ``prompts.short_answers.NEAR_WORDS`` words of it ("Xi last

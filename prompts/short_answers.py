@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from prompts.answer_kinds import Span, asked_noun, question_words
+from prompts.answer_kinds import Span, asked_noun, asking_sentence, question_words
 from prompts.answer_weights import (
     MIN_SHORT,
     SHORT_FEATURES,
@@ -128,6 +128,80 @@ def _within(question: Question, spans: Sequence[Span], find: Callable[[str], tup
     return found
 
 
+#: Type checks of a line against the kind asked (:func:`_of_the_kind`), each measured on its own on
+#: the tuning half (BENCHMARKS.md section 2, session 9 ans13m); ``bench.fit_short --checks`` sets
+#: them for a measurement.
+TYPE_CHECKS: frozenset[str] = frozenset({"who-not-country", "duration", "where-place"})
+#: Every check that can be measured: "who-not-country" (a "who" line is not a country or US state
+#: by itself), "who-not-in" (nor a name the sentence puts something in), "duration"
+#: (a "how long" / "in what time" line carries a time unit), "measure" (a "how many X" line is
+#: not a number of another measure: "four years" for "how many titles"), "count" (nor a number of
+#: another thing: "39 hospitals" for "how many employees"), "where-place" (a "where" line is a
+#: place the sentence puts something in or at, a country or a US state).
+ALL_CHECKS = ("who-not-country", "who-not-in", "duration", "measure", "count", "where-place")
+
+#: Words before a span that put it as where something is ("in Simi Valley", "near Seoul"); not
+#: "at" or "from", which also open bodies ("workers at Kaiser Permanente", "a letter from Google").
+_IN_PLACE = re.compile(
+    r"\b(?:in|near|outside|inside|throughout)\s+(?:(?:the|downtown|central|northern|southern|eastern|"
+    r"western|nearby)\s+)?$",
+    re.I,
+)
+#: Nouns of a "which X" question whose answer may be named by a country ("Spain" for "which team").
+_NATIONAL = frozenset({"team", "teams", "side", "squad", "squads"})
+#: "How long ...?", "in what time ...?", "how many seconds ...?": the answer is a duration.
+_ASKS_DURATION = re.compile(
+    r"\bhow\s+long\b|\b(?:in|within)\s+what\s+(?:time|period)\b|"
+    r"\bhow\s+many\s+(?:more\s+)?(?:seconds|minutes|hours|days|weeks|months|years|decades)\b",
+    re.I,
+)
+_TIME_UNIT = re.compile(
+    r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century)\b", re.I
+)
+#: Units that measure rather than count: a number of these is not a count of anything else.
+_MEASURES = frozenset(
+    """second seconds minute minutes hour hours day days week weeks month months year years mile
+    miles feet foot metre metres meter meters kilometre kilometres kilometer kilometers km kg tonne
+    tonnes ton tons percent""".split()
+)
+#: "how many hospital employees ...": the counted noun, the first plural after "how many".
+_COUNTED = re.compile(r"\b(?i:how\s+many)\s+(?:[\w'’-]+\s+){0,3}?([a-z]+s|people|children|men|women)\b")
+
+
+def _a_place_for_who(question: Question, sentence: str, span: Span, checks: frozenset[str]) -> bool:
+    """``span`` names where something is, not who: a country or US state by itself (unless a
+    "which team" question, whose answer a country may name; check "who-not-country"), or a name
+    the sentence puts something *in* ("in Simi Valley", "in Las Vegas"; check "who-not-in")."""
+    whole = span.text in countries_in(span.text) or span.text in states_in(span.text)
+    if "who-not-country" in checks and whole and asked_noun(question.text) not in _NATIONAL:
+        return True
+    return "who-not-in" in checks and bool(_IN_PLACE.search(sentence, 0, span.start))
+
+
+def _unit_after(sentence: str, span: Span) -> str:
+    m = _UNIT.match(sentence, span.end)
+    return m.group(1).lower() if m else ""
+
+
+def _of_the_kind(question: Question, sentence: str, span: Span, checks: frozenset[str]) -> bool:
+    """Whether ``span`` passes the type checks of the kind asked (:data:`TYPE_CHECKS`)."""
+    if question.kind == "who":
+        return not _a_place_for_who(question, sentence, span, checks)
+    if question.kind == "where" and "where-place" in checks:
+        return _a_place(sentence, span)
+    if question.kind != "number":
+        return True
+    unit = _unit_after(sentence, span)
+    if "duration" in checks and _ASKS_DURATION.search(question.text):
+        return bool(_TIME_UNIT.search(span.text) or _TIME_UNIT.fullmatch(unit))
+    counted = _COUNTED.search(asking_sentence(question.text))
+    if not unit or unit in question.words or counted is None:
+        return True
+    if "measure" in checks and unit in _MEASURES:
+        return False
+    return not ("count" in checks and unit not in _forms(counted.group(1)))
+
+
 def _fitting(question: Question, sentence: str, spans: Sequence[Span]) -> list[Span]:
     """The spans of ``sentence`` that could be the answer's kind."""
     spans = [s for s in spans if len(s.text) <= _MAX_CHARS]
@@ -136,8 +210,8 @@ def _fitting(question: Question, sentence: str, spans: Sequence[Span]) -> list[S
     if ASKS_FOR_STATE.search(question.text):  # "which state": a US state ("California", not
         return _within(question, spans, states_in)  # "California Governor Gavin Newsom")
     if question.kind == "who":  # a person or body, not where it happened
-        return [s for s in spans if not _VENUE.search(s.text)]
-    return spans
+        spans = [s for s in spans if not _VENUE.search(s.text)]
+    return [s for s in spans if _of_the_kind(question, sentence, s, TYPE_CHECKS)]
 
 
 _WORD = r"[A-Za-z][\w'’-]*"
