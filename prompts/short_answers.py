@@ -12,7 +12,10 @@ and a US state for "which state" (not one the question names). For "which X ..."
 chain", "a festival called Burning Man", or an appositive of a name the question gives
 ("Commander, a German Shepherd" for "Which breed of dog is Commander?") -- any name of the
 sentence was wrong 14 times in 16 on the tuning half, a name by the noun right 3 times in 3.
-None for other "what" questions and "why": they want more than a span. Each of the answer's
+None for other "what" questions and "why": they want more than a span. A line is of the kind
+asked (:data:`TYPE_CHECKS`): a "who" line is not a country or US state by itself (but "Spain" is
+a team), a "how long" / "in what time" line carries a time unit ("3.13 seconds", not "21"), a
+"where" line is a place; "when" lines are dates by construction. Each of the answer's
 (at most three) sentences offers one (:func:`short_lines`): the lead's date can answer another
 question ("Standard time will be in effect until Sunday, March 12 ..." for when daylight saving
 time ends) while the third's stands right by the question's words.
