@@ -161,6 +161,11 @@ _ASKS_DURATION = re.compile(
 _TIME_UNIT = re.compile(
     r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century)\b", re.I
 )
+#: "How long is the bridge?" asks a length: for "how long" a length passes the duration check too.
+_LENGTH_UNIT = re.compile(
+    r"\b(?:miles?|feet|foot|inch(?:es)?|yards?|metres?|meters?|kilometres?|kilometers?|km)\b", re.I
+)
+_HOW_LONG = re.compile(r"\bhow\s+long\b", re.I)
 #: Units that measure rather than count: a number of these is not a count of anything else.
 _MEASURES = frozenset(
     """second seconds minute minutes hour hours day days week weeks month months year years mile
@@ -196,7 +201,8 @@ def _of_the_kind(question: Question, sentence: str, span: Span, checks: frozense
         return True
     unit = _unit_after(sentence, span)
     if "duration" in checks and _ASKS_DURATION.search(question.text):
-        return bool(_TIME_UNIT.search(span.text) or _TIME_UNIT.fullmatch(unit))
+        units = (_TIME_UNIT, _LENGTH_UNIT) if _HOW_LONG.search(question.text) else (_TIME_UNIT,)
+        return any(u.search(span.text) or u.fullmatch(unit) for u in units)
     counted = _COUNTED.search(asking_sentence(question.text))
     if not unit or unit in question.words or counted is None:
         return True

@@ -436,3 +436,11 @@ def test_the_measured_checks_not_shipped_drop_their_lines_when_set(
 
 def test_the_shipped_checks_are_measurable_ones() -> None:
     assert short_answers.TYPE_CHECKS <= set(short_answers.ALL_CHECKS)
+
+
+def test_how_long_may_ask_a_length_or_a_time() -> None:
+    bridge = "Bridge\n\nThe new bridge over the bay runs 1.7 miles from shore to shore."
+    assert _short("How long is the new bridge?", bridge) == "1.7 miles"
+    strike = "Strike\n\nThe 75 workers stayed on strike for 46 days before a deal."
+    assert _short("How long did the workers strike?", strike) == "46 days"
+    assert _short("In what time did the bridge open?", bridge) is None  # a length is no time
