@@ -13,12 +13,13 @@ chain", "a festival called Burning Man", or an appositive of a name the question
 ("Commander, a German Shepherd" for "Which breed of dog is Commander?") -- any name of the
 sentence was wrong 14 times in 16 on the tuning half, a name by the noun right 3 times in 3.
 None for other "what" questions and "why": they want more than a span. A line is of the kind
-asked (:data:`TYPE_CHECKS`): a "who" line is not a country or US state by itself (but "Spain" is
-a team), a "how long" / "in what time" line carries a time unit ("3.13 seconds", not "21"), a
-"where" line is a place; "when" lines are dates by construction. Each of the answer's
-(at most three) sentences offers one (:func:`short_lines`): the lead's date can answer another
-question ("Standard time will be in effect until Sunday, March 12 ..." for when daylight saving
-time ends) while the third's stands right by the question's words.
+asked (:data:`TYPE_CHECKS`): a "which X" line asked as "who" is not a country or US state by
+itself (but "Spain" is a team), an "in what time" line carries a time unit ("3.13 seconds", not
+"21"; "how long": a time or a length), a "where" line is a place; "when" lines are dates by
+construction. Each of the answer's (at most three) sentences offers one (:func:`short_lines`):
+the lead's date can answer another question ("Standard time will be in effect until Sunday,
+March 12 ..." for when daylight saving time ends) while the third's stands right by the
+question's words.
 
 One is given only when the evidence ties it to what was asked (:func:`direct_answer`): the
 lead-most line with most of the question's words right around it when the refusal is sure
@@ -135,8 +136,8 @@ def _within(question: Question, spans: Sequence[Span], find: Callable[[str], tup
 #: the tuning half (BENCHMARKS.md section 2, session 9 ans13m); ``bench.fit_short --checks`` sets
 #: them for a measurement.
 TYPE_CHECKS: frozenset[str] = frozenset({"who-not-country", "duration", "where-place"})
-#: Every check that can be measured: "who-not-country" (a "who" line is not a country or US state
-#: by itself), "who-not-in" (nor a name the sentence puts something in), "duration"
+#: Every check that can be measured: "who-not-country" (a "which X" line asked as "who" is not a
+#: country or US state by itself), "who-not-in" (nor a name the sentence puts something in), "duration"
 #: (a "how long" / "in what time" line carries a time unit), "measure" (a "how many X" line is
 #: not a number of another measure: "four years" for "how many titles"), "count" (nor a number of
 #: another thing: "39 hospitals" for "how many employees"), "where-place" (a "where" line is a
@@ -151,7 +152,7 @@ _IN_PLACE = re.compile(
     re.I,
 )
 #: Nouns of a "which X" question whose answer may be named by a country ("Spain" for "which team").
-_NATIONAL = frozenset({"team", "teams", "side", "squad", "squads"})
+_NATIONAL = frozenset("team teams side sides squad squads host hosts power powers ally allies".split())
 #: "How long ...?", "in what time ...?", "how many seconds ...?": the answer is a duration.
 _ASKS_DURATION = re.compile(
     r"\bhow\s+long\b|\b(?:in|within)\s+what\s+(?:time|period)\b|"
@@ -177,11 +178,13 @@ _COUNTED = re.compile(r"\b(?i:how\s+many)\s+(?:[\w'’-]+\s+){0,3}?([a-z]+s|peop
 
 
 def _a_place_for_who(question: Question, sentence: str, span: Span, checks: frozenset[str]) -> bool:
-    """``span`` names where something is, not who: a country or US state by itself (unless a
-    "which team" question, whose answer a country may name; check "who-not-country"), or a name
-    the sentence puts something *in* ("in Simi Valley", "in Las Vegas"; check "who-not-in")."""
+    """``span`` names where something is, not who: for a "which X" question, a country or US
+    state by itself ("South Korea" for "which airline"; check "who-not-country") -- not for a
+    plain "who" (a country hosts, wins, sanctions) nor "which team" (a country names a team) --
+    or a name the sentence puts something *in* ("in Simi Valley"; check "who-not-in")."""
+    noun = asked_noun(question.text)
     whole = span.text in countries_in(span.text) or span.text in states_in(span.text)
-    if "who-not-country" in checks and whole and asked_noun(question.text) not in _NATIONAL:
+    if "who-not-country" in checks and whole and noun and noun not in _NATIONAL:
         return True
     return "who-not-in" in checks and bool(_IN_PLACE.search(sentence, 0, span.start))
 

@@ -367,10 +367,10 @@ def test_a_line_by_the_noun_counts_only_the_names_by_that_noun() -> None:
 @pytest.mark.parametrize(
     ("question", "text", "unchecked"),
     [
-        (  # "who": a country by itself is where, not who ("who-not-country")
-            "Who will host the summit?",
-            "Summit\n\nThe summit will be hosted by France next year, officials said.",
-            "France",
+        (  # "which candidate": a country by itself is where, not who ("who-not-country")
+            "Which candidate will skip the debate?",
+            "Debate\n\nOfficials said Mexico will skip the debate next week.",
+            "Mexico",
         ),
         (  # "in what time": a number that is not a time ("duration")
             "In what time did she solve the cube?",
@@ -395,6 +395,11 @@ def test_a_line_not_of_the_kind_asked_is_not_offered(
 def test_a_which_team_line_may_be_a_country() -> None:
     text = "Final\n\nIn the final, Spain beat the hosts on Sunday."
     assert _short("Which team won the World Cup?", text) == "Spain"
+
+
+def test_a_plain_who_line_may_be_a_country() -> None:  # a country hosts, wins, sanctions
+    text = "Summit\n\nThe summit will be hosted by France next year, officials said."
+    assert _short("Who will host the summit?", text) == "France"
 
 
 def test_a_duration_keeps_its_time_unit() -> None:
