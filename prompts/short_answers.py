@@ -137,11 +137,12 @@ def _within(question: Question, spans: Sequence[Span], find: Callable[[str], tup
 #: them for a measurement.
 TYPE_CHECKS: frozenset[str] = frozenset({"who-not-country", "duration", "where-place"})
 #: Every check that can be measured: "who-not-country" (a "which X" line asked as "who" is not a
-#: country or US state by itself), "who-not-in" (nor a name the sentence puts something in), "duration"
-#: (a "how long" / "in what time" line carries a time unit), "measure" (a "how many X" line is
-#: not a number of another measure: "four years" for "how many titles"), "count" (nor a number of
-#: another thing: "39 hospitals" for "how many employees"), "where-place" (a "where" line is a
-#: place the sentence puts something in or at, a country or a US state).
+#: country or US state by itself), "who-not-in" (nor a name the sentence puts something in),
+#: "duration" (an "in what time" line carries a time unit; a "how long" one a time or a length),
+#: "measure" (a "how many X" line is not a number of another measure: "four years" for "how many
+#: titles"), "count" (nor a number of another thing: "39 hospitals" for "how many employees"),
+#: "where-place" (a "where" line is a place the sentence puts something in or at, a country or a
+#: US state).
 ALL_CHECKS = ("who-not-country", "who-not-in", "duration", "measure", "count", "where-place")
 
 #: Words before a span that put it as where something is ("in Simi Valley", "near Seoul"); not
