@@ -108,9 +108,11 @@ def exclusive(index_root: Path) -> Iterator[None]:
     except OSError as exc:
         if exc.errno not in _UNWRITABLE:
             raise
+        # the file that could not be written when the error names one (a source's cache under
+        # sources/, a batch of the build): a full disk may hold the sources and not the index
+        where = exc.filename or index_root
         raise RunFailed(
-            f"the index folder {index_root} cannot be written ({exc.strerror}); "
-            "the index that answers is unchanged"
+            f"{where} cannot be written ({exc.strerror}); the index that answers is unchanged"
         ) from None
     finally:
         _THREAD_LOCK.release()
@@ -266,8 +268,12 @@ def run_pipeline(
 def _persist(docstore: Any, path: Path) -> None:
     """Save the docstore whole or not at all (a killed run must not leave half a file)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    docstore.persist(str(tmp))
-    os.replace(tmp, path)
+    try:
+        docstore.persist(str(tmp))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk is not left fuller
+        raise
 
 
 def build_catalog(

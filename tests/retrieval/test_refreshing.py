@@ -160,3 +160,34 @@ async def test_stopping_the_loop_ends_a_refresh_in_progress_at_its_next_progress
         assert report.added == 7
     finally:
         desk.close()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk_while_caching_a_source_names_the_file_and_keeps_the_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "ferry.md").write_text("# Ferry\n\nThe council cut the ferry budget by a third on Tuesday.\n")
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text(yaml.safe_dump({"sources": [{"name": "local", "kind": "folder", "path": str(folder)}]}))
+    data = tmp_path / "data"
+    argv = ["--data-dir", str(data), "--config", str(config), "refresh"]
+    assert main(argv) == 0
+    published = current_generation(data / "index")
+    capsys.readouterr()
+
+    (folder / "bridge.md").write_text("# Bridge\n\nThe Kessler Bridge reopened after repairs.\n")
+    cache = data / "sources" / "cache-local.json"
+    before = cache.read_text()
+    (data / "sources" / ".cache-local.json.tmp").symlink_to("/dev/full")  # the disk is full
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("newsdesk")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert f"{cache} cannot be written (No space left on device)" in lines[0]  # not the index folder
+    assert "the index that answers is unchanged" in lines[0]
+    assert current_generation(data / "index") == published
+    assert cache.read_text() == before and not (data / "sources" / ".cache-local.json.tmp").exists()
+    assert main(argv) == 0  # room again: the next run finishes the job
+    assert "1 added" in capsys.readouterr().out
