@@ -11,7 +11,8 @@ moment later cannot send the request anywhere unchecked; the peer is checked aga
 
 Bodies are streamed and abandoned past ``max_bytes``; responses of the wrong type are skipped
 unread. Conditional requests (ETag / Last-Modified) turn an unchanged page into a 304. Only
-timeouts, connection errors, 429 and 5xx are retried (tenacity, here and nowhere else).
+timeouts, connection errors, 429 and 5xx are retried (tenacity, here and nowhere else), and a
+429 or 5xx whose Retry-After asks for longer than ``backoff_max_s`` is not retried at all.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -152,10 +154,21 @@ def _retry_wait(cfg: FetchSettings) -> Callable[[RetryCallState], float]:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """The seconds a 429 or 503 asks us to wait: ``Retry-After: 120`` or an HTTP date."""
+    value = response.headers.get("retry-after", "").strip()
     try:
-        return float(response.headers.get("retry-after", ""))
+        return max(float(value), 0.0)
     except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 class Fetcher:
@@ -276,7 +289,12 @@ class Fetcher:
             if code == 304 and validators:
                 return Fetched(url, 304, b"", "", validators)
             if code == 429 or code >= 500:
-                raise TransientError(url, f"HTTP {code}", _retry_after(response))
+                wait = _retry_after(response)
+                if wait is not None and wait > self.cfg.backoff_max_s:
+                    # asked to stay away longer than we would wait: no second try now, the
+                    # next refresh asks again (this one keeps the page's last good copy)
+                    raise FetchError(url, f"HTTP {code}; the server asks to wait {wait:.0f} s")
+                raise TransientError(url, f"HTTP {code}", wait)
             if code != 200:
                 raise FetchError(url, f"HTTP {code}")
             content_type = _content_type(response, url, want)
