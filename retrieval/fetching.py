@@ -102,13 +102,15 @@ class Validators:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A 200 with its body, or a 304 (``not_modified``, empty body)."""
+    """A 200 with its body, or a 304 (``not_modified``, empty body); ``charset``: what the
+    Content-Type declares, if anything."""
 
     url: str
     status: int
     body: bytes
     content_type: str
     validators: Validators
+    charset: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -300,7 +302,7 @@ class Fetcher:
             content_type = _content_type(response, url, want)
             body = await self._read_capped(response, url)
             found = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
-            return Fetched(url, 200, body, content_type, found)
+            return Fetched(url, 200, body, content_type, found, response.charset_encoding)
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
         cap = self.cfg.max_bytes

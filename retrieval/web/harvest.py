@@ -94,7 +94,7 @@ async def refresh_page(
     )
     if got.not_modified and usable is not None:
         return usable.checked()
-    web = extract_article(got.body, got.url)
+    web = extract_article(got.body, got.url, charset=got.charset)
     article = _web_article(source, web, entry, feed_title)
     updated = web.updated or (entry.updated if entry else None)
     if usable is not None and usable.article == article:

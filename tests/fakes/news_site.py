@@ -8,7 +8,8 @@ ETags and Last-Modified and answer conditional requests with 304.
 
 The misbehaving corners: /missing (404), /broken (500), /flaky/503 and /flaky/429 (fail,
 then work), /busy (429, Retry-After: 3600) and /busy-until (503, Retry-After an HTTP date an
-hour ahead), /courier/slow.html (slower than any test timeout), /huge.html (50 MB, streamed),
+hour ahead), /cafe.html (French in ISO-8859-1, said only by the Content-Type header),
+/courier/slow.html (slower than any test timeout), /huge.html (50 MB, streamed),
 /garbage.html, /bad-feed.xml, /files/report.pdf, /files/photo.jpg, and redirects: /go/rhine
 (to an article), /to-metadata (to 169.254.169.254), /to-file (to file://), /loop (forever).
 
@@ -131,6 +132,10 @@ class NewsSite:
             return self._flaky(request, int(path.rsplit("/", 1)[1]))
         if path in ("/busy", "/busy-until"):
             return _busy(path)
+        if path == "/cafe.html":
+            return web.Response(
+                body=CAFE_HTML.encode("latin-1"), content_type="text/html", charset="iso-8859-1"
+            )
         story = next((s for s in self.stories() if s.path == path), None)
         if story is None:
             return web.Response(status=404, text="<h1>Page not found</h1>", content_type="text/html")
@@ -177,6 +182,17 @@ class NewsSite:
             return web.Response(status=status, headers={"Retry-After": "0"}, text="try again")
         html = pages.article_page(EDITION_1[1], self.base_url)
         return web.Response(text=html, content_type="text/html")
+
+
+#: too short for a charset guess: trafilatura's read it as 'aprčs' (cp1250) for 'après'
+CAFE_TEXT = (
+    "Le café du port a rouvert lundi après trois semaines de travaux, a dit le maire de la ville. "
+    "Les pêcheurs ont salué la nouvelle et le marché du matin reprendra dès mercredi prochain."
+)
+CAFE_HTML = (
+    "<html><head><title>Le café du port rouvre</title></head><body><article>"
+    f"<h1>Le café du port rouvre</h1><p>{CAFE_TEXT}</p></article></body></html>"
+)
 
 
 def _busy(path: str) -> web.Response:

@@ -18,7 +18,7 @@ from retrieval.web import canonical_url
 from retrieval.web.records import SourceCache
 from tests.fakes.news_fixtures import ATOM, FAST_FETCH, LIBRARY_URLS, RSS, site_settings
 from tests.fakes.news_pages import GONE_PATH, SLOW_PATH
-from tests.fakes.news_site import NewsSite
+from tests.fakes.news_site import CAFE_TEXT, NewsSite
 from tests.fakes.news_stories import (
     BRIDGE,
     FERRY,
@@ -267,3 +267,13 @@ async def test_a_truncated_feed_is_a_failed_source_that_keeps_its_articles(
     assert not status.ok and "not a valid RSS or Atom feed" in (status.last_error or "")
     harbor = {a.doc_id for a in before.articles if "harbor" in a.doc_id}
     assert harbor <= {a.doc_id for a in after.articles}
+
+
+async def test_a_page_is_read_in_the_charset_its_content_type_declares(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    settings = site_settings(news_site, {"name": "cafe", "kind": "urls", "urls": ["/cafe.html"]})
+    collected = await acollect(settings, tmp_path)
+    (article,) = collected.articles
+    assert article.title == "Le café du port rouvre"
+    assert CAFE_TEXT in article.text  # 'après', not 'aprčs'

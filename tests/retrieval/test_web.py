@@ -121,6 +121,30 @@ def test_garbage_html_is_not_an_article() -> None:
         extract_article(b"<html><<div>>\x00\xff<<<p %%% </scr" + bytes(range(256)), "https://x.example/")
 
 
+_CAFE = (
+    "<html><head>{meta}<title>Le café du port rouvre</title></head><body><article>"
+    "<h1>Le café du port rouvre</h1><p>Le café du port a rouvert lundi après trois semaines de "
+    "travaux, a dit le maire de la ville. Les pêcheurs ont salué la nouvelle et le marché du "
+    "matin reprendra dès mercredi prochain, a-t-il ajouté.</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "header", "meta"),
+    [
+        ("latin-1", "iso-8859-1", ""),  # said by the Content-Type only
+        ("latin-1", None, '<meta charset="iso-8859-1">'),  # by the page only
+        ("cp1252", None, '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'),
+        ("latin-1", "no-such-charset", '<meta charset="latin1">'),  # a label Python lacks: the next
+        ("utf-8", "iso-8859-1", ""),  # a wrong label on UTF-8 bytes: UTF-8 wins
+    ],
+)
+def test_a_page_is_decoded_as_declared_not_guessed(encoding: str, header: str | None, meta: str) -> None:
+    html = _CAFE.format(meta=meta).encode(encoding)
+    web = extract_article(html, "https://x.example/cafe", charset=header)
+    assert web.title == "Le café du port rouvre" and "lundi après trois" in web.text
+
+
 _BODY = " ".join(["The harbour tunnel reopened on Monday after repairs that lasted three weeks."] * 8)
 
 
