@@ -265,6 +265,21 @@ def test_a_feed_cut_off_after_some_entries_is_not_a_feed() -> None:
         parse_feed(whole[: whole.index(b"<item><title>B")] + b"<item><tit", "https://news.example/feed.xml")
 
 
+def test_a_link_listed_twice_is_one_entry_and_relative_links_are_resolved() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>A</title><link>/news/a.html</link><guid>1</guid></item>"
+        b"<item><title>A again</title><link>https://news.example/news/a.html</link><guid>1</guid></item>"
+        b"<item><title>B</title><link>b.html</link><guid>1</guid></item></channel></rss>"
+    )
+    _, entries = parse_feed(body, "https://news.example/news/feed.xml")
+    assert [(e.link, e.title) for e in entries] == [
+        ("https://news.example/news/a.html", "A"),
+        ("https://news.example/news/b.html", "B"),
+    ]
+    assert all(e.published is None for e in entries)  # no dates: undated, not today
+
+
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd"])
 def test_entries_whose_link_is_not_http_are_dropped(link: str) -> None:
     body = (
