@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from config import Settings
@@ -64,6 +66,6 @@ def test_every_connection_has_deadlines_for_a_server_that_goes_silent(
         conn.close()
     table = PassageTable(settings.store, "deadline_probe", embed_dim=4)  # llama-index's own writes
     with table._engine.connect() as through_sqlalchemy:
-        raw = through_sqlalchemy.connection.dbapi_connection
+        raw: Any = through_sqlalchemy.connection.dbapi_connection
         assert _DEADLINES.items() <= raw.get_dsn_parameters().items()
     table._engine.dispose()
