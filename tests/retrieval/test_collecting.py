@@ -204,6 +204,21 @@ async def test_folder_sources_are_read_with_prefixed_ids(
     assert "does not exist" in (again.statuses["seeds"].last_error or "")
 
 
+async def test_a_folder_found_empty_fails_and_keeps_its_articles(
+    news_site: NewsSite, corpus_copy: Path, tmp_path: Path
+) -> None:
+    """An unmounted share is an empty folder: the refresh must not unindex the source."""
+    settings = site_settings(news_site, {"name": "seeds", "kind": "folder", "path": str(corpus_copy)}, ATOM)
+    await acollect(settings, tmp_path / "data")
+    await asyncio.to_thread(corpus_copy.rename, tmp_path / "away")
+    await asyncio.to_thread(corpus_copy.mkdir)  # the mount point, nothing mounted on it
+    again = await acollect(settings, tmp_path / "data")
+    assert len([a for a in again.articles if a.doc_id.startswith("seeds/")]) == 5
+    status = again.statuses["seeds"]
+    assert not status.ok and "no article could be read from the folder" in (status.last_error or "")
+    assert again.statuses["courier-atom"].ok  # the other sources are refreshed as ever
+
+
 async def test_wire_copies_on_two_outlets_are_grouped_into_one_story(
     news_site: NewsSite, news_settings: Settings, tmp_path: Path
 ) -> None:
