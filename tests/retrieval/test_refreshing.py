@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bot.cli import main
+from config.errors import RunFailed
 from config.settings import Settings
 from prompts.desk import Desk
 from retrieval.catalog import current_generation
@@ -100,10 +101,11 @@ def test_a_source_is_due_when_its_interval_has_passed_since_the_last_attempt(new
 class FakeDesk:
     """Records reindex calls and writes a status as collect() would."""
 
-    def __init__(self, data_dir: Path, busy: bool = False) -> None:
+    def __init__(self, data_dir: Path, busy: bool = False, fails: Exception | None = None) -> None:
         self.data_dir = data_dir
         self.calls: list[str | None] = []
         self.busy = busy
+        self.fails = fails
 
     def reindex(
         self,
@@ -115,6 +117,8 @@ class FakeDesk:
         if self.busy:
             raise ReindexBusy("busy")
         self.calls.append(source)
+        if self.fails is not None:
+            raise self.fails
         return ReindexReport(0, 0, 0, 0, 0, 0, 0, 0.0)
 
 
@@ -137,6 +141,20 @@ async def test_the_loop_refreshes_everything_at_start_then_stops(news_site: News
 async def test_a_busy_index_postpones_the_refresh(news_site: NewsSite, tmp_path: Path) -> None:
     desk = FakeDesk(tmp_path, busy=True)
     assert await refresh_due(desk, site_settings(news_site, RSS, ATOM)) == []
+
+
+async def test_a_refresh_that_cannot_complete_is_one_warning_line_without_a_traceback(
+    news_site: NewsSite, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot's scheduled refresh on a full disk logs what the CLI prints, every tick."""
+    full = RunFailed("/srv/newsdesk/sources/cache-a.json cannot be written (No space left on device)")
+    desk = FakeDesk(tmp_path, fails=full)
+    seen: list[object] = []
+    await refresh_due(desk, site_settings(news_site, RSS, ATOM), on_refresh=lambda n, r: seen.append(r))
+    assert seen == [full]
+    (record,) = [r for r in caplog.records if r.name == "retrieval.scheduling"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "No space left on device" in record.getMessage()
 
 
 async def test_stopping_the_loop_ends_a_refresh_in_progress_at_its_next_progress_report(
