@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -159,9 +160,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     """The seconds a 429 or 503 asks us to wait: ``Retry-After: 120`` or an HTTP date."""
     value = response.headers.get("retry-after", "").strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None  # not 'nan', 'inf', 1e999
     from email.utils import parsedate_to_datetime
 
     try:

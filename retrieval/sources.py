@@ -209,7 +209,7 @@ def declared_charset(raw: bytes) -> str | None:
 
 def decode_as(raw: bytes, charset: str) -> str:
     """``raw`` in ``charset`` as a browser reads the label (ISO-8859-1 as windows-1252);
-    LookupError or UnicodeDecodeError when it is not."""
+    LookupError or ValueError (UnicodeError) when it is not."""
     if charset.lower() in _AS_WINDOWS_1252:
         try:
             return raw.decode("cp1252")
@@ -231,7 +231,7 @@ def _decode(raw: bytes, html: bool = False) -> str:
         if declared is not None:
             try:
                 return decode_as(raw, declared)
-            except (LookupError, UnicodeDecodeError):
+            except (LookupError, ValueError):  # an unknown label, or "undefined" (UnicodeError)
                 pass
         raise ValueError(f"the file is not UTF-8 text (byte {exc.start})") from None
 

@@ -53,7 +53,7 @@ def _decode(body: bytes | str, charset: str | None = None) -> str:
         if declared:
             try:
                 return decode_as(body, declared)
-            except (LookupError, UnicodeDecodeError):
+            except (LookupError, ValueError):  # an unknown label, or "undefined" (UnicodeError)
                 pass
     return str(decode_file(body))
 

@@ -71,6 +71,18 @@ async def test_a_server_that_asks_to_wait_longer_than_we_would_is_not_asked_agai
     assert len(news_site.hits(path)) == 1
 
 
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120.0), ("-5", 0.0), ("nan", None), ("inf", None), ("1e999", None), ("soon", None), ("", None)],
+)
+def test_retry_after_is_read_as_seconds_and_nonsense_is_ignored(value: str, seconds: float | None) -> None:
+    import httpx
+
+    from retrieval.fetching import _retry_after
+
+    assert _retry_after(httpx.Response(429, headers={"Retry-After": value})) == seconds
+
+
 async def test_a_server_error_is_tried_the_configured_number_of_times(
     news_site: NewsSite, fast_fetch: FetchSettings
 ) -> None:

@@ -145,6 +145,14 @@ def test_a_page_is_decoded_as_declared_not_guessed(encoding: str, header: str | 
     assert web.title == "Le café du port rouvre" and "lundi après trois" in web.text
 
 
+@pytest.mark.parametrize("label", ["undefined", "utf\x00", "rot13", "x" * 300])
+def test_a_charset_label_python_cannot_use_falls_back_to_the_guess(label: str) -> None:
+    """'undefined' raised UnicodeError (no UnicodeDecodeError), failing the whole source."""
+    html = _CAFE.format(meta=f'<meta charset="{label[:40]}">').encode("latin-1")
+    web = extract_article(html, "https://x.example/cafe", charset=label)
+    assert web.title.startswith("Le caf")
+
+
 _BODY = " ".join(["The harbour tunnel reopened on Monday after repairs that lasted three weeks."] * 8)
 
 
