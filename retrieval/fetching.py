@@ -236,6 +236,8 @@ class Fetcher:
                     raise TransientError(current, f"timed out after {self.cfg.timeout_s:g} s") from None
                 except httpx.TransportError as exc:
                     raise TransientError(current, f"connection failed ({type(exc).__name__})") from None
+                except httpx.RequestError as exc:  # DecodingError: a body its Content-Encoding denies
+                    raise FetchError(current, f"the response cannot be read ({type(exc).__name__})") from None
             if isinstance(result, Fetched):
                 return result
             current = result

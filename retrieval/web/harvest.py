@@ -115,6 +115,9 @@ async def _attempt(
         return await refresh_page(fetcher, source, url, old, entry, feed_title)
     except (FetchError, ExtractionError) as exc:
         return exc
+    except Exception as exc:  # a bug met on one page must not cost the source its other pages
+        log.exception("reading %s failed unexpectedly", url)
+        return ExtractionError(f"unexpected error: {type(exc).__name__}")
 
 
 def _reason(exc: FetchError | ExtractionError) -> str:

@@ -8,7 +8,8 @@ ETags and Last-Modified and answer conditional requests with 304.
 
 The misbehaving corners: /missing (404), /broken (500), /flaky/503 and /flaky/429 (fail,
 then work), /busy (429, Retry-After: 3600) and /busy-until (503, Retry-After an HTTP date an
-hour ahead), /cafe.html (French in ISO-8859-1, said only by the Content-Type header),
+hour ahead), /cafe.html (French in ISO-8859-1, said only by the Content-Type header), /bad-gzip (says
+Content-Encoding: gzip of a body that is not),
 /courier/slow.html (slower than any test timeout), /huge.html (50 MB, streamed),
 /garbage.html, /bad-feed.xml, /files/report.pdf, /files/photo.jpg, and redirects: /go/rhine
 (to an article), /to-metadata (to 169.254.169.254), /to-file (to file://), /loop (forever).
@@ -132,6 +133,10 @@ class NewsSite:
             return self._flaky(request, int(path.rsplit("/", 1)[1]))
         if path in ("/busy", "/busy-until"):
             return _busy(path)
+        if path == "/bad-gzip":
+            return web.Response(
+                body=b"<p>not gzip at all</p>", content_type="text/html", headers={"Content-Encoding": "gzip"}
+            )
         if path == "/cafe.html":
             return web.Response(
                 body=CAFE_HTML.encode("latin-1"), content_type="text/html", charset="iso-8859-1"

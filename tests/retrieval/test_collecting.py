@@ -292,3 +292,12 @@ async def test_a_page_is_read_in_the_charset_its_content_type_declares(
     (article,) = collected.articles
     assert article.title == "Le café du port rouvre"
     assert CAFE_TEXT in article.text  # 'après', not 'aprčs'
+
+
+async def test_one_unreadable_page_costs_its_source_nothing_else(news_site: NewsSite, tmp_path: Path) -> None:
+    """A body that fails to decode (httpx.DecodingError) failed the whole source, good pages too."""
+    pages = {**LIBRARY_URLS, "urls": [*LIBRARY_URLS["urls"], "/bad-gzip"]}
+    collected = await acollect(site_settings(news_site, pages), tmp_path)
+    status = collected.statuses["courier-pages"]
+    assert status.ok and (status.articles, status.failed) == (1, 1)
+    assert "cannot be read (DecodingError)" in (status.warning or "")

@@ -83,6 +83,16 @@ def test_retry_after_is_read_as_seconds_and_nonsense_is_ignored(value: str, seco
     assert _retry_after(httpx.Response(429, headers={"Retry-After": value})) == seconds
 
 
+async def test_a_body_its_content_encoding_denies_is_one_failed_page(
+    news_site: NewsSite, fast_fetch: FetchSettings
+) -> None:
+    async with Fetcher(fast_fetch) as fetcher:
+        with pytest.raises(FetchError, match=r"cannot be read \(DecodingError\)") as caught:
+            await fetcher.fetch(news_site.url("/bad-gzip"), internal=True)
+    assert not isinstance(caught.value, TransientError)
+    assert len(news_site.hits("/bad-gzip")) == 1
+
+
 async def test_a_server_error_is_tried_the_configured_number_of_times(
     news_site: NewsSite, fast_fetch: FetchSettings
 ) -> None:
