@@ -10,7 +10,7 @@ from typing import Any
 
 from retrieval.cleaning import clean_text
 from retrieval.sources import declared_charset, decode_as, parse_date, plausible_date
-from retrieval.web.urls import pick_canonical
+from retrieval.web.urls import canonical_url, pick_canonical
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,9 @@ def extract_article(
     html = _decode(body, charset)
     doc: Any = trafilatura.bare_extraction(
         html,
-        url=url,
+        # without user:password@ (a source's URL may carry them): trafilatura names the site
+        # after the URL's netloc when the page names none, and that name is shown and cited
+        url=canonical_url(url),
         with_metadata=True,
         include_comments=False,
         include_tables=False,

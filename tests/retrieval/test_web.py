@@ -50,6 +50,8 @@ _WORD = re.compile(r"\w+")
         ("https://news.example:443/a?gclid=1&b=2&a=1&mc_cid=9", "https://news.example/a?a=1&b=2"),
         ("https://news.example:8443/a?page=2&ocid=x", "https://news.example:8443/a?page=2"),
         ("https://news.example", "https://news.example/"),
+        # credentials a source's URL may need are not cited to readers
+        ("https://bob:S3cret@news.example/a?id=7&token=T0k&API_KEY=K3y", "https://news.example/a?id=7"),
     ],
 )
 def test_canonical_url_strips_tracking_and_normalises(url: str, expected: str) -> None:
@@ -151,6 +153,13 @@ def test_a_charset_label_python_cannot_use_falls_back_to_the_guess(label: str) -
     html = _CAFE.format(meta=f'<meta charset="{label[:40]}">').encode("latin-1")
     web = extract_article(html, "https://x.example/cafe", charset=label)
     assert web.title.startswith("Le caf")
+
+
+def test_credentials_in_a_pages_url_never_become_its_outlet_or_url() -> None:
+    html = _CAFE.format(meta="").encode()  # names no site: trafilatura falls back to the URL
+    web = extract_article(html, "https://bob:S3cretPW@news.example:8443/cafe?token=T0ken")
+    shown = f"{web.site_name} {web.url}"
+    assert "S3cret" not in shown and "bob" not in shown and "T0ken" not in shown
 
 
 _BODY = " ".join(["The harbour tunnel reopened on Monday after repairs that lasted three weeks."] * 8)
