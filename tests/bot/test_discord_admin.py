@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import logging
 import re
 import sqlite3
 import threading
+import time
 
 import pytest
 
+from bot.discord.cogs import admin
 from retrieval.index import ReindexReport
 from tests.fakes.discord_commands import CommandNotPermitted
 from tests.fakes.discord_fixtures import bot_settings, copied_seed_desk, start_bot
@@ -107,6 +111,7 @@ async def test_second_reindex_while_one_runs_gets_a_clear_reply(discord_scenario
     ack = await s.fake.wait_for_ack(second)
     assert ack["data"]["flags"] == 64
     assert ack["data"]["content"].startswith("A reindex is already running")
+    assert ack["data"]["content"].endswith("try /reindex again when it finishes.")  # the command whole
 
     # Questions are still answered while the reindex runs.
     ask = await s.fake.invoke_slash(s.member, s.channel, "ask", question="Who met in Moscow?")
@@ -163,6 +168,66 @@ async def test_a_reindex_running_when_the_bot_stops_ends_with_one_clear_line(dis
     await asyncio.wait_for(stopping, 10)
     [shown] = ix.messages
     assert shown["content"].startswith("The reindex stopped because the bot is shutting down;")
+    assert "/reindex after the restart" in shown["content"]
     assert current_generation(s.bot.desk.index_root) == before
     with contextlib.closing(sqlite3.connect(s.bot.settings.discord.database)) as db:
         assert db.execute("SELECT status FROM reindex_jobs").fetchall() == [("stopped",)]
+
+
+class SlowDesk:
+    """The seed desk, whose reindex reports progress for ``seconds`` and then finishes."""
+
+    def __init__(self, desk, seconds: float) -> None:
+        self._desk, self.seconds = desk, seconds
+
+    def __getattr__(self, name):
+        return getattr(self._desk, name)
+
+    def reindex(self, progress=None, **options) -> ReindexReport:
+        steps = 6
+        for i in range(steps):
+            progress(i, steps, "reading")
+            time.sleep(self.seconds / steps)
+        return ReindexReport(3, 0, 0, 5, 0, 40, 12, self.seconds)
+
+
+async def test_a_reindex_outliving_discords_15_minutes_says_so_and_status_shows_its_end(
+    fake_discord, own_desk, tmp_path, monkeypatch, caplog
+):
+    s = fake_discord
+    s.fake.token_lifetime = 1.0  # Discord: 15 minutes, then 401 Invalid Webhook Token
+    monkeypatch.setattr(admin, "TOKEN_LIFETIME_S", 1.0)
+    monkeypatch.setattr(admin, "TOKEN_MARGIN_S", 0.3)
+    s.bot, s.task = await start_bot(s.fake, SlowDesk(own_desk, 1.8), bot_settings(s.fake, tmp_path))
+    ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
+    await s.fake.wait_for(lambda: ix.edits and "Still running" in ix.edits[-1]["content"])
+    await asyncio.to_thread(time.sleep, 1.5)  # the reindex ends after the token expired
+
+    last = ix.edits[-1]["content"]
+    assert last.startswith("Reindexing… ") and "/status shows how the reindex ends" in last
+    assert not [r for r in s.fake.requests if r.status == 401]  # no edit after the token expired
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    status = await s.fake.invoke_slash(s.admin, s.channel, "status")
+    [message] = await s.fake.wait_for(lambda: status.messages)
+    assert "**Last reindex:** done, " in message["embeds"][0]["description"]
+    assert ": 3 added, 0 changed" in message["embeds"][0]["description"]
+
+
+async def test_a_reindex_while_a_cli_refresh_holds_the_lock_says_busy_and_keeps_the_index(
+    discord_scenario,
+):
+    s = discord_scenario
+    s.bot.desk.gate.set()
+    with (s.bot.desk.index_root / ".lock").open("w") as held:  # what 'newsdesk refresh' holds
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
+        await s.fake.wait_for(lambda: ix.edits)
+    [shown] = ix.messages
+    assert shown["flags"] & 64
+    assert shown["content"] == (
+        "Not now: another process is reindexing this data directory. I keep answering from the "
+        "current index; try /reindex again when it has finished."
+    )
+    [job] = s.bot.answers.jobs(1)
+    assert job.status == "busy"
+    assert s.bot.errors.last_hour() == 0
