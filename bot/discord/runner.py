@@ -34,6 +34,12 @@ def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
             "(see docs/discord-setup.md)",
             EXIT_CONFIG,
         )
+    if any(ch.isspace() or not ch.isprintable() for ch in token):  # aiohttp refuses such a header
+        return _fail(
+            f"the token in {settings.discord.token_env} holds a line break, space or other control "
+            "character: set it again from the developer portal (Bot → Reset Token)",
+            EXIT_CONFIG,
+        )
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(level=logging.INFO)
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = (

@@ -71,6 +71,22 @@ def test_a_missing_token_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
     assert opened == []  # fails before loading the index
 
 
+@pytest.mark.parametrize("token", ["first-line\nsecond-line", "tab\tbetween", "nul\x00inside", "a b"])
+def test_a_token_holding_a_control_character_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys, token):
+    from config.settings import load_settings
+
+    monkeypatch.setenv("NEWSDESK_TEST_TOKEN", token)  # e.g. two lines pasted from a secrets file
+    settings = load_settings(data_dir=str(tmp_path), discord={"token_env": "NEWSDESK_TEST_TOKEN"})
+    opened = []
+    assert run(settings, lambda: opened.append(1)) == 2  # was aiohttp's ValueError, a traceback
+    err = capsys.readouterr().err
+    assert err == (
+        "newsdesk bot: the token in NEWSDESK_TEST_TOKEN holds a line break, space or other control "
+        "character: set it again from the developer portal (Bot → Reset Token)\n"
+    )
+    assert opened == []
+
+
 async def test_identify_asks_for_message_content_only_when_mentions_are_on(discord_scenario):
     [identify] = [f for f in discord_scenario.fake.gateway_received if f["op"] == 2]
     intents = identify["d"]["intents"]
