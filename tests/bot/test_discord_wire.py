@@ -71,7 +71,7 @@ def test_a_missing_token_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
     assert opened == []  # fails before loading the index
 
 
-@pytest.mark.parametrize("token", ["first-line\nsecond-line", "tab\tbetween", "nul\x00inside", "a b"])
+@pytest.mark.parametrize("token", ["first-line\nsecond-line", "tab\tbetween", "cr\rinside", "a b"])
 def test_a_token_holding_a_control_character_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys, token):
     from config.settings import load_settings
 
