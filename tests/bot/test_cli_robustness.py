@@ -89,6 +89,26 @@ def test_user_mistakes_are_one_line_and_exit_2(
     one_line(capsys, main(["--data-dir", str(data_copy), *argv]), 2, words)
 
 
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["ask", "--json", "   "], 2),
+        (["ask", "--json", "Putin", "--outlet", "Nowhere Times"], 2),
+        (["search", "--json", ""], 2),
+        (["summary", "--json", "--topic", " "], 2),
+        (["timeline", "--json", "--topic", "Putin", "--since", "2023-01-01", "--until", "2022-01-01"], 2),
+        (["status", "--json", "--config", "/nonexistent/newsdesk.yaml"], 2),
+    ],
+)
+def test_an_error_with_json_is_the_stderr_line_and_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, argv: list[str], code: int
+) -> None:
+    assert main(["--data-dir", str(data_copy), *argv]) == code
+    out, err = capsys.readouterr()
+    assert out == ""  # README: no partial JSON for a program to misread
+    assert err.startswith("newsdesk: error: ") and err.count("\n") == 1
+
+
 @pytest.mark.parametrize("k", ["0", "-3", "many"])
 def test_nonsense_k_is_refused(capsys: pytest.CaptureFixture[str], data_copy: Path, k: str) -> None:
     with pytest.raises(SystemExit) as caught:
