@@ -71,6 +71,24 @@ def test_a_missing_token_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
     assert opened == []  # fails before loading the index
 
 
+def test_a_damaged_bot_database_stops_the_start_with_one_line(monkeypatch, tmp_path, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("DISCORD_TOKEN", "fake-bot-token")
+    (tmp_path / "bot.sqlite3").write_bytes(b"half a backup, not SQLite " * 8)
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text(f"discord:\n  database: {tmp_path / 'bot.sqlite3'}\n", encoding="utf-8")
+    monkeypatch.setattr(
+        "prompts.desk.Desk.open", lambda *_a, **_k: type("Desk", (), {"close": lambda self: None})()
+    )
+    assert main(["--config", str(config), "--data-dir", str(tmp_path / "data"), "bot"]) == 1
+    assert capsys.readouterr().err == (  # was sqlite3's 'file is not a database' traceback
+        f"newsdesk: error: the bot's database {tmp_path / 'bot.sqlite3'} is damaged (file is not a "
+        "database): restore it from a backup (docs/deploy.md), or move it aside and the bot "
+        "starts a new one\n"
+    )
+
+
 @pytest.mark.parametrize("token", ["first-line\nsecond-line", "tab\tbetween", "cr\rinside", "a b"])
 def test_a_token_holding_a_control_character_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys, token):
     from config.settings import load_settings
