@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from tests.fakes.discord_server import FakeDiscord
 
 QUESTION = "What did Putin and Xi agree?"
@@ -96,3 +99,23 @@ async def test_reply_to_an_answer_is_a_follow_up(discord_scenario, monkeypatch):
     await s.fake.send_message(s.member, s.channel, "Where did they meet?", reply_to=answer)
     await s.fake.wait_for(lambda: seen and len(s.channel.messages) >= 3)
     assert seen == [("Where did they meet?", [QUESTION])]
+
+
+async def test_a_mention_where_the_bot_may_not_post_is_one_warning_line(discord_scenario, caplog):
+    s = discord_scenario
+    s.channel.bot_can_send = False  # an overwrite denies the bot Send Messages in #news
+    with caplog.at_level(logging.WARNING):
+        await s.fake.send_message(s.member, s.channel, f"<@{s.world.bot_user.id}> {QUESTION}")
+        await s.fake.wait_for(lambda: [r for r in s.fake.requests if r.status == 403])
+        await asyncio.sleep(0.2)
+    shown = [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("bot.")]
+    assert shown == [
+        (
+            "WARNING",
+            f"cannot answer a mention in channel {s.channel.id}: Discord refused (403 Forbidden (error "
+            "code: 50013): Missing Permissions); give the bot Send Messages there, or set "
+            "discord.channel_ids to the channels where it answers",
+        )
+    ]
+    assert not any(r.exc_info for r in caplog.records)
+    assert s.bot.errors.last_hour() == 0  # not a bug of the bot's: /status does not count it

@@ -287,11 +287,15 @@ class Rest:
         return reply(status=204)
 
     async def typing(self, request: web.Request) -> web.Response:
+        if not self.world.channel(int(request.match_info["channel"])).bot_can_send:
+            return error(403, 50013, "Missing Permissions")
         await self.fake.note("typing", int(request.match_info["channel"]))
         return reply(status=204)
 
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self.world.channel(int(request.match_info["channel"]))
+        if not channel.bot_can_send:
+            return error(403, 50013, "Missing Permissions")
         body = await read_body(request)
         check_limits(body)
         message = self.fake.bot_message(channel, body, None)

@@ -87,6 +87,8 @@ class Channel:
     parent_id: int | None = None
     owner_id: int | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    #: False: a permission overwrite denies the bot Send Messages here (403 / 50013)
+    bot_can_send: bool = True
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -80,6 +80,13 @@ class AskCog(NewsdeskCog):
         conversation = replied or conversation_key(message.channel)
         try:
             await self._answer_message(message, question, conversation)
+        except discord.Forbidden as error:  # the server's permissions, not a bug; a reply fails too
+            log.warning(
+                "cannot answer a mention in channel %s: Discord refused (%s); give the bot Send "
+                "Messages there, or set discord.channel_ids to the channels where it answers",
+                message.channel.id,
+                error,
+            )
         except Exception as error:
             text = explain(error, self.bot.errors, "mention")
             try:
