@@ -137,10 +137,27 @@ async def test_status_reports_index_mode_uptime_and_errors(discord_scenario):
 async def test_sources_lists_the_coverage(discord_scenario):
     s = discord_scenario
     ix = await s.fake.invoke_slash(s.member, s.channel, "sources")
-    text = (await s.fake.wait_for_ack(ix))["data"]["embeds"][0]["description"]
+    [message] = await s.fake.wait_for(lambda: ix.messages)
+    text = message["embeds"][0]["description"]
     assert "**Articles:** 5" in text
     assert "**Dates:** 2021-12-15 to 2023-03-17" in text
     assert "South China Morning Post" in text
+    assert message["flags"] & 64
+
+
+async def test_sources_answers_when_the_index_takes_seconds_to_load(discord_scenario, monkeypatch):
+    s = discord_scenario
+    s.fake.ack_deadline = 0.3  # Discord's 3 s, scaled down with the load below
+    loaded = s.bot.desk.stats
+
+    def slow_stats():
+        time.sleep(0.6)  # the first stats() after a refresh elsewhere loads the new generation
+        return loaded()
+
+    monkeypatch.setattr(s.bot.desk, "stats", slow_stats)
+    ix = await s.fake.invoke_slash(s.member, s.channel, "sources")
+    [message] = await s.fake.wait_for(lambda: ix.messages)  # was 'The application did not respond'
+    assert "**Articles:** 5" in message["embeds"][0]["description"] and message["flags"] & 64
 
 
 async def test_reindex_of_one_source_reaches_the_core_and_its_error_replaces_the_progress_message(
