@@ -40,3 +40,19 @@ def test_well_formed_dsns_are_taken_as_they_are(
 ) -> None:
     monkeypatch.setenv(settings.store.postgres_dsn_env, value)
     assert dsn(settings.store) == value
+
+
+def test_the_postgres_backend_without_its_extra_is_one_line_naming_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from retrieval.pgstore import connect
+
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # a wheel installed without [postgres]
+    with pytest.raises(UserError) as caught:  # was ModuleNotFoundError's traceback from every command
+        connect(settings.store)
+    assert str(caught.value) == (
+        "store.backend postgres needs the 'postgres' extra: pip install 'newsdesk[postgres]'"
+    )
+    assert caught.value.exit_code == 1
