@@ -201,7 +201,7 @@ def test_an_escaped_title_is_clipped_to_discords_limit() -> None:
 
 @pytest.mark.parametrize("notice", [1700, 2047])
 def test_a_long_unsourced_text_beside_a_long_notice_stays_within_the_embed_total(notice: int) -> None:
-    text = " ".join(f"Word{i}." for i in range(700))  # about 4,090 characters, no sources to move
+    text = " ".join(f"Word{i}." for i in range(464))  # 4,065 characters, no sources to move the footer
     answer = Answer(
         "Q" * 300,
         text,
