@@ -25,6 +25,23 @@ def _count(text: str) -> int:
     return value
 
 
+#: the longest --outlet taken (Discord's /ask takes 100): it is echoed back when it matches none
+OUTLET_MAX = 200
+
+
+def _outlet(text: str) -> str:
+    name = " ".join(text.split())
+    if not name:
+        raise argparse.ArgumentTypeError("give an outlet's name, e.g. --outlet 'Al Jazeera'")
+    if any("\udc80" <= ch <= "\udcff" for ch in name):  # undecodable bytes from the shell
+        raise argparse.ArgumentTypeError("the outlet is not valid UTF-8 text")
+    if len(name) > OUTLET_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{len(name):,} characters; an outlet's name is at most {OUTLET_MAX}"
+        )
+    return name
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsdesk",
@@ -59,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["llm", "extractive", "auto"], help="answer mode")
     p.add_argument("--since", type=_date, help="only articles published on or after this date")
     p.add_argument("--until", type=_date, help="only articles published on or before this date")
-    p.add_argument("--outlet", help="only articles from this outlet")
+    p.add_argument("--outlet", type=_outlet, help="only articles from this outlet")
 
     p = sub.add_parser("search", help="show the ranked passages for a query")
     p.add_argument("query", help="what to search for")
@@ -123,7 +140,7 @@ class _Commands:
 def _window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", type=_date, help="only articles published on or after this date")
     p.add_argument("--until", type=_date, help="only articles published on or before this date")
-    p.add_argument("--outlet", help="only articles from this outlet")
+    p.add_argument("--outlet", type=_outlet, help="only articles from this outlet")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 

@@ -47,3 +47,31 @@ def test_every_commands_help_lists_the_global_options(
         main([command, "--help"])
     shown = capsys.readouterr().out
     assert "--data-dir DATA_DIR" in shown and "--config CONFIG" in shown and "-v, --verbose" in shown
+
+
+@pytest.mark.parametrize(
+    ("outlet", "said"),
+    [
+        (
+            "x" * 100_000,
+            "argument --outlet: 100,000 characters; an outlet's name is at most 200",
+        ),  # was echoed whole
+        ("   ", "argument --outlet: give an outlet's name"),
+        ("\udcff\udcfe", "argument --outlet: the outlet is not valid UTF-8 text"),
+    ],
+)
+def test_an_unusable_outlet_is_refused_in_one_short_line(
+    outlet: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["ask", "Who met?", "--outlet", outlet])
+    assert caught.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert said in last and len(last) < 200
+
+
+def test_an_outlets_spacing_is_folded() -> None:
+    assert (
+        build_parser().parse_args(["timeline", "--topic", "t", "--outlet", "  Al   Jazeera "]).outlet
+        == "Al Jazeera"
+    )
