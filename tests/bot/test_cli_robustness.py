@@ -417,3 +417,22 @@ def test_a_file_named_with_an_escape_sequence_is_warned_about_written_out(
     assert "warning: skipped bad name \\x1b]0;pwned\\x07.txt: the file is binary, not text\n" in err
     assert "\x1b" not in err + caplog.text and "\x07" not in err + caplog.text
     assert "odd \\x1b[31m.md" in caplog.text  # the reader's own warnings, as logged
+
+
+@pytest.mark.parametrize(("tty", "hint"), [(True, False), (False, True)])
+def test_ask_without_a_question_says_how_stdin_is_read_when_it_is_piped(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    data_copy: Path,
+    tty: bool,
+    hint: bool,
+) -> None:
+    import io
+    import sys
+
+    stdin = io.StringIO("Who met in Moscow?\n")
+    monkeypatch.setattr(stdin, "isatty", lambda: tty)
+    monkeypatch.setattr(sys, "stdin", stdin)  # echo "..." | newsdesk ask
+    one_line(capsys, main(["--data-dir", str(data_copy), "ask"]), 2, "give a question")
+    main(["--data-dir", str(data_copy), "ask"])
+    assert ("add --jsonl" in capsys.readouterr().err) is hint
