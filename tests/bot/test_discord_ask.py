@@ -119,3 +119,22 @@ async def test_a_mention_where_the_bot_may_not_post_is_one_warning_line(discord_
     ]
     assert not any(r.exc_info for r in caplog.records)
     assert s.bot.errors.last_hour() == 0  # not a bug of the bot's: /status does not count it
+
+
+async def test_a_mention_of_the_bots_own_role_is_a_question_too(discord_scenario):
+    s = discord_scenario
+    role = s.world.bot_role(s.guild)  # what Discord's autocomplete often offers for '@newsdesk'
+    await s.fake.send_message(s.member, s.channel, f"<@&{role.id}> {QUESTION}")
+    bot_id = str(s.world.bot_user.id)
+    [answer] = await s.fake.wait_for(lambda: [m for m in s.channel.messages if m["author"]["id"] == bot_id])
+    assert answer["embeds"][0]["title"] == QUESTION  # the role mention is not part of the question
+    assert "[1]" in answer["embeds"][0]["description"]
+
+
+async def test_a_mention_of_another_role_is_not_for_the_bot(discord_scenario):
+    s = discord_scenario
+    other = s.world.add_role(s.guild, "editors")
+    await s.fake.send_message(s.member, s.channel, f"<@&{other.id}> {QUESTION}")
+    await s.fake.send_message(s.member, s.channel, f"<@{s.world.bot_user.id}>")  # a marker
+    await s.fake.wait_for(lambda: len(s.channel.messages) == 3)
+    assert s.channel.messages[-1]["content"] == "Ask me a question about the news coverage."
