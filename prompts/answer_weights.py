@@ -98,25 +98,28 @@ ANSWERABLE_WEIGHTS: dict[str, float] = {
 SHORT_FEATURES = (
     "confidence",  # the refusal's confidence that the coverage answers the question
     "sentence",  # the chance that the span's sentence carries the answer (the sentence model)
-    "spans",  # how many spans of the kind asked for that sentence holds (capped at 4, scaled to 0..1)
+    "spans",  # how many spans of the kind asked for that sentence holds (by the noun asked, for a
+    # line by it; capped at 4, scaled to 0..1)
     "near",  # share of the question's words within 8 words of the span (what ties it to the question)
+    "noun",  # the sentence ties the span to the noun a "which X" question asks by, or it holds X
 )
 
 #: The chance that a direct answer line is right, fitted by ``python -m bench.fit_short fit``
-#: on the tuning half's short lines (label: the line holds the correct answer; a line on an
-#: unanswerable question is wrong; ridge 10, chosen by 4-fold CV by week: BENCHMARKS.md §2,
-#: session 7b).
+#: on the tuning half's candidate lines, one per picked sentence holding a span of the kind asked
+#: (label: the line holds the correct answer; a line on an unanswerable question is wrong; ridge
+#: 30, chosen by 4-fold CV by week: BENCHMARKS.md section 2, sessions 7b and 9).
 SHORT_WEIGHTS: dict[str, float] = {
-    "confidence": 1.107,
-    "sentence": 1.518,
-    "spans": -1.381,
-    "near": 0.206,
-    "bias": -0.980,
+    "confidence": 0.554,
+    "sentence": 2.058,
+    "spans": -1.755,
+    "near": 0.251,
+    "noun": 0.532,
+    "bias": -1.194,
 }
 
-#: A direct answer line is given when its chance is at least this (the least threshold at which
-#: 85% of the tuning half's lines it keeps are right) ...
-MIN_SHORT = 0.683
+#: The likeliest line is given when its chance is at least this (the least threshold at which 85%
+#: of the tuning half's lines it would show are right) ...
+MIN_SHORT = 0.516
 
 #: ... or when the line is tied to the question by hand-set rule: at least this share of the
 #: question's words stand within ``prompts.short_answers.NEAR_WORDS`` words of it ("Xi last

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.fit_short import Line, chances, figures, fit_gate
+from bench.fit_short import Line, Option, chance_of, chosen, figures, fit_gate
 
 
 def _line(qid: str, short: str, right: bool, features: tuple[float, ...], answerable: bool = True) -> Line:
@@ -16,8 +16,7 @@ def _line(qid: str, short: str, right: bool, features: tuple[float, ...], answer
         judged=answerable,
         refused=False,
         lead=f"{short} won it on Sunday.",
-        short=short,
-        features=features,
+        options=(Option(0, short, features, right and answerable),),
     )
 
 
@@ -34,7 +33,7 @@ def test_the_threshold_keeps_only_lines_right_often_enough() -> None:
         right = bool(rng.uniform() < sure)  # the surer the evidence, the likelier the line is right
         lines.append(_line(str(i), "Ada Lovelace", right, (sure, sure, 0.25, 0.5)))
     beta, threshold = fit_gate(lines, l2=1.0, precision=0.85)
-    kept = chances(lines, beta) >= threshold
+    kept = np.array([chance_of(x.options[0], beta) >= threshold for x in lines])
     assert 0 < kept.sum() < len(lines)
     assert np.mean([x.right for x, k in zip(lines, kept, strict=True) if k]) >= 0.85
 
@@ -47,3 +46,14 @@ def test_figures_count_given_right_and_wrong_lines_and_the_first_sentence() -> N
     gated = figures([right, wrong], {"r": "Ada Lovelace"})
     assert (gated["given"], gated["right"], gated["wrong"], gated["given_unanswerable"]) == (1, 1, 0, 0)
     assert gated["first_or_short_silver"] == got["first_or_short_silver"] == 0.5  # the lead still says it
+
+
+def test_a_question_shows_its_likeliest_candidate_line() -> None:
+    """One candidate per answer sentence; the gate weighs the one it finds likeliest."""
+    beta = np.array([2.0, 2.0, -1.0, 0.0, 0.0, -2.0])  # confidence, sentence, spans, near, noun, bias
+    lead = Option(0, "Charles Babbage", (0.9, 0.3, 1.0, 0.2, 0.0), False)
+    third = Option(2, "Ada Lovelace", (0.9, 0.8, 0.25, 0.2, 0.0), True)
+    line = Line("q", "Who won?", "Ada Lovelace", True, True, False, "Babbage spoke.", (lead, third))
+    assert line.short == "Charles Babbage"  # the lead-most, before the gate
+    assert chosen(line, beta) == third
+    assert chance_of(third, beta) > chance_of(lead, beta)

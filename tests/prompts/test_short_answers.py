@@ -3,15 +3,24 @@ the question (hand-made passages; no index)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from prompts.answer_kinds import kind_of
+from prompts.answer_kinds import Span, kind_of
 from prompts.answer_weights import SHORT_FEATURES, TIED_CONFIDENCE, TIED_NEAR
 from prompts.extractive import answer_extractively
-from prompts.sentence_scoring import read_question, score_sentences
-from prompts.short_answers import short_answer, short_features, tied
+from prompts.sentence_scoring import Candidate, Question, read_question, score_sentences
+from prompts.short_answers import (
+    by_the_noun,
+    direct_answer,
+    short_answer,
+    short_features,
+    short_lines,
+    short_span,
+    tied,
+)
 from retrieval.models import SearchHit
 from tests.prompts.seed_hits import text_hit
 
@@ -217,3 +226,135 @@ def test_the_gate_counts_the_spans_of_the_kind_asked_in_the_sentence() -> None:
     )
     assert one[spans] < many[spans]
     assert one[0] == many[0] == 0.9  # the refusal's confidence, as given
+
+
+# -- where the line may come from: any of the three sentences, the likeliest (session 9) -------
+
+
+_DST = (
+    "Clocks change\n\nStandard time will be in effect until Sunday, March 12 at 2 a.m., when "
+    "clocks spring forward. Prices of lamps rose in the autumn. Daylight saving time officially "
+    "ends Sunday, Nov. 5 at 2 a.m. as it does every year."
+)
+
+
+def _sentences(
+    question: str, text: str, order: tuple[int, ...], scores: tuple[float, ...]
+) -> tuple[Question, list[Candidate]]:
+    """The sentences of ``text`` as candidates, in ``order`` (by position), with ``scores``."""
+    read = read_question(question)
+    by_place = sorted(score_sentences(read, [_hit(text)]), key=lambda c: c.start)
+    return read, [replace(by_place[k], score=p) for k, p in zip(order, scores, strict=True)]
+
+
+def test_every_answer_sentence_up_to_three_offers_a_line() -> None:
+    read, picked = _sentences(
+        "When does daylight saving time officially end?", _DST, (0, 1, 2), (0.6, 0.5, 0.5)
+    )
+    lines = [(i, span.text) for i, span in short_lines(read, picked)]
+    assert lines == [(0, "Sunday, March 12 at 2 a.m."), (2, "Sunday, Nov. 5 at 2 a.m.")]  # the 2nd has none
+    assert short_answer(read, picked) == short_lines(read, picked)[0]  # the lead-most, before the gate
+
+
+def test_the_line_tied_to_the_question_comes_from_the_third_sentence() -> None:
+    """The lead's date answers another question (when clocks spring forward); the third
+    sentence's stands right by "daylight saving time officially ends"."""
+    read, picked = _sentences(
+        "When does daylight saving time officially end?", _DST, (0, 1, 2), (0.6, 0.5, 0.5)
+    )
+    found = direct_answer(read, picked, confidence=0.9)
+    assert found is not None
+    i, span = found
+    assert (i, span.text) == (2, "Sunday, Nov. 5 at 2 a.m.")
+    assert picked[i].text[span.start : span.end] == span.text  # verbatim, offsets in its sentence
+
+
+def test_the_likeliest_line_is_shown_not_the_lead_most() -> None:
+    """No line is tied; the gate's chance is higher for the sentence the answerer trusts more."""
+    text = (
+        "Strike\n\nWorkers at a plant owned by Acme Corp walked out, as did staff at Bolt Inc and "
+        "Cobalt Ltd and Dyna Group. The union said Kellogg workers walked off the job on Tuesday."
+    )
+    question = "Workers at which company walked off the job?"
+    read, picked = _sentences(question, text, (0, 1), (0.45, 0.9))
+    lines = short_lines(read, picked)
+    assert [i for i, _ in lines] == [0, 1]
+    features = [short_features(read, picked[i], s, 0.8) for i, s in lines]
+    assert not any(tied(f) for f in features)  # the answerer is not sure enough for the tie rule
+    found = direct_answer(read, picked, confidence=0.8)
+    assert found is not None and found[0] == 1 and found[1].text == "Kellogg"
+
+
+def test_no_line_when_no_sentence_s_line_is_likely_enough() -> None:
+    read, picked = _sentences(
+        "When does daylight saving time officially end?", _DST, (0, 1, 2), (0.1, 0.1, 0.1)
+    )
+    assert direct_answer(read, picked, confidence=0.3) is None  # unsure and untied: none
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "name", "tied_"),
+    [
+        # the name holds the noun asked by
+        ("Which team was knocked out by Sweden?", "Sweden defeated Team USA 0-0 (5-4).", "Team USA", True),
+        # a player of the team is not the team
+        (
+            "Which team was knocked out by Sweden?",
+            "U.S. goalkeeper Alyssa Naeher starred in the loss against Sweden.",
+            "Alyssa Naeher",
+            False,
+        ),
+        # the sentence ties the name to the noun ("the Burning Man festival")
+        (
+            "Thousands were stranded at which festival?",
+            "Thousands left the Burning Man festival on Monday.",
+            "Burning Man",
+            True,
+        ),
+        # an appositive of a name the question gives
+        (
+            "Which breed of dog is Commander?",
+            "An agent was bitten by Commander, a German Shepherd gifted in 2021.",
+            "German Shepherd",
+            True,
+        ),
+        # no noun asked by: never tied
+        ("Who was knocked out by Sweden?", "Sweden defeated Team USA 0-0 (5-4).", "Team USA", False),
+        # a lone word is not "the team" even when it is the noun
+        ("Which team won?", "The team won on Sunday, fans of Team said.", "Team", False),
+    ],
+)
+def test_a_line_is_by_the_noun_when_the_sentence_ties_it_to_x_or_it_holds_x(
+    question: str, sentence: str, name: str, tied_: bool
+) -> None:
+    start = sentence.index(name)
+    span = Span(start, start + len(name), name)
+    assert by_the_noun(read_question(question), sentence, span) is tied_
+
+
+def test_the_gate_reads_whether_the_line_is_by_the_noun() -> None:
+    noun = SHORT_FEATURES.index("noun")
+    text = "World Cup\n\nSweden defeated Team USA 0-0 (5-4) in a penalty shootout on Sunday."
+    by_noun = _features("Which team was knocked out by Sweden in a penalty shootout?", text)
+    plain = _features("Who was knocked out by Sweden in a penalty shootout?", text)
+    assert len(by_noun) == len(SHORT_FEATURES)
+    assert (by_noun[noun], plain[noun]) == (1.0, 0.0)
+
+
+def test_a_line_by_the_noun_is_verbatim_with_its_offsets() -> None:
+    read = read_question("Which team was knocked out by Sweden in a penalty shootout?")
+    [cand] = score_sentences(read, [_hit("World Cup\n\nSweden defeated Team USA 0-0 on Sunday.")])
+    span = short_span(read, cand)
+    assert span is not None and cand.text[span.start : span.end] == span.text == "Team USA"
+
+
+def test_a_line_by_the_noun_counts_only_the_names_by_that_noun() -> None:
+    """Three names, one of them a breed: the line is as unambiguous as a sentence's only name."""
+    spans = SHORT_FEATURES.index("spans")
+    text = (
+        "Biting incidents\n\nAn agent was bitten by Commander, a German Shepherd who was gifted to "
+        "the Bidens in December after another dog, Major, left the White House."
+    )
+    by_noun = _features("Which breed of dog is Commander?", text)
+    assert by_noun[SHORT_FEATURES.index("noun")] == 1.0
+    assert by_noun[spans] == 0.25
