@@ -57,6 +57,37 @@ async def test_a_token_refused_by_the_gateway_is_one_line_and_exit_2(
     assert capsys.readouterr().err.startswith("newsdesk bot: Discord rejected the token")
 
 
+async def test_discord_requiring_sharding_is_one_line_naming_the_setting_and_exit_2(
+    fake_discord, discord_desk, tmp_path, capsys
+):
+    fake_discord.world.sharding_required = True  # the bot is in more than 2,500 servers
+    settings = bot_settings(fake_discord.fake, tmp_path)
+    code = await serve(settings, discord_desk, fake_discord.world.token, guild_ready_timeout=0.05)
+    assert code == 2  # was discord.errors.ConnectionClosed's traceback
+    assert capsys.readouterr().err == (
+        "newsdesk bot: Discord requires sharding at this many servers: set discord.shards: auto "
+        "(docs/discord-setup.md)\n"
+    )
+
+
+async def test_another_gateway_close_code_is_one_line_and_exit_1(
+    fake_discord, discord_desk, tmp_path, capsys
+):
+    import asyncio
+
+    settings = bot_settings(fake_discord.fake, tmp_path)
+    serving = asyncio.create_task(
+        serve(settings, discord_desk, fake_discord.world.token, guild_ready_timeout=0.05)
+    )
+    await fake_discord.fake.wait_for(lambda: fake_discord.fake.events["syncs"])
+    await fake_discord.fake.wait_for(lambda: fake_discord.fake.gateway.sessions)
+    await fake_discord.fake.drop_gateway(4013)  # 'Invalid intent(s)': discord.py does not reconnect
+    assert await asyncio.wait_for(serving, 10) == 1
+    assert capsys.readouterr().err.endswith(
+        "newsdesk bot: Discord closed the gateway connection (code 4013: invalid intents)\n"
+    )
+
+
 def test_a_missing_token_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
     from config.settings import load_settings
 

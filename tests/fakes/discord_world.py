@@ -216,6 +216,7 @@ class World:
         self.ids = Snowflakes()
         self.token = token
         self.gateway_token: str | None = None  # set to make IDENTIFY fail (close 4004)
+        self.sharding_required = False  # set: an IDENTIFY without a shard is closed with 4011
         self.app_id = self.ids.next()
         self.bot_user = User(self.app_id, "newsdesk", bot=True)  # bot id == application id
         self.owner = User(self.ids.next(), "app-owner")
