@@ -227,4 +227,18 @@ def embed_title(text: str) -> str:
 
 
 def _clip_block(text: str) -> str:
-    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+    """``text`` within a description: whole lines, then how many more there were (/sources and
+    /status list a line per configured source; a line cut in half named half a source)."""
+    if len(text) <= DESCRIPTION_LIMIT:
+        return text
+    lines, size = text.split("\n"), 0
+    kept: list[str] = []
+    for line in lines:
+        more = f"… and {len(lines) - len(kept)} more lines"
+        if size + len(line) + 1 + len(more) > DESCRIPTION_LIMIT:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if not kept:  # one line longer than the limit
+        return text[: DESCRIPTION_LIMIT - 1] + "…"
+    return "\n".join([*kept, f"… and {len(lines) - len(kept)} more lines"])

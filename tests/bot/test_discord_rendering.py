@@ -217,3 +217,15 @@ def test_a_long_unsourced_text_beside_a_long_notice_stays_within_the_embed_total
     assert all(len(e) <= MESSAGE_LIMIT for e in embeds)  # was 6,121 / 6,399: Discord refuses it
     assert " ".join(e.description or "" for e in embeds) == text  # split at words, nothing lost
     assert "quoted from the coverage · NNNNN" in (embeds[-1].footer.text or "")
+
+
+def test_a_long_notice_keeps_whole_lines_and_says_how_many_more() -> None:
+    lines = [
+        f"- feed-{i:03d} (feed): ok, last refreshed 2026-11-30 06:00 UTC, 12 articles" for i in range(80)
+    ]
+    description = notice_embed("\n".join(lines), title="Coverage").description or ""
+    assert len(description) <= DESCRIPTION_LIMIT
+    *shown, more = description.split("\n")
+    assert shown == lines[: len(shown)]  # no source cut in half (was cut mid-line with '…')
+    assert more == f"… and {len(lines) - len(shown)} more lines"
+    assert len(notice_embed("x" * 5000).description or "") == DESCRIPTION_LIMIT  # one huge line: clipped
