@@ -147,11 +147,11 @@ async def test_sources_lists_the_coverage(discord_scenario):
 
 async def test_sources_answers_when_the_index_takes_seconds_to_load(discord_scenario, monkeypatch):
     s = discord_scenario
-    s.fake.ack_deadline = 0.3  # Discord's 3 s, scaled down with the load below
+    s.fake.ack_deadline = 1.0  # Discord's 3 s, scaled down with the load below
     loaded = s.bot.desk.stats
 
     def slow_stats():
-        time.sleep(0.6)  # the first stats() after a refresh elsewhere loads the new generation
+        time.sleep(1.5)  # the first stats() after a refresh elsewhere loads the new generation
         return loaded()
 
     monkeypatch.setattr(s.bot.desk, "stats", slow_stats)
@@ -192,10 +192,11 @@ async def test_a_reindex_running_when_the_bot_stops_ends_with_one_clear_line(dis
 
 
 class SlowDesk:
-    """The seed desk, whose reindex reports progress for ``seconds`` and then finishes."""
+    """The seed desk, whose reindex reports progress for ``seconds`` and then finishes (or
+    fails with ``error``)."""
 
-    def __init__(self, desk, seconds: float) -> None:
-        self._desk, self.seconds = desk, seconds
+    def __init__(self, desk, seconds: float, error: Exception | None = None) -> None:
+        self._desk, self.seconds, self.error = desk, seconds, error
 
     def __getattr__(self, name):
         return getattr(self._desk, name)
@@ -205,6 +206,8 @@ class SlowDesk:
         for i in range(steps):
             progress(i, steps, "reading")
             time.sleep(self.seconds / steps)
+        if self.error is not None:
+            raise self.error
         return ReindexReport(3, 0, 0, 5, 0, 40, 12, self.seconds)
 
 
@@ -212,13 +215,16 @@ async def test_a_reindex_outliving_discords_15_minutes_says_so_and_status_shows_
     fake_discord, own_desk, tmp_path, monkeypatch, caplog
 ):
     s = fake_discord
-    s.fake.token_lifetime = 1.0  # Discord: 15 minutes, then 401 Invalid Webhook Token
-    monkeypatch.setattr(admin, "TOKEN_LIFETIME_S", 1.0)
-    monkeypatch.setattr(admin, "TOKEN_MARGIN_S", 0.3)
-    s.bot, s.task = await start_bot(s.fake, SlowDesk(own_desk, 1.8), bot_settings(s.fake, tmp_path))
+    s.fake.token_lifetime = 2.0  # Discord: 15 minutes, then 401 Invalid Webhook Token
+    monkeypatch.setattr(admin, "TOKEN_LIFETIME_S", 2.0)
+    monkeypatch.setattr(admin, "TOKEN_MARGIN_S", 1.0)  # room for a slow request on a loaded box
+    s.bot, s.task = await start_bot(s.fake, SlowDesk(own_desk, 2.7), bot_settings(s.fake, tmp_path))
     ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
     await s.fake.wait_for(lambda: ix.edits and "Still running" in ix.edits[-1]["content"])
-    await asyncio.to_thread(time.sleep, 1.5)  # the reindex ends after the token expired
+    for _ in range(100):  # the reindex ends after the token expired
+        if [j for j in s.bot.answers.jobs(1) if j.status == "done"]:
+            break
+        await asyncio.sleep(0.1)
 
     last = ix.edits[-1]["content"]
     assert last.startswith("Reindexing… ") and "/status shows how the reindex ends" in last
@@ -248,3 +254,35 @@ async def test_a_reindex_while_a_cli_refresh_holds_the_lock_says_busy_and_keeps_
     [job] = s.bot.answers.jobs(1)
     assert job.status == "busy"
     assert s.bot.errors.last_hour() == 0
+
+
+async def test_a_reindex_failing_after_discords_15_minutes_is_logged_and_shown_by_status(
+    fake_discord, own_desk, tmp_path, monkeypatch, caplog
+):
+    from config.errors import RunFailed
+
+    s = fake_discord
+    s.fake.token_lifetime = 2.0
+    monkeypatch.setattr(admin, "TOKEN_LIFETIME_S", 2.0)
+    monkeypatch.setattr(admin, "TOKEN_MARGIN_S", 1.0)
+    failing = SlowDesk(own_desk, 2.7, RunFailed("the corpus folder /srv/news/corpus does not exist"))
+    s.bot, s.task = await start_bot(s.fake, failing, bot_settings(s.fake, tmp_path))
+    with caplog.at_level(logging.WARNING):
+        ix = await s.fake.invoke_slash(s.admin, s.channel, "reindex")
+        for _ in range(100):
+            if [j for j in s.bot.answers.jobs(1) if j.status == "failed"] and caplog.records:
+                break
+            await asyncio.sleep(0.1)
+    assert "Still running" in ix.edits[-1]["content"]  # its last word, before the token expired
+    assert not [r for r in s.fake.requests if r.status == 401]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            "not shown to the user (Discord's 15 minutes for the reply are over): "
+            "the corpus folder corpus does not exist",
+        )
+    ]
+    status = await s.fake.invoke_slash(s.admin, s.channel, "status")
+    [message] = await s.fake.wait_for(lambda: status.messages)
+    assert "**Last reindex:** failed, " in message["embeds"][0]["description"]
+    assert ": the corpus folder corpus does not exist" in message["embeds"][0]["description"]
