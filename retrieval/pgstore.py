@@ -90,7 +90,12 @@ CONNECTION_OPTIONS: dict[str, Any] = {
 
 def connect(cfg: StoreSettings, autocommit: bool = False) -> Any:
     """A psycopg2 connection to the configured database."""
-    import psycopg2
+    try:
+        import psycopg2
+    except ImportError:  # a wheel installed without the extra: one line, not a traceback
+        raise StoreError(
+            "store.backend postgres needs the 'postgres' extra: pip install 'newsdesk[postgres]'"
+        ) from None
 
     try:
         conn = psycopg2.connect(dsn(cfg), **CONNECTION_OPTIONS)

@@ -69,3 +69,19 @@ def test_every_connection_has_deadlines_for_a_server_that_goes_silent(
         raw: Any = through_sqlalchemy.connection.dbapi_connection
         assert _DEADLINES.items() <= raw.get_dsn_parameters().items()
     table._engine.dispose()
+
+
+def test_the_postgres_backend_without_its_extra_is_one_line_naming_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from retrieval.pgstore import connect
+
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # a wheel installed without [postgres]
+    with pytest.raises(UserError) as caught:  # was ModuleNotFoundError's traceback from every command
+        connect(settings.store)
+    assert str(caught.value) == (
+        "store.backend postgres needs the 'postgres' extra: pip install 'newsdesk[postgres]'"
+    )
+    assert caught.value.exit_code == 1
