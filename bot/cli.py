@@ -146,7 +146,11 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         raise UsageError("--jsonl reads the questions from stdin; give the question without --jsonl")
     if not args.jsonl:
         if args.question is None:
-            raise UsageError('give a question, e.g. newsdesk ask "When did Xi visit Moscow?"')
+            piped = not sys.stdin.isatty()  # echo "..." | newsdesk ask: say how stdin is read
+            raise UsageError(
+                'give a question, e.g. newsdesk ask "When did Xi visit Moscow?"'
+                + ("; to read questions from stdin, one a line, add --jsonl" if piped else "")
+            )
         check_question(args.question, settings.answer.max_question_chars)
     desk = _open_desk(args, settings)
     options = {"mode": args.mode, "since": args.since, "until": args.until, "outlet": args.outlet}

@@ -25,6 +25,23 @@ def _count(text: str) -> int:
     return value
 
 
+#: the longest --outlet taken (Discord's /ask takes 100): it is echoed back when it matches none
+OUTLET_MAX = 200
+
+
+def _outlet(text: str) -> str:
+    name = " ".join(text.split())
+    if not name:
+        raise argparse.ArgumentTypeError("give an outlet's name, e.g. --outlet 'Al Jazeera'")
+    if any("\udc80" <= ch <= "\udcff" for ch in name):  # undecodable bytes from the shell
+        raise argparse.ArgumentTypeError("the outlet is not valid UTF-8 text")
+    if len(name) > OUTLET_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{len(name):,} characters; an outlet's name is at most {OUTLET_MAX}"
+        )
+    return name
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsdesk",
@@ -40,11 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
             "  130  interrupted"
         ),
     )
-    parser.add_argument("--data-dir", type=Path, help="index and state folder (env NEWSDESK_DATA_DIR)")
-    parser.add_argument("--config", type=Path, help="YAML config file (env NEWSDESK_CONFIG)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(parser, common)
     parser.add_argument("--version", action="version", version=f"newsdesk {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = _Commands(parser.add_subparsers(dest="command", required=True), common)
 
     p = sub.add_parser("index", help="index the corpus (incremental)")
     p.add_argument("--corpus", type=Path, help="folder of articles (default: config or bundled)")
@@ -60,12 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["llm", "extractive", "auto"], help="answer mode")
     p.add_argument("--since", type=_date, help="only articles published on or after this date")
     p.add_argument("--until", type=_date, help="only articles published on or before this date")
-    p.add_argument("--outlet", help="only articles from this outlet")
+    p.add_argument("--outlet", type=_outlet, help="only articles from this outlet")
 
     p = sub.add_parser("search", help="show the ranked passages for a query")
-    p.add_argument("query")
+    p.add_argument("query", help="what to search for")
     p.add_argument("--k", type=_count, default=None, help="how many passages (1-50)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the passages as JSON")
 
     p = sub.add_parser("refresh", help="fetch the configured sources and update the index (for cron)")
     p.add_argument("--source", help="refresh only this source (by name); the others keep their articles")
@@ -94,10 +110,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_GLOBAL = (
+    (("--data-dir",), {"type": Path, "help": "index and state folder (env NEWSDESK_DATA_DIR)"}),
+    (("--config",), {"type": Path, "help": "YAML config file (env NEWSDESK_CONFIG)"}),
+    (("-v", "--verbose"), {"action": "store_true", "help": "log progress details"}),
+)
+
+
+def _global_options(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    """The options every command takes, before the command (``newsdesk --config F ask``) or
+    after it (``newsdesk ask --config F``, as people type them); ``common`` is the parent
+    parser each command gets, whose unset options leave the ones given before alone."""
+    for flags, options in _GLOBAL:
+        parser.add_argument(*flags, **options)
+        common.add_argument(*flags, **options, default=argparse.SUPPRESS)
+
+
+class _Commands:
+    """The subcommands, each taking the global options too."""
+
+    def __init__(self, actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+        self._actions = actions
+        self.common = common
+
+    def add_parser(self, name: str, **options: str) -> argparse.ArgumentParser:
+        return self._actions.add_parser(name, parents=[self.common], **options)  # type: ignore[arg-type]
+
+
 def _window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", type=_date, help="only articles published on or after this date")
     p.add_argument("--until", type=_date, help="only articles published on or before this date")
-    p.add_argument("--outlet", help="only articles from this outlet")
+    p.add_argument("--outlet", type=_outlet, help="only articles from this outlet")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 

@@ -22,10 +22,13 @@ _PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
 )
 # an unquoted value ends at a space, ',', ';' or '&', and leaves out the quotes and brackets that
-# close around it ('url="https://h/?token=abc"', '(api_key=abc)'): those are not the secret
+# close around it ('url="https://h/?token=abc"', '(api_key=abc)') and a ':' or '.' before a space
+# ('?token=abc: HTTP 404'): those are not the secret; a value already masked is left as it is, so
+# redacting twice changes nothing
+_END = r"""["'>)\]}]*[:.]?(?:[\s,;&]|$)"""
 _PAIRS = re.compile(
-    r"(?i)(?<![\w/.-])(password|passwd|pwd|api[_-]?key|token|secret)(\s*[=:]\s*)"
-    r"""('[^']*'|"[^"]*"|[^\s,;&]+?(?=["'>)\]}]*(?:[\s,;&]|$)))"""
+    rf"(?i)(?<![\w/.-])(password|passwd|pwd|api[_-]?key|token|secret)(\s*[=:]\s*)(?!\[redacted\]{_END})"
+    rf"""('[^']*'|"[^"]*"|[^\s,;&]+?(?={_END}))"""
 )
 
 _known: set[str] = set()

@@ -188,7 +188,9 @@ class DiscordSettings(_Section):
     channel_ids: list[int] = Field(default_factory=list, description="Channels; [] = all.")
     mentions: bool = Field(True, description="Answer mentions (needs message content intent).")
     admin_role_ids: list[int] = Field(default_factory=list, description="Roles that may admin.")
-    shards: int | Literal["auto"] | None = Field(None, description="Shard count; null = one.")
+    shards: int | Literal["auto"] | None = Field(
+        None, description="Shard count (at least 1), 'auto' = Discord's advice; null = one."
+    )
     cooldown_s: float = Field(5.0, ge=0, description="Per-user seconds between questions.")
     guild_concurrency: int = Field(2, ge=1, description="Answers computed at once per guild.")
     database: Path | None = Field(None, description="SQLite file; null = in the data dir.")
@@ -215,6 +217,13 @@ class DiscordSettings(_Section):
         description="Seconds the bot waits for Discord to accept its login before it gives up "
         "(exit 1); discord.py's own limit is aiohttp's 5 minutes per request.",
     )
+
+    @field_validator("shards")
+    @classmethod
+    def _at_least_one_shard(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value < 1:  # 0 connects nothing: the bot waited forever, silent
+            raise ValueError("give at least 1 shard, or auto")
+        return value
 
 
 _SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -373,9 +382,25 @@ def _keys_beside(loc: tuple[int | str, ...]) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
+def _where(loc: tuple[int | str, ...]) -> str:
+    """``loc`` as the keys a user wrote (``discord.shards``), without pydantic's tag of the union
+    member it tried (``discord.shards.int``, ``...constrained-int``)."""
+    model: type[BaseModel] | None = Settings
+    keys: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            keys.append(str(part))
+        elif model is not None:
+            keys.append(part)
+            field = model.model_fields.get(part)
+            model = _model_in(field.annotation) if field is not None else None
+        # else: below a plain value, a part can only be the union member's tag
+    return ".".join(keys)
+
+
 def _explain(error: ValidationError, source: Path) -> str:
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    where = _where(first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
         key = str(first["loc"][-1])
         close = difflib.get_close_matches(key, _keys_beside(first["loc"]), n=1, cutoff=0.6)
@@ -383,7 +408,8 @@ def _explain(error: ValidationError, source: Path) -> str:
         return f"{source}: unknown key '{where}' ({guess}every setting is in {DEFAULTS_FILE})"
     if str(first["loc"][-1] if first["loc"] else "").endswith("_env"):
         return f"{source}: '{where}': {first['msg'].removeprefix('Value error, ')}"
-    return f"{source}: '{where}': {first['msg']} (got {first.get('input')!r})"
+    said, got = first["msg"].removeprefix("Value error, "), repr(first.get("input"))
+    return f"{source}: '{where}': {said}" + ("" if got in said else f" (got {got})")
 
 
 #: Fusion settings tuned for an embedder other than the default MiniLM-L6 (on the tuning half of

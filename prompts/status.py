@@ -32,6 +32,10 @@ class SourceReport:
     articles: int
     last_refresh: str | None
     error: str | None
+    #: the last refresh that worked (a failing source serves its articles from then)
+    last_success: str | None = None
+    #: pages of a source that worked which failed (their last good copies serve)
+    warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +84,10 @@ class DeskStatus:
             lines.append("sources: none configured (the corpus folder only)")
         for s in self.sources:
             line = f"source {s.name} ({s.kind}): {s.state}, {s.articles} articles"
-            line += f", last refresh {s.last_refresh}" if s.last_refresh else ""
-            line += f"; error: {s.error}" if s.error else ""
+            line += f", last refresh {_stamp(s.last_refresh)}" if s.last_refresh else ""
+            if s.state == "FAILED":  # since when its articles have not been renewed
+                line += f", last good {_stamp(s.last_success)}" if s.last_success else ", never good"
+            line += f"; error: {s.error}" if s.error else (f"; {s.warning}" if s.warning else "")
             lines.append(line + ("" if s.enabled else " (disabled)"))
         return lines
 
@@ -149,12 +155,23 @@ def _sources(data_dir: Any, settings: Settings) -> tuple[SourceReport, ...]:
     for source in settings.sources:
         status = statuses.get(source.name)
         if status is None or status.last_attempt is None:
-            state, articles, when, error = "never refreshed", 0, None, None
-        else:
-            state = "ok" if status.ok else "FAILED"
-            articles, when, error = status.articles, status.last_attempt, status.last_error
-        error = redact(error) if error else None
-        reports.append(SourceReport(source.name, source.kind, source.enabled, state, articles, when, error))
+            reports.append(
+                SourceReport(source.name, source.kind, source.enabled, "never refreshed", 0, None, None)
+            )
+            continue
+        reports.append(
+            SourceReport(
+                source.name,
+                source.kind,
+                source.enabled,
+                "ok" if status.ok else "FAILED",
+                status.articles,
+                status.last_attempt,
+                redact(status.last_error) if status.last_error else None,
+                status.last_success,
+                redact(status.warning) if status.warning else None,
+            )
+        )
     return tuple(reports)
 
 
@@ -179,6 +196,14 @@ def _count(value: int | None) -> str:
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "?"
+
+
+def _stamp(iso: str | None) -> str:
+    """A source's ISO 8601 UTC time as the index's is shown (``2026-11-30 18:29 UTC``)."""
+    try:
+        return _when(datetime.fromisoformat(iso)) if iso else "?"
+    except ValueError:
+        return iso or "?"
 
 
 def _age(seconds: float) -> str:

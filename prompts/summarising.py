@@ -51,8 +51,10 @@ class Summariser:
         and ``as_answer()``."""
         if article:
             return await asyncio.to_thread(summarize_article, self.searching, article)
-        if not topic:
-            raise QuestionError("give a topic to summarise, or an article")
+        if not (topic and topic.strip()):  # blank too: it names no topic, and it is no question
+            raise QuestionError(
+                "give a topic to follow" if timeline else "give a topic to summarise, or an article"
+            )
         if timeline:
             result: Summary | Timeline = await self.timeline(topic, since, until, outlet)
         else:

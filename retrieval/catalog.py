@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from config.settings import EmbeddingSettings
 from retrieval.sources import CorpusError
@@ -107,12 +109,29 @@ class Catalog:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so a reader sees either the old or the new file, whole."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with replacing(path) as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+
+
+@contextmanager
+def replacing(path: Path, temporary: str | None = None, binary: bool = False) -> Iterator[IO[Any]]:
+    """A file to write that replaces ``path`` whole when the block ends (flushed to disk), so a
+    reader sees the old file or the new one. When writing fails (a full disk) the partial file is
+    removed, so a full disk is not left fuller, ``path`` is untouched, and the OSError names
+    ``path`` (a failed write() names no file). A killed process leaves the partial file: the
+    next write of ``path`` truncates and replaces it."""
+    tmp = path.with_name(temporary or f".{path.name}.tmp")
+    try:
+        with tmp.open("wb" if binary else "w", encoding=None if binary else "utf-8") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 def current_generation(index_root: Path) -> Path | None:

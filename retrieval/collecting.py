@@ -165,6 +165,13 @@ def _read_folder_source(source: SourceSettings, cache: SourceCache, manifest: st
     except CorpusError as exc:
         harvest.error = str(exc)
         return harvest
+    if not articles:
+        # an unmounted share or a sync that emptied the folder must not unindex the source:
+        # it fails and keeps its last articles (disable or remove the source to drop them)
+        harvest.failed = len(problems)
+        harvest.problems = [SourceProblem(f"{source.name}: {p.source}", p.reason) for p in problems]
+        harvest.error = "no article could be read from the folder (is it mounted?); its last ones are kept"
+        return harvest
     # Prefixed with the source name: two folders may hold files of the same name.
     cache.folder = [
         replace(a, doc_id=f"{source.name}/{a.doc_id}", outlet=a.outlet or source.outlet) for a in articles

@@ -146,10 +146,15 @@ class WordLlamaEncoder:
     """WordLlama l2_supercat static embeddings (256 dims): token vectors averaged, normalised."""
 
     def __init__(self, minilm: MiniLMEncoder) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         weights, tokenizer = wordllama_files()
+        try:  # the fast extra's too; without it, the one line that says so, not an ImportError
+            from safetensors.numpy import load_file
+        except ImportError:
+            raise EmbedderError(
+                f"embedding.provider wordllama needs the 'safetensors' package: {_INSTALL}"
+            ) from None
         self._table = np.ascontiguousarray(load_file(str(weights))["embedding.weight"], dtype=np.float32)
         self._tokenizer: Any = Tokenizer.from_file(str(tokenizer))
         self._tokenizer.enable_padding()

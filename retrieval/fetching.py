@@ -11,17 +11,20 @@ moment later cannot send the request anywhere unchecked; the peer is checked aga
 
 Bodies are streamed and abandoned past ``max_bytes``; responses of the wrong type are skipped
 unread. Conditional requests (ETag / Last-Modified) turn an unchanged page into a 304. Only
-timeouts, connection errors, 429 and 5xx are retried (tenacity, here and nowhere else).
+timeouts, connection errors, 429 and 5xx are retried (tenacity, here and nowhere else), and a
+429 or 5xx whose Retry-After asks for longer than ``backoff_max_s`` is not retried at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -100,13 +103,15 @@ class Validators:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A 200 with its body, or a 304 (``not_modified``, empty body)."""
+    """A 200 with its body, or a 304 (``not_modified``, empty body); ``charset``: what the
+    Content-Type declares, if anything."""
 
     url: str
     status: int
     body: bytes
     content_type: str
     validators: Validators
+    charset: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -152,10 +157,23 @@ def _retry_wait(cfg: FetchSettings) -> Callable[[RetryCallState], float]:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """The seconds a 429 or 503 asks us to wait: ``Retry-After: 120`` or an HTTP date."""
+    value = response.headers.get("retry-after", "").strip()
     try:
-        return float(response.headers.get("retry-after", ""))
+        seconds = float(value)
     except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None  # not 'nan', 'inf', 1e999
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 class Fetcher:
@@ -218,6 +236,8 @@ class Fetcher:
                     raise TransientError(current, f"timed out after {self.cfg.timeout_s:g} s") from None
                 except httpx.TransportError as exc:
                     raise TransientError(current, f"connection failed ({type(exc).__name__})") from None
+                except httpx.RequestError as exc:  # DecodingError: a body its Content-Encoding denies
+                    raise FetchError(current, f"the response cannot be read ({type(exc).__name__})") from None
             if isinstance(result, Fetched):
                 return result
             current = result
@@ -276,13 +296,18 @@ class Fetcher:
             if code == 304 and validators:
                 return Fetched(url, 304, b"", "", validators)
             if code == 429 or code >= 500:
-                raise TransientError(url, f"HTTP {code}", _retry_after(response))
+                wait = _retry_after(response)
+                if wait is not None and wait > self.cfg.backoff_max_s:
+                    # asked to stay away longer than we would wait: no second try now, the
+                    # next refresh asks again (this one keeps the page's last good copy)
+                    raise FetchError(url, f"HTTP {code}; the server asks to wait {wait:.0f} s")
+                raise TransientError(url, f"HTTP {code}", wait)
             if code != 200:
                 raise FetchError(url, f"HTTP {code}")
             content_type = _content_type(response, url, want)
             body = await self._read_capped(response, url)
             found = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
-            return Fetched(url, 200, body, content_type, found)
+            return Fetched(url, 200, body, content_type, found, response.charset_encoding)
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
         cap = self.cfg.max_bytes

@@ -108,9 +108,11 @@ def exclusive(index_root: Path) -> Iterator[None]:
     except OSError as exc:
         if exc.errno not in _UNWRITABLE:
             raise
+        # the file that could not be written when the error names one (a source's cache under
+        # sources/, a batch of the build): a full disk may hold the sources and not the index
+        where = exc.filename or index_root
         raise RunFailed(
-            f"the index folder {index_root} cannot be written ({exc.strerror}); "
-            "the index that answers is unchanged"
+            f"{where} cannot be written ({exc.strerror}); the index that answers is unchanged"
         ) from None
     finally:
         _THREAD_LOCK.release()
@@ -226,7 +228,7 @@ def run_pipeline(
         else SimpleDocumentStore()
     )
     if held is not None:
-        for doc_id in set(docstore.get_all_document_hashes().values()) - held:
+        for doc_id in recorded_articles(docstore) - held:
             docstore.delete_document(doc_id, raise_error=False)
     documents = [article_document(a) for a in articles]
     # only new and changed articles need the pipeline; it skips the others by their hash
@@ -256,18 +258,32 @@ def run_pipeline(
     finally:
         _set_batch_callback(embed_model, None)
     wanted = {d.id_ for d in documents}
-    for doc_id in set(docstore.get_all_document_hashes().values()) - wanted:  # articles now gone
+    for doc_id in recorded_articles(docstore) - wanted:  # articles now gone
         docstore.delete_document(doc_id, raise_error=False)
         vector_store.delete(doc_id)
     _persist(docstore, docstore_path)
     return documents, counter.done
 
 
+def recorded_articles(docstore: Any) -> set[str]:
+    """The doc id of every article a llama-index docstore records a hash of.
+
+    Not ``get_all_document_hashes()``: it maps hash -> doc id, so articles with the same text
+    and metadata (a file renamed or copied under another name) collapse into one, and the others
+    were never deleted: a renamed file's old article kept answering, citing a path that is gone.
+    """
+    return set(docstore._kvstore.get_all(collection=docstore._metadata_collection))
+
+
 def _persist(docstore: Any, path: Path) -> None:
     """Save the docstore whole or not at all (a killed run must not leave half a file)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    docstore.persist(str(tmp))
-    os.replace(tmp, path)
+    try:
+        docstore.persist(str(tmp))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk is not left fuller
+        raise
 
 
 def build_catalog(

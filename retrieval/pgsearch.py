@@ -30,7 +30,14 @@ from retrieval.pgkeywords import (
     plan_query,
     upgrade_table,
 )
-from retrieval.pgstore import connect_error, dsn, generation_table, identifier, vector_literal
+from retrieval.pgstore import (
+    CONNECTION_OPTIONS,
+    connect_error,
+    dsn,
+    generation_table,
+    identifier,
+    vector_literal,
+)
 from retrieval.search import Candidates, Filters
 from retrieval.store import StoreError, passage_from_fields, passage_from_payload
 
@@ -110,9 +117,7 @@ class PgSearcher:
         self.table = table
         identifier(table)
         try:
-            self._pool = ThreadedConnectionPool(
-                1, max_connections, dsn(cfg), connect_timeout=10, application_name="newsdesk"
-            )
+            self._pool = ThreadedConnectionPool(1, max_connections, dsn(cfg), **CONNECTION_OPTIONS)
         except Exception as exc:  # psycopg2.Error, without importing it at module level
             raise connect_error(cfg, exc) from None
         conn = self._pool.getconn()

@@ -73,12 +73,32 @@ def connect_error(cfg: StoreSettings, exc: BaseException) -> StoreError | Config
     return StoreError(f"cannot connect to PostgreSQL ({cfg.postgres_dsn_env}): {redact(detail)}")
 
 
+#: libpq's deadlines for every connection: connecting, and a server whose host dies or drops
+#: off the network part way (no reset ever comes: without these a query, or a reindex's write,
+#: waited for its answer for ever). Keepalives find a silent peer in about 15 + 3 x 5 s;
+#: tcp_user_timeout ends a connection whose sent data goes unacknowledged for 30 s.
+CONNECTION_OPTIONS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "application_name": "newsdesk",
+    "keepalives": 1,
+    "keepalives_idle": 15,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
 def connect(cfg: StoreSettings, autocommit: bool = False) -> Any:
     """A psycopg2 connection to the configured database."""
-    import psycopg2
+    try:
+        import psycopg2
+    except ImportError:  # a wheel installed without the extra: one line, not a traceback
+        raise StoreError(
+            "store.backend postgres needs the 'postgres' extra: pip install 'newsdesk[postgres]'"
+        ) from None
 
     try:
-        conn = psycopg2.connect(dsn(cfg), connect_timeout=10, application_name="newsdesk")
+        conn = psycopg2.connect(dsn(cfg), **CONNECTION_OPTIONS)
     except psycopg2.Error as exc:  # OperationalError, or ProgrammingError for a malformed DSN
         raise connect_error(cfg, exc) from None
     conn.autocommit = autocommit
@@ -111,7 +131,7 @@ class PassageTable:
         self.cfg = cfg
         self.name = physical_table(table_name)
         identifier(self.name)
-        self._engine = create_engine(sync_url, pool_pre_ping=True)
+        self._engine = create_engine(sync_url, pool_pre_ping=True, connect_args=CONNECTION_OPTIONS)
         self._async_engine = create_async_engine(async_url)
         self.store = PGVectorStore(
             table_name=table_name,

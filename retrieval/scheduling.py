@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from config.errors import RunFailed
 from config.settings import Settings
 from retrieval.collecting import SourceStatus, read_statuses
 from retrieval.ingest import Progress, ReindexBusy, ReindexReport
@@ -102,6 +103,9 @@ async def refresh_due(
         except ReindexBusy:
             log.info("a reindex is running; the refresh of %s waits for the next tick", name or "all")
             break
+        except RunFailed as exc:  # said in one line (a full disk, a database that is down)
+            log.warning("refresh of %s failed: %s", name or "all sources", exc)
+            report = exc
         except Exception as exc:  # the loop must outlive any one failed refresh
             log.exception("refresh of %s failed", name or "all sources")
             report = exc

@@ -196,6 +196,26 @@ def load_manifest(path: Path) -> dict[str, Metadata]:
 
 
 _DECLARED_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+#: labels browsers read as windows-1252 (WHATWG Encoding): its 0x80-0x9F are curly quotes and
+#: dashes, where ISO-8859-1 has control characters
+_AS_WINDOWS_1252 = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"})
+
+
+def declared_charset(raw: bytes) -> str | None:
+    """The charset an HTML document's ``<meta>`` declares in its first 4 KB, if any."""
+    found = _DECLARED_CHARSET.search(raw[:4096])
+    return found.group(1).decode("ascii") if found else None
+
+
+def decode_as(raw: bytes, charset: str) -> str:
+    """``raw`` in ``charset`` as a browser reads the label (ISO-8859-1 as windows-1252);
+    LookupError or ValueError (UnicodeError) when it is not."""
+    if charset.lower() in _AS_WINDOWS_1252:
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    return raw.decode(charset)
 
 
 def _decode(raw: bytes, html: bool = False) -> str:
@@ -207,11 +227,11 @@ def _decode(raw: bytes, html: bool = False) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        declared = _DECLARED_CHARSET.search(raw[:4096]) if html else None
+        declared = declared_charset(raw) if html else None
         if declared is not None:
             try:
-                return raw.decode(declared.group(1).decode("ascii"))
-            except (LookupError, UnicodeDecodeError):
+                return decode_as(raw, declared)
+            except (LookupError, ValueError):  # an unknown label, or "undefined" (UnicodeError)
                 pass
         raise ValueError(f"the file is not UTF-8 text (byte {exc.start})") from None
 

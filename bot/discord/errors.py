@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 
 from bot.discord.panels import without_server_paths
+from bot.discord.rendering import CONTENT_LIMIT
 from config.errors import UserError, one_line
 from config.redaction import redact
 
@@ -64,6 +65,18 @@ class ReindexRunning(Refusal):
         )
 
 
+class IndexBusy(Refusal):
+    """Another process (a CLI ``index`` or ``refresh``, another bot) or the scheduled refresh
+    holds the reindex lock: nothing was done, and nothing is wrong."""
+
+    def __init__(self, error: BaseException) -> None:
+        reason = without_server_paths(one_line(error)).split(";")[0].rstrip(".")  # not the CLI's "try again"
+        super().__init__(
+            f"Not now: {reason}. I keep answering from the current index; "
+            "try /reindex again when it has finished."
+        )
+
+
 class ShuttingDown(Refusal):
     def __init__(self) -> None:
         super().__init__("I'm restarting; please ask again in a minute.")
@@ -105,8 +118,8 @@ def user_message(error: BaseException) -> str | None:
         return "This command only works in a server."
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Please wait {error.retry_after:.0f} s before trying again."
-    if isinstance(error, UserError):  # the core's: the same line the CLI prints
-        return one_line(error)
+    if isinstance(error, UserError):  # the core's: the line the CLI prints, less the server's paths
+        return without_server_paths(one_line(error))
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     return None
@@ -125,7 +138,7 @@ def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
         if errors is not None:
             errors.note()
         text = GENERIC
-    return without_server_paths(redact(text))
+    return _clip(redact(text))  # not path-filtered again: our own lines name /commands
 
 
 def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:
@@ -133,13 +146,24 @@ def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:
     interaction.extras["public_thinking"] = not ephemeral
 
 
-def mark_progress(interaction: discord.Interaction) -> None:
-    """The response is a private progress message: an error replaces it, so one reply remains."""
+def mark_progress(interaction: discord.Interaction, expires: float | None = None) -> None:
+    """The response is a private progress message: an error replaces it, so one reply remains.
+    ``expires``: the ``time.monotonic()`` after which Discord no longer takes the edit."""
     interaction.extras["progress"] = True
+    if expires is not None:
+        interaction.extras["expires"] = expires
+
+
+def _clip(text: str) -> str:
+    """A message's content is at most 2,000 characters; Discord refuses the whole reply above."""
+    return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1].rstrip() + "…"
 
 
 async def reply_once(interaction: discord.Interaction, text: str) -> None:
     """Answer ``interaction`` ephemerally with ``text``, whatever state it is in."""
+    if time.monotonic() >= interaction.extras.get("expires", float("inf")):
+        log.warning("not shown to the user (Discord's 15 minutes for the reply are over): %s", text)
+        return
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)

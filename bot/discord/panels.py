@@ -102,6 +102,22 @@ def report_text(report: Any, seconds: float) -> str:
     return f"Reindex finished in {seconds:.1f} s: " + ", ".join(counts) + "."
 
 
+def job_line(job: Any) -> str:
+    """The last /reindex: how it ended (or that it runs), when, and its summary; read after a
+    reindex that outlived the 15 minutes Discord lets its own message be edited."""
+    status = str(_get(job, "status") or "unknown")
+    finished = _get(job, "finished_at")
+    when = f"since {_day(_get(job, 'started_at'))}" if finished is None else _day(finished)
+    source = _get(job, "source")
+    summary = _get(job, "summary")
+    text = f"**Last reindex:** {status}{f' ({source})' if source else ''}, {when}"
+    if summary:
+        from config.redaction import redact
+
+        text += f": {without_server_paths(redact(' '.join(str(summary).split())))}"
+    return text
+
+
 def record_source_statuses(state: Any, data_dir: Any) -> None:
     """Keep the status each source's refresh just wrote in the bot's database, so every bot
     process sharing that database (PostgreSQL) shows the same /sources and /status."""

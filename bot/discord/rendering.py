@@ -137,8 +137,18 @@ def answer_embeds(answer: Answer) -> list[discord.Embed]:
     lines = [source_line(c) for c in answer.citations] if answer.grounded else []
     if lines:
         _add_sources(embeds, lines, colour, reserve=len(footer))
+    if len(embeds[-1]) + len(footer) > MESSAGE_LIMIT:  # a long text beside a long notice
+        _make_room(embeds, colour, MESSAGE_LIMIT - len(footer))
     embeds[-1].set_footer(text=footer)
     return embeds
+
+
+def _make_room(embeds: list[discord.Embed], colour, room: int) -> None:
+    """Split the last embed's text so that its last part has ``room`` for the footer."""
+    last = embeds[-1]
+    head, *rest = split_text(last.description or "", room - len(last.title or ""))
+    last.description = head
+    embeds.extend(discord.Embed(description=chunk, colour=colour) for chunk in rest)
 
 
 def _as_written(text: str) -> str:
@@ -217,4 +227,18 @@ def embed_title(text: str) -> str:
 
 
 def _clip_block(text: str) -> str:
-    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+    """``text`` within a description: whole lines, then how many more there were (/sources and
+    /status list a line per configured source; a line cut in half named half a source)."""
+    if len(text) <= DESCRIPTION_LIMIT:
+        return text
+    lines, size = text.split("\n"), 0
+    kept: list[str] = []
+    for line in lines:
+        more = f"… and {len(lines) - len(kept)} more lines"
+        if size + len(line) + 1 + len(more) > DESCRIPTION_LIMIT:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    if not kept:  # one line longer than the limit
+        return text[: DESCRIPTION_LIMIT - 1] + "…"
+    return "\n".join([*kept, f"… and {len(lines) - len(kept)} more lines"])

@@ -23,6 +23,8 @@ REJECTED = (
     "Discord rejected the token in {env}: reset it on the developer portal "
     "(Bot → Reset Token) and set it again"
 )
+#: Discord's gateway close codes after which discord.py gives up (docs: Opcodes and Status Codes)
+_CLOSE_CODES = {4010: "invalid shard", 4012: "invalid API version", 4013: "invalid intents"}
 
 
 def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
@@ -32,6 +34,12 @@ def run(settings: Settings, desk_factory: Callable[[], Any]) -> int:
         return _fail(
             f"no bot token: set the {settings.discord.token_env} environment variable "
             "(see docs/discord-setup.md)",
+            EXIT_CONFIG,
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in token):  # aiohttp refuses such a header
+        return _fail(
+            f"the token in {settings.discord.token_env} holds a line break, space or other control "
+            "character: set it again from the developer portal (Bot → Reset Token)",
             EXIT_CONFIG,
         )
     if not logging.getLogger().handlers:
@@ -72,10 +80,8 @@ async def serve(settings: Settings, desk: Any, token: str, **client_options: Any
             await bot.connect()
     except discord.LoginFailure:
         return _fail(REJECTED.format(env=env), EXIT_CONFIG)
-    except discord.ConnectionClosed as exc:
-        if exc.code != 4004:  # 4004: the gateway rejected the token
-            raise
-        return _fail(REJECTED.format(env=env), EXIT_CONFIG)
+    except discord.ConnectionClosed as exc:  # a close code discord.py does not reconnect after
+        return _closed(exc, env)
     except discord.PrivilegedIntentsRequired:
         return _fail(
             "enable the Message Content intent for the bot on the developer portal "
@@ -89,6 +95,21 @@ async def serve(settings: Settings, desk: Any, token: str, **client_options: Any
         if aclose is not None:
             await aclose()
     return EXIT_OK
+
+
+def _closed(exc: discord.ConnectionClosed, env: str) -> int:
+    """The gateway closed for good (4004, 4010-4013): one line saying why, not a traceback."""
+    if exc.code == 4004:  # the token
+        return _fail(REJECTED.format(env=env), EXIT_CONFIG)
+    if exc.code == 4011:
+        return _fail(
+            "Discord requires sharding at this many servers: set discord.shards: auto "
+            "(docs/discord-setup.md)",
+            EXIT_CONFIG,
+        )
+    reason = _CLOSE_CODES.get(exc.code) or exc.reason
+    said = f": {reason}" if reason else ""
+    return _fail(f"Discord closed the gateway connection (code {exc.code}{said})", EXIT_FAILED)
 
 
 def _say_when_online(bot: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 
 from bot.state.database import Database, open_database
 from bot.state.migrations import migrate
+from config.errors import RunFailed
 from config.settings import Settings
 from prompts.citations import Answer
 from retrieval.collecting import SourceStatus
@@ -203,5 +205,14 @@ class StateStore:
 
 
 def open_state(settings: Settings, sqlite_path: Path | str) -> StateStore:
-    """The bot's state: SQLite at ``sqlite_path``, or the index's PostgreSQL on backend postgres."""
-    return StateStore(open_database(settings.store, sqlite_path))
+    """The bot's state: SQLite at ``sqlite_path``, or the index's PostgreSQL on backend postgres.
+    An SQLite file that cannot be used is :class:`RunFailed`: one line naming it, not a traceback."""
+    try:
+        return StateStore(open_database(settings.store, sqlite_path))
+    except sqlite3.OperationalError as exc:  # read-only, a folder, no room, locked too long
+        raise RunFailed(f"the bot's database {sqlite_path} cannot be used: {exc}") from None
+    except sqlite3.DatabaseError as exc:  # not a database, or a malformed one
+        raise RunFailed(
+            f"the bot's database {sqlite_path} is damaged ({exc}): restore it from a backup "
+            "(docs/deploy.md), or move it aside and the bot starts a new one"
+        ) from None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import mmap
-import os
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from retrieval.catalog import replacing
 from retrieval.models import Passage
 from retrieval.splitting import SPLITTER, join_spans
 from retrieval.store import passage_from_payload
@@ -89,16 +89,12 @@ def _read_header(line: bytes) -> dict[str, Any] | None:
 
 def _write(path: Path, lines: Iterable[dict[str, Any]]) -> None:
     """A header and ``lines``, one JSON object each, as a whole new file renamed into place."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as fh:
+    with replacing(path, temporary=path.name + ".partial") as fh:
         fh.write(json.dumps(header()))
         fh.write("\n")
         for line in lines:
             fh.write(json.dumps(line, ensure_ascii=False))
             fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    partial.replace(path)
 
 
 def write_lean_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -20,7 +20,6 @@ renamed; a batch whose JSON is missing was not committed and is ignored.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from llama_index.core.vector_stores.types import (
 )
 from pydantic import PrivateAttr
 
-from retrieval.catalog import DENSE_FILE
+from retrieval.catalog import DENSE_FILE, replacing
 
 LOG_FOLDER = "log"
 #: Marks a row by its article: llama-index keeps the node's source document id here.
@@ -59,12 +58,8 @@ def _article(row: dict[str, Any]) -> str:
 
 
 def _write_atomically(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as fh:
+    with replacing(path, binary=True) as fh:
         write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class PassageLog:

@@ -35,6 +35,7 @@ from retrieval.ingest import (
     ReindexBusy,
     build_catalog,
     new_stamp,
+    recorded_articles,
     run_pipeline,
     settings_key,
     unless_reindexing,
@@ -225,7 +226,7 @@ def _resumable(conn: Any, table: str, docstore: Path) -> tuple[set[str], int] | 
     except (OSError, ValueError) as exc:
         log.warning("cannot resume the build of %s (%s); starting it again", table, exc)
         return None
-    recorded = set(saved.get_all_document_hashes().values())
+    recorded = recorded_articles(saved)
     name = identifier(table)
     with conn.cursor() as cur:
         cur.execute(sql.SQL("SELECT metadata_->>'ref_doc_id', count(*) FROM {} GROUP BY 1").format(name))

@@ -9,8 +9,8 @@ from datetime import date
 from typing import Any
 
 from retrieval.cleaning import clean_text
-from retrieval.sources import parse_date, plausible_date
-from retrieval.web.urls import pick_canonical
+from retrieval.sources import declared_charset, decode_as, parse_date, plausible_date
+from retrieval.web.urls import canonical_url, pick_canonical
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,25 @@ class WebArticle:
     updated: date | None = None
 
 
-def _decode(body: bytes | str) -> str:
+def _decode(body: bytes | str, charset: str | None = None) -> str:
+    """The page's text: UTF-8 when it is, else the charset the response's Content-Type
+    declares, else its ``<meta>`` one, else trafilatura's guess. A guess alone misread short
+    pages ('aprčs' for 'après' in ISO-8859-1 French) whatever the server said."""
     if isinstance(body, str):
         return body
-    from trafilatura.utils import decode_file
+    from trafilatura.utils import decode_file, handle_compressed_file
 
+    body = handle_compressed_file(body)  # a gzip body sent without Content-Encoding (bounded)
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    for declared in (charset, declared_charset(body)):
+        if declared:
+            try:
+                return decode_as(body, declared)
+            except (LookupError, ValueError):  # an unknown label, or "undefined" (UnicodeError)
+                pass
     return str(decode_file(body))
 
 
@@ -67,17 +81,22 @@ def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def extract_article(body: bytes | str, url: str, today: date | None = None) -> WebArticle:
-    """The article in the page at ``url``; raises :class:`ExtractionError` when there is none.
+def extract_article(
+    body: bytes | str, url: str, today: date | None = None, charset: str | None = None
+) -> WebArticle:
+    """The article in the page at ``url`` (``charset``: what the response's Content-Type
+    declares); raises :class:`ExtractionError` when there is none.
 
     A date outside 1990 .. ``today`` + 1 day (a CMS's 1970 zero, a year typed wrong) is dropped:
     the feed's date for the entry, or none, stands instead."""
     import trafilatura
 
-    html = _decode(body)
+    html = _decode(body, charset)
     doc: Any = trafilatura.bare_extraction(
         html,
-        url=url,
+        # without user:password@ (a source's URL may carry them): trafilatura names the site
+        # after the URL's netloc when the page names none, and that name is shown and cited
+        url=canonical_url(url),
         with_metadata=True,
         include_comments=False,
         include_tables=False,

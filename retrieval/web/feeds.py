@@ -76,7 +76,9 @@ def _benign() -> tuple[type[BaseException], ...]:
 
 
 def parse_feed(body: bytes, base_url: str, limit: int = 50) -> tuple[str | None, list[FeedEntry]]:
-    """The feed's title and its first ``limit`` entries with a link."""
+    """The feed's title and its first ``limit`` entries with a link, one per link (a feed that
+    lists an item twice, or two items under one GUID and link, would fetch the page twice and
+    count it as new and as unchanged)."""
     import feedparser
 
     # A stream, never bytes or str: feedparser opens a str that looks like a URL, and bytes
@@ -88,6 +90,10 @@ def parse_feed(body: bytes, base_url: str, limit: int = 50) -> tuple[str | None,
         raise FeedError(f"not a valid RSS or Atom feed ({type(problem).__name__}: {problem})")
     if not parsed.get("version") and not parsed.entries:
         raise FeedError("not an RSS or Atom feed")
-    entries = [e for raw in parsed.entries[:limit] if (e := _entry(raw, base_url))]
+    entries: dict[str, FeedEntry] = {}
+    for raw in parsed.entries[:limit]:
+        entry = _entry(raw, base_url)
+        if entry is not None:
+            entries.setdefault(entry.link, entry)  # the first listing of a link stands
     title = _text(parsed.feed.get("title", "")) or None
-    return title, entries
+    return title, list(entries.values())

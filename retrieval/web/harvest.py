@@ -94,7 +94,7 @@ async def refresh_page(
     )
     if got.not_modified and usable is not None:
         return usable.checked()
-    web = extract_article(got.body, got.url)
+    web = extract_article(got.body, got.url, charset=got.charset)
     article = _web_article(source, web, entry, feed_title)
     updated = web.updated or (entry.updated if entry else None)
     if usable is not None and usable.article == article:
@@ -115,6 +115,9 @@ async def _attempt(
         return await refresh_page(fetcher, source, url, old, entry, feed_title)
     except (FetchError, ExtractionError) as exc:
         return exc
+    except Exception as exc:  # a bug met on one page must not cost the source its other pages
+        log.exception("reading %s failed unexpectedly", url)
+        return ExtractionError(f"unexpected error: {type(exc).__name__}")
 
 
 def _reason(exc: FetchError | ExtractionError) -> str:

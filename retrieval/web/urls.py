@@ -44,14 +44,22 @@ _UNSAFE = re.compile(r"[^a-z0-9._/-]+")
 _MOBILE_PREFIXES = ("www.", "m.", "amp.", "mobile.")
 
 
+#: query parameters that carry a credential (the names config.redaction hides): a source's URL
+#: may need one to be fetched, but the article's URL is cited to every reader
+_SECRET = frozenset(
+    {"password", "passwd", "pwd", "api_key", "api-key", "apikey", "token", "access_token", "secret"}
+)
+
+
 def is_tracking(param: str) -> bool:
+    """Whether the query parameter ``param`` leaves the canonical URL: tracking, or a secret."""
     name = param.lower()
-    return name in _TRACKING or name.startswith(_TRACKING_PREFIXES)
+    return name in _TRACKING or name.startswith(_TRACKING_PREFIXES) or name in _SECRET
 
 
 def canonical_url(url: str) -> str:
-    """``url`` with scheme and host lower-cased, default port, fragment and tracking
-    parameters removed, and the remaining query parameters sorted."""
+    """``url`` with scheme and host lower-cased, default port, ``user:password@``, fragment,
+    tracking and credential parameters removed, and the remaining query parameters sorted."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()

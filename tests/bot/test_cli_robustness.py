@@ -89,6 +89,26 @@ def test_user_mistakes_are_one_line_and_exit_2(
     one_line(capsys, main(["--data-dir", str(data_copy), *argv]), 2, words)
 
 
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["ask", "--json", "   "], 2),
+        (["ask", "--json", "Putin", "--outlet", "Nowhere Times"], 2),
+        (["search", "--json", ""], 2),
+        (["summary", "--json", "--topic", " "], 2),
+        (["timeline", "--json", "--topic", "Putin", "--since", "2023-01-01", "--until", "2022-01-01"], 2),
+        (["status", "--json", "--config", "/nonexistent/newsdesk.yaml"], 2),
+    ],
+)
+def test_an_error_with_json_is_the_stderr_line_and_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str], data_copy: Path, argv: list[str], code: int
+) -> None:
+    assert main(["--data-dir", str(data_copy), *argv]) == code
+    out, err = capsys.readouterr()
+    assert out == ""  # README: no partial JSON for a program to misread
+    assert err.startswith("newsdesk: error: ") and err.count("\n") == 1
+
+
 @pytest.mark.parametrize("k", ["0", "-3", "many"])
 def test_nonsense_k_is_refused(capsys: pytest.CaptureFixture[str], data_copy: Path, k: str) -> None:
     with pytest.raises(SystemExit) as caught:
@@ -397,3 +417,22 @@ def test_a_file_named_with_an_escape_sequence_is_warned_about_written_out(
     assert "warning: skipped bad name \\x1b]0;pwned\\x07.txt: the file is binary, not text\n" in err
     assert "\x1b" not in err + caplog.text and "\x07" not in err + caplog.text
     assert "odd \\x1b[31m.md" in caplog.text  # the reader's own warnings, as logged
+
+
+@pytest.mark.parametrize(("tty", "hint"), [(True, False), (False, True)])
+def test_ask_without_a_question_says_how_stdin_is_read_when_it_is_piped(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    data_copy: Path,
+    tty: bool,
+    hint: bool,
+) -> None:
+    import io
+    import sys
+
+    stdin = io.StringIO("Who met in Moscow?\n")
+    monkeypatch.setattr(stdin, "isatty", lambda: tty)
+    monkeypatch.setattr(sys, "stdin", stdin)  # echo "..." | newsdesk ask
+    one_line(capsys, main(["--data-dir", str(data_copy), "ask"]), 2, "give a question")
+    main(["--data-dir", str(data_copy), "ask"])
+    assert ("add --jsonl" in capsys.readouterr().err) is hint

@@ -76,3 +76,14 @@ def test_summary_needs_a_topic_or_an_article(capsys, cli_data_dir):
 def test_window_options_with_an_article_are_a_one_line_error(capsys, cli_data_dir):
     code, _, err = run(capsys, cli_data_dir, "summary", "--article", "x", "--since", "2022-01-01")
     assert code == 2 and err.startswith("newsdesk: error: --since, --until and --outlet apply to --topic")
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [("summary", "give a topic to summarise, or an article"), ("timeline", "give a topic to follow")],
+)
+@pytest.mark.parametrize("topic", ["", "   "])
+def test_a_blank_topic_is_asked_for_as_a_topic(capsys, cli_data_dir, command, line, topic):
+    code, out, err = run(capsys, cli_data_dir, command, "--topic", topic)
+    assert (code, out) == (2, "")  # a blank one was 'the question is empty; ask something ...'
+    assert err == f"newsdesk: error: {line}\n"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from tests.fakes.discord_server import FakeDiscord
 
 QUESTION = "What did Putin and Xi agree?"
@@ -96,3 +99,46 @@ async def test_reply_to_an_answer_is_a_follow_up(discord_scenario, monkeypatch):
     await s.fake.send_message(s.member, s.channel, "Where did they meet?", reply_to=answer)
     await s.fake.wait_for(lambda: seen and len(s.channel.messages) >= 3)
     assert seen == [("Where did they meet?", [QUESTION])]
+
+
+async def test_a_mention_where_the_bot_may_not_post_is_one_warning_line(discord_scenario, caplog):
+    s = discord_scenario
+    s.channel.bot_can_send = False  # an overwrite denies the bot Send Messages in #news
+    with caplog.at_level(logging.WARNING):
+        await s.fake.send_message(s.member, s.channel, f"<@{s.world.bot_user.id}> {QUESTION}")
+        await s.fake.wait_for(lambda: [r for r in s.fake.requests if r.status == 403])
+        for _ in range(50):  # the bot logs once Discord's answer is in
+            if any(r.name.startswith("bot.") for r in caplog.records):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)  # and nothing after it (no error reply tried)
+    shown = [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("bot.")]
+    assert shown == [
+        (
+            "WARNING",
+            f"cannot answer a mention in channel {s.channel.id}: Discord refused (403 Forbidden (error "
+            "code: 50013): Missing Permissions); give the bot Send Messages there, or set "
+            "discord.channel_ids to the channels where it answers",
+        )
+    ]
+    assert not any(r.exc_info for r in caplog.records)
+    assert s.bot.errors.last_hour() == 0  # not a bug of the bot's: /status does not count it
+
+
+async def test_a_mention_of_the_bots_own_role_is_a_question_too(discord_scenario):
+    s = discord_scenario
+    role = s.world.bot_role(s.guild)  # what Discord's autocomplete often offers for '@newsdesk'
+    await s.fake.send_message(s.member, s.channel, f"<@&{role.id}> {QUESTION}")
+    bot_id = str(s.world.bot_user.id)
+    [answer] = await s.fake.wait_for(lambda: [m for m in s.channel.messages if m["author"]["id"] == bot_id])
+    assert answer["embeds"][0]["title"] == QUESTION  # the role mention is not part of the question
+    assert "[1]" in answer["embeds"][0]["description"]
+
+
+async def test_a_mention_of_another_role_is_not_for_the_bot(discord_scenario):
+    s = discord_scenario
+    other = s.world.add_role(s.guild, "editors")
+    await s.fake.send_message(s.member, s.channel, f"<@&{other.id}> {QUESTION}")
+    await s.fake.send_message(s.member, s.channel, f"<@{s.world.bot_user.id}>")  # a marker
+    await s.fake.wait_for(lambda: len(s.channel.messages) == 3)
+    assert s.channel.messages[-1]["content"] == "Ask me a question about the news coverage."

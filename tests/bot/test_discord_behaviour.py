@@ -210,3 +210,20 @@ async def test_the_cores_user_errors_reach_the_asker_as_their_line(
     [message] = await s.fake.wait_for(lambda: ix.messages)
     assert message["content"] == (shown or text) and message["flags"] == 64
     assert len(ix.raw_followups) == 1 and s.bot.errors.last_hour() == 0
+
+
+async def test_an_error_line_over_discords_2000_characters_is_clipped_not_lost(discord_scenario, monkeypatch):
+    from retrieval.search import Filters
+
+    s = discord_scenario
+    outlets = [f"The {i:02d} {'Very Long Regional Evening Chronicle and Gazette ' * 2}" for i in range(25)]
+
+    async def unknown_outlet(*_args, **_kwargs):
+        Filters(outlet="Nowhere").check_outlet(outlets)  # names 20 outlets: over 2,000 characters
+
+    monkeypatch.setattr(s.bot.desk, "ask", unknown_outlet)
+    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=QUESTION, outlet="Nowhere")
+    [message] = await s.fake.wait_for(lambda: ix.messages)  # Discord refuses content over 2,000
+    assert message["content"].startswith("no outlet 'Nowhere' in the coverage; its outlets: The 00 ")
+    assert len(message["content"]) == 2000 and message["content"].endswith("…")
+    assert message["flags"] == 64

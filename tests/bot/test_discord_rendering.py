@@ -197,3 +197,35 @@ def test_an_escaped_title_is_clipped_to_discords_limit() -> None:
     title = notice_embed("text", title="*" * 300).title or ""
     assert len(title) <= TITLE_LIMIT and title.endswith("…")
     assert title.removesuffix("…") == "\\*" * ((TITLE_LIMIT - 1) // 2)
+
+
+@pytest.mark.parametrize("notice", [1700, 2047])
+def test_a_long_unsourced_text_beside_a_long_notice_stays_within_the_embed_total(notice: int) -> None:
+    text = " ".join(f"Word{i}." for i in range(464))  # 4,065 characters, no sources to move the footer
+    answer = Answer(
+        "Q" * 300,
+        text,
+        (),
+        False,
+        "extractive",
+        Coverage(1, date(2022, 1, 1), date(2022, 2, 1)),
+        notice="N" * notice,
+    )
+    messages = render_answer(answer)
+    check_limits(messages)
+    embeds = [e for m in messages for e in m]
+    assert all(len(e) <= MESSAGE_LIMIT for e in embeds)  # was 6,121 / 6,399: Discord refuses it
+    assert " ".join(e.description or "" for e in embeds) == text  # split at words, nothing lost
+    assert "quoted from the coverage · NNNNN" in (embeds[-1].footer.text or "")
+
+
+def test_a_long_notice_keeps_whole_lines_and_says_how_many_more() -> None:
+    lines = [
+        f"- feed-{i:03d} (feed): ok, last refreshed 2026-11-30 06:00 UTC, 12 articles" for i in range(80)
+    ]
+    description = notice_embed("\n".join(lines), title="Coverage").description or ""
+    assert len(description) <= DESCRIPTION_LIMIT
+    *shown, more = description.split("\n")
+    assert shown == lines[: len(shown)]  # no source cut in half (was cut mid-line with '…')
+    assert more == f"… and {len(lines) - len(shown)} more lines"
+    assert len(notice_embed("x" * 5000).description or "") == DESCRIPTION_LIMIT  # one huge line: clipped

@@ -74,3 +74,23 @@ async def test_a_scheduled_refresh_running_when_the_bot_stops_ends_with_it(
         assert current_generation(desk.index_root) is None  # and nothing runs on behind it
     finally:
         desk.close()
+
+
+@pytest.mark.parametrize(
+    ("job", "line"),
+    [
+        (
+            {"status": "done", "started_at": 0.0, "finished_at": 0.0, "summary": "3 added, 0 changed"},
+            "**Last reindex:** done, {day}: 3 added, 0 changed",
+        ),
+        (
+            {"status": "failed", "source": "feeds", "finished_at": 0.0, "summary": "no folder /srv/x/corpus"},
+            "**Last reindex:** failed (feeds), {day}: no folder corpus",
+        ),
+        ({"status": "running", "started_at": 0.0}, "**Last reindex:** running, since {day}"),
+    ],
+)
+def test_the_last_reindex_line_says_how_it_ended_and_when(job: dict, line: str) -> None:
+    from bot.discord.panels import _day, job_line
+
+    assert job_line(job) == line.format(day=_day(0.0))

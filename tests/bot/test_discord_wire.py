@@ -57,6 +57,37 @@ async def test_a_token_refused_by_the_gateway_is_one_line_and_exit_2(
     assert capsys.readouterr().err.startswith("newsdesk bot: Discord rejected the token")
 
 
+async def test_discord_requiring_sharding_is_one_line_naming_the_setting_and_exit_2(
+    fake_discord, discord_desk, tmp_path, capsys
+):
+    fake_discord.world.sharding_required = True  # the bot is in more than 2,500 servers
+    settings = bot_settings(fake_discord.fake, tmp_path)
+    code = await serve(settings, discord_desk, fake_discord.world.token, guild_ready_timeout=0.05)
+    assert code == 2  # was discord.errors.ConnectionClosed's traceback
+    assert capsys.readouterr().err == (
+        "newsdesk bot: Discord requires sharding at this many servers: set discord.shards: auto "
+        "(docs/discord-setup.md)\n"
+    )
+
+
+async def test_another_gateway_close_code_is_one_line_and_exit_1(
+    fake_discord, discord_desk, tmp_path, capsys
+):
+    import asyncio
+
+    settings = bot_settings(fake_discord.fake, tmp_path)
+    serving = asyncio.create_task(
+        serve(settings, discord_desk, fake_discord.world.token, guild_ready_timeout=0.05)
+    )
+    await fake_discord.fake.wait_for(lambda: fake_discord.fake.events["syncs"])
+    await fake_discord.fake.wait_for(lambda: fake_discord.fake.gateway.sessions)
+    await fake_discord.fake.drop_gateway(4013)  # 'Invalid intent(s)': discord.py does not reconnect
+    assert await asyncio.wait_for(serving, 10) == 1
+    assert capsys.readouterr().err.endswith(
+        "newsdesk bot: Discord closed the gateway connection (code 4013: invalid intents)\n"
+    )
+
+
 def test_a_missing_token_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
     from config.settings import load_settings
 
@@ -69,6 +100,40 @@ def test_a_missing_token_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
         "(see docs/discord-setup.md)\n"
     )
     assert opened == []  # fails before loading the index
+
+
+def test_a_damaged_bot_database_stops_the_start_with_one_line(monkeypatch, tmp_path, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("DISCORD_TOKEN", "fake-bot-token")
+    (tmp_path / "bot.sqlite3").write_bytes(b"half a backup, not SQLite " * 8)
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text(f"discord:\n  database: {tmp_path / 'bot.sqlite3'}\n", encoding="utf-8")
+    monkeypatch.setattr(
+        "prompts.desk.Desk.open", lambda *_a, **_k: type("Desk", (), {"close": lambda self: None})()
+    )
+    assert main(["--config", str(config), "--data-dir", str(tmp_path / "data"), "bot"]) == 1
+    assert capsys.readouterr().err == (  # was sqlite3's 'file is not a database' traceback
+        f"newsdesk: error: the bot's database {tmp_path / 'bot.sqlite3'} is damaged (file is not a "
+        "database): restore it from a backup (docs/deploy.md), or move it aside and the bot "
+        "starts a new one\n"
+    )
+
+
+@pytest.mark.parametrize("token", ["first-line\nsecond-line", "tab\tbetween", "cr\rinside", "a b"])
+def test_a_token_holding_a_control_character_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys, token):
+    from config.settings import load_settings
+
+    monkeypatch.setenv("NEWSDESK_TEST_TOKEN", token)  # e.g. two lines pasted from a secrets file
+    settings = load_settings(data_dir=str(tmp_path), discord={"token_env": "NEWSDESK_TEST_TOKEN"})
+    opened = []
+    assert run(settings, lambda: opened.append(1)) == 2  # was aiohttp's ValueError, a traceback
+    err = capsys.readouterr().err
+    assert err == (
+        "newsdesk bot: the token in NEWSDESK_TEST_TOKEN holds a line break, space or other control "
+        "character: set it again from the developer portal (Bot → Reset Token)\n"
+    )
+    assert opened == []
 
 
 async def test_identify_asks_for_message_content_only_when_mentions_are_on(discord_scenario):

@@ -176,3 +176,25 @@ def test_a_connection_the_postgres_server_dropped_is_replaced_before_the_next_an
         assert [q for q, _ in store.history("t", 5)] == ["Before", "After"]
     finally:
         store.close()
+
+
+def test_a_damaged_database_file_is_one_line_naming_it(settings: Settings, tmp_path: Path) -> None:
+    from config.errors import RunFailed
+
+    path = tmp_path / "newsdesk.sqlite3"
+    path.write_bytes(b"not an SQLite file, e.g. a half-copied backup " * 4)
+    with pytest.raises(RunFailed) as caught:  # was sqlite3.DatabaseError's traceback at 'newsdesk bot'
+        open_state(_settings(settings, "qdrant"), path)
+    assert str(caught.value) == (
+        f"the bot's database {path} is damaged (file is not a database): restore it from a backup "
+        "(docs/deploy.md), or move it aside and the bot starts a new one"
+    )
+
+
+def test_a_database_path_that_is_a_folder_is_one_line(settings: Settings, tmp_path: Path) -> None:
+    from config.errors import RunFailed
+
+    with pytest.raises(
+        RunFailed, match=r"^the bot's database .* cannot be used: unable to open database file$"
+    ):
+        open_state(_settings(settings, "qdrant"), tmp_path)

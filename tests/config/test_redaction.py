@@ -89,3 +89,28 @@ def test_log_records_are_redacted_with_their_arguments(caplog: pytest.LogCapture
 )
 def test_redaction_keeps_the_quote_or_bracket_that_closes_around_a_url(text: str, shown: str) -> None:
     assert redact(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("GET https://h.example/?token=abc123: HTTP 404", f"GET https://h.example/?token={MASK}: HTTP 404"),
+        ("the key was api_key=abc123.", f"the key was api_key={MASK}."),
+        ("token=a.b.c and more", f"token={MASK} and more"),
+    ],
+)
+def test_a_colon_or_full_stop_after_a_secret_is_punctuation_and_stays(text: str, shown: str) -> None:
+    assert redact(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "refresh: https://h.example/rss?token=abc123: HTTP 404",
+        'url="https://h.example/rss?password=abc123"',
+        "(https://bob:pw@h.example/rss) password=hunter2 [https://h.example/?api_key=k1]",
+    ],
+)
+def test_redacting_twice_changes_nothing(text: str) -> None:
+    once = redact(text)
+    assert redact(once) == once

@@ -80,3 +80,33 @@ def test_a_misspelt_key_names_the_closest_one_and_where_every_setting_is(
     assert str(caught.value).startswith(f"{path}: {shown}")
     assert str(caught.value).endswith(f"{DEFAULTS_FILE})")
     assert DEFAULTS_FILE.is_file()
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "said"),
+    [
+        # 0 shards connected nothing: 'newsdesk bot' waited forever without a word
+        ("discord:\n  shards: 0\n", "'discord.shards': give at least 1 shard, or auto (got 0)"),
+        ("discord:\n  shards: -2\n", "'discord.shards': give at least 1 shard, or auto (got -2)"),
+        # the key as written, not pydantic's union tag ('discord.shards.int')
+        ("discord:\n  shards: many\n", "'discord.shards': Input should be a valid integer"),
+        ("discord:\n  guild_ids: [abc]\n", "'discord.guild_ids.0': Input should be a valid integer"),
+        # the value is said once, not again as '(got ...)'
+        (
+            "sources:\n  - name: x\n    kind: feed\n    url: ftp://x\n",
+            "'sources.0.url': 'ftp://x' is not an http(s) URL",
+        ),
+    ],
+)
+def test_a_bad_value_is_named_by_the_key_the_user_wrote(tmp_path: Path, yaml_text: str, said: str) -> None:
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert str(caught.value).startswith(f"{config}: {said}")
+    assert "Value error" not in str(caught.value) and str(caught.value).count("ftp://x") <= 1
+
+
+@pytest.mark.parametrize("shards", [None, 1, 4, "auto"])
+def test_a_usable_shard_setting_is_taken(shards: int | str | None) -> None:
+    assert load_settings(discord={"shards": shards}).discord.shards == shards

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 GUILDS, GUILD_MEMBERS, GUILD_PRESENCES, GUILD_MESSAGES, MESSAGE_CONTENT = 0, 1, 8, 9, 15
 PRIVILEGED = {GUILD_MEMBERS: "members", GUILD_PRESENCES: "presences", MESSAGE_CONTENT: "message_content"}
-CLOSE_AUTH_FAILED, CLOSE_DISALLOWED_INTENTS = 4004, 4014
+CLOSE_AUTH_FAILED, CLOSE_SHARDING_REQUIRED, CLOSE_DISALLOWED_INTENTS = 4004, 4011, 4014
 
 
 @dataclass
@@ -78,6 +78,9 @@ class Gateway:
         world = self.fake.world
         if data.get("token") != (world.gateway_token or world.token):
             await ws.close(code=CLOSE_AUTH_FAILED, message=b"Authentication failed.")
+            return None
+        if world.sharding_required and not data.get("shard"):  # Discord: past 2,500 servers
+            await ws.close(code=CLOSE_SHARDING_REQUIRED, message=b"Sharding required.")
             return None
         intents = int(data.get("intents", 0))
         for bit, name in PRIVILEGED.items():

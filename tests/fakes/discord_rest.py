@@ -216,8 +216,16 @@ class Rest:
     def _webhook(self, request: web.Request) -> InteractionRecord | None:
         return self.fake.interactions_by_token.get(request.match_info["token"])
 
+    def _expired(self, ix: InteractionRecord | None) -> web.Response | None:
+        """Discord's answer to a webhook call with a token older than 15 minutes."""
+        if ix is not None and time.monotonic() - ix.created > self.fake.token_lifetime:
+            return error(401, 50027, "Invalid Webhook Token")
+        return None
+
     async def followup(self, request: web.Request) -> web.Response:
         ix = self._webhook(request)
+        if expired := self._expired(ix):
+            return expired
         if ix is None or not ix.callbacks:
             return error(404, 10015, "Unknown Webhook")
         body = await read_body(request)
@@ -245,11 +253,15 @@ class Rest:
 
     async def get_webhook_message(self, request: web.Request) -> web.Response:
         ix = self._webhook(request)
+        if expired := self._expired(ix):
+            return expired
         target = ix and self._target(ix, request.match_info["mid"])
         return reply(target) if target else error(404, 10008, "Unknown Message")
 
     async def edit_webhook_message(self, request: web.Request) -> web.Response:
         ix = self._webhook(request)
+        if expired := self._expired(ix):
+            return expired
         target = ix and self._target(ix, request.match_info["mid"])
         if not target:
             return error(404, 10008, "Unknown Message")
@@ -265,6 +277,8 @@ class Rest:
 
     async def delete_webhook_message(self, request: web.Request) -> web.Response:
         ix = self._webhook(request)
+        if expired := self._expired(ix):
+            return expired
         if ix is None or not self._target(ix, request.match_info["mid"]):
             return error(404, 10008, "Unknown Message")
         if request.match_info["mid"] == "@original":
@@ -273,11 +287,15 @@ class Rest:
         return reply(status=204)
 
     async def typing(self, request: web.Request) -> web.Response:
+        if not self.world.channel(int(request.match_info["channel"])).bot_can_send:
+            return error(403, 50013, "Missing Permissions")
         await self.fake.note("typing", int(request.match_info["channel"]))
         return reply(status=204)
 
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self.world.channel(int(request.match_info["channel"]))
+        if not channel.bot_can_send:
+            return error(403, 50013, "Missing Permissions")
         body = await read_body(request)
         check_limits(body)
         message = self.fake.bot_message(channel, body, None)

@@ -73,9 +73,13 @@ def iso_time(snowflake: int) -> str:
 
 
 class FakeDiscord:
-    def __init__(self, world: World | None = None, *, ack_deadline: float = 3.0) -> None:
+    def __init__(
+        self, world: World | None = None, *, ack_deadline: float = 3.0, token_lifetime: float = 15 * 60
+    ) -> None:
         self.world = world or World()
         self.ack_deadline = ack_deadline
+        #: an interaction's token works this long (Discord: 15 minutes), then 401 / 50027
+        self.token_lifetime = token_lifetime
         self.recommended_shards = 1
         self.commands = CommandRegistry()
         self.gateway = Gateway(self)

@@ -61,21 +61,25 @@ class Role:
     name: str
     permissions: int
     position: int
+    bot_id: int | None = None  # the role Discord makes for a bot when it joins (managed)
 
     def payload(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": str(self.id),
             "name": self.name,
             "permissions": str(self.permissions),
             "position": self.position,
             "color": 0,
             "hoist": False,
-            "managed": False,
+            "managed": self.bot_id is not None,
             "mentionable": False,
             "flags": 0,
             "icon": None,
             "unicode_emoji": None,
         }
+        if self.bot_id is not None:
+            data["tags"] = {"bot_id": str(self.bot_id)}
+        return data
 
 
 @dataclass
@@ -87,6 +91,8 @@ class Channel:
     parent_id: int | None = None
     owner_id: int | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    #: False: a permission overwrite denies the bot Send Messages here (403 / 50013)
+    bot_can_send: bool = True
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -210,6 +216,7 @@ class World:
         self.ids = Snowflakes()
         self.token = token
         self.gateway_token: str | None = None  # set to make IDENTIFY fail (close 4004)
+        self.sharding_required = False  # set: an IDENTIFY without a shard is closed with 4011
         self.app_id = self.ids.next()
         self.bot_user = User(self.app_id, "newsdesk", bot=True)  # bot id == application id
         self.owner = User(self.ids.next(), "app-owner")
@@ -229,8 +236,14 @@ class World:
         guild.roles[guild_id] = Role(guild_id, "@everyone", EVERYONE_DEFAULT, 0)
         self.guilds[guild_id] = guild
         self.add_member(guild, owner)
-        self.add_member(guild, self.bot_user)
+        # Discord gives a bot that joins a role of its name, which members can mention too
+        bot_role = Role(self.ids.next(), self.bot_user.username, EVERYONE_DEFAULT, 1, self.bot_user.id)
+        guild.roles[bot_role.id] = bot_role
+        self.add_member(guild, self.bot_user, [bot_role])
         return guild
+
+    def bot_role(self, guild: Guild) -> Role:
+        return next(r for r in guild.roles.values() if r.bot_id == self.bot_user.id)
 
     def add_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
         role = Role(self.ids.next(), name, permissions, len(guild.roles))

@@ -7,7 +7,10 @@ feed; both change when the site moves to edition 2 (``site.publish(2)``). Pages 
 ETags and Last-Modified and answer conditional requests with 304.
 
 The misbehaving corners: /missing (404), /broken (500), /flaky/503 and /flaky/429 (fail,
-then work), /courier/slow.html (slower than any test timeout), /huge.html (50 MB, streamed),
+then work), /busy (429, Retry-After: 3600) and /busy-until (503, Retry-After an HTTP date an
+hour ahead), /cafe.html (French in ISO-8859-1, said only by the Content-Type header), /bad-gzip (says
+Content-Encoding: gzip of a body that is not),
+/courier/slow.html (slower than any test timeout), /huge.html (50 MB, streamed),
 /garbage.html, /bad-feed.xml, /files/report.pdf, /files/photo.jpg, and redirects: /go/rhine
 (to an article), /to-metadata (to 169.254.169.254), /to-file (to file://), /loop (forever).
 
@@ -22,7 +25,7 @@ import contextlib
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
@@ -128,6 +131,16 @@ class NewsSite:
             return web.Response(status=status, body=body, content_type=content_type)
         if path.startswith("/flaky/"):
             return self._flaky(request, int(path.rsplit("/", 1)[1]))
+        if path in ("/busy", "/busy-until"):
+            return _busy(path)
+        if path == "/bad-gzip":
+            return web.Response(
+                body=b"<p>not gzip at all</p>", content_type="text/html", headers={"Content-Encoding": "gzip"}
+            )
+        if path == "/cafe.html":
+            return web.Response(
+                body=CAFE_HTML.encode("latin-1"), content_type="text/html", charset="iso-8859-1"
+            )
         story = next((s for s in self.stories() if s.path == path), None)
         if story is None:
             return web.Response(status=404, text="<h1>Page not found</h1>", content_type="text/html")
@@ -174,6 +187,25 @@ class NewsSite:
             return web.Response(status=status, headers={"Retry-After": "0"}, text="try again")
         html = pages.article_page(EDITION_1[1], self.base_url)
         return web.Response(text=html, content_type="text/html")
+
+
+#: too short for a charset guess: trafilatura's read it as 'aprčs' (cp1250) for 'après'
+CAFE_TEXT = (
+    "Le café du port a rouvert lundi après trois semaines de travaux, a dit le maire de la ville. "
+    "Les pêcheurs ont salué la nouvelle et le marché du matin reprendra dès mercredi prochain."
+)
+CAFE_HTML = (
+    "<html><head><title>Le café du port rouvre</title></head><body><article>"
+    f"<h1>Le café du port rouvre</h1><p>{CAFE_TEXT}</p></article></body></html>"
+)
+
+
+def _busy(path: str) -> web.Response:
+    """Asked to stay away for an hour, in seconds (/busy) or as an HTTP date (/busy-until)."""
+    if path == "/busy":
+        return web.Response(status=429, headers={"Retry-After": "3600"}, text="slow down")
+    later = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    return web.Response(status=503, headers={"Retry-After": later}, text="maintenance")
 
 
 def _conditional(request: web.Request, body: str, content_type: str, changed: Any) -> web.Response:

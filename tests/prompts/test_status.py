@@ -43,6 +43,48 @@ def test_sources_are_listed_with_their_state(news_site: NewsSite, tmp_path: Path
     assert "source courier-atom (feed): never refreshed, 0 articles (disabled)" in status.lines()
 
 
+def test_a_failing_source_says_since_when_and_a_working_one_its_failed_pages(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    """What an operator acts on: how old a failing source's articles are, which page fails."""
+    from retrieval.collecting import SourceStatus, _write_statuses, state_dir
+
+    settings = site_settings(news_site, RSS, ATOM)
+    state_dir(tmp_path).mkdir(parents=True)
+    _write_statuses(
+        state_dir(tmp_path),
+        {
+            "harbor-rss": SourceStatus(
+                "harbor-rss",
+                "feed",
+                "2026-11-30T18:29:04+00:00",
+                "2026-11-28T06:00:00+00:00",
+                last_error="feed: HTTP 503",
+                articles=5,
+            ),
+            "courier-atom": SourceStatus(
+                "courier-atom",
+                "feed",
+                "2026-11-30T18:29:04+00:00",
+                "2026-11-30T18:29:04+00:00",
+                warning="first failure: https://x.example/a?token=s3cret: HTTP 404",
+                articles=2,
+                failed=1,
+            ),
+        },
+    )
+    lines = desk_status(_NoIndexDesk(settings, tmp_path), probe=lambda s: "not configured").lines()
+    assert (
+        "source harbor-rss (feed): FAILED, 5 articles, last refresh 2026-11-30 18:29 UTC, "
+        "last good 2026-11-28 06:00 UTC; error: feed: HTTP 503"
+    ) in lines
+    courier = next(line for line in lines if line.startswith("source courier-atom"))
+    assert courier.startswith(
+        "source courier-atom (feed): ok, 2 articles, last refresh 2026-11-30 18:29 UTC;"
+    )
+    assert "first failure: https://x.example/a?token=" in courier and "s3cret" not in courier
+
+
 async def test_a_model_server_that_answers_is_reachable(llm_server: FakeLLMServer) -> None:
     settings = load_settings(llm={"base_url": llm_server.base_url, "model": "fake-model"})
     text = await asyncio.to_thread(probe_model, settings)

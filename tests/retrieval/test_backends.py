@@ -20,6 +20,7 @@ from prompts.desk import Desk
 from retrieval.backends import embedded, postgres
 from retrieval.catalog import current_generation
 from retrieval.index import ReindexBusy
+from retrieval.ingest import recorded_articles
 from retrieval.models import SearchHit
 from tests.fakes.postgres import DSN_ENV, EmbeddedPostgres
 from tests.retrieval.test_index import desk_report, kill_a_build_part_way, town_corpus
@@ -147,6 +148,37 @@ def test_incremental_reindex_embeds_only_what_changed(
     desk.close()
 
 
+def _indexed_articles(settings: Settings, data: Path) -> set[str]:
+    """The articles the published index holds passages of, read from the store itself."""
+    if settings.store.backend == "postgres":
+        from retrieval.pgstore import connect
+
+        conn = connect(settings.store, autocommit=True)
+        with conn.cursor() as cur:
+            newest = max(_generation_tables(settings))
+            cur.execute(f"SELECT DISTINCT metadata_->>'ref_doc_id' FROM {newest}")  # noqa: S608 (ours)
+            found = {r[0] for r in cur.fetchall()}
+        conn.close()
+        return found
+    generation = current_generation(data / "index")
+    assert generation is not None
+    return {node.ref_doc_id for node in embedded.generation_nodes(generation)}
+
+
+def test_a_renamed_file_leaves_no_passage_of_its_old_name(tmp_path: Path, backend_settings: Settings) -> None:
+    """The same text under two names shares a docstore hash; each leaves when its file does."""
+    text = "The Eastbay tunnel toll rises to four dollars in March."
+    corpus = tiny_corpus(tmp_path / "corpus", text, text, "The ferry runs every hour.")
+    desk = Desk.open(backend_settings, tmp_path / "data", build=False)
+    desk.reindex(corpus)
+    (corpus / "story-1.txt").unlink()
+    (corpus / "story-0.txt").rename(corpus / "tolls.txt")
+    report = desk.reindex(corpus)
+    assert (report.added, report.removed, report.unchanged) == (1, 2, 1)
+    assert _indexed_articles(backend_settings, tmp_path / "data") == {"tolls", "story-2"}
+    desk.close()
+
+
 def _die(*args: object) -> None:  # after the vectors were written, before the catalog
     raise KeyboardInterrupt("killed")
 
@@ -245,7 +277,7 @@ def _recorded(index_root: Path) -> set[str]:
     if not saved:
         return set()
     try:
-        return set(SimpleDocumentStore.from_persist_path(str(saved[-1])).get_all_document_hashes().values())
+        return recorded_articles(SimpleDocumentStore.from_persist_path(str(saved[-1])))
     except (OSError, ValueError):  # not written yet
         return set()
 

@@ -11,7 +11,14 @@ import pytest
 from bot.cli import main
 from config import Settings, load_settings
 from prompts.desk import Desk
-from retrieval.catalog import CATALOG_FILE, MINILM_MODEL, Catalog, IndexMismatch, current_generation
+from retrieval.catalog import (
+    CATALOG_FILE,
+    MINILM_MODEL,
+    Catalog,
+    IndexMismatch,
+    current_generation,
+    write_atomically,
+)
 
 
 @pytest.fixture
@@ -72,3 +79,18 @@ def test_an_index_from_before_the_embedder_was_recorded_keeps_answering(
     finally:
         desk.close()
     assert "Igor Sechin" in answer.text
+
+
+needs_dev_full = pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+
+
+@needs_dev_full
+def test_a_write_that_fills_the_disk_keeps_the_old_file_and_leaves_no_partial_one(tmp_path: Path) -> None:
+    path = tmp_path / "status.json"
+    path.write_text("old")
+    (tmp_path / ".status.json.tmp").symlink_to("/dev/full")  # every write: ENOSPC
+    with pytest.raises(OSError, match="No space left") as caught:
+        write_atomically(path, "new" * 10_000)
+    assert caught.value.filename == str(path)  # what could not be written, not None
+    assert path.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["status.json"]

@@ -18,7 +18,7 @@ from retrieval.web import canonical_url
 from retrieval.web.records import SourceCache
 from tests.fakes.news_fixtures import ATOM, FAST_FETCH, LIBRARY_URLS, RSS, site_settings
 from tests.fakes.news_pages import GONE_PATH, SLOW_PATH
-from tests.fakes.news_site import NewsSite
+from tests.fakes.news_site import CAFE_TEXT, NewsSite
 from tests.fakes.news_stories import (
     BRIDGE,
     FERRY,
@@ -204,6 +204,21 @@ async def test_folder_sources_are_read_with_prefixed_ids(
     assert "does not exist" in (again.statuses["seeds"].last_error or "")
 
 
+async def test_a_folder_found_empty_fails_and_keeps_its_articles(
+    news_site: NewsSite, corpus_copy: Path, tmp_path: Path
+) -> None:
+    """An unmounted share is an empty folder: the refresh must not unindex the source."""
+    settings = site_settings(news_site, {"name": "seeds", "kind": "folder", "path": str(corpus_copy)}, ATOM)
+    await acollect(settings, tmp_path / "data")
+    await asyncio.to_thread(corpus_copy.rename, tmp_path / "away")
+    await asyncio.to_thread(corpus_copy.mkdir)  # the mount point, nothing mounted on it
+    again = await acollect(settings, tmp_path / "data")
+    assert len([a for a in again.articles if a.doc_id.startswith("seeds/")]) == 5
+    status = again.statuses["seeds"]
+    assert not status.ok and "no article could be read from the folder" in (status.last_error or "")
+    assert again.statuses["courier-atom"].ok  # the other sources are refreshed as ever
+
+
 async def test_wire_copies_on_two_outlets_are_grouped_into_one_story(
     news_site: NewsSite, news_settings: Settings, tmp_path: Path
 ) -> None:
@@ -267,3 +282,22 @@ async def test_a_truncated_feed_is_a_failed_source_that_keeps_its_articles(
     assert not status.ok and "not a valid RSS or Atom feed" in (status.last_error or "")
     harbor = {a.doc_id for a in before.articles if "harbor" in a.doc_id}
     assert harbor <= {a.doc_id for a in after.articles}
+
+
+async def test_a_page_is_read_in_the_charset_its_content_type_declares(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    settings = site_settings(news_site, {"name": "cafe", "kind": "urls", "urls": ["/cafe.html"]})
+    collected = await acollect(settings, tmp_path)
+    (article,) = collected.articles
+    assert article.title == "Le café du port rouvre"
+    assert CAFE_TEXT in article.text  # 'après', not 'aprčs'
+
+
+async def test_one_unreadable_page_costs_its_source_nothing_else(news_site: NewsSite, tmp_path: Path) -> None:
+    """A body that fails to decode (httpx.DecodingError) failed the whole source, good pages too."""
+    pages = {**LIBRARY_URLS, "urls": [*LIBRARY_URLS["urls"], "/bad-gzip"]}
+    collected = await acollect(site_settings(news_site, pages), tmp_path)
+    status = collected.statuses["courier-pages"]
+    assert status.ok and (status.articles, status.failed) == (1, 1)
+    assert "cannot be read (DecodingError)" in (status.warning or "")

@@ -153,6 +153,17 @@ def test_a_missing_package_is_one_line_naming_the_extra(
         MiniLML3Encoder(encoder)
 
 
+def test_wordllama_without_safetensors_is_one_line_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch, encoder: MiniLMEncoder
+) -> None:
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)  # the wheel without the fast extra
+    with pytest.raises(EmbedderError) as caught:  # was ModuleNotFoundError's traceback from every command
+        WordLlamaEncoder(encoder)
+    assert str(caught.value) == (
+        "embedding.provider wordllama needs the 'safetensors' package: pip install 'newsdesk[fast]'"
+    )
+
+
 def test_the_api_provider_has_no_local_encoder() -> None:
     assert local_encoder(EmbeddingSettings(provider="openai")) is None
 

@@ -60,6 +60,39 @@ async def test_a_transient_failure_is_retried(
     assert [h.status for h in news_site.hits(path)] == [status, 200]
 
 
+@pytest.mark.parametrize("path", ["/busy", "/busy-until"])
+async def test_a_server_that_asks_to_wait_longer_than_we_would_is_not_asked_again(
+    news_site: NewsSite, fast_fetch: FetchSettings, path: str
+) -> None:
+    async with Fetcher(fast_fetch) as fetcher:
+        with pytest.raises(FetchError, match=r"the server asks to wait 3[56]\d\d s") as caught:
+            await fetcher.fetch(news_site.url(path), internal=True)
+    assert not isinstance(caught.value, TransientError)  # the next refresh asks again
+    assert len(news_site.hits(path)) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120.0), ("-5", 0.0), ("nan", None), ("inf", None), ("1e999", None), ("soon", None), ("", None)],
+)
+def test_retry_after_is_read_as_seconds_and_nonsense_is_ignored(value: str, seconds: float | None) -> None:
+    import httpx
+
+    from retrieval.fetching import _retry_after
+
+    assert _retry_after(httpx.Response(429, headers={"Retry-After": value})) == seconds
+
+
+async def test_a_body_its_content_encoding_denies_is_one_failed_page(
+    news_site: NewsSite, fast_fetch: FetchSettings
+) -> None:
+    async with Fetcher(fast_fetch) as fetcher:
+        with pytest.raises(FetchError, match=r"cannot be read \(DecodingError\)") as caught:
+            await fetcher.fetch(news_site.url("/bad-gzip"), internal=True)
+    assert not isinstance(caught.value, TransientError)
+    assert len(news_site.hits("/bad-gzip")) == 1
+
+
 async def test_a_server_error_is_tried_the_configured_number_of_times(
     news_site: NewsSite, fast_fetch: FetchSettings
 ) -> None:

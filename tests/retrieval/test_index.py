@@ -177,6 +177,32 @@ def test_colliding_ids_never_mix_articles_and_a_deleted_file_leaves_the_index(
     desk.close()
 
 
+def test_a_renamed_file_and_a_copy_removed_again_leave_no_passage_behind(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Articles with the same text share a docstore hash; each must still leave when its file does."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = "Tunnel toll rises\n\n" + "The Eastbay tunnel toll rises to four dollars in March. " * 8
+    (corpus / "tunnel.md").write_text(text, encoding="utf-8")
+    (corpus / "tunnel-copy.md").write_text(text, encoding="utf-8")
+    (corpus / "ferry.md").write_text("Ferry\n\n" + "The ferry runs every hour. " * 8, encoding="utf-8")
+    desk = Desk.open(settings, tmp_path / "data", build=False)
+    desk.reindex(corpus)
+
+    (corpus / "tunnel-copy.md").unlink()
+    (corpus / "tunnel.md").rename(corpus / "tolls.md")  # the same text under a new name
+    report = desk.reindex(corpus)
+    assert (report.added, report.removed, report.unchanged) == (1, 2, 1)
+    generation = current_generation(tmp_path / "data" / "index")
+    assert generation is not None
+    held = {node.ref_doc_id for node in embedded.generation_nodes(generation)}
+    assert held == {"tolls", "ferry"}  # not 'tunnel' nor 'tunnel-copy'
+    found = {h.passage.doc_id for h in desk.search("Eastbay tunnel toll four dollars", k=20)}
+    assert "tolls" in found and "tunnel" not in found
+    desk.close()
+
+
 # -- a build killed part way resumes ----------------------------------------------------------
 
 _TOWNS = "Arden Brixley Caldmoor Dunmere Elswick Farrow Galloway Harlow Istead Jarrow Kelburn Lorne".split()

@@ -1,6 +1,8 @@
-"""Reading the PostgreSQL DSN from the environment (no database needed)."""
+"""Reading the PostgreSQL DSN from the environment, and what every connection is opened with."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -40,3 +42,46 @@ def test_well_formed_dsns_are_taken_as_they_are(
 ) -> None:
     monkeypatch.setenv(settings.store.postgres_dsn_env, value)
     assert dsn(settings.store) == value
+
+
+_DEADLINES = {
+    "connect_timeout": "10",
+    "keepalives_idle": "15",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "30000",
+}
+
+
+def test_every_connection_has_deadlines_for_a_server_that_goes_silent(
+    settings: Settings, postgres_dsn: str
+) -> None:
+    """A database host that dies or drops off the network sends no reset: without keepalives
+    and tcp_user_timeout a search or a reindex's write waited for its answer for ever."""
+    from retrieval.pgstore import PassageTable, connect
+
+    conn = connect(settings.store)
+    try:
+        assert _DEADLINES.items() <= conn.get_dsn_parameters().items()
+    finally:
+        conn.close()
+    table = PassageTable(settings.store, "deadline_probe", embed_dim=4)  # llama-index's own writes
+    with table._engine.connect() as through_sqlalchemy:
+        raw: Any = through_sqlalchemy.connection.dbapi_connection
+        assert _DEADLINES.items() <= raw.get_dsn_parameters().items()
+    table._engine.dispose()
+
+
+def test_the_postgres_backend_without_its_extra_is_one_line_naming_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from retrieval.pgstore import connect
+
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # a wheel installed without [postgres]
+    with pytest.raises(UserError) as caught:  # was ModuleNotFoundError's traceback from every command
+        connect(settings.store)
+    assert str(caught.value) == (
+        "store.backend postgres needs the 'postgres' extra: pip install 'newsdesk[postgres]'"
+    )
+    assert caught.value.exit_code == 1

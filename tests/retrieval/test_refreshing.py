@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bot.cli import main
+from config.errors import RunFailed
 from config.settings import Settings
 from prompts.desk import Desk
 from retrieval.catalog import current_generation
@@ -100,10 +101,11 @@ def test_a_source_is_due_when_its_interval_has_passed_since_the_last_attempt(new
 class FakeDesk:
     """Records reindex calls and writes a status as collect() would."""
 
-    def __init__(self, data_dir: Path, busy: bool = False) -> None:
+    def __init__(self, data_dir: Path, busy: bool = False, fails: Exception | None = None) -> None:
         self.data_dir = data_dir
         self.calls: list[str | None] = []
         self.busy = busy
+        self.fails = fails
 
     def reindex(
         self,
@@ -115,6 +117,8 @@ class FakeDesk:
         if self.busy:
             raise ReindexBusy("busy")
         self.calls.append(source)
+        if self.fails is not None:
+            raise self.fails
         return ReindexReport(0, 0, 0, 0, 0, 0, 0, 0.0)
 
 
@@ -139,6 +143,20 @@ async def test_a_busy_index_postpones_the_refresh(news_site: NewsSite, tmp_path:
     assert await refresh_due(desk, site_settings(news_site, RSS, ATOM)) == []
 
 
+async def test_a_refresh_that_cannot_complete_is_one_warning_line_without_a_traceback(
+    news_site: NewsSite, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot's scheduled refresh on a full disk logs what the CLI prints, every tick."""
+    full = RunFailed("/srv/newsdesk/sources/cache-a.json cannot be written (No space left on device)")
+    desk = FakeDesk(tmp_path, fails=full)
+    seen: list[object] = []
+    await refresh_due(desk, site_settings(news_site, RSS, ATOM), on_refresh=lambda n, r: seen.append(r))
+    assert seen == [full]
+    (record,) = [r for r in caplog.records if r.name == "retrieval.scheduling"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "No space left on device" in record.getMessage()
+
+
 async def test_stopping_the_loop_ends_a_refresh_in_progress_at_its_next_progress_report(
     news_site: NewsSite, news_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -160,3 +178,34 @@ async def test_stopping_the_loop_ends_a_refresh_in_progress_at_its_next_progress
         assert report.added == 7
     finally:
         desk.close()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk_while_caching_a_source_names_the_file_and_keeps_the_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "ferry.md").write_text("# Ferry\n\nThe council cut the ferry budget by a third on Tuesday.\n")
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text(yaml.safe_dump({"sources": [{"name": "local", "kind": "folder", "path": str(folder)}]}))
+    data = tmp_path / "data"
+    argv = ["--data-dir", str(data), "--config", str(config), "refresh"]
+    assert main(argv) == 0
+    published = current_generation(data / "index")
+    capsys.readouterr()
+
+    (folder / "bridge.md").write_text("# Bridge\n\nThe Kessler Bridge reopened after repairs.\n")
+    cache = data / "sources" / "cache-local.json"
+    before = cache.read_text()
+    (data / "sources" / ".cache-local.json.tmp").symlink_to("/dev/full")  # the disk is full
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("newsdesk")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert f"{cache} cannot be written (No space left on device)" in lines[0]  # not the index folder
+    assert "the index that answers is unchanged" in lines[0]
+    assert current_generation(data / "index") == published
+    assert cache.read_text() == before and not (data / "sources" / ".cache-local.json.tmp").exists()
+    assert main(argv) == 0  # room again: the next run finishes the job
+    assert "1 added" in capsys.readouterr().out

@@ -50,6 +50,8 @@ _WORD = re.compile(r"\w+")
         ("https://news.example:443/a?gclid=1&b=2&a=1&mc_cid=9", "https://news.example/a?a=1&b=2"),
         ("https://news.example:8443/a?page=2&ocid=x", "https://news.example:8443/a?page=2"),
         ("https://news.example", "https://news.example/"),
+        # credentials a source's URL may need are not cited to readers
+        ("https://bob:S3cret@news.example/a?id=7&token=T0k&API_KEY=K3y", "https://news.example/a?id=7"),
     ],
 )
 def test_canonical_url_strips_tracking_and_normalises(url: str, expected: str) -> None:
@@ -119,6 +121,45 @@ async def test_the_articles_own_updated_date_is_kept(news_site: NewsSite, fast_f
 def test_garbage_html_is_not_an_article() -> None:
     with pytest.raises(ExtractionError):
         extract_article(b"<html><<div>>\x00\xff<<<p %%% </scr" + bytes(range(256)), "https://x.example/")
+
+
+_CAFE = (
+    "<html><head>{meta}<title>Le café du port rouvre</title></head><body><article>"
+    "<h1>Le café du port rouvre</h1><p>Le café du port a rouvert lundi après trois semaines de "
+    "travaux, a dit le maire de la ville. Les pêcheurs ont salué la nouvelle et le marché du "
+    "matin reprendra dès mercredi prochain, a-t-il ajouté.</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "header", "meta"),
+    [
+        ("latin-1", "iso-8859-1", ""),  # said by the Content-Type only
+        ("latin-1", None, '<meta charset="iso-8859-1">'),  # by the page only
+        ("cp1252", None, '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'),
+        ("latin-1", "no-such-charset", '<meta charset="latin1">'),  # a label Python lacks: the next
+        ("utf-8", "iso-8859-1", ""),  # a wrong label on UTF-8 bytes: UTF-8 wins
+    ],
+)
+def test_a_page_is_decoded_as_declared_not_guessed(encoding: str, header: str | None, meta: str) -> None:
+    html = _CAFE.format(meta=meta).encode(encoding)
+    web = extract_article(html, "https://x.example/cafe", charset=header)
+    assert web.title == "Le café du port rouvre" and "lundi après trois" in web.text
+
+
+@pytest.mark.parametrize("label", ["undefined", "utf\x00", "rot13", "x" * 300])
+def test_a_charset_label_python_cannot_use_falls_back_to_the_guess(label: str) -> None:
+    """'undefined' raised UnicodeError (no UnicodeDecodeError), failing the whole source."""
+    html = _CAFE.format(meta=f'<meta charset="{label[:40]}">').encode("latin-1")
+    web = extract_article(html, "https://x.example/cafe", charset=label)
+    assert web.title.startswith("Le caf")
+
+
+def test_credentials_in_a_pages_url_never_become_its_outlet_or_url() -> None:
+    html = _CAFE.format(meta="").encode()  # names no site: trafilatura falls back to the URL
+    web = extract_article(html, "https://bob:S3cretPW@news.example:8443/cafe?token=T0ken")
+    shown = f"{web.site_name} {web.url}"
+    assert "S3cret" not in shown and "bob" not in shown and "T0ken" not in shown
 
 
 _BODY = " ".join(["The harbour tunnel reopened on Monday after repairs that lasted three weeks."] * 8)
@@ -239,6 +280,21 @@ def test_a_feed_cut_off_after_some_entries_is_not_a_feed() -> None:
     assert len(parse_feed(whole, "https://news.example/feed.xml")[1]) == 2
     with pytest.raises(FeedError, match="not a valid RSS or Atom feed"):
         parse_feed(whole[: whole.index(b"<item><title>B")] + b"<item><tit", "https://news.example/feed.xml")
+
+
+def test_a_link_listed_twice_is_one_entry_and_relative_links_are_resolved() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>A</title><link>/news/a.html</link><guid>1</guid></item>"
+        b"<item><title>A again</title><link>https://news.example/news/a.html</link><guid>1</guid></item>"
+        b"<item><title>B</title><link>b.html</link><guid>1</guid></item></channel></rss>"
+    )
+    _, entries = parse_feed(body, "https://news.example/news/feed.xml")
+    assert [(e.link, e.title) for e in entries] == [
+        ("https://news.example/news/a.html", "A"),
+        ("https://news.example/news/b.html", "B"),
+    ]
+    assert all(e.published is None for e in entries)  # no dates: undated, not today
 
 
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,<b>x</b>", "file:///etc/passwd"])

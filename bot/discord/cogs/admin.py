@@ -18,8 +18,16 @@ import discord
 from discord import app_commands
 
 from bot.discord.cogs import NewsdeskCog
-from bot.discord.errors import NotAdmin, ReindexRunning, ReindexStopped, mark_progress
+from bot.discord.errors import (
+    UNDELIVERABLE,
+    IndexBusy,
+    NotAdmin,
+    ReindexRunning,
+    ReindexStopped,
+    mark_progress,
+)
 from bot.discord.panels import (
+    job_line,
     progress_text,
     record_source_statuses,
     report_text,
@@ -27,8 +35,18 @@ from bot.discord.panels import (
     status_lines,
 )
 from bot.discord.rendering import notice_embed
+from config.errors import Busy
 
 log = logging.getLogger(__name__)
+
+#: Discord takes edits and followups with an interaction's token for 15 minutes only
+TOKEN_LIFETIME_S = 15 * 60
+#: the last edit is made this long before the token expires (a slow request still lands)
+TOKEN_MARGIN_S = 30
+OUTLIVED = (
+    "\nStill running. Discord lets me update this message for 15 minutes only: "
+    "/status shows how the reindex ends."
+)
 
 
 def is_admin(interaction: discord.Interaction) -> bool:
@@ -42,15 +60,27 @@ def is_admin(interaction: discord.Interaction) -> bool:
     raise NotAdmin()
 
 
+def _outcome(error: BaseException) -> str:
+    """How a reindex that raised ``error`` is recorded among the bot's jobs."""
+    if isinstance(error, ReindexStopped):
+        return "stopped"
+    return "busy" if isinstance(error, Busy) else "failed"
+
+
 class ProgressRelay:
     """Carries reindex progress from the worker thread to throttled message edits."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, interval: float, stop: threading.Event | None = None
+        self,
+        loop: asyncio.AbstractEventLoop,
+        interval: float,
+        stop: threading.Event | None = None,
+        until: float = float("inf"),
     ) -> None:
         self._loop = loop
         self._interval = interval
         self._stop = stop or threading.Event()
+        self._until = until  # time.monotonic() of the last edit Discord will take
         self._latest: tuple[int, int, str] = (0, 0, "")
         self._changed = asyncio.Event()
 
@@ -64,15 +94,24 @@ class ProgressRelay:
         self._changed.set()
 
     async def relay(self, edit: Callable[[str], Awaitable[Any]]) -> None:
-        """Edit with the newest progress whenever it changes; runs until cancelled."""
-        while True:
-            await self._changed.wait()
-            self._changed.clear()
+        """Edit with the newest progress whenever it changes, until cancelled or until the
+        message can no longer be edited (then it says so, once)."""
+        while (left := self._until - time.monotonic()) > 0:
             try:
-                await edit(progress_text(*self._latest))
-            except discord.HTTPException:
-                log.warning("could not show reindex progress", exc_info=True)
-            await asyncio.sleep(self._interval)
+                await asyncio.wait_for(self._changed.wait(), left)
+            except TimeoutError:
+                break
+            self._changed.clear()
+            await self._show(edit, progress_text(*self._latest))
+            await asyncio.sleep(min(self._interval, max(0.0, self._until - time.monotonic())))
+        await self._show(edit, progress_text(*self._latest) + OUTLIVED)
+
+    @staticmethod
+    async def _show(edit: Callable[[str], Awaitable[Any]], text: str) -> None:
+        try:
+            await edit(text)
+        except UNDELIVERABLE as failed:  # the next edit, or the outcome, may still get through
+            log.warning("could not show reindex progress: %s", failed or type(failed).__name__)
 
 
 class AdminCog(NewsdeskCog):
@@ -100,9 +139,10 @@ class AdminCog(NewsdeskCog):
     async def _reindex(self, interaction: discord.Interaction, source: str | None, started: float) -> None:
         """Run the reindex in a thread, its progress shown by editing the private message."""
         await interaction.response.send_message("Reindexing… starting.", ephemeral=True)
-        mark_progress(interaction)
+        editable = started + TOKEN_LIFETIME_S - TOKEN_MARGIN_S
+        mark_progress(interaction, expires=editable)
         interval = self.bot.settings.discord.progress_interval_s
-        relay = ProgressRelay(asyncio.get_running_loop(), interval, self.bot.shutdown)
+        relay = ProgressRelay(asyncio.get_running_loop(), interval, self.bot.shutdown, editable)
         edits = asyncio.create_task(relay.relay(self._editor(interaction)))
         try:
             only = {"source": source} if source else {}
@@ -110,8 +150,10 @@ class AdminCog(NewsdeskCog):
             try:
                 report = await asyncio.to_thread(self.bot.desk.reindex, progress=relay, **only)
             except BaseException as error:
-                outcome = "stopped" if isinstance(error, ReindexStopped) else "failed"
+                outcome = _outcome(error)
                 await asyncio.to_thread(self.bot.answers.job_finished, job, outcome, str(error))
+                if outcome == "busy":  # a CLI index or refresh (or the scheduled one) holds the lock
+                    raise IndexBusy(error) from error
                 raise
             await asyncio.to_thread(self.bot.answers.job_finished, job, "done", report.summary())
             if self.bot.settings.sources:
@@ -119,6 +161,9 @@ class AdminCog(NewsdeskCog):
         finally:
             edits.cancel()
         text = report_text(report, time.monotonic() - started)
+        if time.monotonic() >= editable:
+            log.info("%s (after Discord's 15 minutes for its message; /status shows it)", text)
+            return
         await self.deliver(lambda: interaction.edit_original_response(content=text))
 
     @staticmethod
@@ -141,8 +186,14 @@ class AdminCog(NewsdeskCog):
             model=await self._model_reachable(),
             started=self.bot.started,
             errors=self.bot.errors.last_hour(),
-        ) + await asyncio.to_thread(source_lines, self.bot.answers, self.bot.settings)
+        )
+        lines += await asyncio.to_thread(self._last_job_lines)
+        lines += await asyncio.to_thread(source_lines, self.bot.answers, self.bot.settings)
         await interaction.followup.send(embed=notice_embed("\n".join(lines), title="Status"))
+
+    def _last_job_lines(self) -> list[str]:
+        jobs = self.bot.answers.jobs(1)
+        return [job_line(jobs[0])] if jobs else []
 
     def _answer_mode(self, stats: Any) -> str:
         resolve = getattr(self.bot.desk, "resolve_mode", None)

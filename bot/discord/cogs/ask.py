@@ -69,17 +69,24 @@ class AskCog(NewsdeskCog):
         if message.author.bot or message.guild is None or not self.bot.settings.discord.mentions:
             return
         replied = await self._replied_conversation(message)
-        if self.bot.user not in message.mentions and replied is None:
+        if not self._addressed(message) and replied is None:
             return
         if not enabled_here(self.bot.settings, message.guild.id, message.channel):
             return
-        question = self._strip_mentions(message.content)
+        question = self._strip_mentions(message.content, message.guild)
         if not question:
             await message.reply("Ask me a question about the news coverage.", mention_author=False)
             return
         conversation = replied or conversation_key(message.channel)
         try:
             await self._answer_message(message, question, conversation)
+        except discord.Forbidden as error:  # the server's permissions, not a bug; a reply fails too
+            log.warning(
+                "cannot answer a mention in channel %s: Discord refused (%s); give the bot Send "
+                "Messages there, or set discord.channel_ids to the channels where it answers",
+                message.channel.id,
+                error,
+            )
         except Exception as error:
             text = explain(error, self.bot.errors, "mention")
             try:
@@ -126,6 +133,16 @@ class AskCog(NewsdeskCog):
             return None
         return await asyncio.to_thread(self.bot.answers.conversation_of, ref.message_id)
 
-    def _strip_mentions(self, content: str) -> str:
+    def _addressed(self, message: discord.Message) -> bool:
+        """The bot is mentioned: as a user, or by the role Discord made for it on joining (what
+        '@newsdesk' often picks in the member list's autocomplete)."""
+        own_role = message.guild.self_role if message.guild else None
+        return self.bot.user in message.mentions or (
+            own_role is not None and own_role in message.role_mentions
+        )
+
+    def _strip_mentions(self, content: str, guild: discord.Guild | None = None) -> str:
         me = self.bot.user.id if self.bot.user else 0
-        return re.sub(rf"<@!?{me}>", " ", content).strip()
+        own_role = guild.self_role if guild else None
+        role = rf"|<@&{own_role.id}>" if own_role is not None else ""
+        return re.sub(rf"<@!?{me}>{role}", " ", content).strip()
