@@ -210,6 +210,13 @@ class DiscordSettings(_Section):
         le=300,
         description="Seconds a stopping bot lets answers in progress finish (new questions are refused).",
     )
+    max_rate_limit_wait_s: float = Field(
+        60.0,
+        ge=30,
+        le=600,
+        description="Longest a message waits out Discord's rate limits (429) before it fails with one "
+        "line; at least 30 s (discord.py's least).",
+    )
     login_timeout_s: float = Field(
         60.0,
         gt=0,
