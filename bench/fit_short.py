@@ -20,6 +20,7 @@ scores the rest: lines given / right / wrong, right when given, and first senten
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,22 +203,35 @@ def cross_validate(
     return {name: figures(all_lines, got) for name, got in shown.items()}
 
 
+#: Digits the weights and the threshold are written with: rounding to 3 left "India" out by .0004
+#: (its chance was the fitted threshold itself); at 6 a line's chance moves by under 1e-5.
+_DIGITS = 6
+
+
+def written_threshold(threshold: float) -> float:
+    """``threshold`` rounded *down* to :data:`_DIGITS` digits, so the line whose chance set it
+    (the least chance of the lines the fit keeps) is kept by the written gate too."""
+    return math.floor(threshold * 10**_DIGITS) / 10**_DIGITS
+
+
 def _write(beta: np.ndarray, threshold: float) -> None:
     import prompts.answer_weights
     from prompts.answer_weights import SHORT_FEATURES
 
     path = Path(prompts.answer_weights.__file__)
     text = path.read_text(encoding="utf-8")
-    body = "".join(f'    "{n}": {b:.3f},\n' for n, b in zip([*SHORT_FEATURES, "bias"], beta, strict=True))
+    body = "".join(
+        f'    "{n}": {b:.{_DIGITS}f},\n' for n, b in zip([*SHORT_FEATURES, "bias"], beta, strict=True)
+    )
     text = re.sub(
         r"SHORT_WEIGHTS: dict\[str, float\] = \{.*?\n\}",
         f"SHORT_WEIGHTS: dict[str, float] = {{\n{body}}}",
         text,
         flags=re.S,
     )
-    text = re.sub(r"MIN_SHORT = [0-9.]+", f"MIN_SHORT = {threshold:.3f}", text)
+    text = re.sub(r"MIN_SHORT = [0-9.]+", f"MIN_SHORT = {written_threshold(threshold)}", text)
     path.write_text(text, encoding="utf-8")
-    say("wrote SHORT_WEIGHTS and MIN_SHORT =", round(threshold, 3))
+    say("wrote SHORT_WEIGHTS and MIN_SHORT =", written_threshold(threshold))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,8 +242,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--sentences", type=int, default=3, choices=(1, 2, 3), help="lines from this many sentences"
     )
+    p.add_argument(
+        "--checks",
+        default=None,
+        help="comma-separated type checks of the line (prompts.short_answers.ALL_CHECKS; 'none' for "
+        "none; default: the shipped TYPE_CHECKS)",
+    )
     p.add_argument("--write", action="store_true", help="fit: write the weights into prompts/")
     args = p.parse_args(argv)
+    import prompts.short_answers
+
+    if args.checks is not None:
+        wanted = frozenset(c for c in args.checks.split(",") if c and c != "none")
+        unknown = wanted - set(prompts.short_answers.ALL_CHECKS)
+        if unknown:
+            p.error(f"unknown check(s): {', '.join(sorted(unknown))}")
+        prompts.short_answers.TYPE_CHECKS = wanted
+    say("type checks:", ",".join(sorted(prompts.short_answers.TYPE_CHECKS)) or "none")
     rows = load(args.work_dir, bench_set(args).name)
     if args.step == "cv":
         say(f"cv by week, l2={args.l2}, precision={args.precision}, sentences={args.sentences}:")

@@ -107,19 +107,21 @@ SHORT_FEATURES = (
 #: The chance that a direct answer line is right, fitted by ``python -m bench.fit_short fit``
 #: on the tuning half's candidate lines, one per picked sentence holding a span of the kind asked
 #: (label: the line holds the correct answer; a line on an unanswerable question is wrong; ridge
-#: 30, chosen by 4-fold CV by week: BENCHMARKS.md section 2, sessions 7b and 9).
+#: 30, chosen by 4-fold CV by week: BENCHMARKS.md section 2, sessions 7b and 9), over the lines
+#: that pass :data:`prompts.short_answers.TYPE_CHECKS`; written to 6 digits so that rounding
+#: does not decide a line.
 SHORT_WEIGHTS: dict[str, float] = {
-    "confidence": 0.554,
-    "sentence": 2.058,
-    "spans": -1.755,
-    "near": 0.251,
-    "noun": 0.532,
-    "bias": -1.194,
+    "confidence": 0.636553,
+    "sentence": 1.971176,
+    "spans": -1.962583,
+    "near": 0.254840,
+    "noun": 0.482133,
+    "bias": -1.070041,
 }
 
 #: The likeliest line is given when its chance is at least this (the least threshold at which 85%
-#: of the tuning half's lines it would show are right) ...
-MIN_SHORT = 0.516
+#: of the tuning half's lines it would show are right, rounded down so the line that set it stays) ...
+MIN_SHORT = 0.522711
 
 #: ... or when the line is tied to the question by hand-set rule: at least this share of the
 #: question's words stand within ``prompts.short_answers.NEAR_WORDS`` words of it ("Xi last

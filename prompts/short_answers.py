@@ -12,10 +12,14 @@ and a US state for "which state" (not one the question names). For "which X ..."
 chain", "a festival called Burning Man", or an appositive of a name the question gives
 ("Commander, a German Shepherd" for "Which breed of dog is Commander?") -- any name of the
 sentence was wrong 14 times in 16 on the tuning half, a name by the noun right 3 times in 3.
-None for other "what" questions and "why": they want more than a span. Each of the answer's
-(at most three) sentences offers one (:func:`short_lines`): the lead's date can answer another
-question ("Standard time will be in effect until Sunday, March 12 ..." for when daylight saving
-time ends) while the third's stands right by the question's words.
+None for other "what" questions and "why": they want more than a span. A line is of the kind
+asked (:data:`TYPE_CHECKS`): a "which X" line asked as "who" is not a country or US state by
+itself (but "Spain" is a team), an "in what time" line carries a time unit ("3.13 seconds", not
+"21"; "how long": a time or a length), a "where" line is a place; "when" lines are dates by
+construction. Each of the answer's (at most three) sentences offers one (:func:`short_lines`):
+the lead's date can answer another question ("Standard time will be in effect until Sunday,
+March 12 ..." for when daylight saving time ends) while the third's stands right by the
+question's words.
 
 One is given only when the evidence ties it to what was asked (:func:`direct_answer`): the
 lead-most line with most of the question's words right around it when the refusal is sure
@@ -35,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from prompts.answer_kinds import Span, asked_noun, question_words
+from prompts.answer_kinds import Span, asked_noun, asking_sentence, question_words
 from prompts.answer_weights import (
     MIN_SHORT,
     SHORT_FEATURES,
@@ -128,6 +132,89 @@ def _within(question: Question, spans: Sequence[Span], find: Callable[[str], tup
     return found
 
 
+#: Type checks of a line against the kind asked (:func:`_of_the_kind`), each measured on its own on
+#: the tuning half (BENCHMARKS.md section 2, session 9 ans13m); ``bench.fit_short --checks`` sets
+#: them for a measurement.
+TYPE_CHECKS: frozenset[str] = frozenset({"who-not-country", "duration", "where-place"})
+#: Every check that can be measured: "who-not-country" (a "which X" line asked as "who" is not a
+#: country or US state by itself), "who-not-in" (nor a name the sentence puts something in),
+#: "duration" (an "in what time" line carries a time unit; a "how long" one a time or a length),
+#: "measure" (a "how many X" line is not a number of another measure: "four years" for "how many
+#: titles"), "count" (nor a number of another thing: "39 hospitals" for "how many employees"),
+#: "where-place" (a "where" line is a place the sentence puts something in or at, a country or a
+#: US state).
+ALL_CHECKS = ("who-not-country", "who-not-in", "duration", "measure", "count", "where-place")
+
+#: Words before a span that put it as where something is ("in Simi Valley", "near Seoul"); not
+#: "at" or "from", which also open bodies ("workers at Kaiser Permanente", "a letter from Google").
+_IN_PLACE = re.compile(
+    r"\b(?:in|near|outside|inside|throughout)\s+(?:(?:the|downtown|central|northern|southern|eastern|"
+    r"western|nearby)\s+)?$",
+    re.I,
+)
+#: Nouns of a "which X" question whose answer may be named by a country ("Spain" for "which team").
+_NATIONAL = frozenset("team teams side sides squad squads host hosts power powers ally allies".split())
+#: "How long ...?", "in what time ...?", "how many seconds ...?": the answer is a duration.
+_ASKS_DURATION = re.compile(
+    r"\bhow\s+long\b|\b(?:in|within)\s+what\s+(?:time|period)\b|"
+    r"\bhow\s+many\s+(?:more\s+)?(?:seconds|minutes|hours|days|weeks|months|years|decades)\b",
+    re.I,
+)
+_TIME_UNIT = re.compile(
+    r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century)\b", re.I
+)
+#: "How long is the bridge?" asks a length: for "how long" a length passes the duration check too.
+_LENGTH_UNIT = re.compile(
+    r"\b(?:miles?|feet|foot|inch(?:es)?|yards?|metres?|meters?|kilometres?|kilometers?|km)\b", re.I
+)
+_HOW_LONG = re.compile(r"\bhow\s+long\b", re.I)
+#: Units that measure rather than count: a number of these is not a count of anything else.
+_MEASURES = frozenset(
+    """second seconds minute minutes hour hours day days week weeks month months year years mile
+    miles feet foot metre metres meter meters kilometre kilometres kilometer kilometers km kg tonne
+    tonnes ton tons percent""".split()
+)
+#: "how many hospital employees ...": the counted noun, the first plural after "how many".
+_COUNTED = re.compile(r"\b(?i:how\s+many)\s+(?:[\w'’-]+\s+){0,3}?([a-z]+s|people|children|men|women)\b")
+
+
+def _a_place_for_who(question: Question, sentence: str, span: Span, checks: frozenset[str]) -> bool:
+    """``span`` names where something is, not who: for a "which X" question, a country or US
+    state by itself ("South Korea" for "which airline"; check "who-not-country") -- not for a
+    plain "who" (a country hosts, wins, sanctions) nor "which team" (a country names a team) --
+    or a name the sentence puts something *in* ("in Simi Valley"; check "who-not-in")."""
+    noun = asked_noun(question.text)
+    whole = span.text in countries_in(span.text) or span.text in states_in(span.text)
+    if "who-not-country" in checks and whole and noun and noun not in _NATIONAL:
+        return True
+    return "who-not-in" in checks and bool(_IN_PLACE.search(sentence, 0, span.start))
+
+
+def _unit_after(sentence: str, span: Span) -> str:
+    m = _UNIT.match(sentence, span.end)
+    return m.group(1).lower() if m else ""
+
+
+def _of_the_kind(question: Question, sentence: str, span: Span, checks: frozenset[str]) -> bool:
+    """Whether ``span`` passes the type checks of the kind asked (:data:`TYPE_CHECKS`)."""
+    if question.kind == "who":
+        return not _a_place_for_who(question, sentence, span, checks)
+    if question.kind == "where" and "where-place" in checks:
+        return _a_place(sentence, span)
+    if question.kind != "number":
+        return True
+    unit = _unit_after(sentence, span)
+    if "duration" in checks and _ASKS_DURATION.search(question.text):
+        units = (_TIME_UNIT, _LENGTH_UNIT) if _HOW_LONG.search(question.text) else (_TIME_UNIT,)
+        return any(u.search(span.text) or u.fullmatch(unit) for u in units)
+    counted = _COUNTED.search(asking_sentence(question.text))
+    if not unit or unit in question.words or counted is None:
+        return True
+    if "measure" in checks and unit in _MEASURES:
+        return False
+    return not ("count" in checks and unit not in _forms(counted.group(1)))
+
+
 def _fitting(question: Question, sentence: str, spans: Sequence[Span]) -> list[Span]:
     """The spans of ``sentence`` that could be the answer's kind."""
     spans = [s for s in spans if len(s.text) <= _MAX_CHARS]
@@ -136,8 +223,8 @@ def _fitting(question: Question, sentence: str, spans: Sequence[Span]) -> list[S
     if ASKS_FOR_STATE.search(question.text):  # "which state": a US state ("California", not
         return _within(question, spans, states_in)  # "California Governor Gavin Newsom")
     if question.kind == "who":  # a person or body, not where it happened
-        return [s for s in spans if not _VENUE.search(s.text)]
-    return spans
+        spans = [s for s in spans if not _VENUE.search(s.text)]
+    return [s for s in spans if _of_the_kind(question, sentence, s, TYPE_CHECKS)]
 
 
 _WORD = r"[A-Za-z][\w'’-]*"

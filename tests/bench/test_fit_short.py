@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from bench.fit_short import Line, Option, chance_of, chosen, figures, fit_gate
+from bench.fit_short import Line, Option, chance_of, chosen, figures, fit_gate, main, written_threshold
 
 
 def _line(qid: str, short: str, right: bool, features: tuple[float, ...], answerable: bool = True) -> Line:
@@ -57,3 +58,17 @@ def test_a_question_shows_its_likeliest_candidate_line() -> None:
     assert line.short == "Charles Babbage"  # the lead-most, before the gate
     assert chosen(line, beta) == third
     assert chance_of(third, beta) > chance_of(lead, beta)
+
+
+def test_the_written_threshold_keeps_the_line_that_set_it() -> None:
+    # Rounding .5156 to .516 once left out the line whose chance was the fitted threshold.
+    assert written_threshold(0.5156) <= 0.5156
+    assert written_threshold(0.5156) > 0.5156 - 1e-6
+    assert written_threshold(0.5) == 0.5
+
+
+def test_an_unknown_type_check_is_one_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["cv", "--checks", "bogus"])
+    assert stop.value.code == 2
+    assert "unknown check(s): bogus" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from prompts import short_answers
 from prompts.answer_kinds import Span, kind_of
 from prompts.answer_weights import SHORT_FEATURES, TIED_CONFIDENCE, TIED_NEAR
 from prompts.extractive import answer_extractively
@@ -358,3 +359,93 @@ def test_a_line_by_the_noun_counts_only_the_names_by_that_noun() -> None:
     by_noun = _features("Which breed of dog is Commander?", text)
     assert by_noun[SHORT_FEATURES.index("noun")] == 1.0
     assert by_noun[spans] == 0.25
+
+
+# Type checks per asked kind (prompts.short_answers.TYPE_CHECKS; each measured on the tuning half).
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "unchecked"),
+    [
+        (  # "which candidate": a country by itself is where, not who ("who-not-country")
+            "Which candidate will skip the debate?",
+            "Debate\n\nOfficials said Mexico will skip the debate next week.",
+            "Mexico",
+        ),
+        (  # "in what time": a number that is not a time ("duration")
+            "In what time did she solve the cube?",
+            "Cube\n\nThe 21 contestants watched her solve the cube in Wuhu.",
+            "21 contestants",
+        ),
+        (  # "where": a name the sentence does not put anything in or at ("where-place")
+            "Where did the debate take place?",
+            "Debate\n\nThe GOP debate took place on Wednesday, the Republican National Committee said.",
+            "GOP",
+        ),
+    ],
+)
+def test_a_line_not_of_the_kind_asked_is_not_offered(
+    question: str, text: str, unchecked: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _short(question, text) is None  # the shipped checks
+    monkeypatch.setattr(short_answers, "TYPE_CHECKS", frozenset())
+    assert _short(question, text) == unchecked
+
+
+def test_a_which_team_line_may_be_a_country() -> None:
+    text = "Final\n\nIn the final, Spain beat the hosts on Sunday."
+    assert _short("Which team won the World Cup?", text) == "Spain"
+
+
+def test_a_plain_who_line_may_be_a_country() -> None:  # a country hosts, wins, sanctions
+    text = "Summit\n\nThe summit will be hosted by France next year, officials said."
+    assert _short("Who will host the summit?", text) == "France"
+
+
+def test_a_duration_keeps_its_time_unit() -> None:
+    text = "Cube\n\nThe teenager solved it in 3.13 seconds, ahead of 21 rivals."
+    assert _short("In what time did the teenager solve it?", text) == "3.13 seconds"
+
+
+@pytest.mark.parametrize(
+    ("check", "question", "text", "unchecked"),
+    [
+        (  # not shipped: a number of another measure ("four years" for "how many titles")
+            "measure",
+            "How many titles has the team won?",
+            "Rugby\n\nThe team has played the sport for 32 years.",
+            "32 years",
+        ),
+        (  # not shipped: a number of another thing ("39 hospitals" for "how many employees")
+            "count",
+            "How many hospital employees walked off the job?",
+            "Strike\n\nWorkers at 39 hospitals walked off the job on Wednesday.",
+            "39 hospitals",
+        ),
+        (  # not shipped: a "who" line the sentence puts something in
+            "who-not-in",
+            "Who said he would skip the debate?",
+            "Debate\n\nThe debate will be held at the library in Simi Valley on Wednesday.",
+            "Simi Valley",
+        ),
+    ],
+)
+def test_the_measured_checks_not_shipped_drop_their_lines_when_set(
+    check: str, question: str, text: str, unchecked: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert check in short_answers.ALL_CHECKS and check not in short_answers.TYPE_CHECKS
+    assert _short(question, text) == unchecked
+    monkeypatch.setattr(short_answers, "TYPE_CHECKS", frozenset({check}))
+    assert _short(question, text) is None
+
+
+def test_the_shipped_checks_are_measurable_ones() -> None:
+    assert short_answers.TYPE_CHECKS <= set(short_answers.ALL_CHECKS)
+
+
+def test_how_long_may_ask_a_length_or_a_time() -> None:
+    bridge = "Bridge\n\nThe new bridge over the bay runs 1.7 miles from shore to shore."
+    assert _short("How long is the new bridge?", bridge) == "1.7 miles"
+    strike = "Strike\n\nThe 75 workers stayed on strike for 46 days before a deal."
+    assert _short("How long did the workers strike?", strike) == "46 days"
+    assert _short("In what time did the bridge open?", bridge) is None  # a length is no time
