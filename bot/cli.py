@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from bot.command_line import build_parser
 from bot.json_output import dumps, hits_json, refused_question, undecodable_line
 from bot.terminal_text import answer_text, hits_text, status_text, summary_text
+from config.counts import counted
 from config.errors import EXIT_INDEX_UNUSABLE, Busy, RunFailed, UserError, escape_controls, one_line
 from config.redaction import redact, redact_logs
 
@@ -246,7 +247,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or settings.data_dir or default_data_dir()
     name, passages = migrate_to_postgres(settings, Path(data_dir) / "index")
     print(
-        f"migrated: {passages} passages with their vectors to PostgreSQL as {name} "
+        f"migrated: {counted(passages, 'passage')} with their vectors to PostgreSQL as {name} "
         "(nothing re-embedded); set store.backend: postgres to search it"
     )
     return 0

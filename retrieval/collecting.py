@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from config.counts import counted
 from config.settings import Settings, SourceSettings
 from retrieval.catalog import write_atomically
 from retrieval.fetching import Fetcher
@@ -78,7 +79,7 @@ class SourceStatus:
         """One line for /sources, /status and the CLI."""
         state = "never refreshed" if self.last_attempt is None else ("ok" if self.ok else "FAILED")
         text = (
-            f"{self.name} ({self.kind}): {state}, {self.articles} articles; last refresh "
+            f"{self.name} ({self.kind}): {state}, {counted(self.articles, 'article')}; last refresh "
             f"{self.fetched} new or changed, {self.not_modified} unchanged, {self.failed} failed"
         )
         if self.summaries:

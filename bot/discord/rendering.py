@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import discord
 
+from config.counts import counted
 from config.redaction import redact
 from prompts.citations import Answer, Citation
 
@@ -234,11 +235,11 @@ def _clip_block(text: str) -> str:
     lines, size = text.split("\n"), 0
     kept: list[str] = []
     for line in lines:
-        more = f"… and {len(lines) - len(kept)} more lines"
+        more = f"… and {counted(len(lines) - len(kept), 'more line')}"
         if size + len(line) + 1 + len(more) > DESCRIPTION_LIMIT:
             break
         kept.append(line)
         size += len(line) + 1
     if not kept:  # one line longer than the limit
         return text[: DESCRIPTION_LIMIT - 1] + "…"
-    return "\n".join([*kept, f"… and {len(lines) - len(kept)} more lines"])
+    return "\n".join([*kept, f"… and {counted(len(lines) - len(kept), 'more line')}"])

@@ -147,7 +147,11 @@ async def harvest_urls(fetcher: Fetcher, source: SourceSettings, cache: SourceCa
             pages[url] = old
     cache.pages = pages
     if source.urls and harvest.failed == len(source.urls):
-        harvest.error = f"all {len(source.urls)} pages failed; first: {harvest.problems[0].reason}"
+        first = harvest.problems[0].reason
+        many = len(source.urls) > 1
+        harvest.error = (
+            f"all {len(source.urls)} pages failed; first: {first}" if many else f"its page failed: {first}"
+        )
     return harvest
 
 

@@ -229,3 +229,18 @@ def test_a_long_notice_keeps_whole_lines_and_says_how_many_more() -> None:
     assert shown == lines[: len(shown)]  # no source cut in half (was cut mid-line with '…')
     assert more == f"… and {len(lines) - len(shown)} more lines"
     assert len(notice_embed("x" * 5000).description or "") == DESCRIPTION_LIMIT  # one huge line: clipped
+
+
+def test_the_index_size_says_1_article_and_1_passage() -> None:
+    from bot.discord.panels import status_lines
+
+    lines = status_lines({"articles": 1, "passages": 1}, mode="extractive", model="ok", started=0.0, errors=0)
+    assert lines[0] == "**Index:** 1 article / 1 passage"
+    lines = status_lines({"articles": 2, "passages": 0}, mode="extractive", model="ok", started=0.0, errors=0)
+    assert lines[0] == "**Index:** 2 articles / 0 passages"
+
+
+def test_one_line_left_out_is_1_more_line() -> None:
+    first = "a" * (DESCRIPTION_LIMIT - 30)
+    description = notice_embed(f"{first}\n{'b' * 40}", title="Coverage").description or ""
+    assert description == f"{first}\n… and 1 more line"

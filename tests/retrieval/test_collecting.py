@@ -301,3 +301,20 @@ async def test_one_unreadable_page_costs_its_source_nothing_else(news_site: News
     status = collected.statuses["courier-pages"]
     assert status.ok and (status.articles, status.failed) == (1, 1)
     assert "cannot be read (DecodingError)" in (status.warning or "")
+
+
+def test_a_source_line_says_1_article_not_1_articles() -> None:
+    from retrieval.collecting import SourceStatus
+
+    line = SourceStatus("agency", "urls", "2026-11-30T18:29:04+00:00", articles=1, fetched=1).line()
+    assert line.startswith("agency (urls): ok, 1 article; last refresh 1 new or changed")
+    assert ", 2 articles;" in SourceStatus("agency", "urls", articles=2).line()
+
+
+async def test_a_urls_source_of_one_page_that_fails_says_its_page_failed(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    settings = site_settings(news_site, {"name": "one-page", "kind": "urls", "urls": ["/broken"]})
+    collected = await acollect(settings, tmp_path)
+    error = collected.statuses["one-page"].last_error or ""
+    assert error.startswith("its page failed: ") and "all 1 pages" not in error
