@@ -199,7 +199,7 @@ async def _refresh(
     fetcher: Fetcher, source: SourceSettings, root: Path, manifest: str, previous: SourceStatus | None
 ) -> tuple[list[Article], list[SourceProblem], SourceStatus]:
     started, attempt = time.perf_counter(), now_iso()
-    cache = SourceCache.load(root, source.name)
+    cache, damage = SourceCache.read(root, source.name)
     harvest = await _harvest(fetcher, source, cache, manifest)
     if harvest.error is None:
         cache.save(root, source.name)
@@ -209,6 +209,8 @@ async def _refresh(
     problems = list(harvest.problems)
     if harvest.error and not harvest.problems:  # "all N pages failed" sums up the pages' own
         problems.insert(0, SourceProblem(source.name, harvest.error))
+    if damage:
+        problems.insert(0, SourceProblem(source.name, damage))
     warning = None
     if harvest.failed and not harvest.error:
         first = harvest.problems[0]

@@ -20,6 +20,8 @@ from retrieval.models import Article
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
+#: what reading a damaged cache raises (AttributeError: valid JSON that is not an object)
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
 
 
 def now_iso() -> str:
@@ -99,26 +101,51 @@ class SourceCache:
     def path(root: Path, name: str) -> Path:
         return root / f"cache-{name}.json"
 
+    @staticmethod
+    def copy_path(root: Path, name: str) -> Path:
+        """The second copy of the cache: what a damaged cache is read from."""
+        return root / f"cache-{name}.json.copy"
+
     @classmethod
     def load(cls, root: Path, name: str) -> SourceCache:
-        """The cache of source ``name``; empty when there is none or it cannot be read."""
+        """The cache of source ``name`` (see :meth:`read`)."""
+        return cls.read(root, name)[0]
+
+    @classmethod
+    def read(cls, root: Path, name: str) -> tuple[SourceCache, str | None]:
+        """The cache of source ``name``, empty when there is none, and a line saying so when it
+        cannot be read (a bad sector, an editor, a half-restored backup): it is then read from
+        its second copy, so a source that also fails this refresh keeps the articles it had."""
         path = cls.path(root, name)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") != CACHE_VERSION:
-                return cls()
-            return cls(
-                pages={p["url"]: PageRecord.from_json(p) for p in data.get("pages", [])},
-                feed=Validators(data.get("feed_etag"), data.get("feed_last_modified")),
-                folder=[article_from_json(a) for a in data.get("folder", [])],
-            )
+            return cls._parse(path), None
         except FileNotFoundError:
+            return cls(), None
+        except _UNREADABLE as exc:
+            reason = _reason(exc)
+        log.warning("ignoring unreadable source cache %s: %s", path, reason)
+        try:
+            cache = cls._parse(cls.copy_path(root, name))
+        except _UNREADABLE:
+            return (
+                cls(),
+                f"its cache {path.name} cannot be read ({reason}) nor its copy; its pages are fetched again",
+            )
+        return cache, f"its cache {path.name} cannot be read ({reason}); its copy was read instead"
+
+    @classmethod
+    def _parse(cls, path: Path) -> SourceCache:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != CACHE_VERSION:
             return cls()
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring unreadable source cache %s: %s", path, exc)
-            return cls()
+        return cls(
+            pages={p["url"]: PageRecord.from_json(p) for p in data.get("pages", [])},
+            feed=Validators(data.get("feed_etag"), data.get("feed_last_modified")),
+            folder=[article_from_json(a) for a in data.get("folder", [])],
+        )
 
     def save(self, root: Path, name: str) -> None:
+        """Write the cache and its second copy, each whole or not at all."""
         root.mkdir(parents=True, exist_ok=True)
         data = {
             "version": CACHE_VERSION,
@@ -127,4 +154,17 @@ class SourceCache:
             "pages": [r.to_json() for r in self.pages.values()],
             "folder": [article_to_json(a) for a in self.folder],
         }
-        write_atomically(self.path(root, name), json.dumps(data, ensure_ascii=False, indent=1))
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+        write_atomically(self.path(root, name), text)
+        write_atomically(self.copy_path(root, name), text)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a cache cannot be read, without its path (shown to Discord admins too)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, ValueError):
+        return f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+    return f"unexpected content ({type(exc).__name__}: {exc})"

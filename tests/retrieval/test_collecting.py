@@ -318,3 +318,54 @@ async def test_a_urls_source_of_one_page_that_fails_says_its_page_failed(
     collected = await acollect(settings, tmp_path)
     error = collected.statuses["one-page"].last_error or ""
     assert error.startswith("its page failed: ") and "all 1 pages" not in error
+
+
+@pytest.mark.parametrize("damage", ["{ not json", "", "\x00\x00\x00"])
+async def test_a_damaged_cache_of_a_failing_source_keeps_its_articles(
+    news_site: NewsSite, news_settings: Settings, tmp_path: Path, damage: str
+) -> None:
+    before = await acollect(news_settings, tmp_path)
+    cache = SourceCache.path(state_dir(tmp_path), "harbor-rss")
+    cache.write_text(damage, encoding="utf-8")  # a bad sector, an editor, a half-restored backup
+    news_site.down["/harbor/rss.xml"] = 500
+    after = await acollect(news_settings, tmp_path)
+    assert {a.doc_id for a in after.articles} == {a.doc_id for a in before.articles}
+    assert after.statuses["harbor-rss"].articles == 5 and not after.statuses["harbor-rss"].ok
+    damaged = [p for p in after.problems if "cannot be read" in p.reason]
+    assert len(damaged) == 1 and damaged[0].source == "harbor-rss"
+    assert "cache-harbor-rss.json" in damaged[0].reason and str(tmp_path) not in damaged[0].reason
+
+
+async def test_an_unreadable_cache_of_a_failing_folder_source_keeps_its_articles(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "tunnel.md").write_text("# Tunnel tolls rise\n\n" + "The tunnel toll rises in May. " * 20)
+    settings = site_settings(news_site, {"name": "notes", "kind": "folder", "path": str(folder)})
+    data = tmp_path / "data"
+    before = await acollect(settings, data)
+    SourceCache.path(state_dir(data), "notes").write_bytes(b"\xff\xfe garbage")
+    (folder / "tunnel.md").unlink()  # the share is unmounted: the source fails
+    after = await acollect(settings, data)
+    assert [a.doc_id for a in after.articles] == [a.doc_id for a in before.articles] != []
+    assert not after.statuses["notes"].ok and after.statuses["notes"].articles == 1
+
+
+async def test_a_damaged_cache_and_copy_say_so_once_and_a_working_source_heals_them(
+    news_site: NewsSite, news_settings: Settings, tmp_path: Path
+) -> None:
+    await acollect(news_settings, tmp_path)
+    root = state_dir(tmp_path)
+    for path in (SourceCache.path(root, "harbor-rss"), SourceCache.copy_path(root, "harbor-rss")):
+        path.write_text("[]", encoding="utf-8")  # valid JSON, not a cache
+    again = await acollect(news_settings, tmp_path)
+    [line] = [p.reason for p in again.problems if p.source == "harbor-rss"]
+    assert line.startswith("its cache cache-harbor-rss.json cannot be read (unexpected content")
+    assert line.endswith("nor its copy; its pages are fetched again")
+    assert again.statuses["harbor-rss"].ok and again.statuses["harbor-rss"].articles == 5
+    assert len(SourceCache.load(root, "harbor-rss").pages) == 5  # written again, both copies
+    assert (
+        SourceCache.path(root, "harbor-rss").read_text()
+        == SourceCache.copy_path(root, "harbor-rss").read_text()
+    )
