@@ -97,9 +97,8 @@ def source_line(citation: Citation, limit: int = FIELD_LIMIT) -> str:
     outlet = _plain(citation.outlet or "Unknown outlet")
     title = _plain(citation.title or "Untitled")
     when = f" ({citation.published.isoformat()})" if citation.published else ""
-    if citation.also_in:  # the same story ran elsewhere too (syndicated copy)
-        n = len(citation.also_in)
-        when += f" +{n} outlet{'s' if n > 1 else ''}"
+    if citation.also_outlets:  # the same story ran in other outlets too (syndicated copy)
+        when += f" +{counted(len(citation.also_outlets), 'outlet')}"
     for headline in _shortened(title):
         label = f'{outlet} — "{headline}"'
         if _linkable(citation.url):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 import discord
@@ -244,3 +245,12 @@ def test_one_line_left_out_is_1_more_line() -> None:
     first = "a" * (DESCRIPTION_LIMIT - 30)
     description = notice_embed(f"{first}\n{'b' * 40}", title="Coverage").description or ""
     assert description == f"{first}\n… and 1 more line"
+
+
+def test_a_source_line_counts_other_outlets_not_copies() -> None:
+    copies = replace(citation(1), also_in=("doc1-copy", "doc1-copy2"))
+    assert "outlet" not in source_line(copies)  # copies of one file: was '+2 outlets'
+    two = replace(citation(1), also_in=("a", "b", "c"), also_outlets=("Courier", "Herald"))
+    assert source_line(two).endswith("(2022-02-02) +2 outlets")
+    one = replace(citation(1), also_in=("a",), also_outlets=("Courier",))
+    assert source_line(one).endswith("(2022-02-02) +1 outlet")
