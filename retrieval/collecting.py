@@ -31,7 +31,7 @@ from retrieval.ingest import ReindexBusy
 from retrieval.models import Article
 from retrieval.sources import CorpusError, SourceProblem, read_folder
 from retrieval.web.harvest import Harvest, harvest_feed, harvest_urls
-from retrieval.web.records import SourceCache, now_iso
+from retrieval.web.records import CacheCheckpoint, SourceCache, now_iso
 from retrieval.web.stories import SUMMARY_MARK, Stories, group_stories
 
 log = logging.getLogger(__name__)
@@ -183,13 +183,15 @@ def _read_folder_source(source: SourceSettings, cache: SourceCache, manifest: st
     return harvest
 
 
-async def _harvest(fetcher: Fetcher, source: SourceSettings, cache: SourceCache, manifest: str) -> Harvest:
+async def _harvest(
+    fetcher: Fetcher, source: SourceSettings, cache: SourceCache, manifest: str, checkpoint: CacheCheckpoint
+) -> Harvest:
     try:
         if source.kind == "folder":
             return await asyncio.to_thread(_read_folder_source, source, cache, manifest)
         if source.kind == "urls":
-            return await harvest_urls(fetcher, source, cache)
-        return await harvest_feed(fetcher, source, cache)
+            return await harvest_urls(fetcher, source, cache, checkpoint)
+        return await harvest_feed(fetcher, source, cache, checkpoint)
     except Exception as exc:  # one broken source must never stop the others
         log.exception("refreshing source %s failed unexpectedly", source.name)
         return Harvest(error=f"unexpected error: {type(exc).__name__}: {exc}")
@@ -200,11 +202,12 @@ async def _refresh(
 ) -> tuple[list[Article], list[SourceProblem], SourceStatus]:
     started, attempt = time.perf_counter(), now_iso()
     cache, damage = SourceCache.read(root, source.name)
-    harvest = await _harvest(fetcher, source, cache, manifest)
+    checkpoint = CacheCheckpoint(cache, lambda partial: partial.save(root, source.name))
+    harvest = await _harvest(fetcher, source, cache, manifest, checkpoint)
     if harvest.error is None:
         cache.save(root, source.name)
-    else:
-        cache = SourceCache.load(root, source.name)  # whatever the failed run touched, unsaved
+    else:  # whatever the failed run touched is not saved, but the good pages it saved part way
+        cache = SourceCache.load(root, source.name)
         log.warning("source %s failed: %s", source.name, harvest.error)
     problems = list(harvest.problems)
     if harvest.error and not harvest.problems:  # "all N pages failed" sums up the pages' own

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +22,10 @@ from retrieval.models import Article
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
+#: A refresh saves the pages it fetched so far every this many new pages or seconds (whichever
+#: comes first), so a killed run (kill -9, a power cut, an OOM kill) does not fetch them again.
+CHECKPOINT_PAGES = 20
+CHECKPOINT_S = 30.0
 #: what reading a damaged cache raises (AttributeError: valid JSON that is not an object)
 _UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
 
@@ -168,3 +174,47 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, ValueError):
         return f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError) else str(exc)
     return f"unexpected content ({type(exc).__name__}: {exc})"
+
+
+class CacheCheckpoint:
+    """Saves a source's cache with the pages fetched so far, part way through its refresh.
+
+    A cache was written once per source, at its end: a run killed after fetching 900 pages of
+    1,000 fetched the 900 again. The pages not yet refreshed keep their last good copy; the
+    feed's validators are left out, so after a killed run the feed itself is read again."""
+
+    def __init__(
+        self,
+        cache: SourceCache,
+        save: Callable[[SourceCache], None],
+        pages: int | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        self._base = dict(cache.pages)
+        self._folder = list(cache.folder)
+        self._done: dict[str, PageRecord] = {}
+        self._save = save
+        self._every_pages = pages or CHECKPOINT_PAGES
+        self._every_s = seconds or CHECKPOINT_S
+        self._pending = 0
+        self._last = time.monotonic()
+        self.saves = 0
+
+    def page(self, url: str, record: PageRecord) -> None:
+        """``record`` was just refreshed; the cache is saved when enough is new."""
+        old = self._base.get(url)
+        if old is not None and old.fetched_at == record.fetched_at and not old.from_summary:
+            return  # a 304 or an identical copy: nothing a rerun would fetch
+        self._done[url] = record
+        self._pending += 1
+        if self._pending >= self._every_pages or time.monotonic() - self._last >= self._every_s:
+            self.save()
+
+    def save(self) -> None:
+        self._pending, self._last = 0, time.monotonic()
+        try:
+            self._save(SourceCache({**self._base, **self._done}, Validators(), self._folder))
+        except OSError as exc:  # a full disk: the refresh goes on; its final save says so
+            log.warning("the pages fetched so far could not be saved: %s", exc)
+            return
+        self.saves += 1

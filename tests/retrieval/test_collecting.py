@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -369,3 +372,59 @@ async def test_a_damaged_cache_and_copy_say_so_once_and_a_working_source_heals_t
         SourceCache.path(root, "harbor-rss").read_text()
         == SourceCache.copy_path(root, "harbor-rss").read_text()
     )
+
+
+_KILLED_REFRESH = """
+import sys
+from pathlib import Path
+
+import retrieval.web.records as records
+from config.settings import Settings
+from retrieval.collecting import collect
+
+records.CHECKPOINT_PAGES = int(sys.argv[3])
+collect(Settings.model_validate_json(Path(sys.argv[1]).read_text()), Path(sys.argv[2]))
+"""
+
+
+async def killed_refresh(news_site: NewsSite, settings: Settings, data: Path, every: int) -> set[str]:
+    """Start a refresh in another process and kill -9 it once it has fetched two article pages
+    (served one at a time, 0.4 s each); the paths it fetched whole."""
+    config = data.parent / "settings.json"
+    config.write_text(settings.model_dump_json())
+    news_site.delay_s = 0.4
+    run = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _KILLED_REFRESH,
+        str(config),
+        str(data),
+        str(every),
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while len([h for h in news_site.requests if h.status == 200 and h.path.endswith(".html")]) < 2:
+            assert run.returncode is None and asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # past the save that follows the second page
+        os.kill(run.pid, signal.SIGKILL)
+    finally:
+        await run.wait()
+    news_site.delay_s = 0.0
+    return {h.path for h in news_site.requests if h.status == 200 and h.path.endswith(".html")}
+
+
+async def test_pages_fetched_by_a_killed_refresh_are_not_fetched_again(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    settings = site_settings(news_site, RSS)
+    settings = settings.model_copy(update={"fetch": settings.fetch.model_copy(update={"per_host": 1})})
+    fetched = await killed_refresh(news_site, settings, tmp_path / "data", every=1)
+    assert 2 <= len(fetched) < 5  # killed part way
+    news_site.requests.clear()
+    again = await acollect(settings, tmp_path / "data")
+    assert again.statuses["harbor-rss"].ok and again.statuses["harbor-rss"].articles == 5
+    asked = {h.path: h.status for h in news_site.requests if h.path.endswith(".html")}
+    assert {path: asked[path] for path in fetched} == dict.fromkeys(fetched, 304)  # were all 200
+    assert 200 in asked.values()  # the pages the killed run had not reached
