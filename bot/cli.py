@@ -85,7 +85,9 @@ def _printed_here(record: logging.LogRecord) -> bool:
     (a skipped file); other warnings of the reader (an unreadable date) are shown as logged."""
     if record.name == "retrieval.sources":
         return record.levelno > logging.WARNING or not record.getMessage().startswith("skipped ")
-    return not (record.name == "retrieval.collecting" and str(record.msg).startswith("source %s failed"))
+    # a failed source, and a source whose cache cannot be read, are problems printed as warnings
+    printed = ("source %s failed", "source %s: ")
+    return not (record.name == "retrieval.collecting" and str(record.msg).startswith(printed))
 
 
 def _cmd_index(args: argparse.Namespace) -> int:

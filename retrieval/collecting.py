@@ -207,12 +207,13 @@ async def _refresh(
     if harvest.error is None:
         cache.save(root, source.name)
     else:  # whatever the failed run touched is not saved, but the good pages it saved part way
-        cache = SourceCache.load(root, source.name)
+        cache = SourceCache.read(root, source.name)[0]
         log.warning("source %s failed: %s", source.name, harvest.error)
     problems = list(harvest.problems)
     if harvest.error and not harvest.problems:  # "all N pages failed" sums up the pages' own
         problems.insert(0, SourceProblem(source.name, harvest.error))
     if damage:
+        log.warning("source %s: %s", source.name, damage)
         problems.insert(0, SourceProblem(source.name, damage))
     warning = None
     if harvest.failed and not harvest.error:

@@ -114,8 +114,11 @@ class SourceCache:
 
     @classmethod
     def load(cls, root: Path, name: str) -> SourceCache:
-        """The cache of source ``name`` (see :meth:`read`)."""
-        return cls.read(root, name)[0]
+        """The cache of source ``name`` (see :meth:`read`); why it cannot be read is logged."""
+        cache, damage = cls.read(root, name)
+        if damage:
+            log.warning("source %s: %s", name, damage)
+        return cache
 
     @classmethod
     def read(cls, root: Path, name: str) -> tuple[SourceCache, str | None]:
@@ -129,7 +132,6 @@ class SourceCache:
             return cls(), None
         except _UNREADABLE as exc:
             reason = _reason(exc)
-        log.warning("ignoring unreadable source cache %s: %s", path, reason)
         try:
             cache = cls._parse(cls.copy_path(root, name))
         except _UNREADABLE:
