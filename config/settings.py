@@ -210,6 +210,13 @@ class DiscordSettings(_Section):
         le=300,
         description="Seconds a stopping bot lets answers in progress finish (new questions are refused).",
     )
+    max_rate_limit_wait_s: float = Field(
+        60.0,
+        ge=30,
+        le=600,
+        description="Longest a message waits out Discord's rate limits (429) before it fails with one "
+        "line; at least 30 s (discord.py's least).",
+    )
     login_timeout_s: float = Field(
         60.0,
         gt=0,
@@ -218,11 +225,21 @@ class DiscordSettings(_Section):
         "(exit 1); discord.py's own limit is aiohttp's 5 minutes per request.",
     )
 
-    @field_validator("shards")
+    @field_validator("shards", mode="before")
     @classmethod
-    def _at_least_one_shard(cls, value: int | str | None) -> int | str | None:
-        if isinstance(value, int) and value < 1:  # 0 connects nothing: the bot waited forever, silent
-            raise ValueError("give at least 1 shard, or auto")
+    def _at_least_one_shard(cls, value: Any) -> Any:
+        """A whole number of at least 1 (0 connected nothing: the bot waited forever, silent) or
+        ``auto``, in any case; anything else names both forms (pydantic named only the integer)."""
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError("give a number of at least 1, or auto")
         return value
 
 

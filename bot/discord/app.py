@@ -18,6 +18,7 @@ import discord
 import yarl
 from discord.ext import commands
 
+from bot.discord import ratelimits
 from bot.discord.errors import ErrorLog, on_tree_error
 from bot.discord.feedback import FeedbackView
 from bot.discord.limits import Limits
@@ -103,6 +104,7 @@ class _Newsdesk:
 
     async def login(self, token: str) -> None:
         apply_endpoints(self.settings.discord)
+        ratelimits.install(self.settings.discord.max_rate_limit_wait_s)  # interaction replies
         await super().login(token)  # type: ignore[misc]
 
     async def setup_hook(self) -> None:
@@ -190,6 +192,7 @@ def create_bot(desk: Any, settings: Settings, **client_options: Any) -> Newsdesk
         "allowed_mentions": discord.AllowedMentions.none(),  # answers quote untrusted text
         "help_command": None,
         "chunk_guilds_at_startup": False,
+        "max_ratelimit_timeout": settings.discord.max_rate_limit_wait_s,  # REST: mentions, typing
     }
     cls: type[NewsdeskBot | ShardedNewsdeskBot] = NewsdeskBot
     shards = settings.discord.shards

@@ -3,7 +3,8 @@
 An answer computed while Discord could not be reached is still delivered if it comes back
 within ``discord.delivery_retry_s`` (an interaction's token lasts 15 minutes). Only a
 connection that could not be made is retried: nothing reached Discord, so nothing is posted
-twice. discord.py itself retries rate limits, 5xx and (on some systems) resets; this covers
+twice. discord.py itself retries rate limits (within ``discord.max_rate_limit_wait_s``,
+bot/discord/ratelimits.py), 5xx and (on some systems) resets; this covers
 only what it does not, so each failure has one retry layer.
 """
 

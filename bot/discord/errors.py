@@ -27,8 +27,9 @@ from config.redaction import redact
 log = logging.getLogger(__name__)
 
 GENERIC = "Sorry, something went wrong on my side. The maintainers can see it in the logs."
-#: Sending to Discord failed: refused by it, or the connection lost (not a bug of ours).
-UNDELIVERABLE = (discord.HTTPException, aiohttp.ClientConnectionError)
+#: Sending to Discord failed: refused by it, held back by a rate limit longer than
+#: ``discord.max_rate_limit_wait_s`` (bot/discord/ratelimits.py), or the connection lost.
+UNDELIVERABLE = (discord.HTTPException, discord.RateLimited, aiohttp.ClientConnectionError)
 
 
 class Refusal(app_commands.AppCommandError):
@@ -130,6 +131,14 @@ def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = getattr(error, "original", None) or error.__cause__ or error
     text = user_message(error)
+    if text is None and isinstance(error, discord.RateLimited):
+        log.warning(
+            "Discord rate-limited %s: it asks to wait %.0f s, longer than discord.max_rate_limit_wait_s; "
+            "not sent",
+            where,
+            error.retry_after,
+        )
+        return rate_limited(error.retry_after)
     if text is None and isinstance(error, aiohttp.ClientConnectionError):
         log.warning("lost the connection to Discord in %s: %s", where, error or type(error).__name__)
         return redact(GENERIC)
@@ -139,6 +148,15 @@ def explain(error: BaseException, errors: ErrorLog | None, where: str) -> str:
             errors.note()
         text = GENERIC
     return _clip(redact(text))  # not path-filtered again: our own lines name /commands
+
+
+def rate_limited(retry_after: float) -> str:
+    """What the user reads when Discord holds the bot's messages back for too long."""
+    wait = f"{retry_after / 60:.0f} min" if retry_after >= 120 else f"{retry_after:.0f} s"
+    return (
+        f"Discord is holding back my messages here for now (it asks me to wait {wait}); "
+        "please try again later."
+    )
 
 
 def mark_deferred(interaction: discord.Interaction, *, ephemeral: bool) -> None:

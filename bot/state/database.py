@@ -14,11 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+from config.errors import RunFailed
 from config.settings import StoreSettings
 
 Dialect = Literal["sqlite", "postgres"]
 #: a PostgreSQL connection idle this long is checked (one round trip) before it is used again
 _PING_AFTER_S = 5.0
+#: how long a statement waits for another process's SQLite write lock before "database is locked"
+BUSY_TIMEOUT_S = 10.0
 _TYPES: dict[str, dict[str, str]] = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY", "bigint": "INTEGER", "real": "REAL"},
     "postgres": {"serial": "BIGSERIAL PRIMARY KEY", "bigint": "BIGINT", "real": "DOUBLE PRECISION"},
@@ -54,6 +57,16 @@ class Database:
         self._conn = connect()
         self._lock = threading.RLock()
         self._used_at = time.monotonic()
+
+    @property
+    def failures(self) -> tuple[type[Exception], ...]:
+        """What a statement raises when the database fails it (locked, gone, full, damaged); a
+        PostgreSQL reconnect that fails raises the store's one-line error (a RunFailed)."""
+        if self.dialect == "postgres":
+            import psycopg2
+
+            return (psycopg2.Error, RunFailed)
+        return (sqlite3.Error,)
 
     def placeholders(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgres" else sql
@@ -115,7 +128,7 @@ class Database:
 def _sqlite(path: Path | str) -> Any:
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
         _use_wal(conn)

@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.state.database import Database, open_database
 from bot.state.migrations import migrate
-from config.errors import RunFailed
+from config.errors import RunFailed, one_line
 from config.settings import Settings
 from prompts.citations import Answer
 from retrieval.collecting import SourceStatus
@@ -107,17 +107,21 @@ class StateStore:
         return [(q, a) for q, a in reversed(rows)]
 
     def vote(self, message_id: int, user_id: int, vote: int) -> bool:
-        """Record ``user_id``'s vote (+1/-1) on the answer in ``message_id``; False if unknown."""
-        with self.db.transaction() as tx:
-            row = tx.one("SELECT answer_id FROM answer_messages WHERE message_id = ?", (message_id,))
-            if row is None:
-                return False
-            tx.run(
-                "INSERT INTO votes (answer_id, user_id, vote, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote,"
-                " created_at = excluded.created_at",
-                (row[0], user_id, vote, time.time()),
-            )
+        """Record ``user_id``'s vote (+1/-1) on the answer in ``message_id``; False if unknown.
+        A database that fails the write (locked past its busy timeout, down) is :class:`RunFailed`."""
+        try:
+            with self.db.transaction() as tx:
+                row = tx.one("SELECT answer_id FROM answer_messages WHERE message_id = ?", (message_id,))
+                if row is None:
+                    return False
+                tx.run(
+                    "INSERT INTO votes (answer_id, user_id, vote, created_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote,"
+                    " created_at = excluded.created_at",
+                    (row[0], user_id, vote, time.time()),
+                )
+        except self.db.failures as exc:
+            raise RunFailed(f"the bot's database cannot record the vote: {one_line(exc)}") from exc
         return True
 
     def feedback(self) -> list[dict[str, Any]]:

@@ -64,3 +64,36 @@ def test_ctrl_c_while_starting_or_answering_is_one_line(data_copy: Path, delay_s
         assert code in (130, -signal.SIGINT)
         # ended by the signal itself, the process had no chance to print (the shell shows ^C)
         assert err == "newsdesk: interrupted\n" or (code == -signal.SIGINT and err == "")
+
+
+_SWALLOWED = """
+import signal, sys, time
+import bot.console as console
+console.GRACE_S = 0.5
+handler = console._Interrupt()
+signal.signal(signal.SIGINT, handler)
+try:
+    print("ready", flush=True)
+    time.sleep(30)
+except KeyboardInterrupt:  # a library that catches the interrupt and carries on
+    pass
+while True:  # ... into a wait that never ends (an import lock the interrupt left held)
+    time.sleep(0.1)
+"""
+
+
+def test_after_ctrl_c_the_process_ends_within_its_grace_even_when_the_interrupt_is_swallowed() -> None:
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", _SWALLOWED],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert (process.returncode, err) == (130, "newsdesk: interrupted\n")
+    assert time.monotonic() - started < 20

@@ -1,4 +1,4 @@
-"""Feedback, limits, the one error path, enabled channels, and mentions locked down."""
+"""Limits, the one error path, enabled channels, and mentions locked down."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 
 from bot.discord.errors import GENERIC
-from bot.discord.feedback import DOWN_ID, UP_ID
 from prompts.citations import Answer, Citation, Coverage
 from tests.fakes.discord_fixtures import bot_settings, start_bot
 
@@ -45,22 +44,6 @@ class QuotingDesk:
             "extractive",
             Coverage(1, date(2024, 5, 1), date(2024, 5, 1)),
         )
-
-
-async def test_feedback_button_stores_vote_with_question_answer_and_citations(discord_scenario):
-    s = discord_scenario
-    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question=QUESTION)
-    [answer] = await s.fake.wait_for_messages_with_buttons(ix)
-
-    click = await s.fake.click_button(s.admin, answer, DOWN_ID)
-    ack = await s.fake.wait_for_ack(click)
-    assert ack["type"] == 4 and ack["data"]["flags"] == 64
-    assert ack["data"]["content"] == "Thanks, noted."
-    [vote] = s.bot.answers.feedback()
-    assert vote["vote"] == -1 and vote["question"] == QUESTION
-    assert vote["answer"].startswith(answer["embeds"][0]["description"][:40])
-    assert vote["citations"][0]["outlet"] == "Al Jazeera"
-    assert {c["custom_id"] for c in answer["components"][0]["components"]} == {UP_ID, DOWN_ID}
 
 
 async def test_everyone_in_an_article_quote_pings_nobody(fake_discord, tmp_path):

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import MIGRATIONS, SourceStatus, StateStore, open_state
+from bot.state import MIGRATIONS, SourceStatus, StateStore, database, open_state
 from config import Settings
+from config.errors import RunFailed
 from prompts.citations import Answer, Citation
 
 
@@ -74,6 +75,31 @@ def test_a_vote_is_stored_once_per_user_and_can_change(state: StateStore) -> Non
     assert not state.vote(9, user_id=42, vote=1)
     [row] = state.feedback()
     assert (row["vote"], row["question"], row["citations"][0]["quote"]) == (-1, "Did it rain?", "It rained.")
+
+
+def test_a_vote_the_database_cannot_take_is_one_line(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer holds SQLite's lock past the busy timeout: RunFailed with sqlite's words,
+    for the bot to tell the voter (bot/discord/feedback.py), not sqlite3's OperationalError."""
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.1)
+    path = tmp_path / "newsdesk.sqlite3"
+    state = open_state(_settings(settings, "qdrant"), path)
+    state.record(
+        _answer("Q"), message_ids=[7], conversation="c", guild_id=None, channel_id=None, user_id=None
+    )
+    other = sqlite3.connect(str(path), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(
+            RunFailed, match=r"^the bot's database cannot record the vote: database is locked$"
+        ):
+            state.vote(7, user_id=42, vote=1)
+    finally:
+        other.rollback()
+        other.close()
+    assert state.vote(7, user_id=42, vote=1)  # nothing half-done: the next vote goes in
+    state.close()
 
 
 def test_discord_snowflakes_fit(state: StateStore) -> None:

@@ -86,10 +86,14 @@ def test_a_misspelt_key_names_the_closest_one_and_where_every_setting_is(
     ("yaml_text", "said"),
     [
         # 0 shards connected nothing: 'newsdesk bot' waited forever without a word
-        ("discord:\n  shards: 0\n", "'discord.shards': give at least 1 shard, or auto (got 0)"),
-        ("discord:\n  shards: -2\n", "'discord.shards': give at least 1 shard, or auto (got -2)"),
-        # the key as written, not pydantic's union tag ('discord.shards.int')
-        ("discord:\n  shards: many\n", "'discord.shards': Input should be a valid integer"),
+        ("discord:\n  shards: 0\n", "'discord.shards': give a number of at least 1, or auto (got 0)"),
+        ("discord:\n  shards: -2\n", "'discord.shards': give a number of at least 1, or auto (got -2)"),
+        # the key as written, not pydantic's union tag ('discord.shards.int'), and both forms it
+        # takes, not only the integer ('Input should be a valid integer')
+        ("discord:\n  shards: many\n", "'discord.shards': give a number of at least 1, or auto (got 'many')"),
+        ("discord:\n  shards: 2.5\n", "'discord.shards': give a number of at least 1, or auto (got 2.5)"),
+        ("discord:\n  shards: yes\n", "'discord.shards': give a number of at least 1, or auto (got True)"),
+        ("discord:\n  shards: [2]\n", "'discord.shards': give a number of at least 1, or auto (got [2])"),
         ("discord:\n  guild_ids: [abc]\n", "'discord.guild_ids.0': Input should be a valid integer"),
         # the value is said once, not again as '(got ...)'
         (
@@ -110,3 +114,10 @@ def test_a_bad_value_is_named_by_the_key_the_user_wrote(tmp_path: Path, yaml_tex
 @pytest.mark.parametrize("shards", [None, 1, 4, "auto"])
 def test_a_usable_shard_setting_is_taken(shards: int | str | None) -> None:
     assert load_settings(discord={"shards": shards}).discord.shards == shards
+
+
+@pytest.mark.parametrize(("written", "taken"), [("AUTO", "auto"), (" auto ", "auto"), ("'3'", 3), ("2.0", 2)])
+def test_a_shard_setting_is_read_as_meant(tmp_path: Path, written: str, taken: int | str) -> None:
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text(f"discord:\n  shards: {written}\n", encoding="utf-8")
+    assert load_settings(config).discord.shards == taken
