@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from bot.command_line import build_parser
 from bot.json_output import dumps, hits_json, refused_question, undecodable_line
 from bot.terminal_text import answer_text, hits_text, status_text, summary_text
+from config.counts import counted
 from config.errors import EXIT_INDEX_UNUSABLE, Busy, RunFailed, UserError, escape_controls, one_line
 from config.redaction import redact, redact_logs
 
@@ -84,7 +85,9 @@ def _printed_here(record: logging.LogRecord) -> bool:
     (a skipped file); other warnings of the reader (an unreadable date) are shown as logged."""
     if record.name == "retrieval.sources":
         return record.levelno > logging.WARNING or not record.getMessage().startswith("skipped ")
-    return not (record.name == "retrieval.collecting" and str(record.msg).startswith("source %s failed"))
+    # a failed source, and a source whose cache cannot be read, are problems printed as warnings
+    printed = ("source %s failed", "source %s: ")
+    return not (record.name == "retrieval.collecting" and str(record.msg).startswith(printed))
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
@@ -246,7 +249,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or settings.data_dir or default_data_dir()
     name, passages = migrate_to_postgres(settings, Path(data_dir) / "index")
     print(
-        f"migrated: {passages} passages with their vectors to PostgreSQL as {name} "
+        f"migrated: {counted(passages, 'passage')} with their vectors to PostgreSQL as {name} "
         "(nothing re-embedded); set store.backend: postgres to search it"
     )
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from config.counts import counted
 from config.errors import escape_controls
 from config.redaction import redact
 from retrieval.cleaning import without_controls
@@ -35,7 +36,7 @@ def answer_text(answer: Any) -> str:
         c = cites[0]
         when = c.published.isoformat() if c.published else "undated"
         marks = "".join(f"[{x.n}]" for x in cites)
-        more = f" +{len(c.also_in)} outlet{'s' if len(c.also_in) > 1 else ''}" if c.also_in else ""
+        more = f" +{counted(len(c.also_outlets), 'outlet')}" if c.also_outlets else ""
         lines.append(f'{marks} {c.outlet or "Unknown outlet"}, "{c.title}" ({when}){more}')
         if c.url:
             lines.append(f"    {c.url}")

@@ -29,6 +29,7 @@ class Citation:
     url: str | None = None
     passage_key: str = ""
     also_in: tuple[str, ...] = ()
+    also_outlets: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, n: int, hit: SearchHit, start: int, end: int, quote: str | None = None) -> Citation:
@@ -47,6 +48,8 @@ class Citation:
             url=passage.url,
             passage_key=passage.key,
             also_in=hit.also_in,
+            # hits pickled before the field existed (bench dumps) have none
+            also_outlets=getattr(hit, "also_outlets", ()),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from config.counts import counted
 from config.errors import one_line
 from config.redaction import redact
 from config.settings import LLMSettings, Settings
@@ -83,7 +84,7 @@ class DeskStatus:
         if not self.sources:
             lines.append("sources: none configured (the corpus folder only)")
         for s in self.sources:
-            line = f"source {s.name} ({s.kind}): {s.state}, {s.articles} articles"
+            line = f"source {s.name} ({s.kind}): {s.state}, {counted(s.articles, 'article')}"
             line += f", last refresh {_stamp(s.last_refresh)}" if s.last_refresh else ""
             if s.state == "FAILED":  # since when its articles have not been renewed
                 line += f", last good {_stamp(s.last_success)}" if s.last_success else ", never good"

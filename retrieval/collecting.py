@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from config.counts import counted
 from config.settings import Settings, SourceSettings
 from retrieval.catalog import write_atomically
 from retrieval.fetching import Fetcher
@@ -30,7 +31,7 @@ from retrieval.ingest import ReindexBusy
 from retrieval.models import Article
 from retrieval.sources import CorpusError, SourceProblem, read_folder
 from retrieval.web.harvest import Harvest, harvest_feed, harvest_urls
-from retrieval.web.records import SourceCache, now_iso
+from retrieval.web.records import CacheCheckpoint, SourceCache, now_iso
 from retrieval.web.stories import SUMMARY_MARK, Stories, group_stories
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class SourceStatus:
         """One line for /sources, /status and the CLI."""
         state = "never refreshed" if self.last_attempt is None else ("ok" if self.ok else "FAILED")
         text = (
-            f"{self.name} ({self.kind}): {state}, {self.articles} articles; last refresh "
+            f"{self.name} ({self.kind}): {state}, {counted(self.articles, 'article')}; last refresh "
             f"{self.fetched} new or changed, {self.not_modified} unchanged, {self.failed} failed"
         )
         if self.summaries:
@@ -182,13 +183,15 @@ def _read_folder_source(source: SourceSettings, cache: SourceCache, manifest: st
     return harvest
 
 
-async def _harvest(fetcher: Fetcher, source: SourceSettings, cache: SourceCache, manifest: str) -> Harvest:
+async def _harvest(
+    fetcher: Fetcher, source: SourceSettings, cache: SourceCache, manifest: str, checkpoint: CacheCheckpoint
+) -> Harvest:
     try:
         if source.kind == "folder":
             return await asyncio.to_thread(_read_folder_source, source, cache, manifest)
         if source.kind == "urls":
-            return await harvest_urls(fetcher, source, cache)
-        return await harvest_feed(fetcher, source, cache)
+            return await harvest_urls(fetcher, source, cache, checkpoint)
+        return await harvest_feed(fetcher, source, cache, checkpoint)
     except Exception as exc:  # one broken source must never stop the others
         log.exception("refreshing source %s failed unexpectedly", source.name)
         return Harvest(error=f"unexpected error: {type(exc).__name__}: {exc}")
@@ -198,16 +201,20 @@ async def _refresh(
     fetcher: Fetcher, source: SourceSettings, root: Path, manifest: str, previous: SourceStatus | None
 ) -> tuple[list[Article], list[SourceProblem], SourceStatus]:
     started, attempt = time.perf_counter(), now_iso()
-    cache = SourceCache.load(root, source.name)
-    harvest = await _harvest(fetcher, source, cache, manifest)
+    cache, damage = SourceCache.read(root, source.name)
+    checkpoint = CacheCheckpoint(cache, lambda partial: partial.save(root, source.name))
+    harvest = await _harvest(fetcher, source, cache, manifest, checkpoint)
     if harvest.error is None:
         cache.save(root, source.name)
-    else:
-        cache = SourceCache.load(root, source.name)  # whatever the failed run touched, unsaved
+    else:  # whatever the failed run touched is not saved, but the good pages it saved part way
+        cache = SourceCache.read(root, source.name)[0]
         log.warning("source %s failed: %s", source.name, harvest.error)
     problems = list(harvest.problems)
     if harvest.error and not harvest.problems:  # "all N pages failed" sums up the pages' own
         problems.insert(0, SourceProblem(source.name, harvest.error))
+    if damage:
+        log.warning("source %s: %s", source.name, damage)
+        problems.insert(0, SourceProblem(source.name, damage))
     warning = None
     if harvest.failed and not harvest.error:
         first = harvest.problems[0]

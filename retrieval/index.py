@@ -29,6 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from config.counts import counted
 from config.settings import Settings
 from retrieval.backends import StoreBackend, open_backend
 from retrieval.catalog import CURRENT_FILE, Catalog, current_generation, write_atomically
@@ -348,7 +349,7 @@ class NewsIndex:
                 # from this folder, not from the sample by the next 'ask' or plain 'index'
                 record_folder(self.data_dir, folder)
         if progress:
-            progress(0, 0, f"read {len(articles)} articles from {where}")
+            progress(0, 0, f"read {counted(len(articles), 'article')} from {where}")
         return articles, problems
 
     def close(self) -> None:

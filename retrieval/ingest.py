@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from config.counts import counted
 from config.errors import Busy, RunFailed
 from config.settings import Settings
 from retrieval.catalog import Catalog, CatalogEntry, embedder_model
@@ -52,7 +53,7 @@ class ReindexReport:
     def summary(self) -> str:
         return (
             f"{self.added} added, {self.changed} changed, {self.removed} removed, "
-            f"{self.unchanged} unchanged, {self.failed} failed; {self.passages} passages "
+            f"{self.unchanged} unchanged, {self.failed} failed; {counted(self.passages, 'passage')} "
             f"({self.embedded} embedded) in {self.seconds:.1f} s"
         )
 

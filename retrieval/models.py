@@ -75,3 +75,6 @@ class SearchHit:
     keyword_rank: int | None = None
     dense_rank: int | None = None
     also_in: tuple[str, ...] = field(default_factory=tuple)
+    also_outlets: tuple[str, ...] = field(default_factory=tuple)
+    """The outlets of those duplicates other than this passage's own, each once: what "+N
+    outlets" counts (copies of one file under two names, or from one outlet, are not outlets)."""

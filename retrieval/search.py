@@ -525,5 +525,17 @@ def collapse_duplicates(
             continue
         original = kept[dup_of]
         if hit.passage.doc_id != original.passage.doc_id and hit.passage.doc_id not in original.also_in:
-            kept[dup_of] = replace(original, also_in=(*original.also_in, hit.passage.doc_id))
+            outlets = _also_outlets(original, hit.passage.outlet)
+            kept[dup_of] = replace(
+                original, also_in=(*original.also_in, hit.passage.doc_id), also_outlets=outlets
+            )
     return kept
+
+
+def _also_outlets(original: SearchHit, outlet: str | None) -> tuple[str, ...]:
+    """``original``'s other outlets with ``outlet`` if it is a new one (the count only: ranking
+    never reads it). A copy without an outlet, or from the original's outlet, adds none."""
+    seen = {o.strip().casefold() for o in (original.passage.outlet, *original.also_outlets) if o}
+    if not outlet or outlet.strip().casefold() in seen:
+        return original.also_outlets
+    return (*original.also_outlets, outlet)

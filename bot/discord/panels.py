@@ -11,6 +11,8 @@ import time
 from datetime import date, datetime
 from typing import Any
 
+from config.counts import counted
+
 
 def _get(obj: Any, *names: str) -> Any:
     for name in names:
@@ -58,8 +60,8 @@ def status_lines(stats: Any, *, mode: str, model: str, started: float, errors: i
     articles = _get(stats, "articles", "documents", "doc_count")
     passages = _get(stats, "passages", "passage_count")
     size = " / ".join(
-        f"{value} {label}"
-        for value, label in ((articles, "articles"), (passages, "passages"))
+        counted(value, noun) if isinstance(value, int) else f"{value} {noun}s"
+        for value, noun in ((articles, "article"), (passages, "passage"))
         if value is not None
     )
     return [

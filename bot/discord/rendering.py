@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import discord
 
+from config.counts import counted
 from config.redaction import redact
 from prompts.citations import Answer, Citation
 
@@ -96,9 +97,8 @@ def source_line(citation: Citation, limit: int = FIELD_LIMIT) -> str:
     outlet = _plain(citation.outlet or "Unknown outlet")
     title = _plain(citation.title or "Untitled")
     when = f" ({citation.published.isoformat()})" if citation.published else ""
-    if citation.also_in:  # the same story ran elsewhere too (syndicated copy)
-        n = len(citation.also_in)
-        when += f" +{n} outlet{'s' if n > 1 else ''}"
+    if citation.also_outlets:  # the same story ran in other outlets too (syndicated copy)
+        when += f" +{counted(len(citation.also_outlets), 'outlet')}"
     for headline in _shortened(title):
         label = f'{outlet} — "{headline}"'
         if _linkable(citation.url):
@@ -234,11 +234,11 @@ def _clip_block(text: str) -> str:
     lines, size = text.split("\n"), 0
     kept: list[str] = []
     for line in lines:
-        more = f"… and {len(lines) - len(kept)} more lines"
+        more = f"… and {counted(len(lines) - len(kept), 'more line')}"
         if size + len(line) + 1 + len(more) > DESCRIPTION_LIMIT:
             break
         kept.append(line)
         size += len(line) + 1
     if not kept:  # one line longer than the limit
         return text[: DESCRIPTION_LIMIT - 1] + "…"
-    return "\n".join([*kept, f"… and {len(lines) - len(kept)} more lines"])
+    return "\n".join([*kept, f"… and {counted(len(lines) - len(kept), 'more line')}"])

@@ -18,7 +18,7 @@ from retrieval.models import Article
 from retrieval.sources import SourceProblem
 from retrieval.web.extraction import ExtractionError, WebArticle, extract_article
 from retrieval.web.feeds import FeedEntry, FeedError, parse_feed
-from retrieval.web.records import PageRecord, SourceCache, now_iso
+from retrieval.web.records import CacheCheckpoint, PageRecord, SourceCache, now_iso
 from retrieval.web.stories import SUMMARY_MARK
 from retrieval.web.urls import canonical_url, doc_id_for, site_of
 
@@ -110,14 +110,18 @@ async def _attempt(
     old: PageRecord | None,
     entry: FeedEntry | None = None,
     feed_title: str | None = None,
+    checkpoint: CacheCheckpoint | None = None,
 ) -> PageRecord | FetchError | ExtractionError:
     try:
-        return await refresh_page(fetcher, source, url, old, entry, feed_title)
+        record = await refresh_page(fetcher, source, url, old, entry, feed_title)
     except (FetchError, ExtractionError) as exc:
         return exc
     except Exception as exc:  # a bug met on one page must not cost the source its other pages
         log.exception("reading %s failed unexpectedly", url)
         return ExtractionError(f"unexpected error: {type(exc).__name__}")
+    if checkpoint is not None:
+        checkpoint.page(url, record)
+    return record
 
 
 def _reason(exc: FetchError | ExtractionError) -> str:
@@ -131,10 +135,15 @@ def _count(harvest: Harvest, new: PageRecord, old: PageRecord | None) -> None:
         harvest.fetched += 1
 
 
-async def harvest_urls(fetcher: Fetcher, source: SourceSettings, cache: SourceCache) -> Harvest:
-    """Refresh every configured URL; URLs no longer configured leave the cache."""
+async def harvest_urls(
+    fetcher: Fetcher, source: SourceSettings, cache: SourceCache, checkpoint: CacheCheckpoint | None = None
+) -> Harvest:
+    """Refresh every configured URL; URLs no longer configured leave the cache. ``checkpoint``
+    saves the pages fetched so far part way."""
     harvest = Harvest()
-    outcomes = await asyncio.gather(*(_attempt(fetcher, source, u, cache.pages.get(u)) for u in source.urls))
+    outcomes = await asyncio.gather(
+        *(_attempt(fetcher, source, u, cache.pages.get(u), checkpoint=checkpoint) for u in source.urls)
+    )
     pages: dict[str, PageRecord] = {}
     for url, outcome in zip(source.urls, outcomes, strict=True):
         old = cache.pages.get(url)
@@ -147,12 +156,19 @@ async def harvest_urls(fetcher: Fetcher, source: SourceSettings, cache: SourceCa
             pages[url] = old
     cache.pages = pages
     if source.urls and harvest.failed == len(source.urls):
-        harvest.error = f"all {len(source.urls)} pages failed; first: {harvest.problems[0].reason}"
+        first = harvest.problems[0].reason
+        many = len(source.urls) > 1
+        harvest.error = (
+            f"all {len(source.urls)} pages failed; first: {first}" if many else f"its page failed: {first}"
+        )
     return harvest
 
 
-async def harvest_feed(fetcher: Fetcher, source: SourceSettings, cache: SourceCache) -> Harvest:
-    """Refresh the feed and the pages of its entries; a 304 for the feed costs nothing more."""
+async def harvest_feed(
+    fetcher: Fetcher, source: SourceSettings, cache: SourceCache, checkpoint: CacheCheckpoint | None = None
+) -> Harvest:
+    """Refresh the feed and the pages of its entries; a 304 for the feed costs nothing more.
+    ``checkpoint`` saves the pages fetched so far part way."""
     harvest = Harvest()
     if source.url is None:  # SourceSettings requires it; this keeps the type checker informed
         harvest.error = "the source has no feed URL"
@@ -172,7 +188,10 @@ async def harvest_feed(fetcher: Fetcher, source: SourceSettings, cache: SourceCa
         harvest.error = str(exc)
         return harvest
     outcomes = await asyncio.gather(
-        *(_attempt(fetcher, source, e.link, cache.pages.get(e.link), e, feed_title) for e in entries)
+        *(
+            _attempt(fetcher, source, e.link, cache.pages.get(e.link), e, feed_title, checkpoint)
+            for e in entries
+        )
     )
     for entry, outcome in zip(entries, outcomes, strict=True):
         _keep_entry(harvest, source, cache, entry, outcome, feed_title)

@@ -436,3 +436,37 @@ def test_ask_without_a_question_says_how_stdin_is_read_when_it_is_piped(
     one_line(capsys, main(["--data-dir", str(data_copy), "ask"]), 2, "give a question")
     main(["--data-dir", str(data_copy), "ask"])
     assert ("add --jsonl" in capsys.readouterr().err) is hint
+
+
+def test_a_refresh_with_a_damaged_cache_and_a_failing_source_says_so_once_and_keeps_its_article(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    folder, data = tmp_path / "notes", tmp_path / "data"
+    folder.mkdir()
+    (folder / "tunnel.md").write_text("# Tunnel tolls rise\n\n" + "The tunnel toll rises in May. " * 20)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"sources:\n  - name: notes\n    kind: folder\n    path: {folder}\n", encoding="utf-8")
+
+    def refresh() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "bot", "--data-dir", str(data), "--config", str(config), "refresh"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    first = refresh()
+    assert first.returncode == 0, first.stderr
+    assert "notes (folder): ok, 1 article;" in first.stdout
+    (data / "sources" / "cache-notes.json").write_text("{ damaged", encoding="utf-8")
+    (folder / "tunnel.md").unlink()  # the share is unmounted: the source fails
+    second = refresh()
+    assert second.returncode == 1
+    about_cache = [line for line in second.stderr.splitlines() if "cache-notes.json" in line]
+    assert len(about_cache) == 1 and str(data) not in about_cache[0], second.stderr
+    assert "notes (folder): FAILED, 1 article;" in second.stdout
+    assert "indexed: 0 added, 0 changed, 0 removed, 1 unchanged" in second.stdout

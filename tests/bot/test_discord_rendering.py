@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 import discord
@@ -229,3 +230,27 @@ def test_a_long_notice_keeps_whole_lines_and_says_how_many_more() -> None:
     assert shown == lines[: len(shown)]  # no source cut in half (was cut mid-line with '…')
     assert more == f"… and {len(lines) - len(shown)} more lines"
     assert len(notice_embed("x" * 5000).description or "") == DESCRIPTION_LIMIT  # one huge line: clipped
+
+
+def test_the_index_size_says_1_article_and_1_passage() -> None:
+    from bot.discord.panels import status_lines
+
+    lines = status_lines({"articles": 1, "passages": 1}, mode="extractive", model="ok", started=0.0, errors=0)
+    assert lines[0] == "**Index:** 1 article / 1 passage"
+    lines = status_lines({"articles": 2, "passages": 0}, mode="extractive", model="ok", started=0.0, errors=0)
+    assert lines[0] == "**Index:** 2 articles / 0 passages"
+
+
+def test_one_line_left_out_is_1_more_line() -> None:
+    first = "a" * (DESCRIPTION_LIMIT - 30)
+    description = notice_embed(f"{first}\n{'b' * 40}", title="Coverage").description or ""
+    assert description == f"{first}\n… and 1 more line"
+
+
+def test_a_source_line_counts_other_outlets_not_copies() -> None:
+    copies = replace(citation(1), also_in=("doc1-copy", "doc1-copy2"))
+    assert "outlet" not in source_line(copies)  # copies of one file: was '+2 outlets'
+    two = replace(citation(1), also_in=("a", "b", "c"), also_outlets=("Courier", "Herald"))
+    assert source_line(two).endswith("(2022-02-02) +2 outlets")
+    one = replace(citation(1), also_in=("a",), also_outlets=("Courier",))
+    assert source_line(one).endswith("(2022-02-02) +1 outlet")

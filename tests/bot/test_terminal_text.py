@@ -39,3 +39,20 @@ def test_a_doc_id_from_a_file_named_with_controls_is_shown_escaped_on_its_line()
     out = hits_text([SearchHit(passage, 0.5, dense_score=0.4, keyword_rank=1)])
     assert out.splitlines()[0].endswith(" bad\\x0aname \\x1b[31mred [0:10]")
     assert "\x1b" not in out and len(out.splitlines()) == 2
+
+
+def test_a_copy_in_the_same_folder_is_no_other_outlet() -> None:
+    from datetime import date
+
+    from bot.terminal_text import answer_text
+    from prompts.citations import Answer, Citation, Coverage
+
+    def answer(*citations: Citation) -> Answer:
+        return Answer("Q?", "Tolls rise [1].", citations, True, "extractive", Coverage(2, date(2026, 11, 1)))
+
+    copies = Citation(1, "notes/tunnel.md", "Tolls", "q", 0, 1, also_in=("notes/tolls.md",))
+    assert '"Tolls" (undated)\n' in answer_text(answer(copies)) + "\n"  # was '+1 outlet' ('+2 outlets')
+    wire = Citation(
+        1, "w/1", "Tolls", "q", 0, 1, outlet="Wire", also_in=("c/1", "c/2"), also_outlets=("Courier",)
+    )
+    assert '"Tolls" (undated) +1 outlet\n' in answer_text(answer(wire)) + "\n"

@@ -85,6 +85,19 @@ def test_a_failing_source_says_since_when_and_a_working_one_its_failed_pages(
     assert "first failure: https://x.example/a?token=" in courier and "s3cret" not in courier
 
 
+def test_a_source_with_one_article_says_1_article(news_site: NewsSite, tmp_path: Path) -> None:
+    from retrieval.collecting import SourceStatus, _write_statuses, state_dir
+
+    settings = site_settings(news_site, RSS)
+    state_dir(tmp_path).mkdir(parents=True)
+    stamp = "2026-11-30T18:29:04+00:00"
+    _write_statuses(
+        state_dir(tmp_path), {"harbor-rss": SourceStatus("harbor-rss", "feed", stamp, stamp, articles=1)}
+    )
+    lines = desk_status(_NoIndexDesk(settings, tmp_path), probe=lambda s: "not configured").lines()
+    assert "source harbor-rss (feed): ok, 1 article, last refresh 2026-11-30 18:29 UTC" in lines
+
+
 async def test_a_model_server_that_answers_is_reachable(llm_server: FakeLLMServer) -> None:
     settings = load_settings(llm={"base_url": llm_server.base_url, "model": "fake-model"})
     text = await asyncio.to_thread(probe_model, settings)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -301,3 +304,127 @@ async def test_one_unreadable_page_costs_its_source_nothing_else(news_site: News
     status = collected.statuses["courier-pages"]
     assert status.ok and (status.articles, status.failed) == (1, 1)
     assert "cannot be read (DecodingError)" in (status.warning or "")
+
+
+def test_a_source_line_says_1_article_not_1_articles() -> None:
+    from retrieval.collecting import SourceStatus
+
+    line = SourceStatus("agency", "urls", "2026-11-30T18:29:04+00:00", articles=1, fetched=1).line()
+    assert line.startswith("agency (urls): ok, 1 article; last refresh 1 new or changed")
+    assert ", 2 articles;" in SourceStatus("agency", "urls", articles=2).line()
+
+
+async def test_a_urls_source_of_one_page_that_fails_says_its_page_failed(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    settings = site_settings(news_site, {"name": "one-page", "kind": "urls", "urls": ["/broken"]})
+    collected = await acollect(settings, tmp_path)
+    error = collected.statuses["one-page"].last_error or ""
+    assert error.startswith("its page failed: ") and "all 1 pages" not in error
+
+
+@pytest.mark.parametrize("damage", ["{ not json", "", "\x00\x00\x00"])
+async def test_a_damaged_cache_of_a_failing_source_keeps_its_articles(
+    news_site: NewsSite, news_settings: Settings, tmp_path: Path, damage: str
+) -> None:
+    before = await acollect(news_settings, tmp_path)
+    cache = SourceCache.path(state_dir(tmp_path), "harbor-rss")
+    cache.write_text(damage, encoding="utf-8")  # a bad sector, an editor, a half-restored backup
+    news_site.down["/harbor/rss.xml"] = 500
+    after = await acollect(news_settings, tmp_path)
+    assert {a.doc_id for a in after.articles} == {a.doc_id for a in before.articles}
+    assert after.statuses["harbor-rss"].articles == 5 and not after.statuses["harbor-rss"].ok
+    damaged = [p for p in after.problems if "cannot be read" in p.reason]
+    assert len(damaged) == 1 and damaged[0].source == "harbor-rss"
+    assert "cache-harbor-rss.json" in damaged[0].reason and str(tmp_path) not in damaged[0].reason
+
+
+async def test_an_unreadable_cache_of_a_failing_folder_source_keeps_its_articles(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "tunnel.md").write_text("# Tunnel tolls rise\n\n" + "The tunnel toll rises in May. " * 20)
+    settings = site_settings(news_site, {"name": "notes", "kind": "folder", "path": str(folder)})
+    data = tmp_path / "data"
+    before = await acollect(settings, data)
+    SourceCache.path(state_dir(data), "notes").write_bytes(b"\xff\xfe garbage")
+    (folder / "tunnel.md").unlink()  # the share is unmounted: the source fails
+    after = await acollect(settings, data)
+    assert [a.doc_id for a in after.articles] == [a.doc_id for a in before.articles] != []
+    assert not after.statuses["notes"].ok and after.statuses["notes"].articles == 1
+
+
+async def test_a_damaged_cache_and_copy_say_so_once_and_a_working_source_heals_them(
+    news_site: NewsSite, news_settings: Settings, tmp_path: Path
+) -> None:
+    await acollect(news_settings, tmp_path)
+    root = state_dir(tmp_path)
+    for path in (SourceCache.path(root, "harbor-rss"), SourceCache.copy_path(root, "harbor-rss")):
+        path.write_text("[]", encoding="utf-8")  # valid JSON, not a cache
+    again = await acollect(news_settings, tmp_path)
+    [line] = [p.reason for p in again.problems if p.source == "harbor-rss"]
+    assert line.startswith("its cache cache-harbor-rss.json cannot be read (unexpected content")
+    assert line.endswith("nor its copy; its pages are fetched again")
+    assert again.statuses["harbor-rss"].ok and again.statuses["harbor-rss"].articles == 5
+    assert len(SourceCache.load(root, "harbor-rss").pages) == 5  # written again, both copies
+    assert (
+        SourceCache.path(root, "harbor-rss").read_text()
+        == SourceCache.copy_path(root, "harbor-rss").read_text()
+    )
+
+
+_KILLED_REFRESH = """
+import sys
+from pathlib import Path
+
+import retrieval.web.records as records
+from config.settings import Settings
+from retrieval.collecting import collect
+
+records.CHECKPOINT_PAGES = int(sys.argv[3])
+collect(Settings.model_validate_json(Path(sys.argv[1]).read_text()), Path(sys.argv[2]))
+"""
+
+
+async def killed_refresh(news_site: NewsSite, settings: Settings, data: Path, every: int) -> set[str]:
+    """Start a refresh in another process and kill -9 it once it has fetched two article pages
+    (served one at a time, 0.4 s each); the paths it fetched whole."""
+    config = data.parent / "settings.json"
+    config.write_text(settings.model_dump_json())
+    news_site.delay_s = 0.4
+    run = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _KILLED_REFRESH,
+        str(config),
+        str(data),
+        str(every),
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while len([h for h in news_site.requests if h.status == 200 and h.path.endswith(".html")]) < 2:
+            assert run.returncode is None and asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)  # past the save that follows the second page
+        os.kill(run.pid, signal.SIGKILL)
+    finally:
+        await run.wait()
+    news_site.delay_s = 0.0
+    return {h.path for h in news_site.requests if h.status == 200 and h.path.endswith(".html")}
+
+
+async def test_pages_fetched_by_a_killed_refresh_are_not_fetched_again(
+    news_site: NewsSite, tmp_path: Path
+) -> None:
+    settings = site_settings(news_site, RSS)
+    settings = settings.model_copy(update={"fetch": settings.fetch.model_copy(update={"per_host": 1})})
+    fetched = await killed_refresh(news_site, settings, tmp_path / "data", every=1)
+    assert 2 <= len(fetched) < 5  # killed part way
+    news_site.requests.clear()
+    again = await acollect(settings, tmp_path / "data")
+    assert again.statuses["harbor-rss"].ok and again.statuses["harbor-rss"].articles == 5
+    asked = {h.path: h.status for h in news_site.requests if h.path.endswith(".html")}
+    assert {path: asked[path] for path in fetched} == dict.fromkeys(fetched, 304)  # were all 200
+    assert 200 in asked.values()  # the pages the killed run had not reached

@@ -403,3 +403,10 @@ def test_a_plain_reindex_rereads_the_folder_named_last_not_the_sample(
         reopened.reindex()
     assert "port" in reopened.catalog.articles  # the index is kept as it was
     reopened.close()
+
+
+def test_a_reindex_summary_says_1_passage_not_1_passages() -> None:
+    from retrieval.ingest import ReindexReport
+
+    assert "; 1 passage (1 embedded)" in ReindexReport(1, 0, 0, 0, 0, 1, 1, 0.5).summary()
+    assert "; 3 passages (0 embedded)" in ReindexReport(0, 0, 0, 1, 0, 3, 0, 0.5).summary()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def test_syndicated_copy_is_collapsed_end_to_end(tmp_path: Path, settings: Setti
     hits = desk.search("flood defence plan cost")
     assert len({h.passage.doc_id for h in hits}) == 1
     assert hits[0].also_in
+    assert hits[0].also_outlets == ()  # two files of one folder: no other outlet ('+1 outlet' was shown)
     desk.close()
 
 
@@ -261,3 +263,23 @@ def test_an_error_making_the_vector_reaches_the_caller(tmp_path: Path, settings:
             searcher.search("anything")
     finally:
         ahead.close()
+
+
+def _outlet_hit(key: str, doc: str, outlet: str | None, score: float) -> SearchHit:
+    hit = _hit(key, doc, "Talks began in Beijing. Both sides praised the ties", score)
+    return replace(hit, passage=replace(hit.passage, outlet=outlet))
+
+
+def test_copies_count_as_outlets_only_when_their_outlet_is_another() -> None:
+    hits = [
+        _outlet_hit("outlets-a", "notes/tunnel.md", None, 0.9),
+        _outlet_hit("outlets-b", "notes/tolls.md", None, 0.8),  # one file under two names, no outlet
+        _outlet_hit("outlets-c", "wire/1", "Wire", 0.7),
+        _outlet_hit("outlets-d", "wire/2", "wire ", 0.6),  # the same outlet, spelt otherwise
+        _outlet_hit("outlets-e", "courier/1", "Courier", 0.5),
+    ]
+    [kept] = collapse_duplicates(hits, 0.5)
+    assert kept.also_in == ("notes/tolls.md", "wire/1", "wire/2", "courier/1")  # unchanged
+    assert kept.also_outlets == ("Wire", "Courier")
+    [kept] = collapse_duplicates([hits[2], hits[3], hits[0]], 0.5)
+    assert kept.also_outlets == ()  # the original's own outlet and a copy without one

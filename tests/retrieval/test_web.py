@@ -344,3 +344,27 @@ def test_a_feed_summary_stands_in_without_control_characters() -> None:
     article = record.article
     assert (article.title, article.outlet) == ("Harbour[2J reopens", "Wire Daily")
     assert "\x07" not in article.text and "\x1b" not in article.text
+
+
+def test_a_checkpoint_saves_new_pages_every_n_never_for_a_304_and_survives_a_full_disk() -> None:
+    from retrieval.web.records import CacheCheckpoint, PageRecord, SourceCache
+
+    def record(url: str, stamp: str) -> PageRecord:
+        return PageRecord(url, Article(url, "t", "text"), stamp, stamp)
+
+    old = record("u0", "2026-11-01T00:00:00+00:00")
+    saved: list[SourceCache] = []
+    checkpoint = CacheCheckpoint(SourceCache({"u0": old}), saved.append, pages=2, seconds=3600)
+    checkpoint.page("u0", old.checked())  # a 304: nothing new to save
+    checkpoint.page("u1", record("u1", "2026-11-30T00:00:00+00:00"))
+    assert saved == []
+    checkpoint.page("u2", record("u2", "2026-11-30T00:00:00+00:00"))
+    [partial] = saved
+    assert set(partial.pages) == {"u0", "u1", "u2"} and partial.feed.etag is None
+
+    def full(_: SourceCache) -> None:
+        raise OSError(28, "No space left on device")
+
+    failing = CacheCheckpoint(SourceCache(), full, pages=1, seconds=3600)
+    failing.page("u1", record("u1", "2026-11-30T00:00:00+00:00"))  # logged, the refresh goes on
+    assert failing.saves == 0 and checkpoint.saves == 1
