@@ -15,7 +15,7 @@ from bot.discord.errors import rate_limited
 from bot.discord.feedback import DOWN_ID, NOTED
 from bot.discord.ratelimits import RateLimitedWebhooks
 from config.settings import ConfigError, load_settings
-from tests.bot.test_discord_feedback import OneAnswerDesk
+from tests.bot.discord.test_feedback import OneAnswerDesk
 from tests.fakes.discord_fixtures import DiscordScenario, bot_settings, start_bot
 
 AN_HOUR = 3600.0
