@@ -14,7 +14,8 @@ def dumps(document: Any) -> str:
 
 
 def hits_json(hits: Sequence[Any]) -> list[dict[str, Any]]:
-    """Ranked passages with their scores, place in the article and text."""
+    """Ranked passages with their scores, place in the article and text; ``also_in`` names the
+    collapsed copies (doc ids) and ``also_outlets`` the other outlets among them."""
     return [
         {
             "rank": i,
@@ -26,6 +27,7 @@ def hits_json(hits: Sequence[Any]) -> list[dict[str, Any]]:
             "start": h.passage.start,
             "end": h.passage.end,
             "also_in": list(h.also_in),
+            "also_outlets": list(h.also_outlets),
             "text": h.passage.text,
         }
         for i, h in enumerate(hits, 1)

@@ -415,18 +415,35 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(keys)
 
 
-def _explain(error: ValidationError, source: Path) -> str:
+def _explain(error: ValidationError, source: Path, overrides: dict[str, Any]) -> str:
+    """The first error in one line, named by the key the user wrote and where its value came from:
+    ``source`` (the user's file, else the defaults), or ``the override`` when ``overrides`` set it."""
     first = error.errors()[0]
     where = _where(first["loc"]) or "(top level)"
+    overridden = _set_by(overrides, first["loc"])
     if first["type"] == "extra_forbidden":
         key = str(first["loc"][-1])
         close = difflib.get_close_matches(key, _keys_beside(first["loc"]), n=1, cutoff=0.6)
         guess = f"did you mean '{close[0]}'? " if close else ""
-        return f"{source}: unknown key '{where}' ({guess}every setting is in {DEFAULTS_FILE})"
+        unknown = "unknown override key" if overridden else f"{source}: unknown key"
+        return f"{unknown} '{where}' ({guess}every setting is in {DEFAULTS_FILE})"
+    named = f"the override '{where}'" if overridden else f"{source}: '{where}'"
     if str(first["loc"][-1] if first["loc"] else "").endswith("_env"):
-        return f"{source}: '{where}': {first['msg'].removeprefix('Value error, ')}"
+        return f"{named}: {first['msg'].removeprefix('Value error, ')}"
     said, got = first["msg"].removeprefix("Value error, "), repr(first.get("input"))
-    return f"{source}: '{where}': {said}" + ("" if got in said else f" (got {got})")
+    return f"{named}: {said}" + ("" if got in said else f" (got {got})")
+
+
+def _set_by(overrides: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
+    """Whether the value at ``loc`` (or a list or value above it) was given in ``overrides``."""
+    node: Any = overrides
+    for part in loc:
+        if not isinstance(node, dict):
+            return True  # a list or value the override set whole holds the bad part
+        if part not in node:
+            return False
+        node = node[part]
+    return bool(loc)
 
 
 #: Fusion settings tuned for an embedder other than the default MiniLM-L6 (on the tuning half of
@@ -447,13 +464,14 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
     if path is not None:
         source = Path(path)
         user = _read_yaml(source)
-    user = _merge(user, {key: value for key, value in overrides.items() if value is not None})
+    given = {key: value for key, value in overrides.items() if value is not None}
+    user = _merge(user, given)
     data = _merge(data, user)
     data = _embedder_search(data, user)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, source)) from None
+        raise ConfigError(_explain(exc, source, given)) from None
     settings.remember_secrets()
     return settings
 

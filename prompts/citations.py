@@ -61,6 +61,8 @@ class Citation:
             "published": self.published.isoformat() if self.published else None,
             "url": self.url,
             "quote": self.quote,
+            "also_in": list(self.also_in),
+            "also_outlets": list(self.also_outlets),
         }
 
 

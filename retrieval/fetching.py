@@ -32,6 +32,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from config.counts import counted
 from config.redaction import redact
 from config.settings import FetchSettings
 
@@ -241,7 +242,7 @@ class Fetcher:
             if isinstance(result, Fetched):
                 return result
             current = result
-        raise FetchError(url, f"more than {self.cfg.max_redirects} redirects")
+        raise FetchError(url, f"more than {counted(self.cfg.max_redirects, 'redirect')}")
 
     async def check_url(self, url: str, internal: bool) -> list[str]:
         """The addresses ``url``'s host resolves to; raises :class:`RefusedURL` unless ``url`` is

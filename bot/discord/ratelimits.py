@@ -9,24 +9,36 @@ discord.py sleeps that long and tries again, up to five times, with no limit of 
 discord.py's ``max_ratelimit_timeout`` covers the bot's REST calls (mentions, typing), not the
 webhook requests every interaction reply goes through (callbacks, followups, edits); those use
 :class:`RateLimitedWebhooks`, installed in discord.py's adapter context by :func:`install`.
+
+A reply Discord takes while saying its bucket is spent (``X-RateLimit-Remaining: 0``) makes
+discord.py's adapter sleep ``X-RateLimit-Reset-After`` before the send returns, holding the
+handler (and every reply after it on that interaction) with no limit either. Past the same
+deadline the bot does not wait: the reply was delivered, and a next one sent too soon gets a
+429 that fails it at once, as above.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import discord
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
+from multidict import CIMultiDict, CIMultiDictProxy
+
+log = logging.getLogger(__name__)
 
 
 class RateLimitedWebhooks(AsyncWebhookAdapter):
     """discord.py's webhook adapter whose 429 waits, summed over one request's retries, stay
-    within ``max_wait_s``. Subclassed because discord.py reaches its adapter only through
-    ``request``; the override hands it a session that looks at each response first."""
+    within ``max_wait_s``, and whose wait after a reply that spent the bucket does too.
+    Subclassed because discord.py reaches its adapter only through ``request``; the override
+    hands it a session that looks at each response first."""
 
     def __init__(self, max_wait_s: float) -> None:
         super().__init__()
@@ -51,7 +63,43 @@ class _BoundedSession:
                 if wait is not None and wait > self._left:
                     raise discord.RateLimited(wait)
                 self._left -= wait or 0.0
+            elif response.headers.get("X-Ratelimit-Remaining") == "0":
+                wait = _reset_after(response)
+                if wait is not None and not wait <= self._left:  # NaN too
+                    log.info(
+                        "Discord says the bot's replies there may go on in %.0f s, longer than "
+                        "discord.max_rate_limit_wait_s; not waiting for it",
+                        wait,
+                    )
+                    yield _BucketLeftOpen(response)  # type: ignore[misc]
+                    return
+                self._left -= wait or 0.0
             yield response
+
+
+class _BucketLeftOpen:
+    """``response`` without ``X-RateLimit-Remaining``, so discord.py does not sleep after it."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        headers = CIMultiDict(response.headers)
+        headers.popall("X-Ratelimit-Remaining", None)
+        self.headers = CIMultiDictProxy(headers)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._response, name)
+
+
+def _reset_after(response: aiohttp.ClientResponse) -> float | None:
+    """The seconds until a spent bucket refills, as discord.py reads them (``Reset-After``, else
+    ``Reset``'s epoch seconds from now); None when neither can be read."""
+    try:
+        after = response.headers.get("X-Ratelimit-Reset-After")
+        if after:
+            return float(after)
+        return float(response.headers["X-Ratelimit-Reset"]) - time.time()
+    except (KeyError, ValueError):
+        return None
 
 
 async def _retry_after(response: aiohttp.ClientResponse) -> float | None:

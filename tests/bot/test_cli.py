@@ -50,7 +50,8 @@ def test_ask_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str], c
     assert code == 0
     assert set(data) >= {"question", "answer", "grounded", "mode", "citations", "coverage", "timings_ms"}
     assert data["mode"] == "extractive" and data["grounded"] is True
-    assert set(data["citations"][0]) == {"n", "doc_id", "title", "outlet", "published", "url", "quote"}
+    cited = {"n", "doc_id", "title", "outlet", "published", "url", "quote", "also_in", "also_outlets"}
+    assert set(data["citations"][0]) == cited
     assert set(data["coverage"]) == {"articles", "from", "to"}
     assert data["short"]["text"] in data["citations"][data["short"]["citation"] - 1]["quote"]
     assert "Sechin" in data["short"]["text"]

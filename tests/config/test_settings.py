@@ -121,3 +121,32 @@ def test_a_shard_setting_is_read_as_meant(tmp_path: Path, written: str, taken: i
     config = tmp_path / "newsdesk.yaml"
     config.write_text(f"discord:\n  shards: {written}\n", encoding="utf-8")
     assert load_settings(config).discord.shards == taken
+
+
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        ({"discord": {"shards": "many"}}, "the override 'discord.shards': give a number of at least 1"),
+        ({"search": {"top_k": "lots"}}, "the override 'search.top_k': "),
+        ({"discord": {"guild_ids": ["abc"]}}, "the override 'discord.guild_ids.0': "),
+        ({"discord": {"shard": 2}}, "unknown override key 'discord.shard' (did you mean 'shards'?"),
+    ],
+)
+def test_a_bad_override_is_named_as_the_override_not_a_file(
+    tmp_path: Path, overrides: dict[str, object], said: str
+) -> None:
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text("discord:\n  shards: 2\n", encoding="utf-8")
+    for path in (None, config):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path, **overrides)
+        assert str(caught.value).startswith(said), str(caught.value)
+        assert "default.yaml:" not in str(caught.value) and str(config) not in str(caught.value)
+
+
+def test_a_bad_value_in_the_file_is_still_named_by_the_file_beside_an_override(tmp_path: Path) -> None:
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text("discord:\n  shards: many\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, search={"top_k": 5})
+    assert str(caught.value).startswith(f"{config}: 'discord.shards': ")

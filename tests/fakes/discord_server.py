@@ -89,6 +89,7 @@ class FakeDiscord:
         self.interactions_by_id: dict[int, InteractionRecord] = {}
         self.interactions_by_token: dict[str, InteractionRecord] = {}
         self.rate_limits: list[RateLimitRule] = []
+        self.spent_buckets: list[RateLimitRule] = []
         self.server_errors: list[BaseException] = []
         self._changed = asyncio.Condition()
         self._watched: list[asyncio.Task] = []
@@ -156,6 +157,7 @@ class FakeDiscord:
             or self._rate_limited(request.method, path)
             or await self._call(handler, request)
         )
+        self._say_bucket_spent(request.method, path, response)
         record.status = response.status
         await self.note("requests", record)
         return response
@@ -194,6 +196,26 @@ class FakeDiscord:
     def rate_limit(self, method: str, pattern: str, *, times: int = 1, retry_after: float = 0.05) -> None:
         """Answer the next ``times`` matching requests with 429."""
         self.rate_limits.append(RateLimitRule(method, pattern, times, retry_after))
+
+    def spend_bucket(self, method: str, pattern: str, *, times: int = 1, reset_after: float = 0.05) -> None:
+        """Serve the next ``times`` matching requests as usual, saying the bucket is spent
+        (``X-RateLimit-Remaining: 0``) until it resets in ``reset_after`` seconds."""
+        self.spent_buckets.append(RateLimitRule(method, pattern, times, reset_after))
+
+    def _say_bucket_spent(self, method: str, path: str, response: web.StreamResponse) -> None:
+        for rule in self.spent_buckets:
+            if rule.times > 0 and rule.method == method and re.fullmatch(rule.pattern, path):
+                rule.times -= 1
+                response.headers.update(
+                    {
+                        "X-RateLimit-Limit": "5",
+                        "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-Reset-After": str(rule.retry_after),
+                        "X-RateLimit-Reset": str(time.time() + rule.retry_after),
+                        "X-RateLimit-Bucket": "fake-bucket",
+                    }
+                )
+                return
 
     async def note(self, kind: str, item: Any) -> None:
         if kind == "requests":

@@ -176,6 +176,14 @@ async def test_a_redirect_loop_stops(news_site: NewsSite, fast_fetch: FetchSetti
     assert len(news_site.hits("/loop")) == fast_fetch.max_redirects + 1
 
 
+async def test_one_redirect_allowed_is_said_in_the_singular(
+    news_site: NewsSite, fast_fetch: FetchSettings
+) -> None:
+    async with Fetcher(fast_fetch.model_copy(update={"max_redirects": 1})) as fetcher:
+        with pytest.raises(FetchError, match=r"more than 1 redirect$"):  # was 'more than 1 redirects'
+            await fetcher.fetch(news_site.url("/loop"), internal=True)
+
+
 async def test_requests_to_one_host_are_limited(news_site: NewsSite, fast_fetch: FetchSettings) -> None:
     news_site.delay_s = 0.05
     cfg = fast_fetch.model_copy(update={"per_host": 2})

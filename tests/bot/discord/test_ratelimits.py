@@ -3,6 +3,7 @@ than discord.max_rate_limit_wait_s fails the send with one line instead of holdi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -11,9 +12,10 @@ import discord
 import pytest
 
 from bot.discord.errors import rate_limited
+from bot.discord.feedback import DOWN_ID, NOTED
 from bot.discord.ratelimits import RateLimitedWebhooks
 from config.settings import ConfigError, load_settings
-from tests.bot.test_discord_feedback import OneAnswerDesk
+from tests.bot.discord.test_feedback import OneAnswerDesk
 from tests.fakes.discord_fixtures import DiscordScenario, bot_settings, start_bot
 
 AN_HOUR = 3600.0
@@ -99,6 +101,41 @@ async def test_the_webhook_waits_are_summed_over_one_requests_retries(fake_disco
             await RateLimitedWebhooks(0.2).request(route, session, payload={"content": "x"})
     statuses = [r.status for r in s.fake.requests if r.path == "/webhooks/1/t"]
     assert statuses == [429, 429, 429, 404]
+
+
+async def test_an_answer_sent_as_its_bucket_runs_out_for_an_hour_is_not_held(fake_discord, tmp_path):
+    """Discord takes the answer but says the bucket is spent for an hour (X-RateLimit-Remaining 0,
+    Reset-After 3600): discord.py's webhook adapter slept the hour before the send returned, so
+    the answer was never remembered (its 👎 unknown) and the guild's slot stayed taken. Now the
+    bot goes on at once; a reply sent too soon would get a 429 and fail with the line above."""
+    s = fake_discord
+    await _started(s, tmp_path)
+    s.fake.spend_bucket("POST", r"/webhooks/\d+/[^/]+", times=1, reset_after=AN_HOUR)
+    started = time.monotonic()
+    ix = await s.fake.invoke_slash(s.member, s.channel, "ask", question="Did it pass?")
+    [answer] = await s.fake.wait_for_messages_with_buttons(ix)
+    await s.fake.wait_for(lambda: s.bot.limits.in_progress() == 0, within=5)
+    click = await s.fake.click_button(s.member, answer, DOWN_ID)
+    [thanks] = await s.fake.wait_for(lambda: click.messages, within=5)
+    assert thanks["content"] == NOTED and [v["vote"] for v in s.bot.answers.feedback()] == [-1]
+    assert time.monotonic() - started < 5 and s.fake.spent_buckets[0].times == 0
+
+
+async def test_a_spent_bucket_is_waited_out_within_the_deadline_only(fake_discord):
+    """Reset-After within the request's budget is waited (discord.py's own pacing), past it not."""
+    s = fake_discord
+    discord.http.Route.BASE = s.fake.base_url  # put back by restore_discord_endpoints
+    route = discord.http.Route(
+        "POST", "/webhooks/{webhook_id}/{webhook_token}", webhook_id=1, webhook_token="t"
+    )
+    async with aiohttp.ClientSession() as session:
+        for reset_after, budget, waits in [(0.3, 1.0, True), (AN_HOUR, 60.0, False), (0.3, 0.2, False)]:
+            s.fake.spend_bucket("POST", r"/webhooks/1/t", times=1, reset_after=reset_after)
+            started = time.monotonic()
+            with pytest.raises(discord.NotFound):  # sent: the fake knows no such webhook
+                request = RateLimitedWebhooks(budget).request(route, session, payload={"content": "x"})
+                await asyncio.wait_for(request, 5)
+            assert (time.monotonic() - started >= 0.3) is waits, (reset_after, budget)
 
 
 @pytest.mark.parametrize("wait", [10, 0, 601])
