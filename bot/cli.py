@@ -111,7 +111,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     """Exit 0 when every refreshed source worked, 1 when one failed (cron mails the output), 75
     when another refresh or reindex is running (nothing done, nothing wrong)."""
     from prompts.desk import Desk
-    from retrieval.collecting import read_statuses, status_lines
+    from retrieval.collecting import read_statuses, source_lines
     from retrieval.sources import EmptyCorpus
 
     settings = _settings(args)
@@ -121,7 +121,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     try:
         report = desk.reindex(source=args.source)
         statuses = read_statuses(desk.data_dir)
-        lines = status_lines(desk.data_dir, settings)
+        refreshed = [s for s in settings.sources if s.name == args.source or not args.source]
+        lines = source_lines(settings.model_copy(update={"sources": refreshed}), statuses)
     except EmptyCorpus as exc:  # every source failed and none had articles before
         for problem in exc.problems:
             print(f"warning: {one_line(problem)}", file=sys.stderr)
@@ -136,8 +137,8 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
         print(f"warning: {one_line(problem)}", file=sys.stderr)
     print(escape_controls(redact("\n".join(lines))))
     print(f"indexed: {report.summary()}")
-    refreshed = [args.source] if args.source else [s.name for s in settings.sources if s.enabled]
-    failed = [n for n in refreshed if n in statuses and not statuses[n].ok]
+    asked = [s.name for s in refreshed if s.enabled or args.source]
+    failed = [name for name in asked if name in statuses and not statuses[name].ok]
     return 1 if failed else 0
 
 

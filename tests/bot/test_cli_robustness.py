@@ -470,3 +470,30 @@ def test_a_refresh_with_a_damaged_cache_and_a_failing_source_says_so_once_and_ke
     assert len(about_cache) == 1 and str(data) not in about_cache[0], second.stderr
     assert "notes (folder): FAILED, 1 article;" in second.stdout
     assert "indexed: 0 added, 0 changed, 0 removed, 1 unchanged" in second.stdout
+
+
+def test_refresh_of_one_source_says_that_source_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """'refresh --source NAME' printed every configured source's line, so another source's last
+    refresh (its failures, 'checked' time) read as if it had just run."""
+    for name in ("harbour", "bridge"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text(
+            f"{name} news\n\n" + f"The {name} reopened on Monday. " * 20, "utf-8"
+        )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "sources:\n"
+        f"  - {{name: harbour, kind: folder, path: '{tmp_path / 'harbour'}'}}\n"
+        f"  - {{name: bridge, kind: folder, path: '{tmp_path / 'bridge'}'}}\n",
+        encoding="utf-8",
+    )
+    common = ["--data-dir", str(tmp_path / "data"), "--config", str(config), "refresh"]
+    assert main(common) == 0
+    out, _ = capsys.readouterr()
+    assert [line.split(" ")[0] for line in out.splitlines()] == ["harbour", "bridge", "indexed:"]
+    assert main([*common, "--source", "bridge"]) == 0
+    out, _ = capsys.readouterr()
+    assert [line.split(" ")[0] for line in out.splitlines()] == ["bridge", "indexed:"]
